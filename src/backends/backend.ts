@@ -1,0 +1,47 @@
+/**
+ * The contract between the dispatcher and a place that runs batches. A backend is a fixed list
+ * of nodes; each node runs up to `slots` batches at once and reports every batch's fate. It
+ * knows nothing of queues, retries or Pendings: that is the dispatcher's job, written once.
+ */
+import type { CrashReport } from '../worker/crash-slot.js'
+import type { BatchRequest, BatchResponse } from '../protocol/messages.js'
+import type { BackendKind } from '../worker/context.js'
+
+export interface Backend {
+  readonly kind: BackendKind
+  readonly nodes: readonly BackendNode[]
+  /** Stops every node now; batches still running fail with a NodeFailure. Leaves nothing behind. */
+  close(): Promise<void>
+}
+
+export interface BackendNode {
+  /** Index in `Backend.nodes`; also `instanceInfo().node` inside tasks it runs. */
+  readonly index: number
+  /** How many batches this node runs at once. */
+  readonly slots: number
+  /** Human name for messages: `thread 2`, `process 1 (pid 4242)`, `alice@10.0.0.5`. */
+  describe(): string
+  /**
+   * Runs a batch. Resolves with one outcome per call. Rejects with a `NodeFailure` when the
+   * batch could not finish: the worker died (the node replaces it) or `signal` aborted it.
+   */
+  execute(batch: BatchRequest, signal?: AbortSignal): Promise<BatchResponse>
+}
+
+/** Why a batch did not come back. */
+export class NodeFailure extends Error {
+  constructor(
+    readonly reason: 'crash' | 'aborted',
+    message: string,
+    readonly details: {
+      exitCode?: number | null
+      signal?: string | null
+      pid?: number
+      crash?: CrashReport | undefined
+      stderrTail?: string
+      cause?: unknown
+    } = {},
+  ) {
+    super(message)
+  }
+}

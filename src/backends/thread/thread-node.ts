@@ -1,0 +1,84 @@
+/**
+ * A node of the thread backend: one worker thread owned by its own single-thread Piscina. One
+ * Piscina per node (rather than one for the pool) is what lets `broadcast` reach every thread
+ * exactly once and `node:` pin a call, while Piscina still owns the thread's lifecycle:
+ * start, replacement after a crash, termination on abort, unref when idle.
+ */
+import { Piscina } from 'piscina'
+import type { ResourceLimits } from 'node:worker_threads'
+import { NodeFailure, type BackendNode } from '../backend.js'
+import { createCrashSlot, takeCrash } from '../../worker/crash-slot.js'
+import type { BatchRequest, BatchResponse } from '../../protocol/messages.js'
+import type { InstanceInfo } from '../../worker/context.js'
+
+export interface ThreadWorkerData {
+  info: InstanceInfo
+  crashSlot: SharedArrayBuffer
+}
+
+export interface ThreadNodeOptions {
+  resourceLimits?: ResourceLimits | undefined
+  env?: Record<string, string> | undefined
+  execArgv?: string[] | undefined
+}
+
+const ENTRY = new URL('../../worker/thread-entry.js', import.meta.url).href
+
+export class ThreadNode implements BackendNode {
+  readonly slots = 1
+  private readonly crashSlot = createCrashSlot()
+  private readonly pool: Piscina
+
+  constructor(
+    readonly index: number,
+    info: InstanceInfo,
+    options: ThreadNodeOptions,
+  ) {
+    const workerData: ThreadWorkerData = { info, crashSlot: this.crashSlot }
+    this.pool = new Piscina({
+      filename: ENTRY,
+      minThreads: 1,
+      maxThreads: 1,
+      idleTimeout: Infinity,
+      // 'disabled': between tasks the worker's event loop runs, so a timer a finished task left
+      // behind fires (and is blamed on that task) before the next task starts, not during it.
+      atomics: 'disabled',
+      workerData,
+      ...(options.resourceLimits !== undefined && { resourceLimits: options.resourceLimits }),
+      ...(options.env !== undefined && { env: options.env }),
+      ...(options.execArgv !== undefined && { execArgv: options.execArgv }),
+    })
+    // A worker that dies while idle (a stray timer's error) is replaced by Piscina; without a
+    // listener the 'error' event would crash the caller's process instead.
+    this.pool.on('error', () => {})
+  }
+
+  describe(): string {
+    return `thread ${this.index}`
+  }
+
+  async execute(batch: BatchRequest, signal?: AbortSignal): Promise<BatchResponse> {
+    try {
+      return (await this.pool.run(batch, signal === undefined ? {} : { signal })) as BatchResponse
+    } catch (error) {
+      if (signal?.aborted) {
+        takeCrash(this.crashSlot) // the terminated worker's exit wrote nothing worth keeping
+        throw new NodeFailure('aborted', 'aborted', { cause: error })
+      }
+      const crash = takeCrash(this.crashSlot)
+      const message = (error as Error)?.message ?? String(error)
+      const exitCode = /exited with code: (-?\d+)/.exec(message)?.[1]
+      const outOfMemory = (error as { code?: string })?.code === 'ERR_WORKER_OUT_OF_MEMORY'
+      throw new NodeFailure('crash', outOfMemory ? 'ran out of memory (resourceLimits)' : message, {
+        exitCode: exitCode === undefined ? null : Number(exitCode),
+        crash,
+        cause: error,
+      })
+    }
+  }
+
+  /** Terminates the thread (the dispatcher has already waited for running work). */
+  close(): Promise<void> {
+    return this.pool.destroy()
+  }
+}

@@ -1,0 +1,137 @@
+/**
+ * Compute: a pool of nodes, and the verbs of skyward's `>>`, `gather`, `@`: run, stream,
+ * broadcast. It validates, builds the backend, and hands Pending graphs to an Evaluation over
+ * the one Dispatcher that every call of this pool goes through.
+ */
+import { randomUUID } from 'node:crypto'
+import { InvalidOptionError } from '../errors.js'
+import type { Backend } from '../backends/backend.js'
+import { startInlineBackend } from '../backends/inline/inline-backend.js'
+import { startThreadBackend } from '../backends/thread/thread-backend.js'
+import { Dispatcher } from '../scheduler/dispatcher.js'
+import { isPending, type Pending } from '../task/pending.js'
+import type { BackendKind } from '../worker/context.js'
+import { Evaluation } from './evaluate.js'
+import {
+  resolveComputeOptions,
+  resolveRunOptions,
+  type ComputeOptions,
+  type RunOptions,
+  type StreamOptions,
+} from './options.js'
+import { ordered, unordered, type FinishedOf } from './stream.js'
+
+export type { ComputeOptions, RunOptions, StreamOptions }
+
+export class Compute implements AsyncDisposable {
+  /** The same on every node of this pool (`instanceInfo().jobId`). */
+  readonly jobId: string
+  private readonly dispatcher: Dispatcher
+  private closing: Promise<void> | undefined
+
+  private constructor(
+    backend: Backend,
+    private readonly closeTimeout: number,
+    interruptionRetries: number,
+    jobId: string,
+  ) {
+    this.jobId = jobId
+    this.dispatcher = new Dispatcher(backend, { interruptionRetries })
+  }
+
+  /** Starts a pool. With no options: worker threads, one fewer than the machine's cores (at least 1). */
+  static async start(options: ComputeOptions = {}): Promise<Compute> {
+    const resolved = resolveComputeOptions(options)
+    const jobId = randomUUID()
+    const backend =
+      resolved.backend === 'inline'
+        ? startInlineBackend(jobId)
+        : startThreadBackend(resolved.workers, jobId, resolved)
+    return new Compute(backend, resolved.closeTimeout, resolved.interruptionRetries, jobId)
+  }
+
+  /** The backend the nodes run on. */
+  get backend(): BackendKind {
+    return this.dispatcher.backend.kind
+  }
+
+  /** How many nodes the pool has: what `broadcast` reaches and `shard` divides over. */
+  get nodes(): number {
+    return this.dispatcher.nodeCount
+  }
+
+  /** Runs `pending` (and what it depends on) and gives its value; a gather gives a typed tuple. */
+  run<T>(pending: Pending<T>, options: RunOptions = {}): Promise<T> {
+    try {
+      checkPending(pending, 'run')
+      return new Evaluation(this.dispatcher, resolveRunOptions(options, this.nodes, 'run')).value(pending)
+    } catch (error) {
+      return Promise.reject(error)
+    }
+  }
+
+  /**
+   * Yields the results of a gather as they become available: in submission order (default),
+   * or with `ordered: false` as they finish, each as `{ index, pending, value }`.
+   */
+  stream<T>(pending: Pending<T>, options: StreamOptions & { ordered: false }): AsyncGenerator<FinishedOf<T>>
+  stream<T>(
+    pending: Pending<T>,
+    options?: StreamOptions,
+  ): AsyncGenerator<T extends readonly unknown[] ? T[number] : T>
+  stream(pending: Pending<unknown>, options: StreamOptions = {}): AsyncGenerator<unknown> {
+    checkPending(pending, 'stream')
+    const callOptions = resolveRunOptions(options, this.nodes, 'stream')
+    // Our own signal too, so that leaving the loop early cancels what is still queued or running.
+    const stopper = new AbortController()
+    const signal = callOptions.signal ? AbortSignal.any([callOptions.signal, stopper.signal]) : stopper.signal
+    const evaluation = new Evaluation(this.dispatcher, { ...callOptions, signal })
+    const promises = evaluation.items(pending)
+    const stop = () => stopper.abort(new Error('stream closed'))
+    if (options.ordered === false) {
+      const items = pending.kind === 'gather' ? (pending.args as Pending<unknown>[]) : [pending]
+      return unordered(promises, items, stop)
+    }
+    return ordered(promises, stop)
+  }
+
+  /**
+   * Runs `pending` exactly once on every node (skyward's `p @ compute`) and gives the results in
+   * node order. Its dependencies run once, anywhere, before.
+   */
+  async broadcast<T>(pending: Pending<T>, options: Omit<RunOptions, 'node'> = {}): Promise<T[]> {
+    checkPending(pending, 'broadcast')
+    if (pending.kind !== 'call') {
+      throw new InvalidOptionError('compute.broadcast() takes one call (t.fn(...)), not a gather. Broadcast each call.')
+    }
+    if ('node' in options) {
+      throw new InvalidOptionError('compute.broadcast() runs on every node: it takes no `node` option.')
+    }
+    const base = resolveRunOptions(options, this.nodes, 'broadcast')
+    const evaluation = new Evaluation(this.dispatcher, base)
+    const runs = Array.from({ length: this.nodes }, (_, node) => evaluation.callWith(pending, { ...base, node }))
+    return (await Promise.all(runs)) as T[]
+  }
+
+  /**
+   * Stops the pool: queued calls reject with ERR_SPINDLE_CLOSED, running ones get
+   * `closeTimeout` ms to finish, then every worker is stopped. Safe to call twice.
+   */
+  close(): Promise<void> {
+    this.closing ??= this.dispatcher.close(this.closeTimeout)
+    return this.closing
+  }
+
+  [Symbol.asyncDispose](): Promise<void> {
+    return this.close()
+  }
+}
+
+function checkPending(pending: unknown, method: string): asserts pending is Pending<unknown> {
+  if (!isPending(pending)) {
+    throw new InvalidOptionError(
+      `compute.${method}() takes a Pending (a call of a remote function, or gather(...)), got ${typeof pending}. ` +
+        `Write compute.${method}(t.fn(args)).`,
+    )
+  }
+}

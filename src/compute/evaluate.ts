@@ -1,0 +1,69 @@
+/**
+ * Runs a Pending graph on a dispatcher: dependencies first (each at most once per run, however
+ * many calls use it), independent calls at once, each call submitted as soon as its arguments
+ * are values. A call whose arguments cannot be sent to a worker fails here, before any work.
+ */
+import { NotCloneableError } from '../errors.js'
+import { findNotCloneable } from '../protocol/cloneable.js'
+import { isPending, taskLabel, type Pending, type TaskRef } from '../task/pending.js'
+import type { CallOptions } from '../scheduler/call.js'
+import type { Dispatcher } from '../scheduler/dispatcher.js'
+
+export class Evaluation {
+  private readonly memo = new Map<Pending<unknown>, Promise<unknown>>()
+
+  constructor(
+    private readonly dispatcher: Dispatcher,
+    private readonly options: CallOptions,
+  ) {}
+
+  /** The value of `pending`, running it (and what it depends on) unless this run already did. */
+  value<T>(pending: Pending<T>): Promise<T> {
+    let promise = this.memo.get(pending)
+    if (promise === undefined) {
+      promise = this.start(pending)
+      this.memo.set(pending, promise)
+    }
+    return promise as Promise<T>
+  }
+
+  /** Values of a gather's items (or of a single Pending), one promise each, all started now. */
+  items(pending: Pending<unknown>): Promise<unknown>[] {
+    return pending.kind === 'gather' ? pending.args.map((item) => this.value(item as Pending<unknown>)) : [this.value(pending)]
+  }
+
+  /** Runs `pending`'s task with its arguments resolved, with extra options (broadcast pins nodes). */
+  async callWith(pending: Pending<unknown>, options: CallOptions): Promise<unknown> {
+    const args = await this.resolveArgs(pending.args)
+    return this.submit(pending.task!, args, options)
+  }
+
+  private start(pending: Pending<unknown>): Promise<unknown> {
+    if (pending.kind === 'gather') return Promise.all(this.items(pending))
+    const task = pending.task!
+    if (!pending.args.some(isPending)) return this.submit(task, pending.args, this.options)
+    return this.resolveArgs(pending.args).then((args) => this.submit(task, args, this.options))
+  }
+
+  private resolveArgs(args: readonly unknown[]): Promise<unknown[]> {
+    return Promise.all(args.map((arg) => (isPending(arg) ? this.value(arg) : arg)))
+  }
+
+  private submit(task: TaskRef, args: readonly unknown[], options: CallOptions): Promise<unknown> {
+    return new Promise((resolve, reject) => {
+      const bad = findNotCloneable(args, 'args')
+      if (bad !== undefined) {
+        const position = /^args\[(\d+)\]/.exec(bad.path)?.[1]
+        return reject(
+          new NotCloneableError(
+            `Cannot send ${position === undefined ? 'the arguments' : `argument ${position}`} of task ` +
+              `${taskLabel(task)} to a worker: ${bad.path} is ${bad.what}. Pass plain data (objects, arrays, ` +
+              'numbers, strings, typed arrays, Map, Set, Date), or build the object inside the task.',
+            bad.path,
+          ),
+        )
+      }
+      this.dispatcher.submit(task, args, options, resolve, reject)
+    })
+  }
+}

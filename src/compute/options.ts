@@ -1,0 +1,103 @@
+import { availableParallelism } from 'node:os'
+import type { ResourceLimits } from 'node:worker_threads'
+import { SpindleError } from '../errors.js'
+import { checkDuration, checkInteger, checkKnownKeys, checkOneOf, checkSignal } from '../options.js'
+import type { CallOptions } from '../scheduler/call.js'
+
+export type BackendName = 'thread' | 'inline'
+
+export interface ComputeOptions {
+  /**
+   * Where calls run: `'thread'` (worker threads in this process, on Piscina) or `'inline'`
+   * (this thread, one batch at a time: for debugging).
+   * @default 'thread'
+   */
+  backend?: BackendName
+  /**
+   * Number of nodes (worker threads). Ignored by `'inline'`, which has one.
+   * @default Math.max(1, os.availableParallelism() - 1)
+   */
+  workers?: number
+  /**
+   * How many times a call is run again after the worker running it was lost (not counting
+   * errors the task throws, which are never retried here).
+   * @default 3
+   */
+  interruptionRetries?: number
+  /**
+   * How long `close()` lets running calls finish before their workers are stopped, in ms.
+   * @default 10_000
+   */
+  closeTimeout?: number
+  /** Memory limits for each worker thread (Node's `resourceLimits`). */
+  resourceLimits?: ResourceLimits
+  /** Environment of the worker threads. @default process.env */
+  env?: Record<string, string>
+  /** Node flags of the worker threads. @default process.execArgv (so `tsx` carries over) */
+  execArgv?: string[]
+}
+
+export interface RunOptions {
+  /** Cancels the run: queued calls are dropped, running ones stopped; the promise rejects with the reason. */
+  signal?: AbortSignal
+  /** Deadline for each call, in ms from the moment it starts running; the work is stopped at it. */
+  timeout?: number
+  /** Run on this node only: an index in `[0, nodes)` or `'head'` (node 0). */
+  node?: number | 'head'
+}
+
+export interface StreamOptions extends RunOptions {
+  /** `true`: results in submission order; `false`: as they finish, each with its index. @default true */
+  ordered?: boolean
+}
+
+const COMPUTE_KEYS = ['backend', 'workers', 'interruptionRetries', 'closeTimeout', 'resourceLimits', 'env', 'execArgv']
+const RUN_KEYS = ['signal', 'timeout', 'node']
+
+export interface ResolvedComputeOptions {
+  backend: BackendName
+  workers: number
+  interruptionRetries: number
+  closeTimeout: number
+  resourceLimits: ResourceLimits | undefined
+  env: Record<string, string> | undefined
+  execArgv: string[] | undefined
+}
+
+export function resolveComputeOptions(options: ComputeOptions): ResolvedComputeOptions {
+  checkKnownKeys('Compute.start()', options, COMPUTE_KEYS)
+  const { backend = 'thread', workers = Math.max(1, availableParallelism() - 1) } = options
+  const { interruptionRetries = 3, closeTimeout = 10_000 } = options
+  checkOneOf('backend', backend, ['thread', 'inline'] as const)
+  checkInteger('workers', workers, 1)
+  checkInteger('interruptionRetries', interruptionRetries, 0)
+  checkDuration('closeTimeout', closeTimeout, true)
+  return {
+    backend,
+    workers: backend === 'inline' ? 1 : workers,
+    interruptionRetries,
+    closeTimeout,
+    resourceLimits: options.resourceLimits,
+    env: options.env,
+    execArgv: options.execArgv,
+  }
+}
+
+/** Checks per-call options against the pool, turning `'head'` into node 0. */
+export function resolveRunOptions(options: StreamOptions, nodes: number, method: string): CallOptions {
+  checkKnownKeys(`compute.${method}()`, options, method === 'stream' ? [...RUN_KEYS, 'ordered'] : RUN_KEYS)
+  const { signal, timeout, node } = options
+  if (signal !== undefined) checkSignal('signal', signal)
+  if (timeout !== undefined) checkDuration('timeout', timeout)
+  const index = node === 'head' ? 0 : node
+  if (index !== undefined) {
+    if (typeof index !== 'number' || !Number.isInteger(index) || index < 0 || index >= nodes) {
+      throw new SpindleError(
+        'ERR_SPINDLE_NO_SUCH_NODE',
+        `There is no node ${JSON.stringify(node)}: this pool has ${nodes} node${nodes === 1 ? '' : 's'} ` +
+          `(0 to ${nodes - 1}, or 'head'). Pin to one of those, or start the pool with more workers.`,
+      )
+    }
+  }
+  return { signal, timeout, node: index }
+}

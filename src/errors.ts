@@ -1,0 +1,108 @@
+/**
+ * spindle's own errors. Every one carries a stable `code` (match on it, not on the message),
+ * says what happened in the user's words and what to do, and keeps the underlying `cause`.
+ */
+
+export type SpindleErrorCode =
+  | 'ERR_SPINDLE_INVALID_OPTION'
+  | 'ERR_SPINDLE_INVALID_ARGUMENT'
+  | 'ERR_SPINDLE_WORKER_EXIT'
+  | 'ERR_SPINDLE_INTERRUPTED'
+  | 'ERR_SPINDLE_TIMEOUT'
+  | 'ERR_SPINDLE_NOT_CLONEABLE'
+  | 'ERR_SPINDLE_MODULE_NOT_FOUND'
+  | 'ERR_SPINDLE_MISSING_EXPORT'
+  | 'ERR_SPINDLE_NO_SUCH_NODE'
+  | 'ERR_SPINDLE_CLOSED'
+  | 'ERR_SPINDLE_NOT_IN_TASK'
+  | 'ERR_SPINDLE_SHARD_MISMATCH'
+
+export class SpindleError extends Error {
+  readonly code: SpindleErrorCode
+
+  constructor(code: SpindleErrorCode, message: string, options?: { cause?: unknown }) {
+    super(message, options)
+    this.code = code
+    // An own, non-enumerable name: correct in stacks and inspect output, and writable so a
+    // decoded error can carry the name it had on the other side.
+    Object.defineProperty(this, 'name', { value: new.target.name, writable: true, configurable: true })
+  }
+}
+
+/** A bad option or argument, detected before any work starts. */
+export class InvalidOptionError extends SpindleError {
+  constructor(message: string) {
+    super('ERR_SPINDLE_INVALID_OPTION', message)
+  }
+}
+
+/** What the backend saw when a worker, process or host died. */
+export interface ExitDetails {
+  backend: string
+  node: number
+  task: string
+  exitCode?: number | null | undefined
+  signal?: string | null | undefined
+  pid?: number | undefined
+  stderrTail?: string | undefined
+}
+
+/** The worker running a task died while the task was running, and the task is to blame. */
+export class WorkerExitError extends SpindleError {
+  readonly node: number
+  readonly exitCode: number | null
+  readonly task: string
+
+  constructor(message: string, details: ExitDetails, options?: { cause?: unknown }) {
+    super('ERR_SPINDLE_WORKER_EXIT', message, options)
+    this.node = details.node
+    this.exitCode = details.exitCode ?? null
+    this.task = details.task
+  }
+}
+
+/** A call was interrupted (its worker, process or host was lost) more times than allowed. */
+export class InterruptedError extends SpindleError {
+  readonly attempts: number
+  constructor(message: string, attempts: number, options?: { cause?: unknown }) {
+    super('ERR_SPINDLE_INTERRUPTED', message, options)
+    this.attempts = attempts
+  }
+}
+
+/** A call ran past its deadline; the work was stopped. */
+export class TimeoutError extends SpindleError {
+  readonly timeout: number
+  constructor(message: string, timeout: number) {
+    super('ERR_SPINDLE_TIMEOUT', message)
+    this.timeout = timeout
+  }
+}
+
+/** An argument or result cannot be sent between threads or processes. */
+export class NotCloneableError extends SpindleError {
+  /** Where the offending value sits, e.g. `args[1].model.predict`. */
+  readonly path: string
+  constructor(message: string, path: string) {
+    super('ERR_SPINDLE_NOT_CLONEABLE', message)
+    this.path = path
+  }
+}
+
+/** The pool was closed before the call could run. */
+export class ClosedError extends SpindleError {
+  constructor(message: string) {
+    super('ERR_SPINDLE_CLOSED', message)
+  }
+}
+
+/** Names every error class that must be rebuilt with its own prototype after crossing a boundary. */
+export const spindleErrorClasses: Record<string, new (...args: never[]) => Error> = {
+  SpindleError,
+  InvalidOptionError,
+  WorkerExitError,
+  InterruptedError,
+  TimeoutError,
+  NotCloneableError,
+  ClosedError,
+}

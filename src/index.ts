@@ -1,0 +1,24 @@
+// The public surface of spindle: named re-exports only.
+export { remote, taskOf } from './task/remote.js'
+export type { RemoteModule, RemoteFunction, DeferrableArgs } from './task/remote.js'
+export { gather } from './task/gather.js'
+export type { GatherValues } from './task/gather.js'
+export { Pending, isPending } from './task/pending.js'
+export type { TaskRef, Deferrable, ValueOf } from './task/pending.js'
+export { shard } from './task/shard.js'
+export type { ShardOptions } from './task/shard.js'
+export { instanceInfo } from './worker/context.js'
+export type { InstanceInfo, BackendKind } from './worker/context.js'
+export { Compute } from './compute/compute.js'
+export type { ComputeOptions, RunOptions, StreamOptions } from './compute/compute.js'
+export type { Finished, FinishedOf } from './compute/stream.js'
+export {
+  SpindleError,
+  InvalidOptionError,
+  WorkerExitError,
+  InterruptedError,
+  TimeoutError,
+  NotCloneableError,
+  ClosedError,
+} from './errors.js'
+export type { SpindleErrorCode } from './errors.js'

@@ -1,0 +1,71 @@
+/**
+ * Option checking shared by every entry point, in p-map's style:
+ * ``Expected `workers` to be an integer >= 1, got `0` (number)``, and a did-you-mean for
+ * unknown keys (``Unknown option "worker" for Compute.start(). Did you mean "workers"?``).
+ */
+import { InvalidOptionError } from './errors.js'
+
+export function checkKnownKeys(where: string, options: object, known: readonly string[]): void {
+  for (const key of Object.keys(options)) {
+    if (known.includes(key)) continue
+    const guess = closest(key, known)
+    throw new InvalidOptionError(
+      `Unknown option "${key}" for ${where}.` +
+        (guess !== undefined ? ` Did you mean "${guess}"?` : ` Known options: ${known.join(', ')}.`),
+    )
+  }
+}
+
+export function checkInteger(name: string, value: unknown, min: number): asserts value is number {
+  if (typeof value !== 'number' || !Number.isInteger(value) || value < min) {
+    throw new InvalidOptionError(`Expected \`${name}\` to be an integer >= ${min}, got ${shown(value)}`)
+  }
+}
+
+/** A duration in ms: a finite number > 0 (Infinity allowed where `allowInfinity`). */
+export function checkDuration(name: string, value: unknown, allowInfinity = false): asserts value is number {
+  const ok = typeof value === 'number' && value > 0 && (Number.isFinite(value) || (allowInfinity && value === Infinity))
+  if (!ok) throw new InvalidOptionError(`Expected \`${name}\` to be a number of milliseconds > 0, got ${shown(value)}`)
+}
+
+export function checkOneOf<T extends string>(name: string, value: unknown, allowed: readonly T[]): asserts value is T {
+  if (!allowed.includes(value as T)) {
+    throw new InvalidOptionError(
+      `Expected \`${name}\` to be one of ${allowed.map((a) => `'${a}'`).join(', ')}, got ${shown(value)}`,
+    )
+  }
+}
+
+export function checkSignal(name: string, value: unknown): asserts value is AbortSignal {
+  if (!(value instanceof AbortSignal)) {
+    throw new InvalidOptionError(`Expected \`${name}\` to be an AbortSignal, got ${shown(value)}`)
+  }
+}
+
+export function shown(value: unknown): string {
+  const text = typeof value === 'string' ? JSON.stringify(value) : String(value)
+  return `\`${text}\` (${value === null ? 'null' : typeof value})`
+}
+
+/** The known name at the smallest edit distance, if it is close enough to be a typo. */
+function closest(key: string, known: readonly string[]): string | undefined {
+  let best: string | undefined
+  let bestDistance = Math.max(2, Math.floor(key.length / 3)) + 1
+  for (const candidate of known) {
+    const d = distance(key.toLowerCase(), candidate.toLowerCase())
+    if (d < bestDistance) [best, bestDistance] = [candidate, d]
+  }
+  return best
+}
+
+function distance(a: string, b: string): number {
+  let previous = Array.from({ length: b.length + 1 }, (_, j) => j)
+  for (let i = 1; i <= a.length; i++) {
+    const current = [i]
+    for (let j = 1; j <= b.length; j++) {
+      current[j] = Math.min(previous[j]! + 1, current[j - 1]! + 1, previous[j - 1]! + (a[i - 1] === b[j - 1] ? 0 : 1))
+    }
+    previous = current
+  }
+  return previous[b.length]!
+}

@@ -1,0 +1,67 @@
+/** One submitted call as the dispatcher tracks it, from queued to settled. */
+import { taskLabel, type TaskRef } from '../task/pending.js'
+import type { BackendNode } from '../backends/backend.js'
+
+export interface CallOptions {
+  /** Run on this node only (an index). */
+  node?: number | undefined
+  /** Deadline in ms from the moment the call starts running; the work is stopped at it. */
+  timeout?: number | undefined
+  /** Cancels the call whether queued or running. */
+  signal?: AbortSignal | undefined
+}
+
+export type CallState = 'queued' | 'running' | 'settled'
+
+export class Call {
+  state: CallState = 'queued'
+  /** How many times a lost worker, process or host interrupted it. */
+  interruptions = 0
+  /** Must run in a batch of its own (set after an unexplained crash of a shared batch). */
+  solo = false
+  batch: RunningBatch | undefined = undefined
+  onAbort: (() => void) | undefined = undefined
+
+  constructor(
+    readonly seq: number,
+    readonly task: TaskRef,
+    /** `name@module`: the key adaptive batching learns per. */
+    readonly key: string,
+    readonly args: readonly unknown[],
+    readonly options: CallOptions,
+    private readonly onResolve: (value: unknown) => void,
+    private readonly onReject: (reason: unknown) => void,
+  ) {}
+
+  get label(): string {
+    return taskLabel(this.task)
+  }
+
+  get settled(): boolean {
+    return this.state === 'settled'
+  }
+
+  resolve(value: unknown): void {
+    if (this.finish()) this.onResolve(value)
+  }
+
+  reject(reason: unknown): void {
+    if (this.finish()) this.onReject(reason)
+  }
+
+  private finish(): boolean {
+    if (this.state === 'settled') return false
+    this.state = 'settled'
+    this.batch = undefined
+    if (this.onAbort !== undefined) this.options.signal?.removeEventListener('abort', this.onAbort)
+    return true
+  }
+}
+
+/** A batch on its way to or running on a node. */
+export interface RunningBatch {
+  readonly node: BackendNode
+  readonly calls: Call[]
+  readonly controller: AbortController | undefined
+  timer: NodeJS.Timeout | undefined
+}

@@ -1,0 +1,264 @@
+/**
+ * The dispatcher owns the queue of calls and keeps every node busy: work-conserving (a node with
+ * a free slot never idles while a call it may run is queued), batched (a deep queue goes out
+ * several calls per message, sized by measured cost), and the one place where the fates of
+ * calls are decided: settled from outcomes, blamed for crashes they caused, retried elsewhere
+ * when a node is lost under them, stopped at their deadline, cancelled by their signal.
+ * It imports no worker API: any Backend will do.
+ */
+import { ClosedError, SpindleError, TimeoutError } from '../errors.js'
+import type { Backend, BackendNode } from '../backends/backend.js'
+import type { BatchRequest, BatchResponse } from '../protocol/messages.js'
+import { decodeThrown } from '../protocol/error-codec.js'
+import type { TaskRef } from '../task/pending.js'
+import { BatchSizer } from './batch-sizer.js'
+import { Call, type CallOptions, type RunningBatch } from './call.js'
+import { Deque } from './deque.js'
+import { handleNodeFailure } from './failures.js'
+
+export interface DispatcherOptions {
+  /** How many times a call may be interrupted by a lost node before it fails. */
+  interruptionRetries: number
+}
+
+export class Dispatcher {
+  private readonly queue = new Deque<Call>()
+  private readonly pinned: Deque<Call>[]
+  private readonly free: number[]
+  private readonly running = new Set<RunningBatch>()
+  private readonly sizer = new BatchSizer()
+  private queued = 0
+  private nextSeq = 1
+  private closed = false
+  private pumping = false
+  private drained: (() => void) | undefined
+
+  constructor(
+    readonly backend: Backend,
+    readonly options: DispatcherOptions,
+  ) {
+    this.pinned = backend.nodes.map(() => new Deque<Call>())
+    this.free = backend.nodes.map((node) => node.slots)
+  }
+
+  get nodeCount(): number {
+    return this.backend.nodes.length
+  }
+
+  /** Queues one call; `resolve`/`reject` are called exactly once. */
+  submit(
+    task: TaskRef,
+    args: readonly unknown[],
+    options: CallOptions,
+    resolve: (value: unknown) => void,
+    reject: (reason: unknown) => void,
+  ): void {
+    const call = new Call(this.nextSeq++, task, `${task.name}@${task.module}`, args, options, resolve, reject)
+    if (this.closed) return call.reject(closedError(call))
+    const { signal, node } = options
+    if (signal !== undefined) {
+      if (signal.aborted) return call.reject(signal.reason)
+      call.onAbort = () => this.cancel(call, signal.reason)
+      signal.addEventListener('abort', call.onAbort, { once: true })
+    }
+    if (node !== undefined) this.pinned[node]!.push(call)
+    else this.queue.push(call)
+    this.queued++
+    this.pump()
+  }
+
+  /** Rejects queued calls, waits up to `closeTimeout` ms for running ones, then stops the nodes. */
+  async close(closeTimeout: number): Promise<void> {
+    if (this.closed) return
+    this.closed = true
+    for (const deque of [this.queue, ...this.pinned]) {
+      for (const call of deque.drain()) call.reject(closedError(call))
+    }
+    this.queued = 0
+    if (this.running.size > 0) {
+      let timer: NodeJS.Timeout | undefined
+      await new Promise<void>((resolve) => {
+        this.drained = resolve
+        timer = setTimeout(resolve, closeTimeout)
+      })
+      clearTimeout(timer)
+    }
+    // Whatever still runs has had its time: the backend stops it now.
+    await this.backend.close()
+  }
+
+  /** Puts interrupted calls back at the head of their queue, in their original order. */
+  requeue(calls: Call[]): void {
+    for (let i = calls.length - 1; i >= 0; i--) {
+      const call = calls[i]!
+      if (this.closed) {
+        call.reject(closedError(call))
+        continue
+      }
+      call.state = 'queued'
+      const node = call.options.node
+      if (node !== undefined) this.pinned[node]!.unshift(call)
+      else this.queue.unshift(call)
+      this.queued++
+    }
+  }
+
+  private pump(): void {
+    if (this.pumping) return
+    this.pumping = true
+    try {
+      for (let progress = true; progress && this.queued > 0; ) {
+        progress = false
+        for (const node of this.backend.nodes) {
+          while (this.free[node.index]! > 0) {
+            const calls = this.take(node.index)
+            if (calls === undefined) break
+            this.send(node, calls)
+            progress = true
+          }
+        }
+      }
+    } finally {
+      this.pumping = false
+    }
+  }
+
+  /** The next batch for a node: its pinned calls first, then the shared queue. */
+  private take(index: number): Call[] | undefined {
+    const pinned = this.pinned[index]!
+    const head = nextLive(pinned) ?? nextLive(this.queue)
+    if (head === undefined) return undefined
+    this.queued--
+    const calls = [head]
+    if (head.options.timeout !== undefined || head.solo) return calls
+    const size = this.sizer.size(head.key, this.queued + 1, this.nodeCount)
+    while (calls.length < size) {
+      const source = nextLive(pinned, true) !== undefined ? pinned : this.queue
+      const next = nextLive(source, true)
+      if (next === undefined || next.options.timeout !== undefined || next.solo) break
+      source.shift()
+      this.queued--
+      calls.push(next)
+    }
+    return calls
+  }
+
+  private send(node: BackendNode, calls: Call[]): void {
+    const needsAbort = calls.some((c) => c.options.signal !== undefined || c.options.timeout !== undefined)
+    const batch: RunningBatch = {
+      node,
+      calls,
+      controller: needsAbort ? new AbortController() : undefined,
+      timer: undefined,
+    }
+    for (const call of calls) {
+      call.state = 'running'
+      call.batch = batch
+    }
+    const timeout = calls[0]!.options.timeout
+    if (timeout !== undefined) {
+      // Alone in its batch on a free node, the call starts now: the deadline counts from here.
+      batch.timer = setTimeout(() => this.expire(batch, timeout), timeout)
+    }
+    this.free[node.index]!--
+    this.running.add(batch)
+    node.execute(toRequest(calls), batch.controller?.signal).then(
+      (response) => this.complete(batch, response),
+      (failure: unknown) => this.fail(batch, failure),
+    )
+  }
+
+  private complete(batch: RunningBatch, response: BatchResponse): void {
+    this.release(batch)
+    const { calls } = batch
+    if (calls.length > 0 && calls.every((c) => c.key === calls[0]!.key)) {
+      this.sizer.record(calls[0]!.key, calls.length, response.ms)
+    }
+    let failed = 0
+    const errors = response.errors
+    for (let i = 0; i < calls.length; i++) {
+      const call = calls[i]!
+      if (errors !== undefined && failed < errors.length && errors[failed]![0] === i) {
+        call.reject(decodeThrown(errors[failed++]![1]))
+      } else {
+        call.resolve(response.values[i])
+      }
+    }
+    this.pump()
+  }
+
+  private fail(batch: RunningBatch, failure: unknown): void {
+    this.release(batch)
+    if (this.closed) {
+      for (const call of batch.calls) call.reject(closedError(call)) // stopped by close()
+      return
+    }
+    handleNodeFailure(this, batch, failure)
+    this.pump()
+  }
+
+  private release(batch: RunningBatch): void {
+    clearTimeout(batch.timer)
+    this.running.delete(batch)
+    this.free[batch.node.index]!++
+    if (this.running.size === 0) this.drained?.()
+  }
+
+  private expire(batch: RunningBatch, timeout: number): void {
+    const call = batch.calls[0]!
+    call.reject(
+      new TimeoutError(
+        `Task ${call.label} ran past its timeout of ${timeout} ms on ${batch.node.describe()} and was stopped. ` +
+          'Raise `timeout`, or split the work into smaller calls.',
+        timeout,
+      ),
+    )
+    batch.controller?.abort()
+  }
+
+  private cancel(call: Call, reason: unknown): void {
+    if (call.settled) return
+    const batch = call.batch
+    if (call.state === 'queued') this.queued-- // its queue entry is skipped when reached
+    call.reject(reason)
+    // Stop the work only when nobody else waits for this batch: killing a worker to save one
+    // call of many would throw away the others' work.
+    if (batch !== undefined && batch.calls.every((c) => c.settled)) batch.controller?.abort()
+  }
+}
+
+/** The first call of a deque that is still waiting, dropping cancelled ones on the way. */
+function nextLive(deque: Deque<Call>, peek = false): Call | undefined {
+  for (let call = deque.peek(); call !== undefined; call = deque.peek()) {
+    if (!call.settled) return peek ? call : deque.shift()
+    deque.shift()
+  }
+  return undefined
+}
+
+function toRequest(calls: Call[]): BatchRequest {
+  const fns: Array<[string, string]> = []
+  const index = new Map<string, number>()
+  const seq = new Array<number>(calls.length)
+  const fn = new Array<number>(calls.length)
+  const args = new Array<readonly unknown[]>(calls.length)
+  for (let i = 0; i < calls.length; i++) {
+    const call = calls[i]!
+    let f = index.get(call.key)
+    if (f === undefined) {
+      f = fns.push([call.task.module, call.task.name]) - 1
+      index.set(call.key, f)
+    }
+    seq[i] = call.seq
+    fn[i] = f
+    args[i] = call.args
+  }
+  return { fns, seq, fn, args }
+}
+
+export function closedError(call: Call): SpindleError {
+  return new ClosedError(
+    `The pool was closed before task ${call.label} could finish. ` +
+      'Await your calls before close(), or raise `closeTimeout` to let running work end.',
+  )
+}

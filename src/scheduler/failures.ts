@@ -1,0 +1,89 @@
+/**
+ * What happens to the calls of a batch whose node failed under them. Two kinds of failure
+ * (SPEC, Contracts): the call whose own code killed the worker (process.exit, an uncaught error
+ * from its timers, a resource limit while it ran alone) is to blame and rejects with
+ * WorkerExitError; every other call was merely interrupted and runs again, elsewhere if it can,
+ * up to `interruptionRetries` times. A crash that nobody in a shared batch can be blamed for
+ * sends its calls back one per batch, so a repeat offender ends up alone and blamed.
+ */
+import { InterruptedError, WorkerExitError } from '../errors.js'
+import { NodeFailure } from '../backends/backend.js'
+import { decodeThrown } from '../protocol/error-codec.js'
+import type { CrashReport } from '../worker/crash-slot.js'
+import type { Call, RunningBatch } from './call.js'
+import type { Dispatcher } from './dispatcher.js'
+
+export function handleNodeFailure(dispatcher: Dispatcher, batch: RunningBatch, failure: unknown): void {
+  const live = batch.calls.filter((c) => !c.settled)
+  if (live.length === 0) return
+  const nodeFailure =
+    failure instanceof NodeFailure ? failure : new NodeFailure('crash', String(failure), { cause: failure })
+  const crash = nodeFailure.details.crash
+  const owner = crash?.owner ?? -1
+  const culprit =
+    live.find((c) => c.seq === owner) ?? (owner === -1 && batch.calls.length === 1 ? live[0] : undefined)
+  const strayFromEarlierCall = owner !== -1 && !batch.calls.some((c) => c.seq === owner)
+  if (strayFromEarlierCall) warnStray(batch, crash!)
+
+  const again: Call[] = []
+  for (const call of live) {
+    if (call === culprit) {
+      call.reject(exitError(dispatcher.backend.kind, batch, call, nodeFailure))
+      continue
+    }
+    call.interruptions++
+    if (call.interruptions > dispatcher.options.interruptionRetries) {
+      call.reject(
+        new InterruptedError(
+          `Task ${call.label} was interrupted ${call.interruptions} times: each time the node running it ` +
+            `was lost (last: ${batch.node.describe()}, ${nodeFailure.message}). ` +
+            'Check the nodes for memory limits or crashes, or raise `interruptionRetries`.',
+          call.interruptions,
+          { cause: nodeFailure.details.cause ?? nodeFailure },
+        ),
+      )
+      continue
+    }
+    // Unknown culprit in a shared batch: isolate everyone so that a repeat crash names it.
+    if (owner === -1 && batch.calls.length > 1) call.solo = true
+    again.push(call)
+  }
+  dispatcher.requeue(again)
+}
+
+function exitError(kind: string, batch: RunningBatch, call: Call, failure: NodeFailure): WorkerExitError {
+  const { exitCode, crash } = failure.details
+  const thrown = crash?.error !== undefined ? decodeThrown(crash.error) : undefined
+  const how =
+    thrown !== undefined
+      ? `exited after an error the task did not catch (${describeThrown(thrown)})`
+      : exitCode !== undefined && exitCode !== null
+        ? `exited with code ${exitCode}`
+        : failure.message
+  return new WorkerExitError(
+    `Worker ${batch.node.index} (${kind}) running task ${call.label} ${how} while the task was running. ` +
+      'The worker was replaced; other calls were not affected. Catch errors inside the task, await its promises, ' +
+      'and do not call process.exit() in a task.',
+    { backend: kind, node: batch.node.index, task: call.label, exitCode },
+    { cause: thrown ?? failure.details.cause ?? failure },
+  )
+}
+
+function warnStray(batch: RunningBatch, crash: CrashReport): void {
+  const thrown = crash.error !== undefined ? describeThrown(decodeThrown(crash.error)) : 'process.exit()'
+  process.emitWarning(
+    `Task ${crash.task ?? '(unknown)'} had already finished when code it left behind (a timer or promise) ` +
+      `threw ${thrown} on ${batch.node.describe()}. The worker was replaced and the calls running there ` +
+      'were run again. Clear timers and await promises before a task returns.',
+    { code: 'SPINDLE_STRAY_ERROR' },
+  )
+}
+
+function describeThrown(thrown: unknown): string {
+  if (thrown instanceof Error) return `${thrown.name}: ${thrown.message}`
+  try {
+    return `the value ${JSON.stringify(thrown)}`
+  } catch {
+    return `the value ${String(thrown)}`
+  }
+}

@@ -1,0 +1,64 @@
+import { AsyncLocalStorage } from 'node:async_hooks'
+import { SpindleError } from '../errors.js'
+
+export type BackendKind = 'thread' | 'process' | 'ssh' | 'inline'
+
+/** What a running task can learn about where it runs (skyward's `instance_info()`). */
+export interface InstanceInfo {
+  /** This node's index, 0-based: a worker thread, a child process or a host, per backend. */
+  readonly node: number
+  /** How many nodes the pool has. */
+  readonly totalNodes: number
+  /** This worker's index within its node. */
+  readonly worker: number
+  /** Worker threads per node (1 on the thread and inline backends). */
+  readonly workersPerNode: number
+  /** True on node 0, the head node. */
+  readonly isHead: boolean
+  /** One name per node, in node order: host names on SSH, `thread-0`, `process-1`, ... locally. */
+  readonly peers: readonly string[]
+  /** The same on every node of one pool; differs between pools. */
+  readonly jobId: string
+  readonly backend: BackendKind
+}
+
+// Kept on globalThis so that every copy of this module in a thread (a task module may load
+// spindle from another path than the worker runtime did) sees the same context.
+interface ContextState {
+  worker: InstanceInfo | undefined
+  inline: AsyncLocalStorage<InstanceInfo>
+}
+const KEY = Symbol.for('spindle.taskContext')
+const holder = globalThis as unknown as Record<symbol, ContextState | undefined>
+const state: ContextState = (holder[KEY] ??= { worker: undefined, inline: new AsyncLocalStorage() })
+
+/** Called once by a worker runtime: every task on this thread runs on this node. */
+export function setWorkerContext(info: InstanceInfo): void {
+  state.worker = Object.freeze({ ...info, peers: Object.freeze([...info.peers]) })
+}
+
+/** Runs `fn` as a task of the inline backend (same thread as the caller). */
+export function runInContext<T>(info: InstanceInfo, fn: () => T): T {
+  return state.inline.run(info, fn)
+}
+
+/** The context of the task running now, or undefined outside a task. */
+export function currentContext(): InstanceInfo | undefined {
+  return state.inline.getStore() ?? state.worker
+}
+
+/**
+ * Where the calling task runs. Throws `ERR_SPINDLE_NOT_IN_TASK` outside a task: call it from a
+ * function that runs through `compute.run`, `broadcast` or `parallelMap`.
+ */
+export function instanceInfo(): InstanceInfo {
+  const info = currentContext()
+  if (info === undefined) {
+    throw new SpindleError(
+      'ERR_SPINDLE_NOT_IN_TASK',
+      'instanceInfo() was called outside a task. Call it inside a function that runs on a pool ' +
+        '(compute.run, compute.broadcast, parallelMap).',
+    )
+  }
+  return info
+}

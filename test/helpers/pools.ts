@@ -1,0 +1,46 @@
+import { afterEach } from 'vitest'
+import { Compute, remote, type ComputeOptions } from 'spindle'
+import type * as Tasks from '../fixtures/tasks.mjs'
+
+export const tasks = remote<typeof Tasks>(new URL('../fixtures/tasks.mjs', import.meta.url))
+
+/** Pools started through this helper are closed after each test, whatever the test did. */
+export function usePools(): (options?: ComputeOptions) => Promise<Compute> {
+  const open: Compute[] = []
+  afterEach(async () => {
+    await Promise.all(open.splice(0).map((pool) => pool.close()))
+  })
+  return async (options) => {
+    const pool = await Compute.start(options)
+    open.push(pool)
+    return pool
+  }
+}
+
+/** A SharedArrayBuffer of int32 cells and helpers for handshakes with tasks. */
+export function cells(count = 8) {
+  const buffer = new SharedArrayBuffer(count * 4)
+  const view = new Int32Array(buffer)
+  return {
+    buffer,
+    view,
+    /** Waits (without blocking the event loop) until cell `slot` reaches `value`. */
+    async until(slot: number, value: number): Promise<void> {
+      for (;;) {
+        const seen = Atomics.load(view, slot)
+        if (seen >= value) return
+        const result = Atomics.waitAsync(view, slot, seen, 50)
+        await result.value
+      }
+    },
+    release(): void {
+      Atomics.store(view, 0, 1)
+      Atomics.notify(view, 0)
+    },
+  }
+}
+
+export const BACKENDS = [
+  { name: 'thread', options: { backend: 'thread', workers: 2 } },
+  { name: 'inline', options: { backend: 'inline' } },
+] as const satisfies ReadonlyArray<{ name: string; options: ComputeOptions }>

@@ -1,0 +1,95 @@
+// Faults on real worker threads: crashes are blamed on the call that caused them, never on
+// the next one; every call settles; the worker is replaced and the pool keeps working.
+import { describe, expect, it } from 'vitest'
+import { gather, WorkerExitError } from 'spindle'
+import { cells, tasks as t, usePools } from '../helpers/pools.js'
+
+describe('thread backend faults', () => {
+  const start = usePools()
+
+  it('a task that calls process.exit rejects with WorkerExitError naming task, worker and code', async () => {
+    const pool = await start({ workers: 1 })
+    const error = await pool.run(t.exitNow(3)).catch((e: unknown) => e)
+    expect(error).toBeInstanceOf(WorkerExitError)
+    expect(error).toMatchObject({ code: 'ERR_SPINDLE_WORKER_EXIT', node: 0, exitCode: 3 })
+    expect((error as Error).message).toMatch(/Worker 0 \(thread\) running task exitNow \(tasks\.mjs\) exited with code 3/)
+    expect(await pool.run(t.add(1, 2))).toBe(3)
+  })
+
+  it('an error thrown by the running task\'s timer rejects that task, with the error as cause', async () => {
+    const pool = await start({ workers: 1 })
+    const error = (await pool.run(t.throwLaterWhileRunning()).catch((e: unknown) => e)) as WorkerExitError
+    expect(error).toBeInstanceOf(WorkerExitError)
+    expect(error.message).toContain('thrown by a timer while running')
+    expect((error.cause as Error).message).toBe('thrown by a timer while running')
+    expect(await pool.run(t.add(2, 2))).toBe(4)
+  })
+
+  it('a timer left behind by a finished task is never blamed on the next task', async () => {
+    const pool = await start({ workers: 1 })
+    const warnings: string[] = []
+    const onWarning = (w: Error) => warnings.push(w.message)
+    process.on('warning', onWarning)
+    try {
+      expect(await pool.run(t.leaveTimerBomb(20))).toBe('returned')
+      // The next task is running (async, 200 ms) when the timer fires; it must still succeed.
+      expect(await pool.run(t.delayedEcho('next', 200))).toBe('next')
+      expect(await pool.run(t.add(1, 1))).toBe(2)
+    } finally {
+      process.off('warning', onWarning)
+    }
+    expect(warnings.join('\n')).toMatch(/leaveTimerBomb \(tasks\.mjs\) had already finished/)
+  })
+
+  it('a task that exceeds resourceLimits rejects, and the pool recovers', async () => {
+    const pool = await start({ workers: 1, resourceLimits: { maxOldGenerationSizeMb: 32 } })
+    const error = await pool.run(t.allocateForever()).catch((e: unknown) => e)
+    expect(error).toBeInstanceOf(WorkerExitError)
+    expect((error as Error).message).toMatch(/allocateForever/)
+    expect(await pool.run(t.add(5, 5))).toBe(10)
+  })
+
+  it('a timeout stops a CPU-bound infinite loop', async () => {
+    const pool = await start({ workers: 1 })
+    const started = performance.now()
+    await expect(pool.run(t.loopForever(), { timeout: 100 })).rejects.toMatchObject({ code: 'ERR_SPINDLE_TIMEOUT' })
+    expect(await pool.run(t.add(1, 1))).toBe(2)
+    expect(performance.now() - started).toBeLessThan(30_000)
+  })
+
+  it('aborting a running call stops it and settles it once', async () => {
+    const pool = await start({ workers: 1 })
+    const c = cells()
+    const controller = new AbortController()
+    const running = pool.run(t.holdUntilReleased(c.buffer, 1), { signal: controller.signal })
+    await c.until(1, 1)
+    controller.abort(new Error('stop it'))
+    await expect(running).rejects.toThrow('stop it')
+    expect(await pool.run(t.add(1, 1))).toBe(2) // the held worker was replaced
+  })
+
+  it('interrupted calls of a crashed batch run again and every call settles exactly once', async () => {
+    const pool = await start({ workers: 2 })
+    // Cheap calls get batched; one of them kills its worker. Only that one may fail.
+    await pool.run(gather(...Array.from({ length: 50 }, (_, i) => t.echo(i)))) // learn that echo is cheap
+    const calls = Array.from({ length: 400 }, (_, i) => (i === 200 ? t.exitNow(7) : t.echo(i)))
+    const results = await Promise.allSettled(calls.map((c) => pool.run(c)))
+    const rejected = results.flatMap((r, i) => (r.status === 'rejected' ? [i] : []))
+    expect(rejected).toEqual([200])
+    results.forEach((r, i) => {
+      if (i !== 200) expect(r).toEqual({ status: 'fulfilled', value: i })
+    })
+  })
+
+  it('a queued call rejects with ERR_SPINDLE_CLOSED when the pool closes, and none is left pending', async () => {
+    const pool = await start({ workers: 1, closeTimeout: 200 })
+    const c = cells()
+    const held = pool.run(t.holdUntilReleased(c.buffer, 1))
+    await c.until(1, 1)
+    const queued = pool.run(t.echo(1))
+    // The held call never returns by itself: close() stops its worker after closeTimeout.
+    const [queuedOutcome, heldOutcome] = await Promise.allSettled([queued, held, pool.close()])
+    expect(queuedOutcome).toMatchObject({ status: 'rejected', reason: { code: 'ERR_SPINDLE_CLOSED' } })
+    expect(heldOutcome).toMatchObject({ status: 'rejected', reason: { code: 'ERR_SPINDLE_CLOSED' } })
+  })
+})
