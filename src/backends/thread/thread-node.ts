@@ -10,10 +10,13 @@ import { NodeFailure, type BackendNode } from '../backend.js'
 import { createCrashSlot, takeCrash } from '../../worker/crash-slot.js'
 import type { BatchRequest, BatchResponse } from '../../protocol/messages.js'
 import type { InstanceInfo } from '../../worker/context.js'
+import { tsxApiUrl } from '../../worker/typescript-loader.js'
 
 export interface ThreadWorkerData {
   info: InstanceInfo
   crashSlot: SharedArrayBuffer
+  /** tsx's API, when the program runs under tsx and workers must register it themselves. */
+  tsxApi: string | undefined
 }
 
 export interface ThreadNodeOptions {
@@ -34,7 +37,7 @@ export class ThreadNode implements BackendNode {
     info: InstanceInfo,
     options: ThreadNodeOptions,
   ) {
-    const workerData: ThreadWorkerData = { info, crashSlot: this.crashSlot }
+    const workerData: ThreadWorkerData = { info, crashSlot: this.crashSlot, tsxApi: tsxApiUrl(options.execArgv) }
     this.pool = new Piscina({
       filename: ENTRY,
       minThreads: 1,
