@@ -16,7 +16,7 @@ import { spindleContenders, anchorContenders, rawContenders, openWarm } from './
 
 const TASKS = 20_000
 const TRIPS = 2_000
-const ROUNDS = roundsFromEnv(5)
+const ROUNDS = roundsFromEnv(7)
 const TIMEOUT_MS = 60_000 // far above any sane figure: only a hang gets there
 
 const contenders = [

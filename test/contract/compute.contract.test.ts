@@ -1,6 +1,6 @@
 // One suite, every backend: what Compute promises no matter where calls run.
 import { describe, expect, it } from 'vitest'
-import { gather, type Compute } from 'spindle'
+import { gather, type Compute, type Pending } from 'spindle'
 import { BACKENDS, cells, tasks as t, usePools } from '../helpers/pools.js'
 
 describe.each(BACKENDS)('Compute contract on $name', ({ name, options }) => {
@@ -135,7 +135,7 @@ describe.each(BACKENDS)('Compute contract on $name', ({ name, options }) => {
       expect((error as Error).message).toMatch(/argument 0 of task echo \(tasks\.mjs\)/)
     })
 
-    it.each([
+    it.each<[string, () => Pending<unknown>, string]>([
       ['a function', () => t.returnFunction(), 'result.fn'],
       ['a class instance with methods', () => t.returnClassInstance(), 'result'],
       ['a symbol', () => t.returnSymbol(), 'result'],

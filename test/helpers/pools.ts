@@ -29,8 +29,7 @@ export function cells(count = 8) {
       for (;;) {
         const seen = Atomics.load(view, slot)
         if (seen >= value) return
-        const result = Atomics.waitAsync(view, slot, seen, 50)
-        await result.value
+        await waitAsync(view, slot, seen, 50).value
       }
     },
     release(): void {
@@ -39,6 +38,12 @@ export function cells(count = 8) {
     },
   }
 }
+
+// Node 20 has Atomics.waitAsync; TypeScript declares it only from lib ES2024, which would also
+// admit APIs that Node 20 lacks.
+const waitAsync = (Atomics as unknown as {
+  waitAsync(view: Int32Array, index: number, value: number, timeout: number): { value: Promise<string> | string }
+}).waitAsync
 
 export const BACKENDS = [
   { name: 'thread', options: { backend: 'thread', workers: 2 } },
