@@ -26,7 +26,8 @@ export async function runBatch(req: BatchRequest): Promise<BatchResponse> {
     ;(errors ??= []).push([i, encodeThrown(thrown)])
   }
 
-  const fns = await resolveAll(req)
+  const resolved = resolveAll(req)
+  const fns = Array.isArray(resolved) ? resolved : await resolved
   const labels: string[] = []
   const waiting: Promise<void>[] = []
   for (let i = 0; i < n; i++) {
@@ -57,8 +58,11 @@ export async function runBatch(req: BatchRequest): Promise<BatchResponse> {
   return { values, errors, ms }
 }
 
-/** The function for each task of the batch, or the error that loading it raised. */
-async function resolveAll(req: BatchRequest): Promise<Array<Fn | unknown>> {
+/**
+ * The function for each task of the batch, or the error that loading it raised. Synchronous
+ * when every task was loaded before: the common case should not pay for an extra await.
+ */
+function resolveAll(req: BatchRequest): Array<Fn | unknown> | Promise<Array<Fn | unknown>> {
   const out: Array<Fn | unknown> = new Array(req.fns.length)
   let missing = false
   for (let f = 0; f < req.fns.length; f++) {
@@ -66,14 +70,12 @@ async function resolveAll(req: BatchRequest): Promise<Array<Fn | unknown>> {
     out[f] = cachedTask(module, name)
     if (out[f] === undefined) missing = true
   }
-  if (missing) {
-    await Promise.all(
-      req.fns.map(async ([module, name], f) => {
-        if (out[f] === undefined) out[f] = await loadTask(module, name).catch((e: unknown) => e)
-      }),
-    )
-  }
-  return out
+  if (!missing) return out
+  return Promise.all(
+    req.fns.map(async ([module, name], f) => {
+      if (out[f] === undefined) out[f] = await loadTask(module, name).catch((e: unknown) => e)
+    }),
+  ).then(() => out)
 }
 
 function notCloneableResult(label: string, bad: { path: string; what: string }): NotCloneableError {

@@ -60,24 +60,24 @@ export class ThreadNode implements BackendNode {
     return `thread ${this.index}`
   }
 
-  async execute(batch: BatchRequest, signal?: AbortSignal): Promise<BatchResponse> {
-    try {
-      return (await this.pool.run(batch, signal === undefined ? {} : { signal })) as BatchResponse
-    } catch (error) {
-      if (signal?.aborted) {
-        takeCrash(this.crashSlot) // the terminated worker's exit wrote nothing worth keeping
-        throw new NodeFailure('aborted', 'aborted', { cause: error })
-      }
-      const crash = takeCrash(this.crashSlot)
-      const message = (error as Error)?.message ?? String(error)
-      const exitCode = /exited with code: (-?\d+)/.exec(message)?.[1]
-      const outOfMemory = (error as { code?: string })?.code === 'ERR_WORKER_OUT_OF_MEMORY'
-      throw new NodeFailure('crash', outOfMemory ? 'ran out of memory (resourceLimits)' : message, {
-        exitCode: exitCode === undefined ? null : Number(exitCode),
-        crash,
-        cause: error,
-      })
-    }
+  execute(batch: BatchRequest, signal?: AbortSignal): Promise<BatchResponse> {
+    const running = this.pool.run(batch, signal === undefined ? undefined : { signal }) as Promise<BatchResponse>
+    return running.catch((error: unknown) => {
+      throw this.failure(error, signal)
+    })
+  }
+
+  private failure(error: unknown, signal: AbortSignal | undefined): NodeFailure {
+    const crash = takeCrash(this.crashSlot) // also clears what a terminated worker may have written
+    if (signal?.aborted) return new NodeFailure('aborted', 'aborted', { cause: error })
+    const message = (error as Error)?.message ?? String(error)
+    const exitCode = /exited with code: (-?\d+)/.exec(message)?.[1]
+    const outOfMemory = (error as { code?: string })?.code === 'ERR_WORKER_OUT_OF_MEMORY'
+    return new NodeFailure('crash', outOfMemory ? 'ran out of memory (resourceLimits)' : message, {
+      exitCode: exitCode === undefined ? null : Number(exitCode),
+      crash,
+      cause: error,
+    })
   }
 
   /** Terminates the thread (the dispatcher has already waited for running work). */
