@@ -16,6 +16,7 @@ export type SpindleErrorCode =
   | 'ERR_SPINDLE_CLOSED'
   | 'ERR_SPINDLE_NOT_IN_TASK'
   | 'ERR_SPINDLE_SHARD_MISMATCH'
+  | 'ERR_SPINDLE_PROTOCOL'
 
 export class SpindleError extends Error {
   readonly code: SpindleErrorCode

@@ -19,13 +19,24 @@ export interface BackendNode {
   readonly index: number
   /** How many batches this node runs at once. */
   readonly slots: number
+  /**
+   * Changes each time the node's worker is replaced: what was sent to the old one (task
+   * definitions) must be sent again.
+   */
+  readonly generation: number
   /** Human name for messages: `thread 2`, `process 1 (pid 4242)`, `alice@10.0.0.5`. */
   describe(): string
   /**
-   * Runs a batch. Resolves with one outcome per call. Rejects with a `NodeFailure` when the
-   * batch could not finish: the worker died (the node replaces it) or `signal` aborted it.
+   * Runs a batch and reports once: `done` with one outcome per call, or `failed` with a
+   * `NodeFailure` when the batch could not finish (the worker died, and the node replaces it;
+   * or `signal` aborted it). Callbacks rather than a promise: one less hop per round trip.
    */
-  execute(batch: BatchRequest, signal?: AbortSignal): Promise<BatchResponse>
+  execute(
+    batch: BatchRequest,
+    signal: AbortSignal | undefined,
+    done: (response: BatchResponse) => void,
+    failed: (failure: NodeFailure) => void,
+  ): void
 }
 
 /** Why a batch did not come back. */

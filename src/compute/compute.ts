@@ -64,7 +64,7 @@ export class Compute implements AsyncDisposable {
   run<T>(pending: Pending<T>, options: RunOptions = {}): Promise<T> {
     try {
       checkPending(pending, 'run')
-      return new Evaluation(this.dispatcher, resolveRunOptions(options, this.nodes, 'run')).value(pending)
+      return new Evaluation(this.dispatcher, resolveRunOptions(options, this.nodes, 'run')).root(pending)
     } catch (error) {
       return Promise.reject(error)
     }

@@ -10,7 +10,7 @@ import type { CallOptions } from '../scheduler/call.js'
 import type { Dispatcher } from '../scheduler/dispatcher.js'
 
 export class Evaluation {
-  private readonly memo = new Map<Pending<unknown>, Promise<unknown>>()
+  private memo: Map<Pending<unknown>, Promise<unknown>> | undefined
 
   constructor(
     private readonly dispatcher: Dispatcher,
@@ -19,12 +19,18 @@ export class Evaluation {
 
   /** The value of `pending`, running it (and what it depends on) unless this run already did. */
   value<T>(pending: Pending<T>): Promise<T> {
-    let promise = this.memo.get(pending)
+    const memo = (this.memo ??= new Map())
+    let promise = memo.get(pending)
     if (promise === undefined) {
       promise = this.start(pending)
-      this.memo.set(pending, promise)
+      memo.set(pending, promise)
     }
     return promise as Promise<T>
+  }
+
+  /** The value of the top-level Pending of a run: nothing can share it, so no memo is needed. */
+  root<T>(pending: Pending<T>): Promise<T> {
+    return (this.memo === undefined && pending.kind === 'call' ? this.start(pending) : this.value(pending)) as Promise<T>
   }
 
   /** Values of a gather's items (or of a single Pending), one promise each, all started now. */

@@ -85,6 +85,7 @@ export function resolveComputeOptions(options: ComputeOptions): ResolvedComputeO
 
 /** Checks per-call options against the pool, turning `'head'` into node 0. */
 export function resolveRunOptions(options: StreamOptions, nodes: number, method: string): CallOptions {
+  if (isEmpty(options)) return NO_OPTIONS // the common case, on the hot path of every run()
   checkKnownKeys(`compute.${method}()`, options, method === 'stream' ? [...RUN_KEYS, 'ordered'] : RUN_KEYS)
   const { signal, timeout, node } = options
   if (signal !== undefined) checkSignal('signal', signal)
@@ -100,4 +101,11 @@ export function resolveRunOptions(options: StreamOptions, nodes: number, method:
     }
   }
   return { signal, timeout, node: index }
+}
+
+const NO_OPTIONS: CallOptions = Object.freeze({})
+
+function isEmpty(options: object): boolean {
+  for (const _ in options) return false
+  return true
 }

@@ -9,10 +9,10 @@ const MAX_BATCH = 1024
 const SMOOTHING = 0.3
 
 export class BatchSizer {
-  private readonly msPerCall = new Map<string, number>()
+  private readonly msPerCall = new Map<number, number>()
 
   /** Calls to take for `task`, given how many are queued and how many nodes share them. */
-  size(task: string, queued: number, nodes: number): number {
+  size(task: number, queued: number, nodes: number): number {
     const cost = this.msPerCall.get(task)
     if (cost === undefined) return 1
     const byCost = cost <= 0 ? MAX_BATCH : Math.floor(TARGET_BATCH_MS / cost)
@@ -21,7 +21,7 @@ export class BatchSizer {
   }
 
   /** A node ran `calls` calls of `task` in `ms`. */
-  record(task: string, calls: number, ms: number): void {
+  record(task: number, calls: number, ms: number): void {
     const sample = ms / calls
     const previous = this.msPerCall.get(task)
     this.msPerCall.set(task, previous === undefined ? sample : previous + SMOOTHING * (sample - previous))

@@ -25,8 +25,8 @@ export class Call {
   constructor(
     readonly seq: number,
     readonly task: TaskRef,
-    /** `name@module`: the key adaptive batching learns per. */
-    readonly key: string,
+    /** The task's process-wide id: what the wire carries and what batch sizing learns per. */
+    readonly key: number,
     readonly args: readonly unknown[],
     readonly options: CallOptions,
     private readonly onResolve: (value: unknown) => void,

@@ -7,8 +7,8 @@
  * It imports no worker API: any Backend will do.
  */
 import { ClosedError, SpindleError, TimeoutError } from '../errors.js'
-import type { Backend, BackendNode } from '../backends/backend.js'
-import type { BatchRequest, BatchResponse } from '../protocol/messages.js'
+import type { Backend, BackendNode, NodeFailure } from '../backends/backend.js'
+import { RESPONSE_HEADER, type BatchRequest, type BatchResponse, type TaskDefinition } from '../protocol/messages.js'
 import { decodeThrown } from '../protocol/error-codec.js'
 import type { TaskRef } from '../task/pending.js'
 import { BatchSizer } from './batch-sizer.js'
@@ -25,6 +25,8 @@ export class Dispatcher {
   private readonly queue = new Deque<Call>()
   private readonly pinned: Deque<Call>[]
   private readonly free: number[]
+  /** Per node: the task ids its current worker has been sent, and which worker that was. */
+  private readonly defined: Array<{ generation: number; ids: Set<number> }>
   private readonly running = new Set<RunningBatch>()
   private readonly sizer = new BatchSizer()
   private queued = 0
@@ -39,6 +41,7 @@ export class Dispatcher {
   ) {
     this.pinned = backend.nodes.map(() => new Deque<Call>())
     this.free = backend.nodes.map((node) => node.slots)
+    this.defined = backend.nodes.map((node) => ({ generation: node.generation, ids: new Set() }))
   }
 
   get nodeCount(): number {
@@ -53,7 +56,7 @@ export class Dispatcher {
     resolve: (value: unknown) => void,
     reject: (reason: unknown) => void,
   ): void {
-    const call = new Call(this.nextSeq++, task, `${task.name}@${task.module}`, args, options, resolve, reject)
+    const call = new Call(this.nextSeq++, task, taskId(task), args, options, resolve, reject)
     if (this.closed) return call.reject(closedError(call))
     const { signal, node } = options
     if (signal !== undefined) {
@@ -162,32 +165,32 @@ export class Dispatcher {
     }
     this.free[node.index]!--
     this.running.add(batch)
-    node.execute(toRequest(calls), batch.controller?.signal).then(
+    node.execute(
+      this.request(node, calls),
+      batch.controller?.signal,
       (response) => this.complete(batch, response),
-      (failure: unknown) => this.fail(batch, failure),
+      (failure) => this.fail(batch, failure),
     )
   }
 
   private complete(batch: RunningBatch, response: BatchResponse): void {
     this.release(batch)
     const { calls } = batch
-    if (calls.length > 0 && calls.every((c) => c.key === calls[0]!.key)) {
-      this.sizer.record(calls[0]!.key, calls.length, response.ms)
-    }
+    const [ms, errors] = response
+    if (calls.every((c) => c.key === calls[0]!.key)) this.sizer.record(calls[0]!.key, calls.length, ms)
     let failed = 0
-    const errors = response.errors
     for (let i = 0; i < calls.length; i++) {
       const call = calls[i]!
       if (errors !== undefined && failed < errors.length && errors[failed]![0] === i) {
         call.reject(decodeThrown(errors[failed++]![1]))
       } else {
-        call.resolve(response.values[i])
+        call.resolve(response[RESPONSE_HEADER + i])
       }
     }
     this.pump()
   }
 
-  private fail(batch: RunningBatch, failure: unknown): void {
+  private fail(batch: RunningBatch, failure: NodeFailure): void {
     this.release(batch)
     if (this.closed) {
       for (const call of batch.calls) call.reject(closedError(call)) // stopped by close()
@@ -202,6 +205,26 @@ export class Dispatcher {
     this.running.delete(batch)
     this.free[batch.node.index]!++
     if (this.running.size === 0) this.drained?.()
+  }
+
+  /** The wire form of a batch, with the task definitions this node's worker has not had yet. */
+  private request(node: BackendNode, calls: Call[]): BatchRequest {
+    const defined = this.defined[node.index]!
+    if (defined.generation !== node.generation) {
+      defined.generation = node.generation // a new worker: it knows nothing yet
+      defined.ids.clear()
+    }
+    let definitions: TaskDefinition[] | undefined
+    const request: BatchRequest = [undefined]
+    for (const call of calls) {
+      if (!defined.ids.has(call.key)) {
+        defined.ids.add(call.key)
+        ;(definitions ??= []).push([call.key, call.task.module, call.task.name])
+      }
+      request.push(call.seq, call.key, call.args)
+    }
+    request[0] = definitions
+    return request
   }
 
   private expire(batch: RunningBatch, timeout: number): void {
@@ -236,24 +259,13 @@ function nextLive(deque: Deque<Call>, peek = false): Call | undefined {
   return undefined
 }
 
-function toRequest(calls: Call[]): BatchRequest {
-  const fns: Array<[string, string]> = []
-  const index = new Map<string, number>()
-  const seq = new Array<number>(calls.length)
-  const fn = new Array<number>(calls.length)
-  const args = new Array<readonly unknown[]>(calls.length)
-  for (let i = 0; i < calls.length; i++) {
-    const call = calls[i]!
-    let f = index.get(call.key)
-    if (f === undefined) {
-      f = fns.push([call.task.module, call.task.name]) - 1
-      index.set(call.key, f)
-    }
-    seq[i] = call.seq
-    fn[i] = f
-    args[i] = call.args
-  }
-  return { fns, seq, fn, args }
+/** Process-wide task ids: workers of every pool in this process agree on what an id means. */
+const taskIds = new Map<string, number>()
+function taskId(task: TaskRef): number {
+  const key = `${task.name}@${task.module}`
+  let id = taskIds.get(key)
+  if (id === undefined) taskIds.set(key, (id = taskIds.size + 1))
+  return id
 }
 
 export function closedError(call: Call): SpindleError {

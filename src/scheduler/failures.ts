@@ -7,17 +7,15 @@
  * sends its calls back one per batch, so a repeat offender ends up alone and blamed.
  */
 import { InterruptedError, WorkerExitError } from '../errors.js'
-import { NodeFailure } from '../backends/backend.js'
+import type { NodeFailure } from '../backends/backend.js'
 import { decodeThrown } from '../protocol/error-codec.js'
 import type { CrashReport } from '../worker/crash-slot.js'
 import type { Call, RunningBatch } from './call.js'
 import type { Dispatcher } from './dispatcher.js'
 
-export function handleNodeFailure(dispatcher: Dispatcher, batch: RunningBatch, failure: unknown): void {
+export function handleNodeFailure(dispatcher: Dispatcher, batch: RunningBatch, nodeFailure: NodeFailure): void {
   const live = batch.calls.filter((c) => !c.settled)
   if (live.length === 0) return
-  const nodeFailure =
-    failure instanceof NodeFailure ? failure : new NodeFailure('crash', String(failure), { cause: failure })
   const crash = nodeFailure.details.crash
   const owner = crash?.owner ?? -1
   const culprit =

@@ -4,78 +4,103 @@
  * returns something that cannot be cloned: every failure becomes an encoded error outcome.
  */
 import { AsyncLocalStorage } from 'node:async_hooks'
-import { NotCloneableError } from '../errors.js'
+import { NotCloneableError, SpindleError } from '../errors.js'
 import { findNotCloneable } from '../protocol/cloneable.js'
 import { encodeThrown, type EncodedThrown } from '../protocol/error-codec.js'
-import type { BatchRequest, BatchResponse } from '../protocol/messages.js'
+import { CALL_FIELDS, REQUEST_HEADER, type BatchRequest, type BatchResponse } from '../protocol/messages.js'
 import { taskLabel } from '../task/pending.js'
 import { writeCrash, type Owner } from './crash-slot.js'
-import { cachedTask, loadTask } from './task-loader.js'
+import { loadTask } from './task-loader.js'
 
 type Fn = (...args: unknown[]) => unknown
 
-/** Which call's code is running: timers and promises a call starts inherit its sequence number. */
+/** Which call's code is running: timers and promises a call starts inherit it. */
 const owner = new AsyncLocalStorage<Owner>()
+/** Task id → [module, name, label], from the definitions requests carry. */
+const definitions = new Map<number, readonly [string, string, string]>()
+/** Task id → its function, once loaded. */
+const functions = new Map<number, Fn>()
 
-export async function runBatch(req: BatchRequest): Promise<BatchResponse> {
+export function runBatch(request: BatchRequest): BatchResponse | Promise<BatchResponse> {
+  const defs = request[0]
+  if (defs !== undefined) {
+    for (const [id, module, name] of defs) definitions.set(id, [module, name, taskLabel({ module, name })])
+  }
+  const missing = missingTasks(request)
+  if (missing.length === 0) return runCalls(request)
+  return Promise.all(missing.map(load)).then(() => runCalls(request))
+}
+
+function runCalls(request: BatchRequest): BatchResponse | Promise<BatchResponse> {
   const started = performance.now()
-  const n = req.seq.length
-  const values: unknown[] = new Array(n)
+  const n = (request.length - REQUEST_HEADER) / CALL_FIELDS
+  const response = new Array(2 + n) as BatchResponse
   let errors: Array<[number, EncodedThrown]> | undefined
   const fail = (i: number, thrown: unknown): void => {
     ;(errors ??= []).push([i, encodeThrown(thrown)])
   }
+  const store = (i: number, id: number, value: unknown): void => {
+    const bad = findNotCloneable(value, 'result')
+    if (bad === undefined) response[2 + i] = value
+    else fail(i, notCloneableResult(definitions.get(id)?.[2] ?? `task ${id}`, bad))
+  }
 
-  const resolved = resolveAll(req)
-  const fns = Array.isArray(resolved) ? resolved : await resolved
-  const labels: string[] = []
-  const waiting: Promise<void>[] = []
-  for (let i = 0; i < n; i++) {
-    const f = req.fn[i]!
-    const fn = fns[f]
-    if (typeof fn !== 'function') {
-      fail(i, fn)
+  let waiting: Promise<void>[] | undefined
+  for (let i = 0, at = REQUEST_HEADER; i < n; i++, at += CALL_FIELDS) {
+    const id = request[at + 1] as number
+    const fn = functions.get(id)
+    if (fn === undefined) {
+      fail(i, loadErrors.get(id) ?? unknownTask(id))
       continue
     }
-    const label = labels[f] ??= taskLabel({ module: req.fns[f]![0], name: req.fns[f]![1] })
-    const store = (value: unknown) => {
-      const bad = findNotCloneable(value, 'result')
-      if (bad === undefined) values[i] = value
-      else fail(i, notCloneableResult(label, bad))
-    }
     try {
-      const result = owner.run({ seq: req.seq[i]!, task: label }, fn as Fn, ...req.args[i]!)
-      if (isThenable(result)) waiting.push(Promise.resolve(result).then(store, (e: unknown) => fail(i, e)))
-      else store(result)
+      const context: Owner = { seq: request[at] as number, task: definitions.get(id)![2] }
+      const result = owner.run(context, fn, ...(request[at + 2] as unknown[]))
+      if (isThenable(result)) {
+        ;(waiting ??= []).push(Promise.resolve(result).then((v) => store(i, id, v), (e: unknown) => fail(i, e)))
+      } else {
+        store(i, id, result)
+      }
     } catch (thrown) {
       fail(i, thrown)
     }
   }
-  if (waiting.length > 0) await Promise.all(waiting)
-  const ms = performance.now() - started
-  if (errors === undefined) return { values, ms }
-  errors.sort((a, b) => a[0] - b[0]) // async failures arrive out of order; readers walk by index
-  return { values, errors, ms }
+  const finish = (): BatchResponse => {
+    response[0] = performance.now() - started
+    errors?.sort((a, b) => a[0] - b[0]) // async failures arrive out of order; readers walk by index
+    response[1] = errors
+    return response
+  }
+  return waiting === undefined ? finish() : Promise.all(waiting).then(finish)
 }
 
-/**
- * The function for each task of the batch, or the error that loading it raised. Synchronous
- * when every task was loaded before: the common case should not pay for an extra await.
- */
-function resolveAll(req: BatchRequest): Array<Fn | unknown> | Promise<Array<Fn | unknown>> {
-  const out: Array<Fn | unknown> = new Array(req.fns.length)
-  let missing = false
-  for (let f = 0; f < req.fns.length; f++) {
-    const [module, name] = req.fns[f]!
-    out[f] = cachedTask(module, name)
-    if (out[f] === undefined) missing = true
+/** Why a task could not be loaded, per id; cleared when a later load succeeds. */
+const loadErrors = new Map<number, unknown>()
+
+function missingTasks(request: BatchRequest): number[] {
+  let missing: number[] | undefined
+  for (let at = REQUEST_HEADER + 1; at < request.length; at += CALL_FIELDS) {
+    const id = request[at] as number
+    if (!functions.has(id) && definitions.has(id) && !missing?.includes(id)) (missing ??= []).push(id)
   }
-  if (!missing) return out
-  return Promise.all(
-    req.fns.map(async ([module, name], f) => {
-      if (out[f] === undefined) out[f] = await loadTask(module, name).catch((e: unknown) => e)
-    }),
-  ).then(() => out)
+  return missing ?? []
+}
+
+async function load(id: number): Promise<void> {
+  const [module, name] = definitions.get(id)!
+  try {
+    functions.set(id, await loadTask(module, name))
+    loadErrors.delete(id)
+  } catch (error) {
+    loadErrors.set(id, error) // this batch's calls fail with it; the next batch tries again
+  }
+}
+
+function unknownTask(id: number): SpindleError {
+  return new SpindleError(
+    'ERR_SPINDLE_PROTOCOL',
+    `This worker was sent task id ${id} without its definition. This is a bug in spindle: please report it.`,
+  )
 }
 
 function notCloneableResult(label: string, bad: { path: string; what: string }): NotCloneableError {

@@ -8,11 +8,6 @@ type Fn = (...args: unknown[]) => unknown
 const modules = new Map<string, Promise<Record<string, unknown>>>()
 const functions = new Map<string, Fn>()
 
-/** The exported function, from cache when it was loaded before (the hot path). */
-export function cachedTask(module: string, name: string): Fn | undefined {
-  return functions.get(`${name}@${module}`)
-}
-
 export async function loadTask(module: string, name: string): Promise<Fn> {
   const key = `${name}@${module}`
   const known = functions.get(key)

@@ -18,7 +18,7 @@ describe('lifecycle', () => {
 
   it('close() joins every worker thread it started', async () => {
     const { stdout } = await child('close')
-    const { before, during, after } = JSON.parse(stdout) as Record<string, number>
+    const { before, during, after } = JSON.parse(stdout) as { before: number; during: number; after: number }
     expect(during - before, `threads before ${before}, during ${during}`).toBeGreaterThanOrEqual(3)
     expect(after, `threads before ${before}, after close ${after}`).toBe(before)
   })

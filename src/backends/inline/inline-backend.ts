@@ -8,7 +8,6 @@
 import { NodeFailure, type Backend, type BackendNode } from '../backend.js'
 import { runInContext, type InstanceInfo } from '../../worker/context.js'
 import { runBatch } from '../../worker/runtime.js'
-import type { BatchRequest, BatchResponse } from '../../protocol/messages.js'
 
 export function startInlineBackend(jobId: string): Backend {
   const info: InstanceInfo = {
@@ -24,18 +23,23 @@ export function startInlineBackend(jobId: string): Backend {
   const node: BackendNode = {
     index: 0,
     slots: 1,
+    generation: 0,
     describe: () => 'inline',
-    async execute(batch: BatchRequest, signal?: AbortSignal): Promise<BatchResponse> {
-      const run = runInContext(info, () => runBatch(structuredClone(batch)))
-      if (signal === undefined) return structuredClone(await run)
-      return new Promise<BatchResponse>((resolve, reject) => {
-        const onAbort = () => reject(new NodeFailure('aborted', 'aborted'))
-        signal.addEventListener('abort', onAbort, { once: true })
-        run.then(
-          (response) => resolve(structuredClone(response)),
-          reject,
-        ).finally(() => signal.removeEventListener('abort', onAbort))
-      })
+    execute(batch, signal, done, failed) {
+      let settled = false
+      const settle = (report: () => void) => {
+        if (settled) return
+        settled = true
+        signal?.removeEventListener('abort', onAbort)
+        report()
+      }
+      // Aborting cannot stop code on this thread; it stops waiting for it.
+      const onAbort = () => settle(() => failed(new NodeFailure('aborted', 'aborted')))
+      signal?.addEventListener('abort', onAbort, { once: true })
+      Promise.resolve(runInContext(info, () => runBatch(structuredClone(batch)))).then(
+        (response) => settle(() => done(structuredClone(response))),
+        (error: unknown) => settle(() => failed(new NodeFailure('crash', String(error), { cause: error }))),
+      )
     },
   }
   return { kind: 'inline', nodes: [node], close: async () => {} }

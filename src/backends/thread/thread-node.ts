@@ -29,6 +29,7 @@ const ENTRY = new URL('../../worker/thread-entry.js', import.meta.url).href
 
 export class ThreadNode implements BackendNode {
   readonly slots = 1
+  generation = 0
   private readonly crashSlot = createCrashSlot()
   private readonly pool: Piscina
 
@@ -46,6 +47,7 @@ export class ThreadNode implements BackendNode {
       // 'disabled': between tasks the worker's event loop runs, so a timer a finished task left
       // behind fires (and is blamed on that task) before the next task starts, not during it.
       atomics: 'disabled',
+      recordTiming: false, // Piscina's histograms: we keep our own figures
       workerData,
       ...(options.resourceLimits !== undefined && { resourceLimits: options.resourceLimits }),
       ...(options.env !== undefined && { env: options.env }),
@@ -54,17 +56,22 @@ export class ThreadNode implements BackendNode {
     // A worker that dies while idle (a stray timer's error) is replaced by Piscina; without a
     // listener the 'error' event would crash the caller's process instead.
     this.pool.on('error', () => {})
+    // Emitted before the failed task's promise rejects, so the next batch already re-sends definitions.
+    this.pool.on('workerDestroy', () => this.generation++)
   }
 
   describe(): string {
     return `thread ${this.index}`
   }
 
-  execute(batch: BatchRequest, signal?: AbortSignal): Promise<BatchResponse> {
+  execute(
+    batch: BatchRequest,
+    signal: AbortSignal | undefined,
+    done: (response: BatchResponse) => void,
+    failed: (failure: NodeFailure) => void,
+  ): void {
     const running = this.pool.run(batch, signal === undefined ? undefined : { signal }) as Promise<BatchResponse>
-    return running.catch((error: unknown) => {
-      throw this.failure(error, signal)
-    })
+    running.then(done, (error: unknown) => failed(this.failure(error, signal)))
   }
 
   private failure(error: unknown, signal: AbortSignal | undefined): NodeFailure {
