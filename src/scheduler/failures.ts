@@ -9,7 +9,7 @@
 import { InterruptedError, WorkerExitError } from '../errors.js'
 import type { NodeFailure } from '../backends/backend.js'
 import { decodeThrown } from '../protocol/error-codec.js'
-import type { CrashReport } from '../worker/crash-slot.js'
+import { warnStrayCrash } from '../worker/crash-slot.js'
 import type { Call, RunningBatch } from './call.js'
 import type { Dispatcher } from './dispatcher.js'
 
@@ -21,7 +21,7 @@ export function handleNodeFailure(dispatcher: Dispatcher, batch: RunningBatch, n
   const culprit =
     live.find((c) => c.seq === owner) ?? (owner === -1 && batch.calls.length === 1 ? live[0] : undefined)
   const strayFromEarlierCall = owner !== -1 && !batch.calls.some((c) => c.seq === owner)
-  if (strayFromEarlierCall) warnStray(batch, crash!)
+  if (strayFromEarlierCall) warnStrayCrash(batch.node.describe(), crash!, live.length)
 
   const again: Call[] = []
   for (const call of live) {
@@ -64,16 +64,6 @@ function exitError(kind: string, batch: RunningBatch, call: Call, failure: NodeF
       'and do not call process.exit() in a task.',
     { backend: kind, node: batch.node.index, task: call.label, exitCode },
     { cause: thrown ?? failure.details.cause ?? failure },
-  )
-}
-
-function warnStray(batch: RunningBatch, crash: CrashReport): void {
-  const thrown = crash.error !== undefined ? describeThrown(decodeThrown(crash.error)) : 'process.exit()'
-  process.emitWarning(
-    `Task ${crash.task ?? '(unknown)'} had already finished when code it left behind (a timer or promise) ` +
-      `threw ${thrown} on ${batch.node.describe()}. The worker was replaced and the calls running there ` +
-      'were run again. Clear timers and await promises before a task returns.',
-    { code: 'SPINDLE_STRAY_ERROR' },
   )
 }
 

@@ -4,7 +4,7 @@
  * arrive; a store into a SharedArrayBuffer always does. The dispatcher reads it to blame the
  * right call: the one that crashed, not the one that happened to run next.
  */
-import type { EncodedThrown } from '../protocol/error-codec.js'
+import { decodeThrown, type EncodedThrown } from '../protocol/error-codec.js'
 
 const HEADER = 3 // [written, ownerSeq, byteLength]
 const PAYLOAD_BYTES = 16 * 1024
@@ -65,4 +65,23 @@ function shorten(error: EncodedThrown | undefined): unknown {
   if (error === undefined || error === null || typeof error !== 'object') return error
   const { stack: _stack, props: _props, ...rest } = error as unknown as Record<string, unknown>
   return JSON.stringify(rest).length < 8000 ? rest : { t: 'value', v: '[error too large to report]' }
+}
+
+/**
+ * A call that had already finished left code behind (a timer, a promise) that killed its worker.
+ * Nobody waiting can be blamed, so the user hears of it as a process warning naming the task.
+ */
+export function warnStrayCrash(where: string, crash: CrashReport, interrupted: number): void {
+  const thrown = crash.error === undefined ? 'called process.exit()' : `threw ${describe(decodeThrown(crash.error))}`
+  process.emitWarning(
+    `Task ${crash.task ?? '(unknown)'} had already finished when code it left behind (a timer or promise) ` +
+      `${thrown} on ${where}. The worker was replaced` +
+      (interrupted > 0 ? `, and the ${interrupted} call(s) running there will run again. ` : '. ') +
+      'Clear timers and await promises before a task returns.',
+    { code: 'SPINDLE_STRAY_ERROR' },
+  )
+}
+
+function describe(thrown: unknown): string {
+  return thrown instanceof Error ? `${thrown.name}: ${thrown.message}` : `the value ${String(thrown)}`
 }

@@ -1,11 +1,21 @@
 // Faults on real worker threads: crashes are blamed on the call that caused them, never on
 // the next one; every call settles; the worker is replaced and the pool keeps working.
 import { describe, expect, it } from 'vitest'
-import { gather, WorkerExitError } from 'spindle'
+import { gather, WorkerExitError, type ComputeOptions } from 'spindle'
 import { cells, tasks as t, usePools } from '../helpers/pools.js'
 
-describe('thread backend faults', () => {
-  const start = usePools()
+// A worker's first batch travels as a Piscina task, later ones on spindle's own channel:
+// every fault is checked on both paths.
+describe.each([
+  { path: 'first batch (Piscina task)', warm: false },
+  { path: 'later batch (direct channel)', warm: true },
+])('thread backend faults, $path', ({ warm }) => {
+  const pools = usePools()
+  const start = async (options: ComputeOptions) => {
+    const pool = await pools(options)
+    if (warm) await pool.broadcast(t.noop())
+    return pool
+  }
 
   it('a task that calls process.exit rejects with WorkerExitError naming task, worker and code', async () => {
     const pool = await start({ workers: 1 })
@@ -39,6 +49,16 @@ describe('thread backend faults', () => {
       process.off('warning', onWarning)
     }
     expect(warnings.join('\n')).toMatch(/leaveTimerBomb \(tasks\.mjs\) had already finished/)
+  })
+
+  it('a timer left behind that kills an idle worker is reported as a warning naming its task', async () => {
+    const pool = await start({ workers: 1 })
+    const warned = new Promise<Error>((resolve) => process.once('warning', resolve))
+    expect(await pool.run(t.leaveTimerBomb(5))).toBe('returned')
+    if (!warm) await pool.run(t.noop()) // the channel (which watches the idle worker) opens after the first batch
+    const warning = await warned
+    expect(warning.message).toMatch(/Task leaveTimerBomb \(tasks\.mjs\) had already finished .* threw Error: stray timer error/)
+    expect(await pool.run(t.add(1, 1))).toBe(2)
   })
 
   it('a task that exceeds resourceLimits rejects, and the pool recovers', async () => {
