@@ -25,3 +25,28 @@ export function processPartition(data: number[]): { node: number; size: number; 
   const mine = shard(data) // strided: node k gets elements k, k+N, k+2N, ...
   return { node: info.node, size: mine.length, sum: mine.reduce((a, b) => a + b, 0) }
 }
+
+/** Never returns: only a deadline (which stops the thread) ends it. */
+export function busyLoop(): never {
+  for (;;);
+}
+
+export class RecordError extends Error {
+  override name = 'RecordError'
+  code = 'E_RECORD'
+  constructor(readonly line: number) {
+    super(`line ${line} is not JSON`)
+  }
+}
+
+export function parseRecord(text: string, line = 1): unknown {
+  try {
+    return JSON.parse(text)
+  } catch {
+    throw new RecordError(line)
+  }
+}
+
+export function whereAmI() {
+  return instanceInfo()
+}

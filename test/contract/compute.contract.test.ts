@@ -1,4 +1,5 @@
 // One suite, every backend: what Compute promises no matter where calls run.
+import { getEventListeners } from 'node:events'
 import { describe, expect, it } from 'vitest'
 import { gather, type Compute, type Pending } from 'spindle'
 import { BACKENDS, cells, tasks as t, usePools } from '../helpers/pools.js'
@@ -135,6 +136,15 @@ describe.each(BACKENDS)('Compute contract on $name', ({ name, options }) => {
       expect((error as Error).message).toMatch(/argument 0 of task echo \(tasks\.mjs\)/)
     })
 
+    it.each<[string, unknown, string]>([
+      ['a class instance with methods', new (class Model { predict() {} })(), 'args[0]'],
+      ['a symbol', Symbol('s'), 'args[0]'],
+      ['a function nested in a Map', new Map([['k', () => 1]]), 'args[0].get("k")'],
+    ])('rejects an argument that is %s before running anything', async (_what, value, path) => {
+      await open()
+      await expect(pool.run(t.echo(value))).rejects.toMatchObject({ code: 'ERR_SPINDLE_NOT_CLONEABLE', path })
+    })
+
     it.each<[string, () => Pending<unknown>, string]>([
       ['a function', () => t.returnFunction(), 'result.fn'],
       ['a class instance with methods', () => t.returnClassInstance(), 'result'],
@@ -189,8 +199,10 @@ describe.each(BACKENDS)('Compute contract on $name', ({ name, options }) => {
       await expect(queued).rejects.toThrow('changed my mind')
       c.release()
       await Promise.all(held)
+      expect(getEventListeners(controller.signal, 'abort')).toHaveLength(0)
       const settled = new AbortController()
       await pool.run(t.echo(1), { signal: settled.signal })
+      expect(getEventListeners(settled.signal, 'abort')).toHaveLength(0)
       settled.abort() // after settling: nothing happens, nothing throws
     })
 

@@ -50,4 +50,12 @@ describe('examples', () => {
       'Total: 499500 (expected: 499500)',
     ])
   })
+  it('deadlines.ts: timeout, cancellation, a task\'s own error, pinning', async () => {
+    expect(await example('deadlines.ts')).toEqual([
+      'Timed out: ERR_SPINDLE_TIMEOUT',
+      'Cancelled: user cancelled',
+      'RecordError: line 7 is not JSON (code E_RECORD, line 7)',
+      'Ran on node 0 of 2 (thread)',
+    ])
+  })
 })
