@@ -17,6 +17,8 @@ export type SpindleErrorCode =
   | 'ERR_SPINDLE_NOT_IN_TASK'
   | 'ERR_SPINDLE_SHARD_MISMATCH'
   | 'ERR_SPINDLE_PROTOCOL'
+  | 'ERR_SPINDLE_NOT_SELF_CONTAINED'
+  | 'ERR_SPINDLE_MAP_ITEM'
 
 export class SpindleError extends Error {
   readonly code: SpindleErrorCode
@@ -97,6 +99,16 @@ export class ClosedError extends SpindleError {
   }
 }
 
+/** An item of a parallelMap failed; `cause` is what its function threw (or what stopped its chunk). */
+export class MapItemError extends SpindleError {
+  /** The item's index in the input. */
+  readonly index: number
+  constructor(message: string, index: number, options?: { cause?: unknown }) {
+    super('ERR_SPINDLE_MAP_ITEM', message, options)
+    this.index = index
+  }
+}
+
 /** Names every error class that must be rebuilt with its own prototype after crossing a boundary. */
 export const spindleErrorClasses: Record<string, new (...args: never[]) => Error> = {
   SpindleError,
@@ -106,4 +118,5 @@ export const spindleErrorClasses: Record<string, new (...args: never[]) => Error
   TimeoutError,
   NotCloneableError,
   ClosedError,
+  MapItemError,
 }

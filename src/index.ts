@@ -22,3 +22,6 @@ export {
   ClosedError,
 } from './errors.js'
 export type { SpindleErrorCode } from './errors.js'
+export { parallelMap } from './map/parallel-map.js'
+export type { ParallelMapOptions, IterateOptions, Mapper, SettledItem } from './map/parallel-map.js'
+export { MapItemError } from './errors.js'

@@ -9,7 +9,8 @@ import type { Backend } from '../backends/backend.js'
 import { startInlineBackend } from '../backends/inline/inline-backend.js'
 import { startThreadBackend } from '../backends/thread/thread-backend.js'
 import { Dispatcher } from '../scheduler/dispatcher.js'
-import { isPending, type Pending } from '../task/pending.js'
+import { isPending, type Pending, type TaskRef } from '../task/pending.js'
+import type { CallOptions } from '../scheduler/call.js'
 import type { BackendKind } from '../worker/context.js'
 import { Evaluation } from './evaluate.js'
 import {
@@ -22,6 +23,9 @@ import {
 import { ordered, unordered, type FinishedOf } from './stream.js'
 
 export type { ComputeOptions, RunOptions, StreamOptions }
+
+/** Internal: submits one call outside a Pending graph (parallelMap's chunks). Not exported by index.ts. */
+export const submitCall: unique symbol = Symbol('spindle.submitCall')
 
 export class Compute implements AsyncDisposable {
   /** The same on every node of this pool (`instanceInfo().jobId`). */
@@ -111,6 +115,11 @@ export class Compute implements AsyncDisposable {
     const evaluation = new Evaluation(this.dispatcher, base)
     const runs = Array.from({ length: this.nodes }, (_, node) => evaluation.callWith(pending, { ...base, node }))
     return (await Promise.all(runs)) as T[]
+  }
+
+  /** @internal See `submitCall`. Arguments are not checked for cloneability here. */
+  [submitCall](task: TaskRef, args: readonly unknown[], options: CallOptions): Promise<unknown> {
+    return new Promise((resolve, reject) => this.dispatcher.submit(task, args, options, resolve, reject))
   }
 
   /**

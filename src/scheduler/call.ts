@@ -9,6 +9,11 @@ export interface CallOptions {
   timeout?: number | undefined
   /** Cancels the call whether queued or running. */
   signal?: AbortSignal | undefined
+  /**
+   * What batch sizing learns the cost per call under, when not the task: calls of one task
+   * whose cost differs wildly by caller (parallelMap's chunks) get a key per caller.
+   */
+  costKey?: number | undefined
 }
 
 export type CallState = 'queued' | 'running' | 'settled'
@@ -25,13 +30,18 @@ export class Call {
   constructor(
     readonly seq: number,
     readonly task: TaskRef,
-    /** The task's process-wide id: what the wire carries and what batch sizing learns per. */
+    /** The task's process-wide id: what the wire carries. */
     readonly key: number,
     readonly args: readonly unknown[],
     readonly options: CallOptions,
     private readonly onResolve: (value: unknown) => void,
     private readonly onReject: (reason: unknown) => void,
   ) {}
+
+  /** What batch sizing learns per. */
+  get costKey(): number {
+    return this.options.costKey ?? this.key
+  }
 
   get label(): string {
     return taskLabel(this.task)

@@ -134,7 +134,7 @@ export class Dispatcher {
     this.queued--
     const calls = [head]
     if (head.options.timeout !== undefined || head.solo) return calls
-    const size = this.sizer.size(head.key, this.queued + 1, this.nodeCount)
+    const size = this.sizer.size(head.costKey, this.queued + 1, this.nodeCount)
     while (calls.length < size) {
       const source = nextLive(pinned, true) !== undefined ? pinned : this.queue
       const next = nextLive(source, true)
@@ -177,7 +177,7 @@ export class Dispatcher {
     this.release(batch)
     const { calls } = batch
     const [ms, errors] = response
-    if (calls.every((c) => c.key === calls[0]!.key)) this.sizer.record(calls[0]!.key, calls.length, ms)
+    if (calls.every((c) => c.costKey === calls[0]!.costKey)) this.sizer.record(calls[0]!.costKey, calls.length, ms)
     let failed = 0
     for (let i = 0; i < calls.length; i++) {
       const call = calls[i]!

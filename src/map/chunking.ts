@@ -1,0 +1,47 @@
+/**
+ * 'auto' chunking: how many items per call, and whether workers can pay off at all.
+ *
+ * A chunk should take ~2 ms on a node, so the ~30 µs a round trip costs stays small beside it.
+ * Near the end of a known-length input, chunks shrink (guided self-scheduling: a fraction of
+ * what is left per worker) so that no worker idles while another finishes a long chunk.
+ * Workers only help if the work they take off this thread outweighs what this thread spends
+ * sending items and receiving results: items too cheap for that run on the calling thread.
+ */
+const TARGET_CHUNK_MS = 2
+const ROUND_TRIP_MS = 0.03
+const MAX_CHUNK = 65_536
+/** Below this estimated speedup, the calling thread does the work itself. */
+const MIN_SPEEDUP = 1.15
+
+export interface CostEstimate {
+  /** Time to run the function on one item, measured on the calling thread. */
+  readonly msPerItem: number
+  /** Time this thread spends sending one item and receiving its result. */
+  readonly transferMsPerItem: number
+}
+
+export function chunkSizeFor(msPerItem: number): number {
+  if (!(msPerItem > 0)) return MAX_CHUNK
+  return Math.max(1, Math.min(MAX_CHUNK, Math.ceil(TARGET_CHUNK_MS / msPerItem)))
+}
+
+/** The speedup `workers` nodes would bring over this thread alone, by the cost model above. */
+export function estimatedSpeedup(cost: CostEstimate, workers: number): number {
+  const perItem = cost.msPerItem / workers + cost.transferMsPerItem + ROUND_TRIP_MS / chunkSizeFor(cost.msPerItem)
+  return perItem > 0 ? cost.msPerItem / perItem : 1
+}
+
+export function runsLocally(cost: CostEstimate, workers: number): boolean {
+  return estimatedSpeedup(cost, workers) < MIN_SPEEDUP
+}
+
+/** The next chunk's size: the cost-based size, shrunk near the end of a known-length input. */
+export function nextChunkSize(base: number, remaining: number | undefined, workers: number): number {
+  if (remaining === undefined) return base
+  return Math.max(1, Math.min(base, Math.ceil(remaining / (workers * 2))))
+}
+
+/** Without a cost estimate (the function cannot run here to be measured): a middle course. */
+export function defaultChunkSize(total: number | undefined, workers: number): number {
+  return total === undefined ? 64 : Math.max(1, Math.min(1024, Math.ceil(total / (workers * 4))))
+}

@@ -1,0 +1,177 @@
+/**
+ * The map engine: turns a source of items into chunk outcomes, in completion order, running
+ * chunks on the pool with a bounded number in flight (the read-ahead), or on this thread when
+ * 'auto' finds the items too cheap to send. Consumers (parallelMap, iterate) put them in order.
+ */
+import { findNotCloneable } from '../protocol/cloneable.js'
+import { NotCloneableError } from '../errors.js'
+import { submitCall, type Compute } from '../compute/compute.js'
+import type { TaskRef } from '../task/pending.js'
+import type { ChunkItems, ChunkResult } from '../worker/map-chunk.js'
+import { decodeThrown } from '../protocol/error-codec.js'
+import { chunkSizeFor, defaultChunkSize, nextChunkSize, runsLocally } from './chunking.js'
+import { Completions } from './completions.js'
+import { resolveFn, type FnSpec, type ItemFn } from './fn-spec.js'
+import { probe, runBlock } from './local.js'
+import { chunkFailed, itemError, type ChunkOutcome, type SharedArrays } from './outcome.js'
+import type { ItemSource } from './source.js'
+
+export interface EngineOptions {
+  readonly chunkSize: number | 'auto'
+  readonly signal: AbortSignal | undefined
+  /** Per item, in ms: a chunk of n items gets n × timeout from its start. */
+  readonly timeout: number | undefined
+  readonly stopOnError: boolean
+  readonly context: Record<string, unknown> | undefined
+  readonly onProgress: ((done: number, total?: number) => void) | undefined
+  /** Chunks in flight (plus `held`) at most, per node. @default 2 */
+  readonly readAheadPerNode?: number
+  /** Outcomes the consumer holds but has not passed on yet (ordered iteration): they count against the read-ahead. */
+  readonly held?: () => number
+}
+
+const CHUNK_TASK: TaskRef = { module: new URL('../worker/map-chunk.js', import.meta.url).href, name: 'mapChunk' }
+const PROBE_TAKE = 4096
+const LOCAL_BLOCK = 16_384
+
+/** Each map run learns its own chunk cost: chunks of different maps share a task, not a cost. */
+let nextCostKey = -1
+
+export async function* mapChunks(
+  compute: Compute,
+  spec: FnSpec,
+  source: ItemSource,
+  shared: SharedArrays | undefined,
+  options: EngineOptions,
+): AsyncGenerator<ChunkOutcome> {
+  const stopper = new AbortController()
+  const signal = options.signal ? AbortSignal.any([options.signal, stopper.signal]) : stopper.signal
+  const workers = compute.nodes
+  const costKey = nextCostKey--
+  let done = 0
+  const report = (outcome: ChunkOutcome): ChunkOutcome => {
+    done += outcome.count
+    if (outcome.count > 0) options.onProgress?.(done, source.total)
+    return outcome
+  }
+  try {
+    options.signal?.throwIfAborted()
+    let pending: unknown[] = []
+    let start = 0
+    let size = typeof options.chunkSize === 'number' ? options.chunkSize : defaultChunkSize(source.total, workers)
+    const local = options.chunkSize === 'auto' ? await localFn(spec, options.context) : undefined
+    if (local !== undefined) {
+      pending = await source.take(PROBE_TAKE)
+      const measured = await probe(local, pending, start, shared)
+      yield report(measured.outcome)
+      start += measured.outcome.count
+      pending = pending.slice(measured.outcome.count)
+      if (measured.cost !== undefined) {
+        if (runsLocally(measured.cost, workers)) {
+          for (let items = pending; items.length > 0; items = await source.take(LOCAL_BLOCK)) {
+            options.signal?.throwIfAborted()
+            const outcome = runBlock(local, items, start, items.length, shared, options.stopOnError)
+            yield report(outcome)
+            start += outcome.count
+          }
+          return
+        }
+        size = chunkSizeFor(measured.cost.msPerItem)
+      }
+    }
+
+    const running = new Completions<ChunkOutcome>()
+    const limit = workers * (options.readAheadPerNode ?? 2)
+    let remaining = source.total === undefined ? undefined : source.total - start
+    for (let exhausted = false; ; ) {
+      while (!exhausted && (running.size === 0 || running.size + (options.held?.() ?? 0) < limit)) {
+        const n = nextChunkSize(size, remaining, workers)
+        const items = pending.length >= n ? pending.splice(0, n) : [...pending.splice(0), ...(await source.take(n - pending.length))]
+        if (items.length === 0) {
+          exhausted = true
+          break
+        }
+        for (const part of sendable(items, start, shared)) running.add(part.outcome ?? runChunk(compute, spec, part, shared, { signal, costKey }, options))
+        start += items.length
+        if (remaining !== undefined) remaining -= items.length
+      }
+      if (running.size === 0) return // only once exhausted: an empty pool always takes a chunk
+      const outcome = await running.next()
+      options.signal?.throwIfAborted()
+      yield report(outcome)
+    }
+  } finally {
+    stopper.abort(new Error('parallelMap finished'))
+    await source.close()
+  }
+}
+
+interface Part {
+  readonly start: number
+  readonly items: unknown[]
+  /** Set for an item that cannot be sent: its failure, already decided. */
+  readonly outcome?: Promise<ChunkOutcome>
+}
+
+/** Splits a chunk around items that cannot be sent to a worker; those fail alone, by index. */
+function sendable(items: unknown[], start: number, shared: SharedArrays | undefined): Part[] {
+  if (shared !== undefined || findNotCloneable(items, 'items') === undefined) return [{ start, items }]
+  const parts: Part[] = []
+  let run: unknown[] = []
+  let runStart = start
+  items.forEach((item, i) => {
+    const bad = findNotCloneable(item, `item ${start + i}`)
+    if (bad === undefined) {
+      if (run.length === 0) runStart = start + i
+      run.push(item)
+      return
+    }
+    if (run.length > 0) parts.push({ start: runStart, items: run })
+    run = []
+    const error = new NotCloneableError(
+      `parallelMap item ${start + i} cannot be sent to a worker: ${bad.path} is ${bad.what}. Pass plain data, ` +
+        'or build the object inside the function.',
+      bad.path,
+    )
+    const outcome: ChunkOutcome = { start: start + i, count: 1, values: undefined, errors: [[0, itemError(start + i, error)]] }
+    parts.push({ start: start + i, items: [item], outcome: Promise.resolve(outcome) })
+  })
+  if (run.length > 0) parts.push({ start: runStart, items: run })
+  return parts
+}
+
+async function runChunk(
+  compute: Compute,
+  spec: FnSpec,
+  part: Part,
+  shared: SharedArrays | undefined,
+  call: { signal: AbortSignal; costKey: number },
+  options: EngineOptions,
+): Promise<ChunkOutcome> {
+  const { signal } = call
+  const { start, items } = part
+  const chunk: ChunkItems =
+    shared === undefined ? { kind: 'array', items } : { kind: 'shared', input: shared.input, output: shared.output, end: start + items.length }
+  const timeout = options.timeout === undefined ? undefined : options.timeout * items.length
+  try {
+    const result = (await compute[submitCall](CHUNK_TASK, [spec, chunk, start, options.context, options.stopOnError], {
+      ...call,
+      timeout,
+    })) as ChunkResult
+    const errors = result.errors?.map(([i, e]): [number, ReturnType<typeof itemError>] => [i, itemError(start + i, decodeThrown(e))])
+    const count = result.stoppedAt === undefined ? items.length : result.stoppedAt + 1
+    return { start, count, values: result.values, errors }
+  } catch (thrown) {
+    if (signal.aborted) throw signal.reason
+    return chunkFailed(start, items.length, thrown)
+  }
+}
+
+/** The function on this thread, for measuring and for cheap items; undefined if it cannot load here. */
+async function localFn(spec: FnSpec, context: Record<string, unknown> | undefined): Promise<ItemFn | undefined> {
+  try {
+    return await resolveFn(spec, context)
+  } catch {
+    return undefined
+  }
+}

@@ -1,0 +1,187 @@
+/**
+ * parallelMap(items, fn, options): fan-out over an iterable, results in input order.
+ * parallelMap.iterate(...): the same as an async iterable with bounded read-ahead.
+ * Validation, the pool to use and the assembly of results live here; chunking and running
+ * live in the engine.
+ */
+import { InvalidOptionError } from '../errors.js'
+import type { Compute } from '../compute/compute.js'
+import type { Pending } from '../task/pending.js'
+import { checkDuration, checkInteger, checkKnownKeys, checkSignal } from '../options.js'
+import { defaultCompute } from './default-pool.js'
+import { mapChunks, type EngineOptions } from './engine.js'
+import { fnSpec } from './fn-spec.js'
+import type { ChunkOutcome, SharedArrays, TypedArray } from './outcome.js'
+import { itemSource, rangeSource, type MapInput } from './source.js'
+import { Compute as ComputeClass } from '../compute/compute.js'
+import type { MapItemError } from '../errors.js'
+
+/** A remote function (`t.fn`) or a self-contained function of (item, index). */
+export type Mapper<T, R> = (item: T, index: number) => R | PromiseLike<R> | Pending<R>
+
+export interface ParallelMapOptions {
+  /** The pool to run on. @default a shared pool, started on first use (or one of `workers` threads for this call) */
+  compute?: Compute
+  /** Run on a pool of this many threads, started for this call and closed after it. */
+  workers?: number
+  /** Items per call, or `'auto'` to measure the cost per item and decide (see the README). @default 'auto' */
+  chunkSize?: number | 'auto'
+  /** Cancels the map: stops pulling items, cancels running chunks, rejects with the signal's reason. */
+  signal?: AbortSignal
+  /** Deadline per item in ms; a chunk of n items gets n × timeout from its start. */
+  timeout?: number
+  /** `false`: run every item, then reject with an AggregateError of the failures in input order. @default true */
+  stopOnError?: boolean
+  /** `true`: never reject for an item; resolve with `{ status, value | reason }` per item. @default false */
+  settled?: boolean
+  /** Called as items complete, with how many have and the total when known. */
+  onProgress?: (done: number, total?: number) => void
+  /** Values that a self-contained function may use by name (sent to the workers with each chunk). */
+  context?: Record<string, unknown>
+}
+
+export interface IterateOptions extends Omit<ParallelMapOptions, 'settled'> {
+  /** `false`: yield `{ index, value }` as items complete. @default true */
+  ordered?: boolean
+  /** Chunks in flight (or finished but not yet yielded) per node: bounds memory. @default 2 */
+  readAhead?: number
+}
+
+export type SettledItem<R> = { status: 'fulfilled'; value: R } | { status: 'rejected'; reason: MapItemError }
+
+const MAP_KEYS = ['compute', 'workers', 'chunkSize', 'signal', 'timeout', 'stopOnError', 'settled', 'onProgress', 'context']
+
+export function parallelMap<A extends TypedArray>(items: A, fn: Mapper<number, number>, options?: ParallelMapOptions): Promise<A>
+export function parallelMap<T, R>(items: MapInput<T>, fn: Mapper<T, R>, options: ParallelMapOptions & { settled: true }): Promise<SettledItem<R>[]>
+export function parallelMap<T, R>(items: MapInput<T>, fn: Mapper<T, R>, options?: ParallelMapOptions): Promise<R[]>
+export async function parallelMap(items: unknown, fn: unknown, options: ParallelMapOptions = {}): Promise<unknown> {
+  checkKnownKeys('parallelMap()', options, MAP_KEYS)
+  const settled = options.settled === true
+  const stopOnError = settled ? false : options.stopOnError !== false
+  return withCompute(options, async (compute) => {
+    const { source, shared } = prepare(items)
+    const values: unknown[] = []
+    const failures: MapItemError[] = []
+    const engine = mapChunks(compute, fnSpec(fn, options.context), source, shared, engineOptions(options, stopOnError))
+    for await (const outcome of engine) {
+      if (outcome.values !== undefined) copyInto(values, outcome)
+      for (const [, error] of outcome.errors ?? []) {
+        if (stopOnError) throw error
+        failures.push(error)
+      }
+    }
+    if (settled) return settle(values, failures, source.total ?? values.length)
+    if (failures.length > 0) {
+      failures.sort((a, b) => a.index - b.index)
+      throw new AggregateError(failures, `parallelMap: ${failures.length} of ${source.total ?? values.length} items failed`)
+    }
+    return shared?.output ?? values
+  })
+}
+
+/** Results as an async iterable: input order (default) or `{ index, value }` in completion order. */
+function iterate<T, R>(items: MapInput<T>, fn: Mapper<T, R>, options: IterateOptions & { ordered: false }): AsyncGenerator<{ index: number; value: R }>
+function iterate<T, R>(items: MapInput<T>, fn: Mapper<T, R>, options?: IterateOptions): AsyncGenerator<R>
+async function* iterate(items: unknown, fn: unknown, options: IterateOptions = {}): AsyncGenerator<unknown> {
+  checkKnownKeys('parallelMap.iterate()', options, [...MAP_KEYS.filter((k) => k !== 'settled'), 'ordered', 'readAhead'])
+  if (options.readAhead !== undefined) checkInteger('readAhead', options.readAhead, 1)
+  const ordered = options.ordered !== false
+  const held = new Map<number, ChunkOutcome>() // finished chunks waiting for an earlier one (ordered)
+  let heldCount = 0
+  const compute = await poolFor(options)
+  try {
+    const { source, shared } = prepare(items)
+    if (shared !== undefined) throw new InvalidOptionError('parallelMap.iterate() takes arrays or iterables; map a typed array with parallelMap().')
+    const engine = mapChunks(compute.pool, fnSpec(fn, options.context), source, undefined, {
+      ...engineOptions(options, options.stopOnError !== false),
+      readAheadPerNode: options.readAhead ?? 2,
+      held: () => heldCount,
+    })
+    let next = 0
+    for await (const outcome of engine) {
+      if (outcome.errors !== undefined && options.stopOnError !== false) throw outcome.errors[0]![1]
+      if (!ordered) {
+        for (let i = 0; i < outcome.count; i++) yield { index: outcome.start + i, value: outcome.values?.[i] }
+        continue
+      }
+      held.set(outcome.start, outcome)
+      heldCount++
+      for (let ready = held.get(next); ready !== undefined; ready = held.get(next)) {
+        held.delete(next)
+        heldCount--
+        next += ready.count
+        for (let i = 0; i < ready.count; i++) yield ready.values?.[i]
+      }
+    }
+  } finally {
+    await compute.release()
+  }
+}
+
+parallelMap.iterate = iterate
+
+function prepare(items: unknown): { source: ReturnType<typeof itemSource>; shared: SharedArrays | undefined } {
+  if (ArrayBuffer.isView(items) && !(items instanceof DataView) && !(items instanceof BigInt64Array) && !(items instanceof BigUint64Array)) {
+    const shared = shareTypedArray(items as TypedArray)
+    return { source: rangeSource(shared.input.length), shared }
+  }
+  return { source: itemSource(items), shared: undefined }
+}
+
+/** A typed array's values in shared memory (copied once, unless already shared), and an output of its kind. */
+function shareTypedArray(input: TypedArray): SharedArrays {
+  const Kind = input.constructor as new (buffer: SharedArrayBuffer) => TypedArray
+  const make = () => new Kind(new SharedArrayBuffer(input.byteLength))
+  let sharedInput = input
+  if (!(input.buffer instanceof SharedArrayBuffer)) {
+    sharedInput = make()
+    sharedInput.set(input as never)
+  }
+  return { input: sharedInput, output: make() }
+}
+
+function copyInto(values: unknown[], outcome: ChunkOutcome): void {
+  const source = outcome.values!
+  for (let i = 0; i < outcome.count; i++) values[outcome.start + i] = source[i]
+}
+
+function settle(values: unknown[], failures: MapItemError[], total: number): Array<SettledItem<unknown>> {
+  const out: Array<SettledItem<unknown>> = Array.from({ length: total }, (_, i) => ({ status: 'fulfilled', value: values[i] }))
+  for (const failure of failures) out[failure.index] = { status: 'rejected', reason: failure }
+  return out
+}
+
+function engineOptions(options: ParallelMapOptions, stopOnError: boolean): EngineOptions {
+  const { chunkSize = 'auto', signal, timeout, onProgress, context } = options
+  if (chunkSize !== 'auto') checkInteger('chunkSize', chunkSize, 1)
+  if (signal !== undefined) checkSignal('signal', signal)
+  if (timeout !== undefined) checkDuration('timeout', timeout)
+  if (onProgress !== undefined && typeof onProgress !== 'function') throw new InvalidOptionError('Expected `onProgress` to be a function')
+  if (context !== undefined && (context === null || typeof context !== 'object')) {
+    throw new InvalidOptionError('Expected `context` to be an object whose keys the function uses by name')
+  }
+  return { chunkSize, signal, timeout, stopOnError, context, onProgress }
+}
+
+/** The pool for one call: the given one, a fresh one of `workers` threads (closed after), or the shared default. */
+async function poolFor(options: ParallelMapOptions): Promise<{ pool: Compute; release: () => Promise<void> }> {
+  if (options.compute !== undefined && options.workers !== undefined) {
+    throw new InvalidOptionError('parallelMap() takes `compute` or `workers`, not both: the pool of `compute` has its own size.')
+  }
+  if (options.compute !== undefined) return { pool: options.compute, release: async () => {} }
+  if (options.workers !== undefined) {
+    checkInteger('workers', options.workers, 1)
+    const pool = await ComputeClass.start({ workers: options.workers })
+    return { pool, release: () => pool.close() }
+  }
+  return { pool: await defaultCompute(), release: async () => {} }
+}
+
+async function withCompute<T>(options: ParallelMapOptions, run: (compute: Compute) => Promise<T>): Promise<T> {
+  const { pool, release } = await poolFor(options)
+  try {
+    return await run(pool)
+  } finally {
+    await release()
+  }
+}

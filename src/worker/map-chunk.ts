@@ -1,0 +1,100 @@
+/**
+ * The task behind parallelMap: applies the map's function to one chunk of items on a node.
+ * One call per chunk, so per-call costs are paid once per chunk, and a chunk's results come
+ * back together or not at all (a crash re-runs the whole chunk: never a partial result).
+ */
+import { encodeThrown, type EncodedThrown } from '../protocol/error-codec.js'
+import { findNotCloneable } from '../protocol/cloneable.js'
+import { NotCloneableError } from '../errors.js'
+import { resolveFn, type FnSpec, type ItemFn } from '../map/fn-spec.js'
+
+/** Items as an array, or a range of a typed array in shared memory (results go to `output`). */
+export type ChunkItems =
+  | { readonly kind: 'array'; readonly items: readonly unknown[] }
+  | { readonly kind: 'shared'; readonly input: TypedArray; readonly output: TypedArray; readonly end: number }
+
+type TypedArray = Float64Array | Float32Array | Int32Array | Uint32Array | Int16Array | Uint16Array | Int8Array | Uint8Array | Uint8ClampedArray
+
+export interface ChunkResult {
+  /** Results in item order (array chunks only). */
+  values?: unknown[]
+  /** Failed items as [offset in chunk, encoded thrown value]. */
+  errors?: Array<[number, EncodedThrown]>
+  /** With stopOnError: the offset of the first failure; items after it did not run. */
+  stoppedAt?: number
+}
+
+export async function mapChunk(
+  spec: FnSpec,
+  chunk: ChunkItems,
+  start: number,
+  context: Record<string, unknown> | undefined,
+  stopOnError: boolean,
+): Promise<ChunkResult> {
+  const fn = await resolveFn(spec, context)
+  return chunk.kind === 'array' ? mapArray(fn, chunk.items, start, stopOnError) : mapShared(fn, chunk, start, stopOnError)
+}
+
+async function mapArray(fn: ItemFn, items: readonly unknown[], start: number, stopOnError: boolean): Promise<ChunkResult> {
+  const values = new Array<unknown>(items.length)
+  const result: ChunkResult = { values }
+  const fail = (i: number, thrown: unknown): void => {
+    ;(result.errors ??= []).push([i, encodeThrown(thrown)])
+  }
+  let pending: Array<Promise<void>> | undefined
+  for (let i = 0; i < items.length; i++) {
+    let value: unknown
+    try {
+      value = fn(items[i], start + i)
+    } catch (thrown) {
+      fail(i, thrown)
+      if (stopOnError) return { ...result, stoppedAt: i }
+      continue
+    }
+    if (value instanceof Promise) {
+      // Async items of a chunk run concurrently; their order in `values` is kept by index.
+      ;(pending ??= []).push(value.then((v) => void (values[i] = checked(v, start + i)), (e: unknown) => fail(i, e)))
+    } else {
+      try {
+        values[i] = checked(value, start + i)
+      } catch (thrown) {
+        fail(i, thrown)
+        if (stopOnError) return { ...result, stoppedAt: i }
+      }
+    }
+  }
+  if (pending !== undefined) await Promise.all(pending)
+  result.errors?.sort((a, b) => a[0] - b[0])
+  if (stopOnError && result.errors !== undefined) result.stoppedAt = result.errors[0]![0]
+  return result
+}
+
+async function mapShared(
+  fn: ItemFn,
+  chunk: Extract<ChunkItems, { kind: 'shared' }>,
+  start: number,
+  stopOnError: boolean,
+): Promise<ChunkResult> {
+  const { input, output, end } = chunk
+  const result: ChunkResult = {}
+  for (let i = start; i < end; i++) {
+    try {
+      output[i] = fn(input[i], i) as number
+    } catch (thrown) {
+      ;(result.errors ??= []).push([i - start, encodeThrown(thrown)])
+      if (stopOnError) return { ...result, stoppedAt: i - start }
+    }
+  }
+  return result
+}
+
+/** A result that cannot travel back fails its own item, not the whole chunk. */
+function checked(value: unknown, index: number): unknown {
+  const bad = findNotCloneable(value, 'result')
+  if (bad === undefined) return value
+  throw new NotCloneableError(
+    `parallelMap item ${index} produced a value that cannot be sent back: ${bad.path} is ${bad.what}. ` +
+      'Return plain data (objects, arrays, numbers, strings, typed arrays, Map, Set, Date).',
+    bad.path,
+  )
+}

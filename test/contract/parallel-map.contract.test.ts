@@ -1,0 +1,155 @@
+// parallelMap's contract, on every backend.
+import { describe, expect, it } from 'vitest'
+import { MapItemError, parallelMap, type Compute } from 'spindle'
+import { BACKENDS, tasks as t, usePools } from '../helpers/pools.js'
+
+describe.each(BACKENDS)('parallelMap on $name', ({ options }) => {
+  const start = usePools()
+  let compute: Compute
+  const open = async () => (compute = await start(options))
+
+  it('keeps input order when the first item is the slowest', async () => {
+    await open()
+    const items = Array.from({ length: 20 }, (_, i) => i)
+    expect(await parallelMap(items, t.slowFirst, { compute, chunkSize: 1 })).toEqual(items)
+  })
+
+  it('maps with a remote function and with a self-contained inline function', async () => {
+    await open()
+    const items = Array.from({ length: 500 }, (_, i) => i)
+    expect(await parallelMap(items, t.square, { compute })).toEqual(items.map((x) => x * x))
+    expect(await parallelMap(items, (x: number, i: number) => x + i, { compute, chunkSize: 7 })).toEqual(items.map((x) => 2 * x))
+  })
+
+  it('gives [] for no items and keeps duplicates', async () => {
+    await open()
+    expect(await parallelMap([], t.square, { compute })).toEqual([])
+    expect(await parallelMap([3, 3, 3], t.square, { compute, chunkSize: 2 })).toEqual([9, 9, 9])
+  })
+
+  it('takes any iterable, async iterable, and typed arrays (a typed array comes back)', async () => {
+    await open()
+    expect(await parallelMap(new Set([1, 2, 3]), t.square, { compute })).toEqual([1, 4, 9])
+    function* gen() {
+      yield* [4, 5]
+    }
+    expect(await parallelMap(gen(), t.square, { compute })).toEqual([16, 25])
+    async function* agen() {
+      yield 6
+      yield 7
+    }
+    expect(await parallelMap(agen(), t.square, { compute })).toEqual([36, 49])
+    const typed = await parallelMap(new Float64Array([1, 2, 3, 4]), (x: number) => x / 2, { compute, chunkSize: 3 })
+    expect(typed).toBeInstanceOf(Float64Array)
+    expect([...typed]).toEqual([0.5, 1, 1.5, 2])
+  })
+
+  it('rejects with the failing item\'s index and the original error as cause', async () => {
+    await open()
+    const error = await parallelMap([0, 1, 2, 3], (x: number) => {
+      if (x === 2) throw new RangeError('two is bad')
+      return x
+    }, { compute, chunkSize: 1 }).catch((e: unknown) => e)
+    expect(error).toBeInstanceOf(MapItemError)
+    expect(error).toMatchObject({ code: 'ERR_SPINDLE_MAP_ITEM', index: 2 })
+    expect((error as Error).message).toMatch(/item 2 failed: RangeError: two is bad/)
+    expect((error as Error).cause).toBeInstanceOf(RangeError)
+  })
+
+  it('with stopOnError: false, runs everything and rejects with an AggregateError in input order', async () => {
+    await open()
+    const items = Array.from({ length: 30 }, (_, i) => i)
+    const error = (await parallelMap(items, (x: number) => {
+      if (x % 10 === 5) throw new Error(`bad ${x}`)
+      return x
+    }, { compute, chunkSize: 4, stopOnError: false }).catch((e: unknown) => e)) as AggregateError
+    expect(error).toBeInstanceOf(AggregateError)
+    expect(error.errors.map((e: MapItemError) => e.index)).toEqual([5, 15, 25])
+  })
+
+  it('with settled: true, resolves with one outcome per item', async () => {
+    await open()
+    const out = await parallelMap([1, 2, 3], (x: number) => {
+      if (x === 2) throw new Error('nope')
+      return x * 10
+    }, { compute, settled: true, chunkSize: 1 })
+    expect(out.map((o) => o.status)).toEqual(['fulfilled', 'rejected', 'fulfilled'])
+    expect(out[0]).toEqual({ status: 'fulfilled', value: 10 })
+    expect(out[1]!.status === 'rejected' && out[1]!.reason.index).toBe(1)
+  })
+
+  it('names the variable when an inline function uses one from outside, and `context` fixes it', async () => {
+    await open()
+    const factor = 3
+    await expect(parallelMap([1, 2], (x: number) => x * factor, { compute })).rejects.toMatchObject({
+      code: 'ERR_SPINDLE_NOT_SELF_CONTAINED',
+      message: expect.stringContaining('"factor"'),
+    })
+    expect(await parallelMap([1, 2], (x: number) => x * factor, { compute, context: { factor } })).toEqual([3, 6])
+  })
+
+  it('names the index of an item that cannot be sent, and maps the others', async () => {
+    await open()
+    const items: unknown[] = [1, 2, () => 3, 4]
+    const error = (await parallelMap(items, t.echo, { compute, chunkSize: 10, stopOnError: false }).catch((e: unknown) => e)) as AggregateError
+    expect(error.errors).toHaveLength(1)
+    expect(error.errors[0]).toMatchObject({ index: 2, cause: { code: 'ERR_SPINDLE_NOT_CLONEABLE' } })
+  })
+
+  it('reports progress up to the total', async () => {
+    await open()
+    const seen: Array<[number, number | undefined]> = []
+    await parallelMap(Array.from({ length: 100 }, (_, i) => i), t.square, { compute, chunkSize: 10, onProgress: (d, n) => seen.push([d, n]) })
+    expect(seen.at(-1)).toEqual([100, 100])
+    expect(seen.map(([d]) => d)).toEqual([...seen.map(([d]) => d)].sort((a, b) => a - b))
+  })
+
+  it('stops pulling and rejects with the reason when aborted mid-way', async () => {
+    await open()
+    const controller = new AbortController()
+    let pulled = 0
+    async function* endless() {
+      for (let i = 0; ; i++) {
+        pulled++
+        if (i === 50) controller.abort(new Error('enough'))
+        yield i
+      }
+    }
+    await expect(parallelMap(endless(), t.square, { compute, chunkSize: 5, signal: controller.signal })).rejects.toThrow('enough')
+    const after = pulled
+    await new Promise((resolve) => setImmediate(resolve))
+    expect(pulled).toBe(after) // nothing pulled after the rejection
+    expect(pulled).toBeLessThan(200)
+  })
+
+  it('iterate(): yields in input order with bounded read-ahead', async () => {
+    await open()
+    let pulled = 0
+    function* counted() {
+      for (let i = 0; i < 1_000_000; i++) {
+        pulled++
+        yield i
+      }
+    }
+    let consumed = 0
+    let maxAhead = 0
+    for await (const value of parallelMap.iterate(counted(), t.square, { compute, chunkSize: 10, readAhead: 2 })) {
+      expect(value).toBe(consumed * consumed)
+      consumed++
+      maxAhead = Math.max(maxAhead, pulled - consumed)
+      if (consumed === 300) break
+    }
+    // Read-ahead: 2 chunks of 10 per node, plus the chunk being yielded.
+    expect(maxAhead).toBeLessThanOrEqual(compute.nodes * 2 * 10 + 10)
+    expect(pulled).toBeLessThan(400)
+  })
+
+  it('iterate({ ordered: false }): every item once, tagged with its index', async () => {
+    await open()
+    const seen = new Map<number, number>()
+    for await (const { index, value } of parallelMap.iterate([5, 6, 7, 8], t.square, { compute, ordered: false, chunkSize: 1 })) {
+      seen.set(index, value)
+    }
+    expect([...seen.entries()].sort((a, b) => a[0] - b[0])).toEqual([[0, 25], [1, 36], [2, 49], [3, 64]])
+  })
+})
