@@ -108,9 +108,8 @@ async function measure(kase, items, ref, c, round) {
     } else {
       const pool = await withTimeout(c.open(), TIMEOUT_MS, `${key}: start + warm-up`)
       try {
-        const warm = items.slice(0, WARM_ITEMS)
-        const warmOut = await withTimeout(pool.map(warm, kase.op), TIMEOUT_MS, `${key}: warm-up map`)
-        const wrong = mismatch(warmOut, kase.loop(warm))
+        const warmOut = await withTimeout(pool.map(items.slice(0, WARM_ITEMS), kase.op), TIMEOUT_MS, `${key}: warm-up map`)
+        const wrong = mismatch(warmOut, ref.slice(0, WARM_ITEMS))
         if (wrong) throw new Error(`wrong results mapping ${WARM_ITEMS} items: ${wrong}`)
         const start = nowMs()
         out = await withTimeout(pool.map(items, kase.op), TIMEOUT_MS, `${key}: map of ${items.length} items`)

@@ -6,6 +6,16 @@
 import type { CrashReport } from '../worker/crash-slot.js'
 import type { BatchRequest, BatchResponse } from '../protocol/messages.js'
 import type { BackendKind } from '../worker/context.js'
+import type { CallOptions } from '../scheduler/call.js'
+import type { TaskRef } from '../task/pending.js'
+
+/** Runs a call that a task running on this node submitted itself (parallelMap inside a task). */
+export type NestedHandler = (
+  parent: number,
+  task: TaskRef,
+  args: readonly unknown[],
+  options: CallOptions,
+) => Promise<unknown>
 
 export interface Backend {
   readonly kind: BackendKind
@@ -26,6 +36,11 @@ export interface BackendNode {
   readonly generation: number
   /** Human name for messages: `thread 2`, `process 1 (pid 4242)`, `alice@10.0.0.5`. */
   describe(): string
+  /**
+   * Where calls that tasks on this node submit go. Nodes that support fan-out inside a task
+   * forward them to `handler`; the dispatcher installs it.
+   */
+  serveNested?(handler: NestedHandler): void
   /**
    * Runs a batch and reports once: `done` with one outcome per call, or `failed` with a
    * `NodeFailure` when the batch could not finish (the worker died, and the node replaces it;

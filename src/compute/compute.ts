@@ -10,7 +10,7 @@ import { startInlineBackend } from '../backends/inline/inline-backend.js'
 import { startThreadBackend } from '../backends/thread/thread-backend.js'
 import { Dispatcher } from '../scheduler/dispatcher.js'
 import { isPending, type Pending, type TaskRef } from '../task/pending.js'
-import type { CallOptions } from '../scheduler/call.js'
+import type { CallOptions, CallSink } from '../scheduler/call.js'
 import type { BackendKind } from '../worker/context.js'
 import { Evaluation } from './evaluate.js'
 import {
@@ -24,8 +24,8 @@ import { ordered, unordered, type FinishedOf } from './stream.js'
 
 export type { ComputeOptions, RunOptions, StreamOptions }
 
-/** Internal: submits one call outside a Pending graph (parallelMap's chunks). Not exported by index.ts. */
-export const submitCall: unique symbol = Symbol('spindle.submitCall')
+/** Internal: the pool as a CallSink (parallelMap's chunks). Not exported by index.ts. */
+export const callSink: unique symbol = Symbol('spindle.callSink')
 
 export class Compute implements AsyncDisposable {
   /** The same on every node of this pool (`instanceInfo().jobId`). */
@@ -117,9 +117,14 @@ export class Compute implements AsyncDisposable {
     return (await Promise.all(runs)) as T[]
   }
 
-  /** @internal See `submitCall`. Arguments are not checked for cloneability here. */
-  [submitCall](task: TaskRef, args: readonly unknown[], options: CallOptions): Promise<unknown> {
-    return new Promise((resolve, reject) => this.dispatcher.submit(task, args, options, resolve, reject))
+  /** @internal See `callSink`. Arguments are not checked for cloneability there. */
+  get [callSink](): CallSink {
+    const { dispatcher } = this
+    return {
+      nodes: dispatcher.nodeCount,
+      submit: (task: TaskRef, args: readonly unknown[], options: CallOptions) =>
+        new Promise((resolve, reject) => dispatcher.submit(task, args, options, resolve, reject)),
+    }
   }
 
   /**

@@ -5,7 +5,7 @@
  */
 import { findNotCloneable } from '../protocol/cloneable.js'
 import { NotCloneableError } from '../errors.js'
-import { submitCall, type Compute } from '../compute/compute.js'
+import type { CallSink } from '../scheduler/call.js'
 import type { TaskRef } from '../task/pending.js'
 import type { ChunkItems, ChunkResult } from '../worker/map-chunk.js'
 import { decodeThrown } from '../protocol/error-codec.js'
@@ -38,7 +38,7 @@ const LOCAL_BLOCK = 16_384
 let nextCostKey = -1
 
 export async function* mapChunks(
-  compute: Compute,
+  compute: CallSink,
   spec: FnSpec,
   source: ItemSource,
   shared: SharedArrays | undefined,
@@ -141,7 +141,7 @@ function sendable(items: unknown[], start: number, shared: SharedArrays | undefi
 }
 
 async function runChunk(
-  compute: Compute,
+  compute: CallSink,
   spec: FnSpec,
   part: Part,
   shared: SharedArrays | undefined,
@@ -154,7 +154,7 @@ async function runChunk(
     shared === undefined ? { kind: 'array', items } : { kind: 'shared', input: shared.input, output: shared.output, end: start + items.length }
   const timeout = options.timeout === undefined ? undefined : options.timeout * items.length
   try {
-    const result = (await compute[submitCall](CHUNK_TASK, [spec, chunk, start, options.context, options.stopOnError], {
+    const result = (await compute.submit(CHUNK_TASK, [spec, chunk, start, options.context, options.stopOnError], {
       ...call,
       timeout,
     })) as ChunkResult

@@ -13,7 +13,9 @@ import { mapChunks, type EngineOptions } from './engine.js'
 import { fnSpec } from './fn-spec.js'
 import type { ChunkOutcome, SharedArrays, TypedArray } from './outcome.js'
 import { itemSource, rangeSource, type MapInput } from './source.js'
-import { Compute as ComputeClass } from '../compute/compute.js'
+import { Compute as ComputeClass, callSink } from '../compute/compute.js'
+import type { CallSink } from '../scheduler/call.js'
+import { currentPool } from '../worker/context.js'
 import type { MapItemError } from '../errors.js'
 
 /** A remote function (`t.fn`) or a self-contained function of (item, index). */
@@ -163,21 +165,26 @@ function engineOptions(options: ParallelMapOptions, stopOnError: boolean): Engin
   return { chunkSize, signal, timeout, stopOnError, context, onProgress }
 }
 
-/** The pool for one call: the given one, a fresh one of `workers` threads (closed after), or the shared default. */
-async function poolFor(options: ParallelMapOptions): Promise<{ pool: Compute; release: () => Promise<void> }> {
+/**
+ * The pool for one call: the given one; a fresh one of `workers` threads (closed after); inside
+ * a task, the pool the task runs on; else the shared default.
+ */
+async function poolFor(options: ParallelMapOptions): Promise<{ pool: CallSink; release: () => Promise<void> }> {
   if (options.compute !== undefined && options.workers !== undefined) {
     throw new InvalidOptionError('parallelMap() takes `compute` or `workers`, not both: the pool of `compute` has its own size.')
   }
-  if (options.compute !== undefined) return { pool: options.compute, release: async () => {} }
+  if (options.compute !== undefined) return { pool: options.compute[callSink], release: async () => {} }
   if (options.workers !== undefined) {
     checkInteger('workers', options.workers, 1)
     const pool = await ComputeClass.start({ workers: options.workers })
-    return { pool, release: () => pool.close() }
+    return { pool: pool[callSink], release: () => pool.close() }
   }
-  return { pool: await defaultCompute(), release: async () => {} }
+  const inTask = currentPool()
+  if (inTask !== undefined) return { pool: inTask, release: async () => {} }
+  return { pool: (await defaultCompute())[callSink], release: async () => {} }
 }
 
-async function withCompute<T>(options: ParallelMapOptions, run: (compute: Compute) => Promise<T>): Promise<T> {
+async function withCompute<T>(options: ParallelMapOptions, run: (compute: CallSink) => Promise<T>): Promise<T> {
   const { pool, release } = await poolFor(options)
   try {
     return await run(pool)

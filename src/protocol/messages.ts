@@ -15,22 +15,59 @@ export const PROTOCOL_VERSION = 1
 export type TaskDefinition = readonly [id: number, module: string, name: string]
 
 /**
- * `[definitions, seq₀, task₀, args₀, seq₁, task₁, args₁, ...]`: the task definitions this node
- * has not had yet (or `undefined`), then per call its sequence number (unique in the pool, used
- * to blame crashes), its task id and its arguments.
+ * `[definitions, batch, seq₀, task₀, args₀, seq₁, task₁, args₁, ...]`: the task definitions this
+ * node has not had yet (or `undefined`), the batch's id (answers can overtake each other), then
+ * per call its sequence number (unique in the pool, used to blame crashes), its task id and its
+ * arguments.
  */
-export type BatchRequest = [definitions: TaskDefinition[] | undefined, ...calls: unknown[]]
+export type BatchRequest = [definitions: TaskDefinition[] | undefined, batch: number, ...calls: unknown[]]
 
 /**
- * `[ms, errors, value₀, value₁, ...]`: the milliseconds the node spent (feeds adaptive batch
- * sizing), the failed calls as `[index, encoded thrown value]` in index order (or `undefined`),
- * then one value per call (`undefined` where it failed).
+ * `[ms, errors, batch, value₀, value₁, ...]`: the milliseconds the node spent (feeds adaptive
+ * batch sizing), the failed calls as `[index, encoded thrown value]` in index order (or
+ * `undefined`), the batch's id, then one value per call (`undefined` where it failed).
  */
-export type BatchResponse = [ms: number, errors: Array<[number, EncodedThrown]> | undefined, ...values: unknown[]]
+export type BatchResponse = [
+  ms: number,
+  errors: Array<[number, EncodedThrown]> | undefined,
+  batch: number,
+  ...values: unknown[],
+]
 
 export const CALL_FIELDS = 3
-export const REQUEST_HEADER = 1
-export const RESPONSE_HEADER = 2
+export const REQUEST_HEADER = 2
+export const RESPONSE_HEADER = 3
+
+/**
+ * Worker → caller: a call that a running task submits to the pool it runs on (parallelMap
+ * inside a task). `submit` is its id on that worker; `task` is [module URL, export name].
+ */
+export interface NestedSubmit {
+  readonly submit: number
+  /** The sequence number of the call that submits it. */
+  readonly parent: number
+  readonly task: readonly [module: string, name: string]
+  readonly args: readonly unknown[]
+  readonly timeout: number | undefined
+  readonly costKey: number | undefined
+}
+
+/** Worker → caller: the task no longer wants nested call `cancel`. */
+export interface NestedCancel {
+  readonly cancel: number
+}
+
+/** Caller → worker: how nested call `reply` ended. */
+export interface NestedReply {
+  readonly reply: number
+  readonly ok: boolean
+  readonly value?: unknown
+  readonly error?: EncodedThrown
+}
+
+export function isBatchResponse(message: unknown): message is BatchResponse {
+  return Array.isArray(message)
+}
 
 export function callCount(request: BatchRequest): number {
   return (request.length - REQUEST_HEADER) / CALL_FIELDS

@@ -16,6 +16,13 @@ export interface CallOptions {
   costKey?: number | undefined
 }
 
+/** Somewhere to submit single calls: a pool, seen from the caller's thread or from inside a task. */
+export interface CallSink {
+  /** How many nodes share the calls (what chunking divides work over). */
+  readonly nodes: number
+  submit(task: TaskRef, args: readonly unknown[], options: CallOptions): Promise<unknown>
+}
+
 export type CallState = 'queued' | 'running' | 'settled'
 
 export class Call {

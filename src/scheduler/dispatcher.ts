@@ -28,9 +28,14 @@ export class Dispatcher {
   /** Per node: the task ids its current worker has been sent, and which worker that was. */
   private readonly defined: Array<{ generation: number; ids: Set<number> }>
   private readonly running = new Set<RunningBatch>()
+  /** Per parent call (by seq): the calls it submitted and still waits for. */
+  private readonly nestedWaits = new Map<number, number>()
+  /** Cost keys of nested calls, per node: each worker numbers its own map runs. */
+  private readonly nestedCostKeys = new Map<string, number>()
   private readonly sizer = new BatchSizer()
   private queued = 0
   private nextSeq = 1
+  private nextBatch = 1
   private closed = false
   private pumping = false
   private drained: (() => void) | undefined
@@ -42,6 +47,9 @@ export class Dispatcher {
     this.pinned = backend.nodes.map(() => new Deque<Call>())
     this.free = backend.nodes.map((node) => node.slots)
     this.defined = backend.nodes.map((node) => ({ generation: node.generation, ids: new Set() }))
+    for (const node of backend.nodes) {
+      node.serveNested?.((parent, task, args, options) => this.submitNested(node.index, parent, task, args, options))
+    }
   }
 
   get nodeCount(): number {
@@ -55,6 +63,7 @@ export class Dispatcher {
     options: CallOptions,
     resolve: (value: unknown) => void,
     reject: (reason: unknown) => void,
+    front = false,
   ): void {
     const call = new Call(this.nextSeq++, task, taskId(task), args, options, resolve, reject)
     if (this.closed) return call.reject(closedError(call))
@@ -64,10 +73,35 @@ export class Dispatcher {
       call.onAbort = () => this.cancel(call, signal.reason)
       signal.addEventListener('abort', call.onAbort, { once: true })
     }
-    if (node !== undefined) this.pinned[node]!.push(call)
-    else this.queue.push(call)
+    const deque = node !== undefined ? this.pinned[node]! : this.queue
+    if (front) deque.unshift(call)
+    else deque.push(call)
     this.queued++
     this.pump()
+  }
+
+  /**
+   * A call submitted by call `parent`, running on node `from` (parallelMap inside a task). While
+   * the parent waits, its thread is idle in its event loop: the node is lent one more slot per
+   * waiting parent, and nested calls go to the front of the queue (finish what has started), so
+   * the pool keeps its threads busy and never deadlocks when every worker waits on a fan-out.
+   */
+  submitNested(from: number, parent: number, task: TaskRef, args: readonly unknown[], options: CallOptions): Promise<unknown> {
+    const waits = this.nestedWaits.get(parent) ?? 0
+    this.nestedWaits.set(parent, waits + 1)
+    if (waits === 0) this.free[from]!++
+    let costKey = options.costKey
+    if (costKey !== undefined) {
+      const key = `${from}:${costKey}`
+      costKey = this.nestedCostKeys.get(key) ?? this.nestedCostKeys.set(key, -1e9 - this.nestedCostKeys.size).get(key)
+    }
+    const nested = { ...options, costKey }
+    return new Promise<unknown>((resolve, reject) => this.submit(task, args, nested, resolve, reject, true)).finally(() => {
+      const left = this.nestedWaits.get(parent)! - 1
+      if (left > 0) return void this.nestedWaits.set(parent, left)
+      this.nestedWaits.delete(parent)
+      this.free[from]!--
+    })
   }
 
   /** Rejects queued calls, waits up to `closeTimeout` ms for running ones, then stops the nodes. */
@@ -215,7 +249,7 @@ export class Dispatcher {
       defined.ids.clear()
     }
     let definitions: TaskDefinition[] | undefined
-    const request: BatchRequest = [undefined]
+    const request: BatchRequest = [undefined, this.nextBatch++]
     for (const call of calls) {
       if (!defined.ids.has(call.key)) {
         defined.ids.add(call.key)

@@ -7,7 +7,7 @@ import { AsyncLocalStorage } from 'node:async_hooks'
 import { NotCloneableError, SpindleError } from '../errors.js'
 import { findNotCloneable } from '../protocol/cloneable.js'
 import { encodeThrown, type EncodedThrown } from '../protocol/error-codec.js'
-import { CALL_FIELDS, REQUEST_HEADER, type BatchRequest, type BatchResponse } from '../protocol/messages.js'
+import { CALL_FIELDS, REQUEST_HEADER, RESPONSE_HEADER, type BatchRequest, type BatchResponse } from '../protocol/messages.js'
 import { taskLabel } from '../task/pending.js'
 import { writeCrash, type Owner } from './crash-slot.js'
 import { loadTask } from './task-loader.js'
@@ -16,6 +16,11 @@ type Fn = (...args: unknown[]) => unknown
 
 /** Which call's code is running: timers and promises a call starts inherit it. */
 const owner = new AsyncLocalStorage<Owner>()
+/** The sequence number of the call whose code is running, if any (nested calls name their parent). */
+export function currentCallSeq(): number | undefined {
+  return owner.getStore()?.seq
+}
+
 /** Task id → [module, name, label], from the definitions requests carry. */
 const definitions = new Map<number, readonly [string, string, string]>()
 /** Task id → its function, once loaded. */
@@ -34,14 +39,15 @@ export function runBatch(request: BatchRequest): BatchResponse | Promise<BatchRe
 function runCalls(request: BatchRequest): BatchResponse | Promise<BatchResponse> {
   const started = performance.now()
   const n = (request.length - REQUEST_HEADER) / CALL_FIELDS
-  const response = new Array(2 + n) as BatchResponse
+  const response = new Array(RESPONSE_HEADER + n) as BatchResponse
+  response[2] = request[1]
   let errors: Array<[number, EncodedThrown]> | undefined
   const fail = (i: number, thrown: unknown): void => {
     ;(errors ??= []).push([i, encodeThrown(thrown)])
   }
   const store = (i: number, id: number, value: unknown): void => {
     const bad = findNotCloneable(value, 'result')
-    if (bad === undefined) response[2 + i] = value
+    if (bad === undefined) response[RESPONSE_HEADER + i] = value
     else fail(i, notCloneableResult(definitions.get(id)?.[2] ?? `task ${id}`, bad))
   }
 

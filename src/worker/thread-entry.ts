@@ -1,10 +1,10 @@
 // Piscina loads this file on each worker thread of the thread backend.
 import { workerData, type MessagePort } from 'node:worker_threads'
-import type { InstanceInfo } from './context.js'
-import { setWorkerContext } from './context.js'
+import { setWorkerContext, type InstanceInfo } from './context.js'
+import { PortPool } from './nested-pool.js'
 import { reportCrashesTo, runBatch } from './runtime.js'
 import { registerTypeScript } from './typescript-loader.js'
-import type { BatchRequest, BatchResponse } from '../protocol/messages.js'
+import type { BatchRequest, NestedReply } from '../protocol/messages.js'
 
 export interface ThreadWorkerData {
   info: InstanceInfo
@@ -13,24 +13,18 @@ export interface ThreadWorkerData {
   tsxApi: string | undefined
 }
 
-/** The first batch a worker runs, with the port that later batches arrive on. */
-export interface ConnectMessage {
-  connect: MessagePort
-  batch: BatchRequest
-}
-
 const data = workerData as ThreadWorkerData
-setWorkerContext(data.info)
 reportCrashesTo(data.crashSlot)
 await registerTypeScript(data.tsxApi)
 
-export default function handle(message: ConnectMessage | BatchRequest): BatchResponse | Promise<BatchResponse> {
-  if (Array.isArray(message)) return runBatch(message)
-  const port = message.connect
-  port.on('message', (batch: BatchRequest) => {
-    const response = runBatch(batch)
+/** The one Piscina task a worker runs: it hands over the port every later message uses. */
+export default function connect({ connect: port }: { connect: MessagePort }): void {
+  const pool = new PortPool(port, data.info.totalNodes)
+  setWorkerContext(data.info, pool)
+  port.on('message', (message: BatchRequest | NestedReply) => {
+    if (!Array.isArray(message)) return pool.reply(message)
+    const response = runBatch(message)
     if (Array.isArray(response)) port.postMessage(response)
     else void response.then((r) => port.postMessage(r))
   })
-  return runBatch(message.batch)
 }

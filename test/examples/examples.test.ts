@@ -1,5 +1,7 @@
 // Every example runs as a user would run it (under tsx), and prints what the README shows.
 import { execFile } from 'node:child_process'
+import { readdirSync } from 'node:fs'
+import { tmpdir } from 'node:os'
 import { promisify } from 'node:util'
 import { describe, expect, it } from 'vitest'
 
@@ -57,5 +59,55 @@ describe('examples', () => {
       'RecordError: line 7 is not JSON (code E_RECORD, line 7)',
       'Ran on node 0 of 2 (thread)',
     ])
+  })
+
+  it('parallel-map.ts: remote and inline functions, a typed array, error modes, iterate', async () => {
+    expect(await example('parallel-map.ts')).toEqual([
+      'Primes per 10,000: 1229, 1033, 983, 958, 930, 924, 878, 902, 876, 879',
+      'Primes below 100,000: 9592',
+      'Primes per 25,000: 2762, 2371, 2260, 2199',
+      'Roots: Float64Array [1, 2, 3, 4]',
+      'parallelMap: 2 of 6 items failed: indices 2, 4',
+      '  item 2: not a number: "n/a"',
+      '  item 4: not a number: ""',
+      'Settled: 12.5 7 #2 3.25 #4 9',
+      'First ranges of an endless source:',
+      '  range 0: 1229 primes',
+      '  range 1: 1033 primes',
+      '  range 2: 983 primes',
+    ])
+  })
+
+  it('batch-files.ts: one summary per globbed file, sorted, then the grand total; removes its files', async () => {
+    const leftovers = () => readdirSync(tmpdir()).filter((name) => name.startsWith('spindle-batch-')).length
+    const before = leftovers()
+    expect(await example('batch-files.ts')).toEqual([
+      'readings-00.csv: 40 rows, total 1980, mean 49.50',
+      'readings-01.csv: 41 rows, total 1937, mean 47.24',
+      'readings-02.csv: 42 rows, total 2079, mean 49.50',
+      'readings-03.csv: 43 rows, total 2206, mean 51.30',
+      'readings-04.csv: 44 rows, total 2118, mean 48.14',
+      'readings-05.csv: 45 rows, total 2215, mean 49.22',
+      'readings-06.csv: 46 rows, total 2397, mean 52.11',
+      'readings-07.csv: 47 rows, total 2264, mean 48.17',
+      'readings-08.csv: 48 rows, total 2316, mean 48.25',
+      'readings-09.csv: 49 rows, total 2553, mean 52.10',
+      'readings-10.csv: 50 rows, total 2475, mean 49.50',
+      'readings-11.csv: 51 rows, total 2382, mean 46.71',
+      'readings-12.csv: 52 rows, total 2774, mean 53.35',
+      'readings-13.csv: 53 rows, total 2551, mean 48.13',
+      'readings-14.csv: 54 rows, total 2613, mean 48.39',
+      'readings-15.csv: 55 rows, total 2860, mean 52.00',
+      'readings-16.csv: 56 rows, total 2792, mean 49.86',
+      'readings-17.csv: 57 rows, total 2709, mean 47.53',
+      'readings-18.csv: 58 rows, total 3111, mean 53.64',
+      'readings-19.csv: 59 rows, total 2798, mean 47.42',
+      'readings-20.csv: 60 rows, total 2970, mean 49.50',
+      'readings-21.csv: 61 rows, total 3127, mean 51.26',
+      'readings-22.csv: 62 rows, total 3069, mean 49.50',
+      'readings-23.csv: 63 rows, total 2996, mean 47.56',
+      'All 24 files: 1236 rows, total 61292, mean 49.59',
+    ])
+    expect(leftovers()).toBe(before)
   })
 })

@@ -125,7 +125,7 @@ describe('shard', () => {
 
     it('works with three arrays and no options inside a task', () => {
       const info = ctx({ node: 0, totalNodes: 2 })
-      const [a, b, c] = runInContext(info, () => shard([1, 2, 3], ['a', 'b', 'c'], [true, false, true]))
+      const [a, b, c] = runInContext(info, undefined, () => shard([1, 2, 3], ['a', 'b', 'c'], [true, false, true]))
       expect(a).toEqual([1, 3])
       expect(b).toEqual(['a', 'c'])
       expect(c).toEqual([true, true])
@@ -165,7 +165,7 @@ describe('shard', () => {
 
   it('takes the node from the task context, and lets explicit options win', () => {
     const info = ctx({ node: 1, totalNodes: 4 })
-    runInContext(info, () => {
+    runInContext(info, undefined, () => {
       expect(shard(range(10))).toEqual([1, 5, 9])
       expect(shard(range(10), { dropLast: true })).toEqual([2, 3])
       expect(shard(range(10), { node: 3 })).toEqual([3, 7])
@@ -207,7 +207,7 @@ describe('shard', () => {
   })
 
   it('treats a trailing undefined as no options', () => {
-    runInContext(ctx({ node: 0, totalNodes: 2 }), () => {
+    runInContext(ctx({ node: 0, totalNodes: 2 }), undefined, () => {
       expect(shard([1, 2, 3], undefined)).toEqual([1, 3])
     })
   })
@@ -242,7 +242,7 @@ describe('shard types', () => {
     const a: number[] = [1, 2]
     const b: string[] = ['x', 'y']
     const [na, sb]: [number[], string[]] = shard(a, b, { node: 0, totalNodes: 1 })
-    const [na2, sb2]: [number[], string[]] = runInContext(ctx({}), () => shard(a, b))
+    const [na2, sb2]: [number[], string[]] = runInContext(ctx({}), undefined, () => shard(a, b))
     const single: number[] = shard(a, { node: 0, totalNodes: 1 })
     const typed: Float32Array = shard(new Float32Array(2), { node: 0, totalNodes: 1 })
     // @ts-expect-error a part of a string[] is not a number[]

@@ -5,9 +5,10 @@
  * errors arrive, and instanceInfo() answers. It cannot stop a synchronous loop: a timeout
  * settles the call, but the loop runs on.
  */
-import { NodeFailure, type Backend, type BackendNode } from '../backend.js'
+import { NodeFailure, type Backend, type BackendNode, type NestedHandler } from '../backend.js'
+import type { CallSink } from '../../scheduler/call.js'
 import { runInContext, type InstanceInfo } from '../../worker/context.js'
-import { runBatch } from '../../worker/runtime.js'
+import { currentCallSeq, runBatch } from '../../worker/runtime.js'
 
 export function startInlineBackend(jobId: string): Backend {
   const info: InstanceInfo = {
@@ -20,11 +21,21 @@ export function startInlineBackend(jobId: string): Backend {
     jobId,
     backend: 'inline',
   }
+  let nested: NestedHandler | undefined
+  // Tasks that fan out (parallelMap in a task) submit to this same pool.
+  const pool: CallSink = {
+    nodes: 1,
+    submit: (task, args, options) =>
+      nested === undefined
+        ? Promise.reject(new Error('the inline pool is not serving calls'))
+        : nested(currentCallSeq() ?? -1, task, args, options),
+  }
   const node: BackendNode = {
     index: 0,
     slots: 1,
     generation: 0,
     describe: () => 'inline',
+    serveNested: (handler) => void (nested = handler),
     execute(batch, signal, done, failed) {
       let settled = false
       const settle = (report: () => void) => {
@@ -36,7 +47,7 @@ export function startInlineBackend(jobId: string): Backend {
       // Aborting cannot stop code on this thread; it stops waiting for it.
       const onAbort = () => settle(() => failed(new NodeFailure('aborted', 'aborted')))
       signal?.addEventListener('abort', onAbort, { once: true })
-      Promise.resolve(runInContext(info, () => runBatch(structuredClone(batch)))).then(
+      Promise.resolve(runInContext(info, pool, () => runBatch(structuredClone(batch)))).then(
         (response) => settle(() => done(structuredClone(response))),
         (error: unknown) => settle(() => failed(new NodeFailure('crash', String(error), { cause: error }))),
       )

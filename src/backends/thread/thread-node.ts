@@ -5,19 +5,22 @@
  * unref while idle, termination on close. One Piscina per node (not one for the pool) is what
  * lets `broadcast` reach every thread exactly once and `node:` pin a call.
  *
- * Batches travel on a MessageChannel of our own, handed to each new worker inside the first
- * batch it runs (a Piscina task). Piscina's per-task path costs ~3 µs per round trip that a
- * plain port does not, and the dispatcher already does the queueing; the port is ref'd only
- * while a batch is in flight, so an idle pool still never keeps the process alive.
+ * Messages travel on a MessageChannel of our own, handed to each new worker by a Piscina task
+ * as soon as the worker exists. Piscina's per-task path costs ~3 µs per round trip that a plain
+ * port does not, and the dispatcher already does the queueing. The port carries batches and
+ * their answers (by batch id: answers may overtake each other) and the calls a running task
+ * submits itself (parallelMap inside a task). It is ref'd only while something is in flight,
+ * so an idle pool never keeps the process alive.
  */
 import { MessageChannel, type MessagePort, type ResourceLimits, type Worker } from 'node:worker_threads'
 import { Piscina } from 'piscina'
-import { NodeFailure, type BackendNode } from '../backend.js'
+import { NodeFailure, type BackendNode, type NestedHandler } from '../backend.js'
 import { createCrashSlot, takeCrash, warnStrayCrash } from '../../worker/crash-slot.js'
-import type { BatchRequest, BatchResponse } from '../../protocol/messages.js'
+import type { BatchRequest, BatchResponse, NestedCancel, NestedSubmit } from '../../protocol/messages.js'
 import type { InstanceInfo } from '../../worker/context.js'
 import { tsxApiUrl } from '../../worker/typescript-loader.js'
-import type { ConnectMessage, ThreadWorkerData } from '../../worker/thread-entry.js'
+import type { ThreadWorkerData } from '../../worker/thread-entry.js'
+import { serveNested } from './nested-calls.js'
 
 export interface ThreadNodeOptions {
   resourceLimits?: ResourceLimits | undefined
@@ -32,6 +35,13 @@ interface InFlight {
   onAbort: (() => void) | undefined
 }
 
+interface Channel {
+  readonly port: MessagePort
+  readonly worker: Worker
+  /** Nested calls submitted by tasks on this worker, by their id there. */
+  readonly nested: Map<number, AbortController>
+}
+
 const ENTRY = new URL('../../worker/thread-entry.js', import.meta.url).href
 
 export class ThreadNode implements BackendNode {
@@ -39,8 +49,9 @@ export class ThreadNode implements BackendNode {
   generation = 0
   private readonly crashSlot = createCrashSlot()
   private readonly pool: Piscina
-  private channel: { port: MessagePort; worker: Worker } | undefined
-  private inFlight: InFlight | undefined
+  private channel: Channel | undefined
+  private readonly inFlight = new Map<number, InFlight>()
+  private nestedHandler: NestedHandler | undefined
   private lastError: unknown
   private closed = false
 
@@ -67,10 +78,15 @@ export class ThreadNode implements BackendNode {
     // A worker that dies while idle (a stray timer's error) is replaced by Piscina; without a
     // listener the 'error' event would crash the caller's process instead.
     this.pool.on('error', (error: unknown) => (this.lastError = error))
+    this.connect()
   }
 
   describe(): string {
     return `thread ${this.index}`
+  }
+
+  serveNested(handler: NestedHandler): void {
+    this.nestedHandler = handler
   }
 
   execute(
@@ -79,22 +95,17 @@ export class ThreadNode implements BackendNode {
     done: (response: BatchResponse) => void,
     failed: (failure: NodeFailure) => void,
   ): void {
-    if (this.channel !== undefined) return this.send(this.channel, batch, { done, failed, signal, onAbort: undefined })
-    // No channel to the current worker yet: this batch goes as a Piscina task and brings one.
-    const { port1, port2 } = new MessageChannel()
-    const message: ConnectMessage = { connect: port2, batch }
-    const generation = this.generation
-    this.pool.run(message, { transferList: [port2], ...(signal !== undefined && { signal }) }).then(
-      (response: BatchResponse) => {
-        if (generation === this.generation) this.attach(port1)
-        else port1.close()
-        done(response)
-      },
-      (error: unknown) => {
-        port1.close()
-        failed(this.failure(error, signal, null))
-      },
-    )
+    const channel = this.channel ?? this.connect()
+    if (channel === undefined) return failed(new NodeFailure('aborted', 'the node is closed'))
+    const entry: InFlight = { done, failed, signal, onAbort: undefined }
+    if (signal !== undefined) {
+      // Stopping running code on a thread means stopping the thread; Piscina replaces it.
+      entry.onAbort = () => void channel.worker.terminate()
+      signal.addEventListener('abort', entry.onAbort, { once: true })
+    }
+    this.inFlight.set(batch[1], entry)
+    channel.port.ref() // something in flight: keep the process alive until the answer comes
+    channel.port.postMessage(batch)
   }
 
   /** Terminates the thread (the dispatcher has already waited for running work). */
@@ -103,57 +114,69 @@ export class ThreadNode implements BackendNode {
     return this.pool.destroy()
   }
 
-  private send(channel: { port: MessagePort; worker: Worker }, batch: BatchRequest, entry: InFlight): void {
-    this.inFlight = entry
-    if (entry.signal !== undefined) {
-      // Stopping running code on a thread means stopping the thread; Piscina replaces it.
-      entry.onAbort = () => void channel.worker.terminate()
-      entry.signal.addEventListener('abort', entry.onAbort, { once: true })
-    }
-    channel.port.ref() // in flight: keep the process alive until the answer comes
-    channel.port.postMessage(batch)
-  }
-
-  private attach(port: MessagePort): void {
+  /** Opens a channel to the current worker: a Piscina task hands it the far end of the port. */
+  private connect(): Channel | undefined {
     const worker = this.pool.threads[0]
-    if (this.closed || worker === undefined || worker.threadId < 0) return void port.close()
-    port.on('message', (response: BatchResponse) => this.settle()?.done(response))
+    if (this.closed || worker === undefined) return undefined
+    const { port1: port, port2 } = new MessageChannel()
+    const channel: Channel = { port, worker, nested: new Map() }
+    port.on('message', (message: BatchResponse | NestedSubmit | NestedCancel) => this.receive(channel, message))
     port.unref()
-    worker.once('exit', (code: number) => this.lost(code))
-    this.channel = { port, worker }
+    worker.once('exit', (code: number) => this.lost(channel, code))
+    this.pool.run({ connect: port2 }, { transferList: [port2] }).catch(() => {
+      // The worker died before it took the port: its 'exit' fails what was sent and reconnects.
+    })
+    this.channel = channel
+    return channel
   }
 
-  /** The worker behind the channel exited: fail what was in flight, and forget the channel. */
-  private lost(exitCode: number): void {
+  private receive(channel: Channel, message: BatchResponse | NestedSubmit | NestedCancel): void {
+    if (Array.isArray(message)) {
+      const entry = this.settle(message[2])
+      entry?.done(message)
+    } else if ('submit' in message) {
+      if (this.nestedHandler !== undefined) serveNested(channel, message, this.nestedHandler)
+    } else {
+      channel.nested.get(message.cancel)?.abort(new Error('cancelled by the task that submitted it'))
+    }
+  }
+
+  /** The worker behind a channel exited: fail what was in flight, and connect to its replacement. */
+  private lost(channel: Channel, exitCode: number): void {
+    if (this.channel !== channel) return
     this.generation++ // a new worker knows none of the task definitions sent so far
-    this.channel?.port.close()
     this.channel = undefined
-    const entry = this.settle()
+    channel.port.close()
+    for (const controller of channel.nested.values()) controller.abort(new Error('the task that submitted it is gone'))
+    channel.nested.clear()
     const error = this.lastError ?? new Error(`worker exited with code: ${exitCode}`)
     this.lastError = undefined
-    if (entry !== undefined) return entry.failed(this.failure(error, entry.signal, exitCode))
-    // Died while idle: only code left behind by a finished call can have done it.
-    const crash = takeCrash(this.crashSlot)
-    if (crash !== undefined && !this.closed) warnStrayCrash(this.describe(), crash, 0)
+    const entries = [...this.inFlight.keys()].map((id) => this.settle(id)!)
+    if (entries.length === 0) {
+      // Died while idle: only code left behind by a finished call can have done it.
+      const crash = takeCrash(this.crashSlot)
+      if (crash !== undefined && !this.closed) warnStrayCrash(this.describe(), crash, 0)
+    } else {
+      const crash = takeCrash(this.crashSlot)
+      for (const entry of entries) entry.failed(this.failure(error, entry.signal, exitCode, crash))
+    }
+    if (!this.closed) this.connect()
   }
 
-  private settle(): InFlight | undefined {
-    const entry = this.inFlight
+  private settle(id: number): InFlight | undefined {
+    const entry = this.inFlight.get(id)
     if (entry === undefined) return undefined
-    this.inFlight = undefined
+    this.inFlight.delete(id)
     if (entry.onAbort !== undefined) entry.signal?.removeEventListener('abort', entry.onAbort)
-    this.channel?.port.unref()
+    if (this.inFlight.size === 0) this.channel?.port.unref()
     return entry
   }
 
-  private failure(error: unknown, signal: AbortSignal | undefined, exitCode: number | null): NodeFailure {
-    const crash = takeCrash(this.crashSlot) // also clears what a terminated worker may have written
+  private failure(error: unknown, signal: AbortSignal | undefined, exitCode: number, crash: ReturnType<typeof takeCrash>): NodeFailure {
     if (signal?.aborted || this.closed) return new NodeFailure('aborted', 'aborted', { cause: error })
-    const message = (error as Error)?.message ?? String(error)
-    const code = exitCode ?? Number(/exited with code: (-?\d+)/.exec(message)?.[1] ?? Number.NaN)
     const outOfMemory = (error as { code?: string })?.code === 'ERR_WORKER_OUT_OF_MEMORY'
-    return new NodeFailure('crash', outOfMemory ? 'ran out of memory (resourceLimits)' : message, {
-      exitCode: Number.isNaN(code) ? null : code,
+    return new NodeFailure('crash', outOfMemory ? 'ran out of memory (resourceLimits)' : (error as Error)?.message ?? String(error), {
+      exitCode,
       crash,
       cause: error,
     })
