@@ -49,11 +49,23 @@ export interface IterateOptions extends Omit<ParallelMapOptions, 'settled'> {
   readAhead?: number
 }
 
+/** The typed array kind of `A` (its values come back in shared memory, so over any buffer). */
+export type SameKind<A extends TypedArray> = A extends Float64Array ? Float64Array
+  : A extends Float32Array ? Float32Array
+  : A extends Int32Array ? Int32Array
+  : A extends Uint32Array ? Uint32Array
+  : A extends Int16Array ? Int16Array
+  : A extends Uint16Array ? Uint16Array
+  : A extends Int8Array ? Int8Array
+  : A extends Uint8ClampedArray ? Uint8ClampedArray
+  : A extends Uint8Array ? Uint8Array
+  : TypedArray
+
 export type SettledItem<R> = { status: 'fulfilled'; value: R } | { status: 'rejected'; reason: MapItemError }
 
 const MAP_KEYS = ['compute', 'workers', 'chunkSize', 'signal', 'timeout', 'stopOnError', 'settled', 'onProgress', 'context']
 
-export function parallelMap<A extends TypedArray>(items: A, fn: Mapper<number, number>, options?: ParallelMapOptions): Promise<A>
+export function parallelMap<A extends TypedArray>(items: A, fn: Mapper<number, number>, options?: ParallelMapOptions): Promise<SameKind<A>>
 export function parallelMap<T, R>(items: MapInput<T>, fn: Mapper<T, R>, options: ParallelMapOptions & { settled: true }): Promise<SettledItem<R>[]>
 export function parallelMap<T, R>(items: MapInput<T>, fn: Mapper<T, R>, options?: ParallelMapOptions): Promise<R[]>
 export async function parallelMap(items: unknown, fn: unknown, options: ParallelMapOptions = {}): Promise<unknown> {

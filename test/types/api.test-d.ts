@@ -1,5 +1,5 @@
 import { describe, expectTypeOf, it } from 'vitest'
-import { gather, remote, type Compute, type Finished, type Pending } from 'spindle'
+import { gather, remote, type Compute, type Finished, type Pending, type SettledItem } from 'spindle'
 import type * as Tasks from '../fixtures/typed-tasks.js'
 
 const t = remote<typeof Tasks>(new URL('../fixtures/typed-tasks.js', import.meta.url))
@@ -51,5 +51,28 @@ describe('gather() and compute', () => {
     void compute.run(t.multiply(1, 2), { timeot: 5 })
     // @ts-expect-error node is a number or 'head'
     void compute.run(t.multiply(1, 2), { node: 'tail' })
+  })
+})
+
+describe('parallelMap()', () => {
+  it('infers the result from a remote function, an inline function or an async one', async () => {
+    const { parallelMap } = await import('spindle')
+    expectTypeOf(await parallelMap([1, 2], t.multiply)).toEqualTypeOf<number[]>()
+    expectTypeOf(await parallelMap(['a'], t.load)).toEqualTypeOf<Array<{ rows: number[] }>>()
+    expectTypeOf(await parallelMap([1, 2], (x: number) => String(x))).toEqualTypeOf<string[]>()
+    expectTypeOf(await parallelMap(new Set([1]), async (x: number) => x > 0)).toEqualTypeOf<boolean[]>()
+  })
+
+  it('gives a typed array back for a typed array, and settled outcomes with settled: true', async () => {
+    const { parallelMap } = await import('spindle')
+    expectTypeOf(await parallelMap(new Float64Array(2), (x: number) => x * 2)).toEqualTypeOf<Float64Array>()
+    const settled = await parallelMap([1], (x: number) => x, { settled: true })
+    expectTypeOf(settled[0]!).toEqualTypeOf<SettledItem<number>>()
+  })
+
+  it('rejects a function whose parameter does not fit the items', async () => {
+    const { parallelMap } = await import('spindle')
+    // @ts-expect-error items are strings, multiply takes numbers
+    void parallelMap(['a'], t.multiply)
   })
 })
