@@ -35,10 +35,15 @@ export function runsLocally(cost: CostEstimate, workers: number): boolean {
   return estimatedSpeedup(cost, workers) < MIN_SPEEDUP
 }
 
-/** The next chunk's size: the cost-based size, shrunk near the end of a known-length input. */
+/**
+ * The next chunk's size: the cost-based size, shrunk near the end of a known-length input, but
+ * never below an eighth of it (~0.25 ms of work): a tail of one-item chunks would pay a round
+ * trip per item.
+ */
 export function nextChunkSize(base: number, remaining: number | undefined, workers: number): number {
   if (remaining === undefined) return base
-  return Math.max(1, Math.min(base, Math.ceil(remaining / (workers * 2))))
+  const guided = Math.ceil(remaining / (workers * 2))
+  return Math.max(1, Math.ceil(base / 8), Math.min(base, guided))
 }
 
 /** Without a cost estimate (the function cannot run here to be measured): a middle course. */

@@ -56,19 +56,18 @@ export async function* mapChunks(
   }
   try {
     options.signal?.throwIfAborted()
-    let pending: unknown[] = []
     let start = 0
     let size = typeof options.chunkSize === 'number' ? options.chunkSize : defaultChunkSize(source.total, workers)
     const local = options.chunkSize === 'auto' ? await localFn(spec, options.context) : undefined
     if (local !== undefined) {
-      pending = await source.take(PROBE_TAKE)
-      const measured = await probe(local, pending, start, shared)
+      const sample = await source.take(PROBE_TAKE)
+      const measured = await probe(local, sample, start, shared)
       yield report(measured.outcome)
       start += measured.outcome.count
-      pending = pending.slice(measured.outcome.count)
+      source.putBack(Array.prototype.slice.call(sample, measured.outcome.count))
       if (measured.cost !== undefined) {
         if (runsLocally(measured.cost, workers)) {
-          for (let items = pending; items.length > 0; items = await source.take(LOCAL_BLOCK)) {
+          for (let items = await source.take(LOCAL_BLOCK); items.length > 0; items = await source.take(LOCAL_BLOCK)) {
             options.signal?.throwIfAborted()
             const outcome = runBlock(local, items, start, items.length, shared, options.stopOnError)
             yield report(outcome)
@@ -85,8 +84,8 @@ export async function* mapChunks(
     let remaining = source.total === undefined ? undefined : source.total - start
     for (let exhausted = false; ; ) {
       while (!exhausted && (running.size === 0 || running.size + (options.held?.() ?? 0) < limit)) {
-        const n = nextChunkSize(size, remaining, workers)
-        const items = pending.length >= n ? pending.splice(0, n) : [...pending.splice(0), ...(await source.take(n - pending.length))]
+        const n = options.chunkSize === 'auto' ? nextChunkSize(size, remaining, workers) : size
+        const items = await source.take(n)
         if (items.length === 0) {
           exhausted = true
           break
@@ -108,18 +107,18 @@ export async function* mapChunks(
 
 interface Part {
   readonly start: number
-  readonly items: unknown[]
+  readonly items: ArrayLike<unknown>
   /** Set for an item that cannot be sent: its failure, already decided. */
   readonly outcome?: Promise<ChunkOutcome>
 }
 
 /** Splits a chunk around items that cannot be sent to a worker; those fail alone, by index. */
-function sendable(items: unknown[], start: number, shared: SharedArrays | undefined): Part[] {
+function sendable(items: ArrayLike<unknown>, start: number, shared: SharedArrays | undefined): Part[] {
   if (shared !== undefined || findNotCloneable(items, 'items') === undefined) return [{ start, items }]
   const parts: Part[] = []
   let run: unknown[] = []
   let runStart = start
-  items.forEach((item, i) => {
+  Array.prototype.forEach.call(items, (item: unknown, i: number) => {
     const bad = findNotCloneable(item, `item ${start + i}`)
     if (bad === undefined) {
       if (run.length === 0) runStart = start + i
@@ -151,7 +150,9 @@ async function runChunk(
   const { signal } = call
   const { start, items } = part
   const chunk: ChunkItems =
-    shared === undefined ? { kind: 'array', items } : { kind: 'shared', input: shared.input, output: shared.output, end: start + items.length }
+    shared === undefined
+      ? { kind: 'array', items: items as unknown[] }
+      : { kind: 'shared', input: shared.input, output: shared.output, end: start + items.length }
   const timeout = options.timeout === undefined ? undefined : options.timeout * items.length
   try {
     const result = (await compute.submit(CHUNK_TASK, [spec, chunk, start, options.context, options.stopOnError], {

@@ -22,7 +22,7 @@ export interface Probe {
  */
 export async function probe(
   fn: ItemFn,
-  items: readonly unknown[],
+  items: ArrayLike<unknown>,
   start: number,
   shared: SharedArrays | undefined,
 ): Promise<Probe> {
@@ -62,10 +62,10 @@ export async function probe(
 }
 
 /** This thread's share of sending `count` items and getting their results: half a clone each way. */
-function transferCost(items: readonly unknown[], values: readonly unknown[], count: number): number {
+function transferCost(items: ArrayLike<unknown>, values: readonly unknown[], count: number): number {
   const sample = Math.min(count, 256)
   const began = performance.now()
-  structuredClone(items.slice(0, sample))
+  structuredClone(Array.prototype.slice.call(items, 0, sample))
   structuredClone(values.slice(0, sample))
   return (performance.now() - began) / 2 / sample
 }
@@ -73,7 +73,7 @@ function transferCost(items: readonly unknown[], values: readonly unknown[], cou
 /** Maps a block of items on this thread. */
 export function runBlock(
   fn: ItemFn,
-  items: readonly unknown[],
+  items: ArrayLike<unknown>,
   start: number,
   count: number,
   shared: SharedArrays | undefined,

@@ -149,7 +149,8 @@ function shareTypedArray(input: TypedArray): SharedArrays {
   let sharedInput = input
   if (!(input.buffer instanceof SharedArrayBuffer)) {
     sharedInput = make()
-    sharedInput.set(input as never)
+    // Bytes, not elements: a plain memory copy.
+    new Uint8Array(sharedInput.buffer).set(new Uint8Array(input.buffer, input.byteOffset, input.byteLength))
   }
   return { input: sharedInput, output: make() }
 }

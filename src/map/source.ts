@@ -8,8 +8,10 @@ import { InvalidOptionError } from '../errors.js'
 export interface ItemSource {
   /** The number of items, when known up front (arrays, typed arrays, sets, maps). */
   readonly total: number | undefined
-  /** Up to `n` more items; an empty array when the source is exhausted. */
-  take(n: number): unknown[] | Promise<unknown[]>
+  /** Up to `n` more items; empty when the source is exhausted. */
+  take(n: number): ArrayLike<unknown> | Promise<ArrayLike<unknown>>
+  /** Returns items taken but not used, to be taken again first (the probe's leftovers). */
+  putBack(items: ArrayLike<unknown>): void
   /** Stops the underlying iterator early (abort, failure). */
   close(): Promise<void>
 }
@@ -40,22 +42,29 @@ function arraySource(items: readonly unknown[]): ItemSource {
       at += out.length
       return out
     },
+    putBack(taken) {
+      at -= taken.length // they are the items just before `at`
+    },
     close: async () => {},
   }
 }
 
 function syncSource(iterator: Iterator<unknown>, total: number | undefined): ItemSource {
   let done = false
+  let back: unknown[] = []
   return {
     total,
     take(n) {
-      const out: unknown[] = []
+      const out: unknown[] = back.splice(0, n)
       while (!done && out.length < n) {
         const next = iterator.next()
         if (next.done === true) done = true
         else out.push(next.value)
       }
       return out
+    },
+    putBack(taken) {
+      back = [...Array.from(taken), ...back]
     },
     async close() {
       if (!done) iterator.return?.()
@@ -66,16 +75,20 @@ function syncSource(iterator: Iterator<unknown>, total: number | undefined): Ite
 
 function asyncSource(iterator: AsyncIterator<unknown>): ItemSource {
   let done = false
+  let back: unknown[] = []
   return {
     total: undefined,
     async take(n) {
-      const out: unknown[] = []
+      const out: unknown[] = back.splice(0, n)
       while (!done && out.length < n) {
         const next = await iterator.next()
         if (next.done === true) done = true
         else out.push(next.value)
       }
       return out
+    },
+    putBack(taken) {
+      back = [...Array.from(taken), ...back]
     },
     async close() {
       if (!done) await iterator.return?.()
@@ -84,7 +97,10 @@ function asyncSource(iterator: AsyncIterator<unknown>): ItemSource {
   }
 }
 
-/** Placeholders for a typed array's indices: its values stay in shared memory, never copied per chunk. */
+/**
+ * A typed array's index ranges: its values stay in shared memory, so a "batch of items" is only
+ * a count (an array-like with a length), never a copy.
+ */
 export function rangeSource(length: number): ItemSource {
   let at = 0
   return {
@@ -92,7 +108,10 @@ export function rangeSource(length: number): ItemSource {
     take(n) {
       const count = Math.max(0, Math.min(n, length - at))
       at += count
-      return new Array<unknown>(count)
+      return { length: count }
+    },
+    putBack(taken) {
+      at -= taken.length
     },
     close: async () => {},
   }
