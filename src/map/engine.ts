@@ -26,12 +26,14 @@ export interface EngineOptions {
   readonly onProgress: ((done: number, total?: number) => void) | undefined
   /** Chunks in flight (plus `held`) at most, per node. @default 2 */
   readonly readAheadPerNode?: number
+  /** Where local results go directly, by input index (parallelMap's result array); else into outcomes. */
+  readonly output?: unknown[]
   /** Outcomes the consumer holds but has not passed on yet (ordered iteration): they count against the read-ahead. */
   readonly held?: () => number
 }
 
 const CHUNK_TASK: TaskRef = { module: new URL('../worker/map-chunk.js', import.meta.url).href, name: 'mapChunk' }
-const PROBE_TAKE = 4096
+const PROBE_TAKE = 65_536
 const LOCAL_BLOCK = 16_384
 
 /** Each map run learns its own chunk cost: chunks of different maps share a task, not a cost. */
@@ -67,12 +69,7 @@ export async function* mapChunks(
       source.putBack(Array.prototype.slice.call(sample, measured.outcome.count))
       if (measured.cost !== undefined) {
         if (runsLocally(measured.cost, workers)) {
-          for (let items = await source.take(LOCAL_BLOCK); items.length > 0; items = await source.take(LOCAL_BLOCK)) {
-            options.signal?.throwIfAborted()
-            const outcome = runBlock(local, items, start, items.length, shared, options.stopOnError)
-            yield report(outcome)
-            start += outcome.count
-          }
+          yield* runLocally(local, source, start, shared, options, report)
           return
         }
         size = chunkSizeFor(measured.cost.msPerItem)
@@ -97,11 +94,51 @@ export async function* mapChunks(
       if (running.size === 0) return // only once exhausted: an empty pool always takes a chunk
       const outcome = await running.next()
       options.signal?.throwIfAborted()
+      // Workers measure better than the probe did (warm JIT, their own memory): re-size by them.
+      if (options.chunkSize === 'auto' && outcome.ms !== undefined && outcome.count > 0 && outcome.errors === undefined) {
+        size = chunkSizeFor(outcome.ms / outcome.count)
+      }
       yield report(outcome)
     }
   } finally {
     stopper.abort(new Error('parallelMap finished'))
     await source.close()
+  }
+}
+
+/** The whole map on this thread, in blocks (so progress and abort are seen between them). */
+function* runLocallyFromArray(
+  fn: ItemFn,
+  array: readonly unknown[],
+  start: number,
+  shared: SharedArrays | undefined,
+  options: EngineOptions,
+): Generator<ChunkOutcome> {
+  for (let at = start; at < array.length; at += LOCAL_BLOCK) {
+    options.signal?.throwIfAborted()
+    yield runBlock(fn, array, at, at, Math.min(LOCAL_BLOCK, array.length - at), shared, options.output, options.stopOnError)
+  }
+}
+
+async function* runLocally(
+  fn: ItemFn,
+  source: ItemSource,
+  start: number,
+  shared: SharedArrays | undefined,
+  options: EngineOptions,
+  report: (outcome: ChunkOutcome) => ChunkOutcome,
+): AsyncGenerator<ChunkOutcome> {
+  // An array is read in place: no block copies.
+  const array = source.array
+  if (array !== undefined) {
+    for (const outcome of runLocallyFromArray(fn, array, start, shared, options)) yield report(outcome)
+    return
+  }
+  for (let items = await source.take(LOCAL_BLOCK); items.length > 0; items = await source.take(LOCAL_BLOCK)) {
+    options.signal?.throwIfAborted()
+    const outcome = runBlock(fn, items, 0, start, items.length, shared, options.output, options.stopOnError)
+    yield report(outcome)
+    start += outcome.count
   }
 }
 
@@ -161,7 +198,7 @@ async function runChunk(
     })) as ChunkResult
     const errors = result.errors?.map(([i, e]): [number, ReturnType<typeof itemError>] => [i, itemError(start + i, decodeThrown(e))])
     const count = result.stoppedAt === undefined ? items.length : result.stoppedAt + 1
-    return { start, count, values: result.values, errors }
+    return { start, count, values: result.values, errors, ms: result.ms }
   } catch (thrown) {
     if (signal.aborted) throw signal.reason
     return chunkFailed(start, items.length, thrown)

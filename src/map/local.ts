@@ -8,6 +8,8 @@ import type { ItemFn } from './fn-spec.js'
 import { itemError, type ChunkOutcome, type SharedArrays } from './outcome.js'
 
 const PROBE_MS = 0.5
+const PROBE_MAX_MS = 5
+const PROBE_WARM_ITEMS = 32_768
 
 export interface Probe {
   /** What ran, as an outcome (may be empty). */
@@ -17,8 +19,10 @@ export interface Probe {
 }
 
 /**
- * Runs items from the front of `items` until ~0.5 ms has passed, and estimates the cost of an
- * item and of sending it (structured clone of a sample of items and results, both ways).
+ * Runs items from the front of `items`, in batches of doubling size, until ~0.5 ms has passed,
+ * and estimates the cost of an item from the last (warmest) batch, since the first calls of a
+ * function run before the JIT has compiled it; and the cost of sending one (structured clone of
+ * a sample of items and results, both ways).
  */
 export async function probe(
   fn: ItemFn,
@@ -27,38 +31,62 @@ export async function probe(
   shared: SharedArrays | undefined,
 ): Promise<Probe> {
   const values: unknown[] = []
-  let errors: Array<[number, MapItemError]> | undefined
-  const began = performance.now()
-  let elapsed = 0
-  let i = 0
-  let async = false
-  for (let batch = 1; i < items.length && elapsed < PROBE_MS; batch *= 2) {
-    for (const end = Math.min(items.length, i + batch); i < end; i++) {
-      try {
-        let value = fn(shared === undefined ? items[i] : shared.input[start + i], start + i)
-        if (value instanceof Promise) {
-          // An async function: its cost is not CPU on this thread, so there is nothing to
-          // measure. This item is done here (exactly once); the rest go to the workers.
-          async = true
-          value = await value
-        }
-        if (shared === undefined) values[i] = value
-        else shared.output[start + i] = value as number
-      } catch (thrown) {
-        ;(errors ??= []).push([i, itemError(start + i, thrown)])
-      }
-      if (async) {
-        i++
-        break
-      }
-    }
-    if (async) break
-    elapsed = performance.now() - began
+  const errors: Array<[number, MapItemError]> = []
+  if (items.length === 0) return { outcome: { start, count: 0, values, errors: undefined }, cost: undefined }
+  // The first item alone tells whether the function is async: then its cost is not CPU on this
+  // thread, there is nothing to measure, and the rest go to the workers. It ran here, once.
+  const first = fn(shared === undefined ? items[0] : shared.input[start], start)
+  if (first instanceof Promise) {
+    await first.then((v) => void (values[0] = v), (e: unknown) => void errors.push([0, itemError(start, e)]))
+    return { outcome: { start, count: 1, values, errors: errors.length > 0 ? errors : undefined }, cost: undefined }
   }
-  const count = i
-  const outcome: ChunkOutcome = { start, count, values: shared === undefined ? values : undefined, errors }
-  if (async || count === 0) return { outcome, cost: undefined }
-  return { outcome, cost: { msPerItem: elapsed / count, transferMsPerItem: shared ? 0 : transferCost(items, values, count) } }
+  store(values, shared, start, 0, first)
+  const began = performance.now()
+  let done = 1
+  // Doubling batches for at least ~0.5 ms and, for cheap functions, until ~32k items have run
+  // (at most 5 ms): the first few thousand calls run before the JIT has compiled anything, and
+  // a cold estimate is tens of times too high. The cheapest batch per item is the estimate
+  // (robust to a GC pause landing in one batch).
+  let best = Infinity
+  for (let batch = 2; done < items.length; batch *= 2) {
+    const elapsed = performance.now() - began
+    // (A function that costs a microsecond or more is measured well enough warm or not.)
+    if (elapsed > PROBE_MAX_MS || (elapsed > PROBE_MS && (done >= PROBE_WARM_ITEMS || best > 0.001))) break
+    const end = Math.min(items.length, done + batch)
+    const batchStart = performance.now()
+    runRange(fn, items, start, done, end, values, errors, shared)
+    const perItem = (performance.now() - batchStart) / (end - done)
+    if (end - done >= 64 || best === Infinity) best = Math.min(best, perItem)
+    done = end
+  }
+  const outcome: ChunkOutcome = { start, count: done, values: shared === undefined ? values : undefined, errors: errors.length > 0 ? errors : undefined }
+  if (best === Infinity) return { outcome, cost: undefined }
+  return { outcome, cost: { msPerItem: best, transferMsPerItem: shared ? 0 : transferCost(items, values, done) } }
+}
+
+/** A tight synchronous loop, so that the JIT compiles it early and the probe measures `fn`. */
+function runRange(
+  fn: ItemFn,
+  items: ArrayLike<unknown>,
+  start: number,
+  from: number,
+  to: number,
+  values: unknown[],
+  errors: Array<[number, MapItemError]>,
+  shared: SharedArrays | undefined,
+): void {
+  for (let i = from; i < to; i++) {
+    try {
+      store(values, shared, start, i, fn(shared === undefined ? items[i] : shared.input[start + i], start + i))
+    } catch (thrown) {
+      errors.push([i, itemError(start + i, thrown)])
+    }
+  }
+}
+
+function store(values: unknown[], shared: SharedArrays | undefined, start: number, i: number, value: unknown): void {
+  if (shared === undefined) values[i] = value
+  else shared.output[start + i] = value as number
 }
 
 /** This thread's share of sending `count` items and getting their results: half a clone each way. */
@@ -70,21 +98,27 @@ function transferCost(items: ArrayLike<unknown>, values: readonly unknown[], cou
   return (performance.now() - began) / 2 / sample
 }
 
-/** Maps a block of items on this thread. */
+/**
+ * Maps `count` items on this thread: `items[offset + i]` is the item at input index `start + i`.
+ * Results go to `output[start + i]` when given (no intermediate array), else into the outcome.
+ */
 export function runBlock(
   fn: ItemFn,
   items: ArrayLike<unknown>,
+  offset: number,
   start: number,
   count: number,
   shared: SharedArrays | undefined,
+  output: unknown[] | undefined,
   stopOnError: boolean,
 ): ChunkOutcome {
-  const values: unknown[] | undefined = shared === undefined ? new Array(count) : undefined
+  const values: unknown[] | undefined = shared === undefined && output === undefined ? new Array(count) : undefined
   let errors: Array<[number, MapItemError]> | undefined
   for (let i = 0; i < count; i++) {
     try {
-      if (shared === undefined) values![i] = fn(items[i], start + i)
-      else shared.output[start + i] = fn(shared.input[start + i], start + i) as number
+      if (shared !== undefined) shared.output[start + i] = fn(shared.input[start + i], start + i) as number
+      else if (output !== undefined) output[start + i] = fn(items[offset + i], start + i)
+      else values![i] = fn(items[offset + i], start + i)
     } catch (thrown) {
       ;(errors ??= []).push([i, itemError(start + i, thrown)])
       if (stopOnError) return { start, count: i + 1, values, errors }

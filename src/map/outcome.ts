@@ -10,6 +10,8 @@ export interface ChunkOutcome {
   readonly values: unknown[] | undefined
   /** Failed items, as [offset in the chunk, error]. */
   readonly errors: Array<[number, MapItemError]> | undefined
+  /** Time the chunk took where it ran, when measured (worker chunks). */
+  readonly ms?: number | undefined
 }
 
 /** A typed array input, shared with the workers, and the output they write into. */

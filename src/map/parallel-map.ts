@@ -12,7 +12,8 @@ import { defaultCompute } from './default-pool.js'
 import { mapChunks, type EngineOptions } from './engine.js'
 import { fnSpec } from './fn-spec.js'
 import type { ChunkOutcome, SharedArrays, TypedArray } from './outcome.js'
-import { itemSource, rangeSource, type MapInput } from './source.js'
+import { itemSource, rangeSource, type ItemSource, type MapInput } from './source.js'
+import { shareTypedArray } from './shared-memory.js'
 import { Compute as ComputeClass, callSink } from '../compute/compute.js'
 import type { CallSink } from '../scheduler/call.js'
 import { currentPool } from '../worker/context.js'
@@ -74,9 +75,30 @@ export async function parallelMap(items: unknown, fn: unknown, options: Parallel
   const stopOnError = settled ? false : options.stopOnError !== false
   return withCompute(options, async (compute) => {
     const { source, shared } = prepare(items)
-    const values: unknown[] = []
+    try {
+      return await collect(compute, source, shared, fn, options, stopOnError, settled)
+    } finally {
+      shared?.release()
+    }
+  })
+}
+
+async function collect(
+  compute: CallSink,
+  source: ItemSource,
+  shared: SharedArrays | undefined,
+  fn: unknown,
+  options: ParallelMapOptions,
+  stopOnError: boolean,
+  settled: boolean,
+): Promise<unknown> {
+    // Preallocated when the length is known: local blocks write straight into it.
+    const values: unknown[] = source.total !== undefined && shared === undefined ? new Array(source.total) : []
     const failures: MapItemError[] = []
-    const engine = mapChunks(compute, fnSpec(fn, options.context), source, shared, engineOptions(options, stopOnError))
+    const engine = mapChunks(compute, fnSpec(fn, options.context), source, shared, {
+      ...engineOptions(options, stopOnError),
+      ...(shared === undefined && source.total !== undefined && { output: values }),
+    })
     for await (const outcome of engine) {
       if (outcome.values !== undefined) copyInto(values, outcome)
       for (const [, error] of outcome.errors ?? []) {
@@ -90,7 +112,6 @@ export async function parallelMap(items: unknown, fn: unknown, options: Parallel
       throw new AggregateError(failures, `parallelMap: ${failures.length} of ${source.total ?? values.length} items failed`)
     }
     return shared?.output ?? values
-  })
 }
 
 /** Results as an async iterable: input order (default) or `{ index, value }` in completion order. */
@@ -134,25 +155,12 @@ async function* iterate(items: unknown, fn: unknown, options: IterateOptions = {
 
 parallelMap.iterate = iterate
 
-function prepare(items: unknown): { source: ReturnType<typeof itemSource>; shared: SharedArrays | undefined } {
+function prepare(items: unknown): { source: ReturnType<typeof itemSource>; shared: ReturnType<typeof shareTypedArray> | undefined } {
   if (ArrayBuffer.isView(items) && !(items instanceof DataView) && !(items instanceof BigInt64Array) && !(items instanceof BigUint64Array)) {
     const shared = shareTypedArray(items as TypedArray)
     return { source: rangeSource(shared.input.length), shared }
   }
   return { source: itemSource(items), shared: undefined }
-}
-
-/** A typed array's values in shared memory (copied once, unless already shared), and an output of its kind. */
-function shareTypedArray(input: TypedArray): SharedArrays {
-  const Kind = input.constructor as new (buffer: SharedArrayBuffer) => TypedArray
-  const make = () => new Kind(new SharedArrayBuffer(input.byteLength))
-  let sharedInput = input
-  if (!(input.buffer instanceof SharedArrayBuffer)) {
-    sharedInput = make()
-    // Bytes, not elements: a plain memory copy.
-    new Uint8Array(sharedInput.buffer).set(new Uint8Array(input.buffer, input.byteOffset, input.byteLength))
-  }
-  return { input: sharedInput, output: make() }
 }
 
 function copyInto(values: unknown[], outcome: ChunkOutcome): void {

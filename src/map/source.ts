@@ -14,6 +14,8 @@ export interface ItemSource {
   putBack(items: ArrayLike<unknown>): void
   /** Stops the underlying iterator early (abort, failure). */
   close(): Promise<void>
+  /** The items themselves, when the source is an array: read in place, not taken in copies. */
+  readonly array?: readonly unknown[]
 }
 
 export type MapInput<T> = Iterable<T> | AsyncIterable<T> | ArrayLike<T>
@@ -37,6 +39,7 @@ function arraySource(items: readonly unknown[]): ItemSource {
   let at = 0
   return {
     total: items.length,
+    array: items,
     take(n) {
       const out = items.slice(at, at + n)
       at += out.length

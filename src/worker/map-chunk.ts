@@ -22,6 +22,8 @@ export interface ChunkResult {
   errors?: Array<[number, EncodedThrown]>
   /** With stopOnError: the offset of the first failure; items after it did not run. */
   stoppedAt?: number
+  /** Milliseconds the chunk took on the worker (the engine re-sizes chunks by it). */
+  ms?: number
 }
 
 export async function mapChunk(
@@ -32,7 +34,10 @@ export async function mapChunk(
   stopOnError: boolean,
 ): Promise<ChunkResult> {
   const fn = await resolveFn(spec, context)
-  return chunk.kind === 'array' ? mapArray(fn, chunk.items, start, stopOnError) : mapShared(fn, chunk, start, stopOnError)
+  const began = performance.now()
+  const result = await (chunk.kind === 'array' ? mapArray(fn, chunk.items, start, stopOnError) : mapShared(fn, chunk, start, stopOnError))
+  result.ms = performance.now() - began
+  return result
 }
 
 async function mapArray(fn: ItemFn, items: readonly unknown[], start: number, stopOnError: boolean): Promise<ChunkResult> {
