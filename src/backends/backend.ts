@@ -66,6 +66,8 @@ export class NodeFailure extends Error {
       crash?: CrashReport | undefined
       stderrTail?: string
       cause?: unknown
+      /** Nothing in the batch caused it (the node stopped the worker for another batch): never blame. */
+      interrupted?: boolean
     } = {},
   ) {
     super(message)

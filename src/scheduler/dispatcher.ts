@@ -163,8 +163,13 @@ export class Dispatcher {
   /** The next batch for a node: its pinned calls first, then the shared queue. */
   private take(index: number): Call[] | undefined {
     const pinned = this.pinned[index]!
-    const head = nextLive(pinned) ?? nextLive(this.queue)
-    if (head === undefined) return undefined
+    const peeked = nextLive(pinned, true) ?? nextLive(this.queue, true)
+    if (peeked === undefined) return undefined
+    // A deadline counts from the call's start: it goes only to a node with nothing in flight,
+    // where it starts the moment it arrives (never queued behind another batch on the node).
+    const node = this.backend.nodes[index]!
+    if (peeked.options.timeout !== undefined && this.free[index]! < node.slots) return undefined
+    const head = nextLive(pinned) ?? nextLive(this.queue)!
     this.queued--
     const calls = [head]
     if (head.options.timeout !== undefined || head.solo) return calls

@@ -18,8 +18,10 @@ export function handleNodeFailure(dispatcher: Dispatcher, batch: RunningBatch, n
   if (live.length === 0) return
   const crash = nodeFailure.details.crash
   const owner = crash?.owner ?? -1
-  const culprit =
-    live.find((c) => c.seq === owner) ?? (owner === -1 && batch.calls.length === 1 ? live[0] : undefined)
+  const blameable = nodeFailure.details.interrupted !== true
+  const culprit = !blameable
+    ? undefined
+    : (live.find((c) => c.seq === owner) ?? (owner === -1 && batch.calls.length === 1 ? live[0] : undefined))
   const strayFromEarlierCall = owner !== -1 && !batch.calls.some((c) => c.seq === owner)
   if (strayFromEarlierCall) warnStrayCrash(batch.node.describe(), crash!, live.length)
 
@@ -43,7 +45,7 @@ export function handleNodeFailure(dispatcher: Dispatcher, batch: RunningBatch, n
       continue
     }
     // Unknown culprit in a shared batch: isolate everyone so that a repeat crash names it.
-    if (owner === -1 && batch.calls.length > 1) call.solo = true
+    if (blameable && owner === -1 && batch.calls.length > 1) call.solo = true
     again.push(call)
   }
   dispatcher.requeue(again)

@@ -76,6 +76,14 @@ describe.each([
     expect(performance.now() - started).toBeLessThan(30_000)
   })
 
+  it('a call sharing the thread with one that times out is run again, not blamed', async () => {
+    const pool = await start({ workers: 1 })
+    const looping = pool.run(t.loopForever(), { timeout: 150 })
+    const bystander = pool.run(t.delayedEcho('fine', 50)) // goes to the node's second slot
+    await expect(looping).rejects.toMatchObject({ code: 'ERR_SPINDLE_TIMEOUT' })
+    expect(await bystander).toBe('fine')
+  })
+
   it('aborting a running call stops it and settles it once', async () => {
     const pool = await start({ workers: 1 })
     const c = cells()

@@ -38,6 +38,8 @@ interface InFlight {
 interface Channel {
   readonly port: MessagePort
   readonly worker: Worker
+  /** Being stopped by us (a batch's deadline or cancellation): it takes nothing new. */
+  terminating: boolean
   /** Nested calls submitted by tasks on this worker, by their id there. */
   readonly nested: Map<number, AbortController>
 }
@@ -45,12 +47,19 @@ interface Channel {
 const ENTRY = new URL('../../worker/thread-entry.js', import.meta.url).href
 
 export class ThreadNode implements BackendNode {
-  readonly slots = 1
+  /**
+   * Two batches in flight: the next one waits in the worker's port while the current one runs,
+   * so the worker never idles for a round trip (and, on a machine whose cores are all busy with
+   * workers, never waits for the main thread to be scheduled).
+   */
+  readonly slots = 2
   generation = 0
   private readonly crashSlot = createCrashSlot()
   private readonly pool: Piscina
   private channel: Channel | undefined
   private readonly inFlight = new Map<number, InFlight>()
+  /** Batches waiting for the replacement of a worker we are stopping. */
+  private waiting: Array<() => void> = []
   private nestedHandler: NestedHandler | undefined
   private lastError: unknown
   private closed = false
@@ -97,10 +106,14 @@ export class ThreadNode implements BackendNode {
   ): void {
     const channel = this.channel ?? this.connect()
     if (channel === undefined) return failed(new NodeFailure('aborted', 'the node is closed'))
+    if (channel.terminating) return void this.waiting.push(() => this.execute(batch, signal, done, failed))
     const entry: InFlight = { done, failed, signal, onAbort: undefined }
     if (signal !== undefined) {
       // Stopping running code on a thread means stopping the thread; Piscina replaces it.
-      entry.onAbort = () => void channel.worker.terminate()
+      entry.onAbort = () => {
+        channel.terminating = true
+        void channel.worker.terminate()
+      }
       signal.addEventListener('abort', entry.onAbort, { once: true })
     }
     this.inFlight.set(batch[1], entry)
@@ -111,6 +124,7 @@ export class ThreadNode implements BackendNode {
   /** Terminates the thread (the dispatcher has already waited for running work). */
   close(): Promise<void> {
     this.closed = true
+    for (const send of this.waiting.splice(0)) send() // fails them: the node is closed
     return this.pool.destroy()
   }
 
@@ -119,7 +133,7 @@ export class ThreadNode implements BackendNode {
     const worker = this.pool.threads[0]
     if (this.closed || worker === undefined) return undefined
     const { port1: port, port2 } = new MessageChannel()
-    const channel: Channel = { port, worker, nested: new Map() }
+    const channel: Channel = { port, worker, terminating: false, nested: new Map() }
     port.on('message', (message: BatchResponse | NestedSubmit | NestedCancel) => this.receive(channel, message))
     port.unref()
     worker.once('exit', (code: number) => this.lost(channel, code))
@@ -158,9 +172,10 @@ export class ThreadNode implements BackendNode {
       if (crash !== undefined && !this.closed) warnStrayCrash(this.describe(), crash, 0)
     } else {
       const crash = takeCrash(this.crashSlot)
-      for (const entry of entries) entry.failed(this.failure(error, entry.signal, exitCode, crash))
+      for (const entry of entries) entry.failed(this.failure(error, entry.signal, exitCode, crash, channel.terminating))
     }
     if (!this.closed) this.connect()
+    for (const send of this.waiting.splice(0)) send()
   }
 
   private settle(id: number): InFlight | undefined {
@@ -172,8 +187,16 @@ export class ThreadNode implements BackendNode {
     return entry
   }
 
-  private failure(error: unknown, signal: AbortSignal | undefined, exitCode: number, crash: ReturnType<typeof takeCrash>): NodeFailure {
+  private failure(
+    error: unknown,
+    signal: AbortSignal | undefined,
+    exitCode: number,
+    crash: ReturnType<typeof takeCrash>,
+    stoppedByUs: boolean,
+  ): NodeFailure {
     if (signal?.aborted || this.closed) return new NodeFailure('aborted', 'aborted', { cause: error })
+    // Another batch's deadline or cancellation stopped the thread: this batch is only interrupted.
+    if (stoppedByUs) return new NodeFailure('crash', 'its worker was stopped to end another call', { interrupted: true })
     const outOfMemory = (error as { code?: string })?.code === 'ERR_WORKER_OUT_OF_MEMORY'
     return new NodeFailure('crash', outOfMemory ? 'ran out of memory (resourceLimits)' : (error as Error)?.message ?? String(error), {
       exitCode,
