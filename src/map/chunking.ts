@@ -20,9 +20,11 @@ export interface CostEstimate {
   readonly transferMsPerItem: number
 }
 
-export function chunkSizeFor(msPerItem: number): number {
-  if (!(msPerItem > 0)) return MAX_CHUNK
-  return Math.max(1, Math.min(MAX_CHUNK, Math.ceil(TARGET_CHUNK_MS / msPerItem)))
+/** Items per chunk for ~2 ms of work. Items of a typed array cost nothing to send: no cap. */
+export function chunkSizeFor(msPerItem: number, shared = false): number {
+  const max = shared ? Number.MAX_SAFE_INTEGER : MAX_CHUNK
+  if (!(msPerItem > 0)) return max
+  return Math.max(1, Math.min(max, Math.ceil(TARGET_CHUNK_MS / msPerItem)))
 }
 
 /** The speedup `workers` nodes would bring over this thread alone, by the cost model above. */
@@ -46,7 +48,11 @@ export function nextChunkSize(base: number, remaining: number | undefined, worke
   return Math.max(1, Math.ceil(base / 8), Math.min(base, guided))
 }
 
-/** Without a cost estimate (the function cannot run here to be measured): a middle course. */
-export function defaultChunkSize(total: number | undefined, workers: number): number {
-  return total === undefined ? 64 : Math.max(1, Math.min(1024, Math.ceil(total / (workers * 4))))
+/**
+ * Without a cost estimate (a typed array, or a function that cannot run here to be measured):
+ * four chunks per worker to start with, until the workers' own timings re-size them.
+ */
+export function defaultChunkSize(total: number | undefined, workers: number, shared = false): number {
+  if (total === undefined) return 64
+  return Math.max(1, Math.min(shared ? total : 1024, Math.ceil(total / (workers * 4))))
 }

@@ -59,8 +59,10 @@ export async function* mapChunks(
   try {
     options.signal?.throwIfAborted()
     let start = 0
-    let size = typeof options.chunkSize === 'number' ? options.chunkSize : defaultChunkSize(source.total, workers)
-    const local = options.chunkSize === 'auto' ? await localFn(spec, options.context) : undefined
+    let size = typeof options.chunkSize === 'number' ? options.chunkSize : defaultChunkSize(source.total, workers, shared !== undefined)
+    // A typed array costs nothing to send, so workers always pay: no probe on this thread, and
+    // chunk sizes come from what the workers measure.
+    const local = options.chunkSize === 'auto' && shared === undefined ? await localFn(spec, options.context) : undefined
     if (local !== undefined) {
       const sample = await source.take(PROBE_TAKE)
       const measured = await probe(local, sample, start, shared)
@@ -72,7 +74,7 @@ export async function* mapChunks(
           yield* runLocally(local, source, start, shared, options, report)
           return
         }
-        size = chunkSizeFor(measured.cost.msPerItem)
+        size = chunkSizeFor(measured.cost.msPerItem, shared !== undefined)
       }
     }
 
@@ -96,7 +98,7 @@ export async function* mapChunks(
       options.signal?.throwIfAborted()
       // Workers measure better than the probe did (warm JIT, their own memory): re-size by them.
       if (options.chunkSize === 'auto' && outcome.ms !== undefined && outcome.count > 0 && outcome.errors === undefined) {
-        size = chunkSizeFor(outcome.ms / outcome.count)
+        size = chunkSizeFor(outcome.ms / outcome.count, shared !== undefined)
       }
       yield report(outcome)
     }
@@ -186,6 +188,7 @@ async function runChunk(
 ): Promise<ChunkOutcome> {
   const { signal } = call
   const { start, items } = part
+  shared?.stage(start, start + items.length) // copied just before it is needed: overlaps with running chunks
   const chunk: ChunkItems =
     shared === undefined
       ? { kind: 'array', items: items as unknown[] }

@@ -35,7 +35,7 @@ export async function probe(
   if (items.length === 0) return { outcome: { start, count: 0, values, errors: undefined }, cost: undefined }
   // The first item alone tells whether the function is async: then its cost is not CPU on this
   // thread, there is nothing to measure, and the rest go to the workers. It ran here, once.
-  const first = fn(shared === undefined ? items[0] : shared.input[start], start)
+  const first = fn(shared === undefined ? items[0] : shared.original[start], start)
   if (first instanceof Promise) {
     await first.then((v) => void (values[0] = v), (e: unknown) => void errors.push([0, itemError(start, e)]))
     return { outcome: { start, count: 1, values, errors: errors.length > 0 ? errors : undefined }, cost: undefined }
@@ -77,7 +77,7 @@ function runRange(
 ): void {
   for (let i = from; i < to; i++) {
     try {
-      store(values, shared, start, i, fn(shared === undefined ? items[i] : shared.input[start + i], start + i))
+      store(values, shared, start, i, fn(shared === undefined ? items[i] : shared.original[start + i], start + i))
     } catch (thrown) {
       errors.push([i, itemError(start + i, thrown)])
     }
@@ -116,7 +116,7 @@ export function runBlock(
   let errors: Array<[number, MapItemError]> | undefined
   for (let i = 0; i < count; i++) {
     try {
-      if (shared !== undefined) shared.output[start + i] = fn(shared.input[start + i], start + i) as number
+      if (shared !== undefined) shared.output[start + i] = fn(shared.original[start + i], start + i) as number
       else if (output !== undefined) output[start + i] = fn(items[offset + i], start + i)
       else values![i] = fn(items[offset + i], start + i)
     } catch (thrown) {

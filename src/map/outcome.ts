@@ -16,8 +16,13 @@ export interface ChunkOutcome {
 
 /** A typed array input, shared with the workers, and the output they write into. */
 export interface SharedArrays {
+  /** The caller's array: what this thread reads (no copy needed here). */
+  readonly original: TypedArray
+  /** The input in shared memory: what workers read; a range is there once `stage` copied it. */
   readonly input: TypedArray
   readonly output: TypedArray
+  /** Copies `[start, end)` of the input into shared memory (a no-op when it is there already). */
+  stage(start: number, end: number): void
 }
 
 export type TypedArray =

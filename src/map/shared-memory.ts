@@ -1,8 +1,10 @@
 /**
  * Shared memory for typed-array maps. A typed array that is not already in a SharedArrayBuffer
- * is copied into one once, so the workers read it in place. Fresh memory costs a page fault per
- * 4 KiB on first touch (8 MB: ~3 ms, more than the copy itself), so input buffers are kept warm
- * for the next map. Outputs are always fresh: they belong to the caller.
+ * is copied into one, range by range as chunks are sent (so copying overlaps with the workers'
+ * work, and what this thread maps itself is never copied), and the workers read it in place.
+ * Fresh memory costs a page fault per 4 KiB on first touch (8 MB: ~3 ms, more than the copy
+ * itself), so input buffers are kept warm for the next map. Outputs are always fresh: they
+ * belong to the caller.
  */
 import type { SharedArrays, TypedArray } from './outcome.js'
 
@@ -15,13 +17,17 @@ type Kind = new (buffer: SharedArrayBuffer, byteOffset?: number, length?: number
 export function shareTypedArray(input: TypedArray): SharedArrays & { release(): void } {
   const Kind = input.constructor as Kind
   const output = new Kind(new SharedArrayBuffer(input.byteLength))
-  if (input.buffer instanceof SharedArrayBuffer) return { input, output, release: () => {} }
+  if (input.buffer instanceof SharedArrayBuffer) return { original: input, input, output, stage: () => {}, release: () => {} }
   const buffer = borrow(input.byteLength)
-  // Bytes, not elements: a plain memory copy.
-  new Uint8Array(buffer, 0, input.byteLength).set(new Uint8Array(input.buffer, input.byteOffset, input.byteLength))
+  const bytes = new Uint8Array(buffer, 0, input.byteLength)
+  const source = new Uint8Array(input.buffer, input.byteOffset, input.byteLength)
+  const size = input.BYTES_PER_ELEMENT
   return {
+    original: input,
     input: new Kind(buffer, 0, input.length),
     output,
+    // Bytes, not elements: a plain memory copy. Chunks are staged once each, in order.
+    stage: (start, end) => bytes.set(source.subarray(start * size, end * size), start * size),
     release: () => void (warm.length < KEEP && warm.push(buffer)),
   }
 }
