@@ -19,6 +19,9 @@ export type SpindleErrorCode =
   | 'ERR_SPINDLE_PROTOCOL'
   | 'ERR_SPINDLE_NOT_SELF_CONTAINED'
   | 'ERR_SPINDLE_MAP_ITEM'
+  | 'ERR_SPINDLE_DUPLICATE_STEP'
+  | 'ERR_SPINDLE_UNKNOWN_STEP'
+  | 'ERR_SPINDLE_CYCLE'
 
 export class SpindleError extends Error {
   readonly code: SpindleErrorCode
@@ -119,4 +122,31 @@ export const spindleErrorClasses: Record<string, new (...args: never[]) => Error
   NotCloneableError,
   ClosedError,
   MapItemError,
+}
+
+/** Two steps of one graph were given the same name. */
+export class DuplicateStepError extends SpindleError {
+  readonly step: string
+  constructor(message: string, step: string) {
+    super('ERR_SPINDLE_DUPLICATE_STEP', message)
+    this.step = step
+  }
+}
+
+/** A step depends on (or a caller named) a step that is not defined; `step` is the missing name. */
+export class UnknownStepError extends SpindleError {
+  readonly step: string
+  constructor(message: string, step: string) {
+    super('ERR_SPINDLE_UNKNOWN_STEP', message)
+    this.step = step
+  }
+}
+
+/** The steps' dependencies form a cycle; `cycle` lists it in run order, first step repeated last. */
+export class CycleError extends SpindleError {
+  readonly cycle: readonly string[]
+  constructor(message: string, cycle: readonly string[]) {
+    super('ERR_SPINDLE_CYCLE', message)
+    this.cycle = cycle
+  }
 }

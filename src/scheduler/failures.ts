@@ -13,6 +13,8 @@ import { warnStrayCrash } from '../worker/crash-slot.js'
 import type { Call, RunningBatch } from './call.js'
 import type { Dispatcher } from './dispatcher.js'
 
+const warned = new WeakSet<object>()
+
 export function handleNodeFailure(dispatcher: Dispatcher, batch: RunningBatch, nodeFailure: NodeFailure): void {
   const live = batch.calls.filter((c) => !c.settled)
   if (live.length === 0) return
@@ -23,7 +25,11 @@ export function handleNodeFailure(dispatcher: Dispatcher, batch: RunningBatch, n
     ? undefined
     : (live.find((c) => c.seq === owner) ?? (owner === -1 && batch.calls.length === 1 ? live[0] : undefined))
   const strayFromEarlierCall = owner !== -1 && !batch.calls.some((c) => c.seq === owner)
-  if (strayFromEarlierCall) warnStrayCrash(batch.node.describe(), crash!, live.length)
+  // Several batches may have been in flight on the node: one warning per crash, not per batch.
+  if (strayFromEarlierCall && !warned.has(crash!)) {
+    warned.add(crash!)
+    warnStrayCrash(batch.node.describe(), crash!, true)
+  }
 
   const again: Call[] = []
   for (const call of live) {

@@ -71,12 +71,12 @@ function shorten(error: EncodedThrown | undefined): unknown {
  * A call that had already finished left code behind (a timer, a promise) that killed its worker.
  * Nobody waiting can be blamed, so the user hears of it as a process warning naming the task.
  */
-export function warnStrayCrash(where: string, crash: CrashReport, interrupted: number): void {
+export function warnStrayCrash(where: string, crash: CrashReport, interrupted: boolean): void {
   const thrown = crash.error === undefined ? 'called process.exit()' : `threw ${describe(decodeThrown(crash.error))}`
   process.emitWarning(
     `Task ${crash.task ?? '(unknown)'} had already finished when code it left behind (a timer or promise) ` +
       `${thrown} on ${where}. The worker was replaced` +
-      (interrupted > 0 ? `, and the ${interrupted} call(s) running there will run again. ` : '. ') +
+      (interrupted ? ', and the calls running there will run again. ' : '. ') +
       'Clear timers and await promises before a task returns.',
     { code: 'SPINDLE_STRAY_ERROR' },
   )

@@ -169,7 +169,7 @@ export class ThreadNode implements BackendNode {
     if (entries.length === 0) {
       // Died while idle: only code left behind by a finished call can have done it.
       const crash = takeCrash(this.crashSlot)
-      if (crash !== undefined && !this.closed) warnStrayCrash(this.describe(), crash, 0)
+      if (crash !== undefined && !this.closed) warnStrayCrash(this.describe(), crash, false)
     } else {
       const crash = takeCrash(this.crashSlot)
       for (const entry of entries) entry.failed(this.failure(error, entry.signal, exitCode, crash, channel.terminating))

@@ -1,0 +1,35 @@
+// parallelMap when workers are lost under it, and when the program never closes the pool.
+import { execFile } from 'node:child_process'
+import { promisify } from 'node:util'
+import { describe, expect, it } from 'vitest'
+import { parallelMap } from 'spindle'
+import { tasks as t, usePools } from '../helpers/pools.js'
+
+describe('parallelMap faults', () => {
+  const start = usePools()
+
+  it('a chunk interrupted by a lost worker runs again: no partial, no duplicated result', async () => {
+    const compute = await start({ workers: 2 })
+    const warned = new Promise<Error>((resolve) => process.once('warning', resolve))
+    // Node 0 gets a timer that kills it 30 ms from now. Items wait (async), so its event loop
+    // turns mid-chunk and the timer fires there: that chunk is interrupted, not blamed, and
+    // its items, some of which had already run, run again elsewhere.
+    await compute.run(t.leaveTimerBomb(30), { node: 0 })
+    // ~100 chunks of 5 ms over 2 nodes: the map is still running when the timer fires.
+    const buffer = new SharedArrayBuffer(4 * 400)
+    const items = Array.from({ length: 400 }, (_, i) => ({ buffer, i, ms: 5 }))
+    const out = await parallelMap(items, t.countedWait, { compute, chunkSize: 4 })
+    expect(out).toEqual(items.map((item) => item.i * 10))
+    expect((await warned).message).toContain('leaveTimerBomb')
+    const runs = [...new Int32Array(buffer)]
+    expect(runs.every((n) => n === 1 || n === 2), `runs per item: ${runs.join(',')}`).toBe(true)
+    expect(runs.some((n) => n === 2), `runs per item: ${runs.join(',')}`).toBe(true)
+  })
+
+  it('a program that maps on the default pool and never closes it exits', async () => {
+    const run = promisify(execFile)
+    const child = new URL('../fixtures/lifecycle-child.mjs', import.meta.url).pathname
+    const { stdout } = await run(process.execPath, [child, 'map-default-pool'], { timeout: 30_000 })
+    expect(JSON.parse(stdout)).toEqual([0, 1, 4, 9, 16])
+  })
+})
