@@ -3,11 +3,14 @@
  * many calls use it), independent calls at once, each call submitted as soon as its arguments
  * are values. A call whose arguments cannot be sent to a worker fails here, before any work.
  */
-import { NotCloneableError } from '../errors.js'
+import { NotCloneableError, SpindleError } from '../errors.js'
 import { findNotCloneable } from '../protocol/cloneable.js'
 import { isPending, taskLabel, type Pending, type TaskRef } from '../task/pending.js'
 import type { CallOptions } from '../scheduler/call.js'
 import type { Dispatcher } from '../scheduler/dispatcher.js'
+
+/** Gives the output of a pipeline step that a Pending refers to (pipelines provide it). */
+export type StepResolver = (step: Pending<unknown>) => Promise<unknown>
 
 export class Evaluation {
   private memo: Map<Pending<unknown>, Promise<unknown>> | undefined
@@ -15,6 +18,7 @@ export class Evaluation {
   constructor(
     private readonly dispatcher: Dispatcher,
     private readonly options: CallOptions,
+    private readonly resolveStep?: StepResolver,
   ) {}
 
   /** The value of `pending`, running it (and what it depends on) unless this run already did. */
@@ -46,6 +50,16 @@ export class Evaluation {
 
   private start(pending: Pending<unknown>): Promise<unknown> {
     if (pending.kind === 'gather') return Promise.all(this.items(pending))
+    if (pending.kind === 'step') {
+      if (this.resolveStep !== undefined) return this.resolveStep(pending)
+      return Promise.reject(
+        new SpindleError(
+          'ERR_SPINDLE_STEP_OUTSIDE_PIPELINE',
+          `${pending.label} of pipeline "${pending.step!.pipeline.name}" has no value outside its pipeline. ` +
+            'Use it as an argument of another step of that pipeline, and read it from the run: run.output(step).',
+        ),
+      )
+    }
     const task = pending.task!
     if (!pending.args.some(isPending)) return this.submit(task, pending.args, this.options)
     return this.resolveArgs(pending.args).then((args) => this.submit(task, args, this.options))

@@ -75,7 +75,7 @@ export function findCycle(count: number, succStart: Int32Array, succ: Int32Array
 }
 
 function rotated(cycle: number[]): number[] {
-  const first = cycle.indexOf(Math.min(...cycle))
+  const first = cycle.indexOf(cycle.reduce((a, b) => Math.min(a, b)))
   const ordered = [...cycle.slice(first), ...cycle.slice(0, first)]
   ordered.push(ordered[0]!)
   return ordered

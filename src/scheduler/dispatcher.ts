@@ -140,24 +140,33 @@ export class Dispatcher {
     }
   }
 
+  /**
+   * Hands out batches one per node per pass, idlest nodes first: a node's second slot (work
+   * waiting in its port) is filled only once every node has something to run.
+   */
   private pump(): void {
     if (this.pumping) return
     this.pumping = true
     try {
+      const nodes = this.backend.nodes
       for (let progress = true; progress && this.queued > 0; ) {
         progress = false
-        for (const node of this.backend.nodes) {
-          while (this.free[node.index]! > 0) {
-            const calls = this.take(node.index)
-            if (calls === undefined) break
-            this.send(node, calls)
-            progress = true
-          }
+        const order = nodes.filter((n) => this.free[n.index]! > 0).sort((a, b) => this.busy(a) - this.busy(b))
+        for (const node of order) {
+          const calls = this.take(node.index)
+          if (calls === undefined) continue
+          this.send(node, calls)
+          progress = true
         }
       }
     } finally {
       this.pumping = false
     }
+  }
+
+  /** How many of a node's slots are taken. */
+  private busy(node: BackendNode): number {
+    return node.slots - this.free[node.index]!
   }
 
   /** The next batch for a node: its pinned calls first, then the shared queue. */

@@ -14,7 +14,14 @@ export interface TaskRef {
 
 declare const resultType: unique symbol
 
-export type PendingKind = 'call' | 'gather'
+export type PendingKind = 'call' | 'gather' | 'step'
+
+/** The step of a pipeline a `step` Pending stands for: its output, once the step has run. */
+export interface StepId {
+  /** The pipeline that defines it (compared by identity). */
+  readonly pipeline: { readonly name: string }
+  readonly name: string
+}
 
 export class Pending<T> {
   /** Phantom: the type of the value this describes. Never set at run time. */
@@ -26,6 +33,8 @@ export class Pending<T> {
     readonly task: TaskRef | undefined,
     /** Arguments (values or Pendings) for `call`; the items for `gather`. */
     readonly args: readonly unknown[],
+    /** The step, for `step`. */
+    readonly step?: StepId,
   ) {
     Object.freeze(this)
   }
@@ -40,8 +49,14 @@ export class Pending<T> {
     return new Pending<T>('gather', undefined, items)
   }
 
-  /** A short label for messages: `processChunk (tasks.js)` or `gather(3)`. */
+  /** @internal A pipeline step's output (what `pipeline.step()` returns). */
+  static step<T>(step: StepId): Pending<T> {
+    return new Pending<T>('step', undefined, [], Object.freeze(step))
+  }
+
+  /** A short label for messages: `processChunk (tasks.js)`, `gather(3)` or `step "train"`. */
   get label(): string {
+    if (this.step !== undefined) return `step "${this.step.name}"`
     return this.task === undefined ? `gather(${this.args.length})` : taskLabel(this.task)
   }
 }
