@@ -38,6 +38,14 @@ export function runsLocally(cost: CostEstimate, workers: number): boolean {
 }
 
 /**
+ * With a known length, no more than ~8 chunks per worker to begin with: each costs a round trip,
+ * and the guided shrinking near the end (below) keeps the workers finishing together anyway.
+ */
+export function fewestChunks(total: number | undefined, workers: number): number {
+  return total === undefined ? 1 : Math.ceil(total / (workers * 8))
+}
+
+/**
  * The next chunk's size: the cost-based size, shrunk near the end of a known-length input, but
  * never below an eighth of it (~0.25 ms of work): a tail of one-item chunks would pay a round
  * trip per item.

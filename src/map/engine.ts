@@ -9,7 +9,7 @@ import type { CallSink } from '../scheduler/call.js'
 import type { TaskRef } from '../task/pending.js'
 import type { ChunkItems, ChunkResult } from '../worker/map-chunk.js'
 import { decodeThrown } from '../protocol/error-codec.js'
-import { chunkSizeFor, defaultChunkSize, nextChunkSize, runsLocally } from './chunking.js'
+import { chunkSizeFor, defaultChunkSize, fewestChunks, nextChunkSize, runsLocally } from './chunking.js'
 import { Completions } from './completions.js'
 import { resolveFn, type FnSpec, type ItemFn } from './fn-spec.js'
 import { probe, runBlock } from './local.js'
@@ -74,7 +74,7 @@ export async function* mapChunks(
           yield* runLocally(local, source, start, shared, options, report)
           return
         }
-        size = chunkSizeFor(measured.cost.msPerItem, shared !== undefined)
+        size = Math.max(chunkSizeFor(measured.cost.msPerItem, shared !== undefined), fewestChunks(source.total, workers))
       }
     }
 
@@ -98,7 +98,7 @@ export async function* mapChunks(
       options.signal?.throwIfAborted()
       // Workers measure better than the probe did (warm JIT, their own memory): re-size by them.
       if (options.chunkSize === 'auto' && outcome.ms !== undefined && outcome.count > 0 && outcome.errors === undefined) {
-        size = chunkSizeFor(outcome.ms / outcome.count, shared !== undefined)
+        size = Math.max(chunkSizeFor(outcome.ms / outcome.count, shared !== undefined), fewestChunks(source.total, workers))
       }
       yield report(outcome)
     }
