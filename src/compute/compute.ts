@@ -12,7 +12,7 @@ import { Dispatcher } from '../scheduler/dispatcher.js'
 import { isPending, type Pending, type TaskRef } from '../task/pending.js'
 import type { CallOptions, CallSink } from '../scheduler/call.js'
 import type { BackendKind } from '../worker/context.js'
-import { Evaluation } from './evaluate.js'
+import { Evaluation, type StepResolver } from './evaluate.js'
 import {
   resolveComputeOptions,
   resolveRunOptions,
@@ -26,6 +26,8 @@ export type { ComputeOptions, RunOptions, StreamOptions }
 
 /** Internal: the pool as a CallSink (parallelMap's chunks). Not exported by index.ts. */
 export const callSink: unique symbol = Symbol('spindle.callSink')
+/** Internal: runs a Pending whose graph refers to pipeline steps. Not exported by index.ts. */
+export const runWithSteps: unique symbol = Symbol('spindle.runWithSteps')
 
 export class Compute implements AsyncDisposable {
   /** The same on every node of this pool (`instanceInfo().jobId`). */
@@ -125,6 +127,11 @@ export class Compute implements AsyncDisposable {
       submit: (task: TaskRef, args: readonly unknown[], options: CallOptions) =>
         new Promise((resolve, reject) => dispatcher.submit(task, args, options, resolve, reject)),
     }
+  }
+
+  /** @internal See `runWithSteps`. */
+  [runWithSteps](pending: Pending<unknown>, options: CallOptions, resolveStep: StepResolver): Promise<unknown> {
+    return new Evaluation(this.dispatcher, options, resolveStep).root(pending)
   }
 
   /**

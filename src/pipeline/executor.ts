@@ -1,0 +1,42 @@
+/**
+ * ParallelExecutor (flowyml's `ParallelExecutor(max_workers, backend)`): how many steps run at
+ * once, and on which pool. It starts a pool per run (or borrows the Compute it was given).
+ */
+import { availableParallelism } from 'node:os'
+import { Compute } from '../compute/compute.js'
+import { checkInteger, checkKnownKeys, checkOneOf } from '../options.js'
+import { SCHEDULING_POLICIES, type SchedulingPolicy } from '../scheduler/list-scheduler.js'
+
+export interface ParallelExecutorOptions {
+  /** Steps running at once (and the pool's threads, when the executor starts the pool). @default max(1, availableParallelism() - 1) */
+  maxWorkers?: number
+  /** `'thread'`, `'inline'`, or a Compute to run on (not closed by the executor). @default 'thread' */
+  backend?: 'thread' | 'inline' | Compute
+  /** How ready steps are ordered: by bottom level (critical path first) or first-readied first. @default 'bottom-level' */
+  policy?: SchedulingPolicy
+}
+
+export class ParallelExecutor {
+  readonly maxWorkers: number
+  readonly policy: SchedulingPolicy
+  private readonly backend: 'thread' | 'inline' | Compute
+
+  constructor(options: ParallelExecutorOptions = {}) {
+    checkKnownKeys('ParallelExecutor', options, ['maxWorkers', 'backend', 'policy'])
+    const { backend = 'thread', policy = 'bottom-level' } = options
+    if (!(backend instanceof Compute)) checkOneOf('backend', backend, ['thread', 'inline'] as const)
+    checkOneOf('policy', policy, SCHEDULING_POLICIES)
+    const maxWorkers = options.maxWorkers ?? (backend instanceof Compute ? backend.nodes : Math.max(1, availableParallelism() - 1))
+    checkInteger('maxWorkers', maxWorkers, 1)
+    this.maxWorkers = maxWorkers
+    this.policy = policy
+    this.backend = backend
+  }
+
+  /** @internal The pool for one run, and how to let go of it. */
+  async open(): Promise<{ compute: Compute; close: () => Promise<void> }> {
+    if (this.backend instanceof Compute) return { compute: this.backend, close: async () => {} }
+    const compute = await Compute.start({ backend: this.backend, workers: this.maxWorkers })
+    return { compute, close: () => compute.close() }
+  }
+}

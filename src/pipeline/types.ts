@@ -1,0 +1,60 @@
+/** The shapes a pipeline run reports: step records, the run record, events. */
+import type { Pending } from '../task/pending.js'
+
+export type StepKind = 'call' | 'shell' | 'stub'
+
+/** pending → running → succeeded | failed; skipped (a dependency failed); cancelled (never finished). */
+export type StepStatus = 'pending' | 'running' | 'succeeded' | 'failed' | 'skipped' | 'cancelled'
+
+export type RunStatus = 'succeeded' | 'failed' | 'cancelled'
+
+export interface StepRecord {
+  readonly name: string
+  readonly kind: StepKind
+  status: StepStatus
+  /** Attempts made (retries after errors the step threw; interruptions are retried below this). */
+  attempts: number
+  /** Epoch ms. */
+  startedAt: number | undefined
+  endedAt: number | undefined
+  /** What the last attempt threw, as thrown. */
+  error: unknown
+  /** For a skipped step: the failed step that blocked it. */
+  blockedBy: string | undefined
+}
+
+export interface RunRecord {
+  readonly id: string
+  readonly pipeline: string
+  readonly status: RunStatus
+  readonly startedAt: number
+  readonly endedAt: number
+  /** Every step, in definition order. */
+  readonly steps: readonly StepRecord[]
+  /** A succeeded step's output, typed by the step's Pending. Throws for a step that has none. */
+  output<T>(step: Pending<T>): T
+}
+
+export type PipelineEvent =
+  | { readonly type: 'run'; readonly status: 'running' | RunStatus; readonly run: string; readonly at: number }
+  | {
+      readonly type: 'step'
+      readonly step: string
+      readonly status: StepStatus
+      readonly attempt: number
+      readonly at: number
+      readonly error?: unknown
+    }
+
+export interface StepOptions {
+  /** Steps to run after, with no data passed (their outputs are not arguments). */
+  after?: ReadonlyArray<Pending<unknown> | string>
+  /** Times to run the step again after it throws. @default 0 */
+  retries?: number
+  /** Wait before the first retry, in ms; doubled for each later one. @default 100 */
+  retryDelay?: number
+  /** Deadline in ms from the step's start; the work is stopped at it. */
+  timeout?: number
+  /** Among ready steps, a higher priority starts first. @default 0 */
+  priority?: number
+}
