@@ -2,14 +2,14 @@
 // heap and no worker threads left over from the previous script, and no loader
 // (tsx/ts-node) in the way of worker start-up. `npm run bench` builds dist/ first.
 //
-// Usage: node bench/run-all.mjs [name ...]    e.g. node bench/run-all.mjs dispatch
+// Usage: node bench/run-all.mjs [name ...]    e.g. node bench/run-all.mjs dispatch scheduling
 // Environment (passed through): SPINDLE_BENCH_WORKERS, SPINDLE_BENCH_ROUNDS.
 // Exits non-zero if a script crashed, errored or did not exit by itself; a FAIL on a
 // bar does not, because on a noisy machine a bar can miss by chance: read the tables.
 import { spawn } from 'node:child_process'
 import { fileURLToPath } from 'node:url'
 
-const SCRIPTS = ['dispatch', 'cpu-scaling', 'parallel-map']
+const SCRIPTS = ['dispatch', 'cpu-scaling', 'parallel-map', 'scheduling']
 const PER_SCRIPT_TIMEOUT_MS = 15 * 60_000 // a hung script must not hang CI
 
 const wanted = process.argv.slice(2).map((a) => a.replace(/\.mjs$/, ''))

@@ -89,10 +89,13 @@ function definedSteps(wanted: string, defined: readonly string[]): string {
   return `Defined steps: ${listed}${more}.` + (guess !== undefined ? ` Did you mean "${guess}"?` : '')
 }
 
-/** The defined name at the smallest edit distance, if close enough to be a typo (as options.ts does for keys). */
+/**
+ * The defined name at the smallest edit distance, if close enough to be a typo (options.ts's rule
+ * for keys, but never an edit of the whole name: "c" is not a typo of "a").
+ */
 function closest(wanted: string, defined: readonly string[]): string | undefined {
   let best: string | undefined
-  let bestDistance = Math.max(2, Math.floor(wanted.length / 3)) + 1
+  let bestDistance = Math.min(Math.max(2, Math.floor(wanted.length / 3)) + 1, wanted.length)
   for (const candidate of defined) {
     if (Math.abs(candidate.length - wanted.length) >= bestDistance) continue // cannot beat the best
     const d = distance(wanted.toLowerCase(), candidate.toLowerCase())

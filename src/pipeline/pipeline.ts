@@ -1,12 +1,15 @@
 /**
  * Pipeline: named steps wired by their arguments (runnable's Pipeline, flowyml's steps). A step's
  * Pending may take other steps' outputs as arguments; that is what it depends on (plus `after`).
- * Defining checks what it can at once (names, foreign steps); `run()` checks the whole graph
- * (unknown steps, cycles) before any step starts.
+ * Branches of `parallel()` are pipelines of their own and may read steps of the pipelines that
+ * contain them. Defining checks what it can at once (names, options); `run()` checks the whole
+ * tree (unknown steps, cycles, steps of unrelated pipelines) before any step starts.
  */
-import { InvalidOptionError, SpindleError } from '../errors.js'
+import { extname } from 'node:path'
+import { fileURLToPath } from 'node:url'
+import { InvalidOptionError } from '../errors.js'
 import { checkDuration, checkInteger, checkKnownKeys, shown } from '../options.js'
-import { isPending, Pending } from '../task/pending.js'
+import { isPending, Pending, type StepId } from '../task/pending.js'
 import { duplicateStep } from '../graph/validate.js'
 import { runPipeline, type RunPipelineOptions } from './run.js'
 import type { ShellOptions, ShellResult } from './shell.js'
@@ -18,15 +21,25 @@ export interface StepDefinition {
   readonly pending: Pending<unknown> | undefined
   readonly command: readonly string[] | string | undefined
   readonly shell: ShellOptions
+  readonly branches: Readonly<Record<string, Pipeline>> | undefined
+  readonly map: MapDefinition | undefined
   readonly options: StepOptions
-  /** Names of the steps it waits for. */
+  /** Names of the steps of this pipeline it waits for. */
   readonly deps: readonly string[]
+}
+
+export interface MapDefinition {
+  readonly items: readonly unknown[] | Pending<readonly unknown[]>
+  readonly each: (item: unknown, index: number) => Pending<unknown>
+  readonly reduce: ((values: unknown[]) => unknown) | undefined
 }
 
 const STEP_KEYS = ['after', 'retries', 'retryDelay', 'timeout', 'priority']
 
 export class Pipeline {
   private readonly definitions = new Map<string, StepDefinition>()
+  /** Steps of other pipelines this one reads (they must contain it, or the run fails at once). */
+  readonly externals = new Map<string, StepId>()
 
   constructor(readonly name: string) {
     if (typeof name !== 'string' || name === '') throw new InvalidOptionError(`Expected the pipeline name to be a non-empty string, got ${shown(name)}`)
@@ -48,9 +61,57 @@ export class Pipeline {
     return this.define(name, 'shell', { command, shell: { ...(cwd !== undefined && { cwd }), ...(env !== undefined && { env }) }, options: stepOptions }) as Pending<ShellResult>
   }
 
+  /**
+   * A step that runs a script file in its own Node process (runnable's notebook task): `.js`/`.mjs`
+   * with node, `.ts` with node --import tsx. Arguments follow the file. Output: `{ code, stdout, stderr }`.
+   */
+  script(name: string, file: string | URL, options: StepOptions & ShellOptions & { args?: string[] } = {}): Pending<ShellResult> {
+    const path = file instanceof URL ? fileURLToPath(file) : file
+    if (typeof path !== 'string' || path === '') throw new InvalidOptionError(`Script step "${name}" needs a file, got ${shown(file)}`)
+    const { args = [], ...rest } = options
+    const loader = ['.ts', '.mts', '.cts'].includes(extname(path)) ? ['--import', 'tsx'] : []
+    return this.shell(name, [process.execPath, ...loader, path, ...args], rest)
+  }
+
   /** A step that does nothing: a placeholder, or a join point for `after`. */
   stub(name: string, options: Pick<StepOptions, 'after' | 'priority'> = {}): Pending<undefined> {
     return this.define(name, 'stub', { options }) as Pending<undefined>
+  }
+
+  /**
+   * Branches that run at once, each a pipeline of its own (nested to any depth, on the one pool).
+   * Output: each branch's result (the output of its last step), by branch name.
+   */
+  parallel<B extends Record<string, Pipeline>>(name: string, branches: B, options: StepOptions = {}): Pending<{ [K in keyof B]: unknown }> {
+    const entries = Object.entries(branches ?? {})
+    if (entries.length === 0 || entries.some(([, b]) => !(b instanceof Pipeline))) {
+      throw new InvalidOptionError(`Parallel step "${name}" needs branches as { name: Pipeline, ... }, got ${shown(branches)}`)
+    }
+    return this.define(name, 'parallel', { branches, options }) as Pending<{ [K in keyof B]: unknown }>
+  }
+
+  /**
+   * One call per item, keyed by index (runnable's Map): `each(item, index)` gives the call. Items
+   * may be an array or an earlier step's output. Output: the values in item order, or `reduce(values)`.
+   */
+  map<T, R, O = R[]>(
+    name: string,
+    items: readonly T[] | Pending<readonly T[]> | Pending<T[]>,
+    each: (item: T, index: number) => Pending<R>,
+    options: StepOptions & { reduce?: (values: R[]) => O } = {},
+  ): Pending<O> {
+    if (!(Array.isArray(items) || isPending(items)) || typeof each !== 'function') {
+      throw new InvalidOptionError(`Map step "${name}" needs items (an array or a step) and a function (item, index) => t.fn(item).`)
+    }
+    const { reduce, ...stepOptions } = options
+    const map: MapDefinition = { items, each: each as MapDefinition['each'], reduce: reduce as MapDefinition['reduce'] }
+    return this.define(name, 'map', { map, options: stepOptions }) as Pending<O>
+  }
+
+  /** A run parameter (`p.run({ params })`), readable by every step and nested branch. */
+  param<T>(name: string, defaultValue?: T): Pending<T> {
+    if (typeof name !== 'string' || name === '') throw new InvalidOptionError(`Expected the parameter name to be a non-empty string, got ${shown(name)}`)
+    return Pending.step<T>({ pipeline: this, name, param: { defaultValue, hasDefault: arguments.length > 1 } })
   }
 
   /** The steps, in definition order. */
@@ -66,16 +127,24 @@ export class Pipeline {
   private define(
     name: string,
     kind: StepKind,
-    parts: { pending?: Pending<unknown>; command?: readonly string[] | string; shell?: ShellOptions; options: StepOptions },
+    parts: Partial<Pick<StepDefinition, 'pending' | 'command' | 'shell' | 'branches' | 'map'>> & { options: StepOptions },
   ): Pending<unknown> {
     if (typeof name !== 'string' || name === '') throw new InvalidOptionError(`Expected the step name to be a non-empty string, got ${shown(name)}`)
     if (this.definitions.has(name)) throw duplicateStep(name)
     checkStepOptions(name, parts.options)
     const deps = new Set<string>()
-    if (parts.pending !== undefined) this.collectSteps(name, parts.pending, deps, new Set())
+    const read = (p: unknown) => isPending(p) && this.collect(p, deps, new Set())
+    read(parts.pending)
+    if (parts.map !== undefined) {
+      read(parts.map.items)
+      if (Array.isArray(parts.map.items)) parts.map.items.forEach((item, i) => read(parts.map!.each(item, i)))
+    }
+    for (const branch of Object.values(parts.branches ?? {})) {
+      for (const ref of branch.externals.values()) this.reference(ref, deps)
+    }
     for (const dep of parts.options.after ?? []) {
       if (typeof dep === 'string') deps.add(dep)
-      else this.collectSteps(name, dep, deps, new Set())
+      else read(dep)
     }
     this.definitions.set(name, {
       name,
@@ -83,6 +152,8 @@ export class Pipeline {
       pending: parts.pending,
       command: parts.command,
       shell: parts.shell ?? {},
+      branches: parts.branches,
+      map: parts.map,
       options: parts.options,
       deps: [...deps],
     })
@@ -90,22 +161,17 @@ export class Pipeline {
   }
 
   /** The steps a Pending reads, through nested calls and gathers. */
-  private collectSteps(step: string, pending: Pending<unknown>, into: Set<string>, seen: Set<Pending<unknown>>): void {
+  private collect(pending: Pending<unknown>, into: Set<string>, seen: Set<Pending<unknown>>): void {
     if (seen.has(pending)) return
     seen.add(pending)
-    if (pending.kind === 'step') {
-      const ref = pending.step!
-      if (ref.pipeline !== this) {
-        throw new SpindleError(
-          'ERR_SPINDLE_FOREIGN_STEP',
-          `Step "${step}" depends on step "${ref.name}" of pipeline "${ref.pipeline.name}". A step can only use steps ` +
-            `of its own pipeline ("${this.name}"): define it here, or nest that pipeline with p.parallel().`,
-        )
-      }
-      into.add(ref.name)
-      return
-    }
-    for (const arg of pending.args) if (isPending(arg)) this.collectSteps(step, arg, into, seen)
+    if (pending.kind === 'step') return this.reference(pending.step!, into)
+    for (const arg of pending.args) if (isPending(arg)) this.collect(arg, into, seen)
+  }
+
+  private reference(ref: StepId, into: Set<string>): void {
+    if (ref.param !== undefined) return // parameters are there from the start
+    if (ref.pipeline === this) into.add(ref.name)
+    else this.externals.set(`${ref.pipeline.name}\0${ref.name}`, ref)
   }
 }
 

@@ -1,7 +1,7 @@
 /** The shapes a pipeline run reports: step records, the run record, events. */
 import type { Pending } from '../task/pending.js'
 
-export type StepKind = 'call' | 'shell' | 'stub'
+export type StepKind = 'call' | 'shell' | 'stub' | 'parallel' | 'map'
 
 /** pending → running → succeeded | failed; skipped (a dependency failed); cancelled (never finished). */
 export type StepStatus = 'pending' | 'running' | 'succeeded' | 'failed' | 'skipped' | 'cancelled'

@@ -14,6 +14,7 @@
 import { SpindleError } from '../errors.js'
 import { checkKnownKeys, checkOneOf } from '../options.js'
 import type { CompiledGraph, StepGraph, WeightFn } from '../graph/step-graph.js'
+import { unknownStep } from '../graph/validate.js'
 import { Deque } from './deque.js'
 import { ReadyQueue, type ReadyKeys } from './ready-queue.js'
 
@@ -92,7 +93,7 @@ export class ListScheduler {
 
   /** Where a step is in its life: waiting → ready → running → done | failed, or skipped. */
   stateOf(name: string): StepState {
-    return STATES[this.state[this.graph.indexOf(name)]!]!
+    return STATES[this.state[this.indexOf(name)]!]!
   }
 
   /** Takes the best ready step (it is now running), or undefined when none is ready. */
@@ -159,8 +160,15 @@ export class ListScheduler {
     })
   }
 
+  /** The graph's numbering, limited to the steps it had when this scheduler was made. */
+  private indexOf(name: string): number {
+    const index = this.graph.has(name) ? this.graph.indexOf(name) : -1
+    if (index < 0 || index >= this.g.names.length) throw unknownStep(name, this.g.names)
+    return index
+  }
+
   private take(name: string, verb: string): number {
-    const index = this.graph.indexOf(name)
+    const index = this.indexOf(name)
     const state = this.state[index]!
     if (state !== RUNNING) {
       throw new SpindleError(

@@ -21,6 +21,8 @@ export interface StepId {
   /** The pipeline that defines it (compared by identity). */
   readonly pipeline: { readonly name: string }
   readonly name: string
+  /** Set when this is a run parameter rather than a step. */
+  readonly param?: { readonly defaultValue: unknown; readonly hasDefault: boolean }
 }
 
 export class Pending<T> {
@@ -56,7 +58,7 @@ export class Pending<T> {
 
   /** A short label for messages: `processChunk (tasks.js)`, `gather(3)` or `step "train"`. */
   get label(): string {
-    if (this.step !== undefined) return `step "${this.step.name}"`
+    if (this.step !== undefined) return `${this.step.param ? 'parameter' : 'step'} "${this.step.name}"`
     return this.task === undefined ? `gather(${this.args.length})` : taskLabel(this.task)
   }
 }

@@ -129,7 +129,12 @@ describe('Pipeline: bad definitions get clear errors before any work', () => {
     })
     const other = new Pipeline('other')
     const foreign = other.step('x', t.echo(1))
-    expect(() => new Pipeline('mine').step('y', t.echo(foreign))).toThrow(expect.objectContaining({ code: 'ERR_SPINDLE_FOREIGN_STEP' }))
+    const mine = new Pipeline('mine')
+    mine.step('y', t.echo(foreign))
+    await expect(mine.run({ executor: new ParallelExecutor({ backend: 'inline' }) })).rejects.toMatchObject({
+      code: 'ERR_SPINDLE_FOREIGN_STEP',
+      message: expect.stringContaining('Pipeline "mine" uses step "x" of pipeline "other", which does not contain it.'),
+    })
   })
 
   it('maxWorkers: 0 and unknown options', () => {

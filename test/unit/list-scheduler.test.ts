@@ -133,6 +133,8 @@ describe('ListScheduler: completion and failure', () => {
     expect(twice.code).toBe('ERR_SPINDLE_INVALID_ARGUMENT')
     expect(twice.message).toMatch(/it is done, not running/)
     expect(caught(() => scheduler.complete('c')).code).toBe('ERR_SPINDLE_UNKNOWN_STEP')
+    graph.add('c') // after the scheduler was made: not part of its run
+    expect(caught(() => scheduler.stateOf('c')).message).toBe('There is no step named "c". Defined steps: a, b.')
   })
 
   it('validates the graph and its options', () => {

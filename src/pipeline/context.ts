@@ -1,0 +1,69 @@
+/** What every level of one pipeline run shares, and how a step's Pending finds its inputs. */
+import { SpindleError } from '../errors.js'
+import type { Compute } from '../compute/compute.js'
+import type { Pending, StepId } from '../task/pending.js'
+import type { ParallelExecutor } from './executor.js'
+import type { Pipeline } from './pipeline.js'
+import type { Slots } from './slots.js'
+import type { PipelineEvent, StepRecord, StepStatus } from './types.js'
+
+export interface RunContext {
+  readonly compute: Compute
+  readonly executor: ParallelExecutor
+  readonly slots: Slots
+  /** Aborted when the run stops: cancellation, or a failure with `cancelRunning`. */
+  readonly stop: AbortController
+  /** The caller's signal: distinguishes a cancelled run from one stopped by a failure. */
+  readonly user: AbortSignal | undefined
+  readonly continueOnError: boolean
+  readonly cancelRunning: boolean
+  readonly params: Readonly<Record<string, unknown>>
+  /** Every step record of the run, nested ones named `parallel/branch/step`, in the order they appear. */
+  readonly records: StepRecord[]
+  readonly emit: (event: PipelineEvent) => void
+  /** Set when any step has finally failed. */
+  failed: boolean
+}
+
+/** One pipeline of the run's tree: its outputs, and the level that contains it. */
+export interface Level {
+  readonly pipeline: Pipeline
+  /** `parallel/branch/` for nested levels, '' at the top. */
+  readonly prefix: string
+  readonly outputs: Map<string, unknown>
+  readonly parent: Level | undefined
+}
+
+export function transition(ctx: RunContext, record: StepRecord, status: StepStatus, error?: unknown): void {
+  record.status = status
+  if (status === 'running') record.startedAt ??= Date.now()
+  else if (status !== 'pending') record.endedAt = Date.now()
+  if (error !== undefined) record.error = error
+  ctx.emit({ type: 'step', step: record.name, status, attempt: record.attempts, at: Date.now(), ...(error !== undefined && { error }) })
+}
+
+/** The value a `step` Pending stands for: a run parameter, or the output of a finished step of this level or one containing it. */
+export function resolveStep(ctx: RunContext, level: Level, ref: Pending<unknown>): Promise<unknown> {
+  const step = ref.step as StepId
+  if (step.param !== undefined) {
+    if (step.name in ctx.params) return Promise.resolve(ctx.params[step.name])
+    if (step.param.hasDefault) return Promise.resolve(step.param.defaultValue)
+    return Promise.reject(
+      new SpindleError(
+        'ERR_SPINDLE_MISSING_PARAM',
+        `Parameter "${step.name}" of pipeline "${step.pipeline.name}" has no value. Pass it: run({ params: { ${step.name}: ... } }), or give it a default: p.param('${step.name}', value).`,
+      ),
+    )
+  }
+  for (let at: Level | undefined = level; at !== undefined; at = at.parent) {
+    if (at.pipeline !== step.pipeline) continue
+    if (at.outputs.has(step.name)) return Promise.resolve(at.outputs.get(step.name))
+    break
+  }
+  return Promise.reject(
+    new SpindleError(
+      'ERR_SPINDLE_UNKNOWN_STEP',
+      `Step "${step.name}" of pipeline "${step.pipeline.name}" was used before it finished: make the step that uses it depend on it (pass it as an argument, or in \`after\`).`,
+    ),
+  )
+}

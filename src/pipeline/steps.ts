@@ -1,0 +1,88 @@
+/** Running one step of each kind, with its retries. A step's outcome never rejects: it says how it ended. */
+import { runWithSteps } from '../compute/compute.js'
+import type { Pending } from '../task/pending.js'
+import { resolveStep, transition, type Level, type RunContext } from './context.js'
+import { runLevel } from './level.js'
+import type { StepDefinition } from './pipeline.js'
+import { runShell } from './shell.js'
+import type { StepRecord } from './types.js'
+
+export interface Ended {
+  readonly name: string
+  readonly ok: boolean
+  readonly value: unknown
+}
+
+export async function attempt(ctx: RunContext, level: Level, def: StepDefinition, record: StepRecord, holdsSlot: boolean): Promise<Ended> {
+  const retries = def.options.retries ?? 0
+  try {
+    for (let delay = def.options.retryDelay ?? 100; ; delay *= 2) {
+      record.attempts++
+      transition(ctx, record, 'running')
+      try {
+        return { name: def.name, ok: true, value: await execute(ctx, level, def) }
+      } catch (error) {
+        const stop = ctx.stop.signal
+        if (stop.aborted || record.attempts > retries) return { name: def.name, ok: false, value: error }
+        transition(ctx, record, 'pending', error) // failed this attempt; it will run again
+        await sleep(delay, stop).catch(() => {})
+        if (stop.aborted) return { name: def.name, ok: false, value: stop.reason }
+      }
+    }
+  } finally {
+    if (holdsSlot) ctx.slots.give()
+  }
+}
+
+async function execute(ctx: RunContext, level: Level, def: StepDefinition): Promise<unknown> {
+  const stop = ctx.stop.signal
+  const { timeout } = def.options
+  const resolve = (ref: Pending<unknown>) => resolveStep(ctx, level, ref)
+  switch (def.kind) {
+    case 'stub':
+      return undefined
+    case 'shell': {
+      const signal = timeout === undefined ? stop : AbortSignal.any([stop, AbortSignal.timeout(timeout)])
+      return runShell(def.name, def.command!, def.shell, signal)
+    }
+    case 'call':
+      return ctx.compute[runWithSteps](def.pending!, { signal: stop, timeout }, resolve)
+    case 'parallel': {
+      const names = Object.keys(def.branches!)
+      const results = await Promise.all(
+        names.map((branch) =>
+          runLevel(ctx, { pipeline: def.branches![branch]!, prefix: `${level.prefix}${def.name}/${branch}/`, outputs: new Map(), parent: level }),
+        ),
+      )
+      const failed = results.findIndex((r) => !r.ok)
+      if (failed !== -1) {
+        throw new Error(`Branch "${names[failed]}" of parallel step "${def.name}" failed: see its steps in run.steps.`, {
+          cause: results[failed]!.error,
+        })
+      }
+      return Object.fromEntries(names.map((branch, i) => [branch, results[i]!.result]))
+    }
+    case 'map': {
+      const { each, reduce } = def.map!
+      const items = Array.isArray(def.map!.items) ? def.map!.items : ((await resolve(def.map!.items as Pending<unknown>)) as unknown[])
+      const values = await Promise.all(
+        items.map(async (item, index) => {
+          await ctx.slots.acquire(stop) // each item is a leaf: it takes a slot of the run
+          try {
+            return await ctx.compute[runWithSteps](each(item, index), { signal: stop, timeout }, resolve)
+          } finally {
+            ctx.slots.give()
+          }
+        }),
+      )
+      return reduce === undefined ? values : reduce(values)
+    }
+  }
+}
+
+function sleep(ms: number, signal: AbortSignal): Promise<void> {
+  return new Promise((resolve, reject) => {
+    const timer = setTimeout(resolve, ms)
+    signal.addEventListener('abort', () => (clearTimeout(timer), reject(signal.reason)), { once: true })
+  })
+}

@@ -1,0 +1,167 @@
+/**
+ * The run log's records: their shapes in memory, their JSON form on disk, and the file names of
+ * steps. Kept apart from the file handling so the format is visible in one place.
+ *
+ * On disk (version 1):
+ *   run.json                 { version, id, pipeline, status, startedAt, endedAt?, steps, counts? }
+ *   steps/<safe-name>.json   { version, name, kind, status, attempts, startedAt?, endedAt?,
+ *                              error?, blockedBy?, cacheKey?, output: boolean, outputError? }
+ * `error` is `encodeThrown`'s JSON (name, message, stack, code, cause survive); `undefined` fields
+ * are left out, since JSON has no undefined.
+ */
+import { createHash } from 'node:crypto'
+import { SpindleError } from '../errors.js'
+import { decodeThrown, encodeThrown, type EncodedThrown } from '../protocol/error-codec.js'
+import type { RunStatus, StepKind, StepStatus } from '../pipeline/types.js'
+
+export const FORMAT_VERSION = 1
+
+/** What the runner knows about a step when it records it (a `StepRecord` fits). */
+export interface StepRecordData {
+  readonly name: string
+  readonly kind: StepKind
+  readonly status: StepStatus
+  readonly attempts: number
+  readonly startedAt: number | undefined
+  readonly endedAt: number | undefined
+  /** What the last attempt threw, as thrown; stored through the error codec. */
+  readonly error: unknown
+  readonly blockedBy: string | undefined
+  /** The step cache key its output was (or would be) stored under. */
+  readonly cacheKey?: string | undefined
+}
+
+/** A step as read back: the record, with `error` rebuilt, and whether an output is stored. */
+export interface StoredStep extends StepRecordData {
+  /** A succeeded step whose output was stored: `StoredRun.output(name)` returns it. */
+  readonly hasOutput: boolean
+  /** Why a succeeded step's output could not be stored (it could not be serialized). */
+  readonly outputError: string | undefined
+}
+
+export type StoredRunStatus = 'running' | RunStatus
+
+/** Steps of a run counted by status; steps never recorded count as `pending`. */
+export type StepCounts = Record<StepStatus, number>
+
+export interface RunFile {
+  readonly version: number
+  readonly id: string
+  readonly pipeline: string
+  readonly status: StoredRunStatus
+  readonly startedAt: number
+  readonly endedAt?: number
+  /** Every step name, in definition order. */
+  readonly steps: readonly string[]
+  /** Written by `finish()`, so `list()` need not read every step of finished runs. */
+  readonly counts?: StepCounts
+}
+
+interface StepFile {
+  version: number
+  name: string
+  kind: StepKind
+  status: StepStatus
+  attempts: number
+  startedAt?: number
+  endedAt?: number
+  error?: EncodedThrown
+  blockedBy?: string
+  cacheKey?: string
+  output: boolean
+  outputError?: string
+}
+
+const STATUSES: readonly StepStatus[] = ['pending', 'running', 'succeeded', 'failed', 'skipped', 'cancelled']
+
+export function emptyCounts(): StepCounts {
+  return Object.fromEntries(STATUSES.map((s) => [s, 0])) as StepCounts
+}
+
+/**
+ * A file name for any step name: readable (percent-encoded, cut at 100 characters) plus 12 hex
+ * digits of its SHA-256, so names differing only in case or past the cut never share a file on
+ * case-insensitive file systems, and nothing reaches the 255-byte name limit. Only
+ * `[A-Za-z0-9_%-]` survive the encoding: no dots (no hidden files, no `..`), no `*` or `~`.
+ */
+export function stepFileBase(name: string): string {
+  const readable = encodeURIComponent(name)
+    .replace(/[^A-Za-z0-9_%-]/g, (c) => `%${c.charCodeAt(0).toString(16).toUpperCase().padStart(2, '0')}`)
+    .slice(0, 100)
+  return `${readable}-${createHash('sha256').update(name).digest('hex').slice(0, 12)}`
+}
+
+export function encodeStep(record: StepRecordData, output: boolean, outputError: string | undefined): string {
+  const file: StepFile = {
+    version: FORMAT_VERSION,
+    name: record.name,
+    kind: record.kind,
+    status: record.status,
+    attempts: record.attempts,
+    ...(record.startedAt !== undefined && { startedAt: record.startedAt }),
+    ...(record.endedAt !== undefined && { endedAt: record.endedAt }),
+    ...(record.error !== undefined && { error: encodeThrown(record.error) }),
+    ...(record.blockedBy !== undefined && { blockedBy: record.blockedBy }),
+    ...(record.cacheKey !== undefined && { cacheKey: record.cacheKey }),
+    output,
+    ...(outputError !== undefined && { outputError }),
+  }
+  return `${JSON.stringify(file, null, 2)}\n`
+}
+
+/** Parses a step file; `where` names it in the error when it is not a step record. */
+export function decodeStep(text: string, where: string): StoredStep {
+  const file = parseObject(text, where) as Partial<StepFile>
+  if (typeof file.name !== 'string' || !STATUSES.includes(file.status as StepStatus)) {
+    throw corrupt(where, 'it is not a step record')
+  }
+  return {
+    name: file.name,
+    kind: file.kind as StepKind,
+    status: file.status as StepStatus,
+    attempts: typeof file.attempts === 'number' ? file.attempts : 0,
+    startedAt: file.startedAt,
+    endedAt: file.endedAt,
+    error: file.error === undefined ? undefined : decodeThrown(file.error),
+    blockedBy: file.blockedBy,
+    cacheKey: file.cacheKey,
+    hasOutput: file.output === true,
+    outputError: file.outputError,
+  }
+}
+
+export function encodeRun(run: RunFile): string {
+  return `${JSON.stringify(run, null, 2)}\n`
+}
+
+export function decodeRun(text: string, where: string): RunFile {
+  const file = parseObject(text, where) as Partial<RunFile>
+  const ok =
+    typeof file.id === 'string' &&
+    typeof file.pipeline === 'string' &&
+    typeof file.startedAt === 'number' &&
+    (file.status === 'running' || file.status === 'succeeded' || file.status === 'failed' || file.status === 'cancelled') &&
+    Array.isArray(file.steps)
+  if (!ok) throw corrupt(where, 'it is not a run record')
+  return file as RunFile
+}
+
+function parseObject(text: string, where: string): object {
+  let value: unknown
+  try {
+    value = JSON.parse(text)
+  } catch (error) {
+    throw corrupt(where, 'it is not valid JSON', error)
+  }
+  if (value === null || typeof value !== 'object' || Array.isArray(value)) throw corrupt(where, 'it is not a JSON object')
+  return value
+}
+
+function corrupt(where: string, why: string, cause?: unknown): SpindleError {
+  return new SpindleError(
+    'ERR_SPINDLE_CORRUPT_RUN',
+    `Cannot read the run log file ${where}: ${why}. spindle writes these files atomically, so it was ` +
+      `changed by something else; delete the run's directory to discard the run.`,
+    { cause },
+  )
+}

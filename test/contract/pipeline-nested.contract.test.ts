@@ -1,0 +1,94 @@
+// Nested pipelines, map steps, parameters and scripts, on every backend, on one shared pool.
+import { writeFileSync, mkdtempSync, rmSync } from 'node:fs'
+import { tmpdir } from 'node:os'
+import { join } from 'node:path'
+import { afterEach, describe, expect, it } from 'vitest'
+import { ParallelExecutor, Pipeline, type Pending } from 'spindle'
+import { BACKENDS, cells, tasks as t, usePools } from '../helpers/pools.js'
+
+describe.each(BACKENDS)('nested pipelines on $name', ({ options }) => {
+  const start = usePools()
+  const executor = async (maxWorkers = 2) => new ParallelExecutor({ backend: await start(options), maxWorkers })
+
+  function variant(name: string, raw: Pending<number>, factor: number, depth: number): Pipeline {
+    const branch = new Pipeline(name)
+    const scaled = branch.step('scale', t.multiply(raw, factor))
+    if (depth > 0) {
+      branch.parallel('deeper', { inner: variant(`${name}-inner`, raw, factor + 1, depth - 1) })
+    }
+    branch.step('result', t.add(scaled, 0), depth > 0 ? { after: ['deeper'] } : {})
+    return branch
+  }
+
+  it('runs branches of any depth that read the outer pipeline\'s steps', async () => {
+    const p = new Pipeline('outer')
+    const raw = p.step('load', t.add(2, 3))
+    const variants = p.parallel('variants', { small: variant('small', raw, 10, 1), large: variant('large', raw, 100, 2) })
+    const summary = p.step('summary', t.echo(variants))
+    const run = await p.run({ executor: await executor() })
+    expect(run.status).toBe('succeeded')
+    expect(run.output(summary)).toEqual({ small: 50, large: 500 })
+    expect(run.steps.map((s) => s.name)).toContain('variants/large/deeper/inner/deeper/inner/result')
+    expect(run.steps.every((s) => s.status === 'succeeded')).toBe(true)
+  })
+
+  it('never runs more leaf steps at once than maxWorkers, across all branches', async () => {
+    const c = cells(2)
+    const p = new Pipeline('limited')
+    const branches = Object.fromEntries(
+      ['a', 'b', 'c'].map((name) => {
+        const branch = new Pipeline(name)
+        for (let i = 0; i < 3; i++) branch.step(`s${i}`, t.countConcurrent(c.buffer, 5))
+        return [name, branch]
+      }),
+    )
+    p.parallel('all', branches)
+    const run = await p.run({ executor: await executor(2) })
+    expect(run.status).toBe('succeeded')
+    expect(c.view[1]).toBeLessThanOrEqual(2)
+  })
+
+  it('maps one call per item, keyed by index, with a reduce; empty input gives []', async () => {
+    const p = new Pipeline('mapped')
+    const items = p.step('items', t.echo([1, 2, 3, 2]))
+    const squares = p.map('squares', items, (x: number) => t.square(x))
+    const total = p.map('total', [1, 2, 3], (x: number, i: number) => t.add(x, i), { reduce: (xs) => xs.reduce((a, b) => a + b, 0) })
+    const none = p.map('none', [] as number[], (x: number) => t.square(x))
+    const run = await p.run({ executor: await executor() })
+    expect(run.output(squares)).toEqual([1, 4, 9, 4])
+    expect(run.output(total)).toBe(1 + 2 + 3 + 0 + 1 + 2)
+    expect(run.output(none)).toEqual([])
+  })
+
+  it('gives parameters to every branch, with defaults, and names a missing one', async () => {
+    const p = new Pipeline('params')
+    const factor = p.param<number>('factor')
+    const offset = p.param('offset', 1)
+    const branch = new Pipeline('branch')
+    const inner = branch.step('inner', t.multiply(factor, 2))
+    void inner
+    p.parallel('b', { branch })
+    const out = p.step('out', t.add(factor, offset))
+    const run = await p.run({ executor: await executor(), params: { factor: 5 } })
+    expect(run.output(out)).toBe(6)
+    const missing = await p.run({ executor: await executor() })
+    expect(missing.status).toBe('failed')
+    expect(missing.steps.find((s) => s.name === 'b/branch/inner')!.error).toMatchObject({ code: 'ERR_SPINDLE_MISSING_PARAM' })
+    expect(missing.steps.find((s) => s.name === 'b')!.error).toMatchObject({ cause: { code: 'ERR_SPINDLE_MISSING_PARAM' } })
+  })
+})
+
+describe('script steps', () => {
+  let dir: string | undefined
+  afterEach(() => dir && rmSync(dir, { recursive: true, force: true }))
+
+  it('run a script file in its own process, with arguments', async () => {
+    dir = mkdtempSync(join(tmpdir(), 'spindle-script-'))
+    const file = join(dir, 'report.mjs')
+    writeFileSync(file, 'console.log(`report for ${process.argv[2]} from pid ${process.pid !== 0}`)\n')
+    const p = new Pipeline('scripts')
+    const report = p.script('report', file, { args: ['model-7'] })
+    const run = await p.run({ executor: new ParallelExecutor({ backend: 'inline' }) })
+    expect(run.output(report).stdout).toBe('report for model-7 from pid true\n')
+  })
+})
