@@ -121,18 +121,6 @@ export class MapItemError extends SpindleError {
   }
 }
 
-/** Names every error class that must be rebuilt with its own prototype after crossing a boundary. */
-export const spindleErrorClasses: Record<string, new (...args: never[]) => Error> = {
-  SpindleError,
-  InvalidOptionError,
-  WorkerExitError,
-  InterruptedError,
-  TimeoutError,
-  NotCloneableError,
-  ClosedError,
-  MapItemError,
-}
-
 /** Two steps of one graph were given the same name. */
 export class DuplicateStepError extends SpindleError {
   readonly step: string
@@ -159,3 +147,19 @@ export class CycleError extends SpindleError {
     this.cycle = cycle
   }
 }
+
+/** Names every error class that must be rebuilt with its own prototype after crossing a boundary. */
+export const spindleErrorClasses: Record<string, new (...args: never[]) => Error> = {
+  SpindleError,
+  InvalidOptionError,
+  WorkerExitError,
+  InterruptedError,
+  TimeoutError,
+  NotCloneableError,
+  ClosedError,
+  MapItemError,
+  DuplicateStepError,
+  UnknownStepError,
+  CycleError,
+}
+

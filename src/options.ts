@@ -47,12 +47,16 @@ export function shown(value: unknown): string {
   return `\`${text}\` (${value === null ? 'null' : typeof value})`
 }
 
-/** The known name at the smallest edit distance, if it is close enough to be a typo. */
-function closest(key: string, known: readonly string[]): string | undefined {
+/**
+ * The known name at the smallest edit distance, if close enough to be a typo, but never an edit
+ * of the whole name ("c" is not a typo of "a").
+ */
+export function closest(wanted: string, known: readonly string[]): string | undefined {
   let best: string | undefined
-  let bestDistance = Math.max(2, Math.floor(key.length / 3)) + 1
+  let bestDistance = Math.min(Math.max(2, Math.floor(wanted.length / 3)) + 1, wanted.length)
   for (const candidate of known) {
-    const d = distance(key.toLowerCase(), candidate.toLowerCase())
+    if (Math.abs(candidate.length - wanted.length) >= bestDistance) continue // cannot beat the best
+    const d = distance(wanted.toLowerCase(), candidate.toLowerCase())
     if (d < bestDistance) [best, bestDistance] = [candidate, d]
   }
   return best

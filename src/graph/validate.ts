@@ -3,8 +3,9 @@
  * user's steps and say what to do; codes are stable (`ERR_SPINDLE_DUPLICATE_STEP`,
  * `ERR_SPINDLE_UNKNOWN_STEP`, `ERR_SPINDLE_CYCLE`), so callers match on the code.
  */
+import { closest, shown } from '../options.js'
 import { CycleError, DuplicateStepError, InvalidOptionError, UnknownStepError } from '../errors.js'
-import { shown } from '../options.js'
+
 
 /** How many defined steps an unknown-step message lists before it says "and N more". */
 const LISTED_STEPS = 20
@@ -87,31 +88,4 @@ function definedSteps(wanted: string, defined: readonly string[]): string {
   const more = defined.length > LISTED_STEPS ? ` and ${defined.length - LISTED_STEPS} more` : ''
   const guess = closest(wanted, defined)
   return `Defined steps: ${listed}${more}.` + (guess !== undefined ? ` Did you mean "${guess}"?` : '')
-}
-
-/**
- * The defined name at the smallest edit distance, if close enough to be a typo (options.ts's rule
- * for keys, but never an edit of the whole name: "c" is not a typo of "a").
- */
-function closest(wanted: string, defined: readonly string[]): string | undefined {
-  let best: string | undefined
-  let bestDistance = Math.min(Math.max(2, Math.floor(wanted.length / 3)) + 1, wanted.length)
-  for (const candidate of defined) {
-    if (Math.abs(candidate.length - wanted.length) >= bestDistance) continue // cannot beat the best
-    const d = distance(wanted.toLowerCase(), candidate.toLowerCase())
-    if (d < bestDistance) [best, bestDistance] = [candidate, d]
-  }
-  return best
-}
-
-function distance(a: string, b: string): number {
-  let previous = Array.from({ length: b.length + 1 }, (_, j) => j)
-  for (let i = 1; i <= a.length; i++) {
-    const current = [i]
-    for (let j = 1; j <= b.length; j++) {
-      current[j] = Math.min(previous[j]! + 1, current[j - 1]! + 1, previous[j - 1]! + (a[i - 1] === b[j - 1] ? 0 : 1))
-    }
-    previous = current
-  }
-  return previous[b.length]!
 }

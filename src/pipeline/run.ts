@@ -59,7 +59,7 @@ export async function runPipeline(pipeline: Pipeline, options: RunPipelineOption
     failed: false,
   }
   const outputs = new Map<string, unknown>()
-  emit({ type: 'run', status: 'running', run: id, at: startedAt })
+  emit({ type: 'run', status: 'running', run: id, at: startedAt, steps: pipeline.steps.map((s) => s.name) })
   try {
     await runLevel(ctx, { pipeline, prefix: '', outputs, parent: undefined })
   } finally {

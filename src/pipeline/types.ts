@@ -36,7 +36,14 @@ export interface RunRecord {
 }
 
 export type PipelineEvent =
-  | { readonly type: 'run'; readonly status: 'running' | RunStatus; readonly run: string; readonly at: number }
+  | {
+      readonly type: 'run'
+      readonly status: 'running' | RunStatus
+      readonly run: string
+      readonly at: number
+      /** On the first event: the top-level steps (nested ones appear as their branches start). */
+      readonly steps?: readonly string[]
+    }
   | {
       readonly type: 'step'
       readonly step: string

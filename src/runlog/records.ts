@@ -165,3 +165,16 @@ function corrupt(where: string, why: string, cause?: unknown): SpindleError {
     { cause },
   )
 }
+
+/** Counts by status: every listed step (unrecorded ones as `pending`), plus recorded extras. */
+export function countSteps(names: readonly string[], recorded: ReadonlyMap<string, StepStatus | StoredStep>): StepCounts {
+  const counts = emptyCounts()
+  const statusOf = (name: string): StepStatus => {
+    const got = recorded.get(name)
+    return got === undefined ? 'pending' : typeof got === 'string' ? got : got.status
+  }
+  const listed = new Set(names)
+  for (const name of listed) counts[statusOf(name)]++
+  for (const name of recorded.keys()) if (!listed.has(name)) counts[statusOf(name)]++
+  return counts
+}

@@ -1,0 +1,240 @@
+/**
+ * The run log: one directory per pipeline run, one file per step, so a run killed at any moment
+ * (even SIGKILL) can be read back with every step it finished, which is what resume needs.
+ *
+ *   <dir>/<run id>/run.json                  the run: pipeline, status, start/end, step names
+ *   <dir>/<run id>/steps/<safe-name>.json    one step record (see records.ts)
+ *   <dir>/<run id>/steps/<safe-name>.out     a succeeded step's output, `v8.serialize`d
+ *
+ * Every file is replaced atomically (atomic-file.ts), and a step's output is written before its
+ * record, so a record that says "output stored" always has its output beside it. A run whose
+ * process died still says `running` in run.json, with the steps it had recorded.
+ *
+ * Synchronous file calls: see atomic-file.ts. A run writes a handful of files per step, and a
+ * record on disk before the runner moves on is worth more than not blocking for ~1 ms.
+ */
+import { mkdirSync, readFileSync, readdirSync } from 'node:fs'
+import { join, resolve } from 'node:path'
+import { deserialize } from 'node:v8'
+import { SpindleError, UnknownStepError } from '../errors.js'
+import { fsyncDirectory, isTempFile, writeFileAtomic } from './atomic-file.js'
+import {
+  FORMAT_VERSION,
+  countSteps,
+  decodeRun,
+  decodeStep,
+  encodeRun,
+  stepFileBase,
+  type RunFile,
+  type StepCounts,
+  type StoredRunStatus,
+  type StoredStep,
+} from './records.js'
+import { RUN_FILE, RunWriter, STEPS_DIR } from './run-writer.js'
+
+export type { StepCounts, StepRecordData, StoredRunStatus, StoredStep } from './records.js'
+export { RunWriter } from './run-writer.js'
+
+/** How many recent run ids an unknown-run error lists. */
+const RECENT_IDS = 10
+/** Run ids become directory names: no separators, no leading dot (temporary and hidden names). */
+const RUN_ID = /^[A-Za-z0-9_][A-Za-z0-9._-]{0,199}$/
+
+export interface RunStart {
+  readonly id: string
+  readonly pipeline: string
+  /** Epoch ms. */
+  readonly startedAt: number
+  /** Every step name, in definition order. */
+  readonly steps: readonly string[]
+}
+
+/** A run as read back from the log. */
+export interface StoredRun {
+  readonly id: string
+  readonly pipeline: string
+  /** `running` for a run in progress, or one whose process died before `finish()`. */
+  readonly status: StoredRunStatus
+  readonly startedAt: number
+  readonly endedAt: number | undefined
+  /** Every step name, in definition order, recorded or not. */
+  readonly stepNames: readonly string[]
+  /** The steps recorded so far, in definition order (steps not in `stepNames` last). */
+  readonly steps: readonly StoredStep[]
+  step(name: string): StoredStep | undefined
+  /** A succeeded step's stored output, deserialized afresh on each call. */
+  output(name: string): unknown
+}
+
+/** One line of `spindle runs`. */
+export interface StoredRunSummary {
+  readonly id: string
+  readonly pipeline: string
+  readonly status: StoredRunStatus
+  readonly startedAt: number
+  readonly endedAt: number | undefined
+  readonly steps: StepCounts
+}
+
+/** No run with this id is in the log; `recent` lists the newest ids that are. */
+export class UnknownRunError extends SpindleError {
+  readonly run: string
+  readonly recent: readonly string[]
+  constructor(message: string, run: string, recent: readonly string[]) {
+    super('ERR_SPINDLE_UNKNOWN_RUN', message)
+    this.run = run
+    this.recent = recent
+  }
+}
+
+export class RunLog {
+  /** The absolute directory holding one subdirectory per run. */
+  readonly dir: string
+
+  private constructor(dir: string) {
+    this.dir = dir
+  }
+
+  /** A log over `dir` (default `.spindle/runs` under the current directory); nothing is created until `begin()`. */
+  static open(dir?: string): RunLog {
+    return new RunLog(resolve(dir ?? join(process.cwd(), '.spindle', 'runs')))
+  }
+
+  /** Records the start of a run; its id must be new. */
+  begin(run: RunStart): RunWriter {
+    if (!RUN_ID.test(run.id)) {
+      throw new SpindleError(
+        'ERR_SPINDLE_INVALID_ARGUMENT',
+        `Run id "${run.id}" cannot name a directory: use letters, digits, "_", "-" and ".", not starting with ".".`,
+      )
+    }
+    mkdirSync(this.dir, { recursive: true })
+    const runDir = join(this.dir, run.id)
+    try {
+      mkdirSync(runDir)
+    } catch (error) {
+      if ((error as NodeJS.ErrnoException).code !== 'EEXIST') throw error
+      throw new SpindleError('ERR_SPINDLE_RUN_EXISTS', `Run "${run.id}" already exists in ${this.dir}; each run needs a new id.`)
+    }
+    mkdirSync(join(runDir, STEPS_DIR))
+    fsyncDirectory(this.dir)
+    const file: RunFile = {
+      version: FORMAT_VERSION,
+      id: run.id,
+      pipeline: run.pipeline,
+      status: 'running',
+      startedAt: run.startedAt,
+      steps: [...run.steps],
+    }
+    writeFileAtomic(join(runDir, RUN_FILE), encodeRun(file))
+    return new RunWriter(runDir, file)
+  }
+
+  /** Reads a run back; throws `UnknownRunError` (listing recent ids) when there is none. */
+  read(id: string): StoredRun {
+    const runDir = join(this.dir, id)
+    const where = join(runDir, RUN_FILE)
+    const text = RUN_ID.test(id) ? readIfExists(where) : undefined
+    if (text === undefined) throw this.#unknown(id)
+    const file = decodeRun(text, where)
+    const recorded = readSteps(join(runDir, STEPS_DIR))
+    const listed = new Set(file.steps)
+    const extra = [...recorded.keys()].filter((name) => !listed.has(name)).sort()
+    const steps = [...file.steps, ...extra].flatMap((name) => recorded.get(name) ?? [])
+    return {
+      id: file.id,
+      pipeline: file.pipeline,
+      status: file.status,
+      startedAt: file.startedAt,
+      endedAt: file.endedAt,
+      stepNames: file.steps,
+      steps,
+      step: (name) => recorded.get(name),
+      output: (name) => readOutput(runDir, file.id, name, recorded),
+    }
+  }
+
+  /** Every readable run, newest first. Directories without a readable run.json are left out. */
+  list(): StoredRunSummary[] {
+    const summaries: StoredRunSummary[] = []
+    for (const entry of readdirIfExists(this.dir)) {
+      if (!RUN_ID.test(entry)) continue
+      const runDir = join(this.dir, entry)
+      try {
+        const text = readIfExists(join(runDir, RUN_FILE))
+        if (text === undefined) continue // a begin() killed before run.json, or not a run
+        const file = decodeRun(text, join(runDir, RUN_FILE))
+        const steps = file.counts ?? countSteps(file.steps, readSteps(join(runDir, STEPS_DIR)))
+        const { id, pipeline, status, startedAt, endedAt } = file
+        summaries.push({ id, pipeline, status, startedAt, endedAt, steps })
+      } catch {
+        // A damaged run must not hide the others from `spindle runs`; read(id) reports it.
+      }
+    }
+    return summaries.sort((a, b) => b.startedAt - a.startedAt || (a.id < b.id ? 1 : a.id > b.id ? -1 : 0))
+  }
+
+  #unknown(id: string): UnknownRunError {
+    const recent = this.list().slice(0, RECENT_IDS).map((run) => run.id)
+    const known = recent.length === 0 ? ': no runs are recorded there.' : `. Most recent runs, newest first: ${recent.join(', ')}.`
+    return new UnknownRunError(`No run "${id}" in ${this.dir}${known}`, id, recent)
+  }
+}
+
+function readSteps(stepsDir: string): Map<string, StoredStep> {
+  const steps = new Map<string, StoredStep>()
+  for (const entry of readdirIfExists(stepsDir)) {
+    // Temporary files (`.x.json.<rand>.tmp`) of a writer killed before its rename are not records.
+    if (!entry.endsWith('.json') || entry.startsWith('.') || isTempFile(entry)) continue
+    const where = join(stepsDir, entry)
+    const step = decodeStep(readFileSync(where, 'utf8'), where)
+    steps.set(step.name, step)
+  }
+  return steps
+}
+
+function readOutput(runDir: string, id: string, name: string, recorded: ReadonlyMap<string, StoredStep>): unknown {
+  const step = recorded.get(name)
+  if (step === undefined) {
+    const names = [...recorded.keys()]
+    const known = names.length === 0 ? 'No step is recorded yet.' : `Recorded steps: ${names.join(', ')}.`
+    throw new UnknownStepError(`Run "${id}" has no recorded step "${name}". ${known}`, name)
+  }
+  if (!step.hasOutput) {
+    const why =
+      step.status !== 'succeeded'
+        ? `it ${step.status === 'failed' ? 'failed' : `is ${step.status}`}`
+        : step.outputError !== undefined
+          ? `its output could not be serialized (${step.outputError})`
+          : 'it succeeded without an output being recorded'
+    throw new SpindleError('ERR_SPINDLE_NO_OUTPUT', `Step "${name}" of run "${id}" has no stored output: ${why}.`)
+  }
+  const where = join(runDir, STEPS_DIR, `${stepFileBase(name)}.out`)
+  const bytes = readIfExists(where, null)
+  if (bytes === undefined) {
+    throw new SpindleError('ERR_SPINDLE_CORRUPT_RUN', `Step "${name}" of run "${id}" records an output, but ${where} is missing.`)
+  }
+  return deserialize(bytes)
+}
+
+function readIfExists(path: string): string | undefined
+function readIfExists(path: string, encoding: null): Buffer | undefined
+function readIfExists(path: string, encoding: 'utf8' | null = 'utf8'): string | Buffer | undefined {
+  try {
+    return readFileSync(path, encoding === null ? undefined : encoding)
+  } catch (error) {
+    const code = (error as NodeJS.ErrnoException).code
+    if (code === 'ENOENT' || code === 'ENOTDIR') return undefined
+    throw error
+  }
+}
+
+function readdirIfExists(dir: string): string[] {
+  try {
+    return readdirSync(dir)
+  } catch (error) {
+    const code = (error as NodeJS.ErrnoException).code
+    if (code === 'ENOENT' || code === 'ENOTDIR') return []
+    throw error
+  }
+}
