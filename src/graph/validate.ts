@@ -6,7 +6,6 @@
 import { closest, shown } from '../options.js'
 import { CycleError, DuplicateStepError, InvalidOptionError, UnknownStepError } from '../errors.js'
 
-
 /** How many defined steps an unknown-step message lists before it says "and N more". */
 const LISTED_STEPS = 20
 

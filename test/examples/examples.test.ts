@@ -110,4 +110,34 @@ describe('examples', () => {
     ])
     expect(leftovers()).toBe(before)
   })
+
+  it('pipeline.ts: fits the model through two parallel feature steps', async () => {
+    expect(await example('pipeline.ts')).toEqual([
+      'Run succeeded: y = 3.00x + 2.00',
+      '  load    succeeded after 1 attempt(s)',
+      '  featA   succeeded after 1 attempt(s)',
+      '  featB   succeeded after 1 attempt(s)',
+      '  train   succeeded after 1 attempt(s)',
+      '  notify  succeeded after 1 attempt(s)',
+    ])
+  })
+
+  it('parallel-branches.ts: two branches of every step kind, then nested branches', async () => {
+    const lines = await example('parallel-branches.ts')
+    expect(lines[0]).toBe('parallel: succeeded')
+    expect(lines.slice(1, 11).every((line) => line.endsWith(': succeeded'))).toBe(true)
+    expect(lines).toContain('  branches/right/report: succeeded')
+    expect(lines.at(-1)).toBe('nested: succeeded, 15 steps, deepest: outer/solo/report')
+  })
+
+  it('flowyml-chunks.ts: five chunk steps and their total', async () => {
+    expect(await example('flowyml-chunks.ts')).toEqual([
+      'chunk0: 33283350000',
+      'chunk1: 33233400000',
+      'chunk2: 33283350000',
+      'chunk3: 33133600000',
+      'chunk4: 33083750000',
+      'total: 166017450000',
+    ])
+  })
 })
