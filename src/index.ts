@@ -24,7 +24,7 @@ export {
 export type { SpindleErrorCode } from './errors.js'
 export { parallelMap } from './map/parallel-map.js'
 export type { ParallelMapOptions, IterateOptions, Mapper, SettledItem } from './map/parallel-map.js'
-export { MapItemError } from './errors.js'
+export { MapItemError, CycleError, DuplicateStepError, UnknownStepError } from './errors.js'
 export { glob } from './map/glob.js'
 export { Pipeline } from './pipeline/pipeline.js'
 export { ParallelExecutor } from './pipeline/executor.js'
