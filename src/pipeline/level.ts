@@ -25,7 +25,7 @@ export async function runLevel(ctx: RunContext, level: Level): Promise<{ ok: boo
   const scheduler = new ListScheduler(graphOf(level.pipeline), { policy: ctx.executor.policy })
   const records = new Map<string, StepRecord>()
   for (const d of definitions.values()) {
-    const record: StepRecord = { name: level.prefix + d.name, kind: d.kind, status: 'pending', attempts: 0, startedAt: undefined, endedAt: undefined, error: undefined, blockedBy: undefined }
+    const record: StepRecord = { name: level.prefix + d.name, kind: d.kind, status: 'pending', attempts: 0, node: undefined, startedAt: undefined, endedAt: undefined, error: undefined, blockedBy: undefined }
     records.set(d.name, record)
     ctx.records.push(record)
   }

@@ -20,7 +20,7 @@ export async function attempt(ctx: RunContext, level: Level, def: StepDefinition
       record.attempts++
       transition(ctx, record, 'running')
       try {
-        return { name: def.name, ok: true, value: await execute(ctx, level, def) }
+        return { name: def.name, ok: true, value: await execute(ctx, level, def, record) }
       } catch (error) {
         const stop = ctx.stop.signal
         if (stop.aborted || record.attempts > retries) return { name: def.name, ok: false, value: error }
@@ -34,7 +34,7 @@ export async function attempt(ctx: RunContext, level: Level, def: StepDefinition
   }
 }
 
-async function execute(ctx: RunContext, level: Level, def: StepDefinition): Promise<unknown> {
+async function execute(ctx: RunContext, level: Level, def: StepDefinition, record: StepRecord): Promise<unknown> {
   const stop = ctx.stop.signal
   const { timeout } = def.options
   const resolve = (ref: Pending<unknown>) => resolveStep(ctx, level, ref)
@@ -46,7 +46,7 @@ async function execute(ctx: RunContext, level: Level, def: StepDefinition): Prom
       return runShell(def.name, def.command!, def.shell, signal)
     }
     case 'call':
-      return ctx.compute[runWithSteps](def.pending!, { signal: stop, timeout }, resolve)
+      return ctx.compute[runWithSteps](def.pending!, { signal: stop, timeout, onDispatch: (node) => (record.node = node) }, resolve)
     case 'parallel': {
       const names = Object.keys(def.branches!)
       const results = await Promise.all(

@@ -14,6 +14,8 @@ export interface StepRecord {
   status: StepStatus
   /** Attempts made (retries after errors the step threw; interruptions are retried below this). */
   attempts: number
+  /** The node (worker) that ran the step's call, for call steps. */
+  node: number | undefined
   /** Epoch ms. */
   startedAt: number | undefined
   endedAt: number | undefined

@@ -14,6 +14,8 @@ export interface CallOptions {
    * whose cost differs wildly by caller (parallelMap's chunks) get a key per caller.
    */
   costKey?: number | undefined
+  /** Told which node each call goes to (pipelines record where a step ran). */
+  onDispatch?: ((node: number) => void) | undefined
 }
 
 /** Somewhere to submit single calls: a pool, seen from the caller's thread or from inside a task. */

@@ -205,6 +205,7 @@ export class Dispatcher {
     for (const call of calls) {
       call.state = 'running'
       call.batch = batch
+      call.options.onDispatch?.(node.index)
     }
     const timeout = calls[0]!.options.timeout
     if (timeout !== undefined) {

@@ -24,6 +24,7 @@ describe.each(BACKENDS)('Pipeline on $name', ({ options }) => {
       ['featB', 'succeeded', 1],
       ['train', 'succeeded', 1],
     ])
+    for (const step of run.steps) expect(step.node, `node of ${step.name}`).toBeLessThan(2) // where it ran
     const train = run.steps[3]!
     expect(train.startedAt).toBeGreaterThanOrEqual(run.steps[1]!.endedAt!)
     expect(train.startedAt).toBeGreaterThanOrEqual(run.steps[2]!.endedAt!)
