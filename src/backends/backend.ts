@@ -43,15 +43,13 @@ export interface BackendNode {
   serveNested?(handler: NestedHandler): void
   /**
    * Runs a batch and reports once: `done` with one outcome per call, or `failed` with a
-   * `NodeFailure` when the batch could not finish (the worker died, and the node replaces it;
-   * or `signal` aborted it). Callbacks rather than a promise: one less hop per round trip.
+   * `NodeFailure` when the batch could not finish (the worker died, and the node replaces it; or
+   * it was stopped). Returns `stop`, which ends the batch now (a deadline, a cancellation): the
+   * node stops the work, which on a thread means stopping the thread. Callbacks rather than a
+   * promise, and a function rather than an AbortSignal: nothing is allocated per batch for
+   * stopping that almost never happens.
    */
-  execute(
-    batch: BatchRequest,
-    signal: AbortSignal | undefined,
-    done: (response: BatchResponse) => void,
-    failed: (failure: NodeFailure) => void,
-  ): void
+  execute(batch: BatchRequest, done: (response: BatchResponse) => void, failed: (failure: NodeFailure) => void): () => void
 }
 
 /** Why a batch did not come back. */

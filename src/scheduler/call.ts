@@ -81,6 +81,7 @@ export class Call {
 export interface RunningBatch {
   readonly node: BackendNode
   readonly calls: Call[]
-  readonly controller: AbortController | undefined
+  /** Ends the batch on its node (set once sent). */
+  stop: (() => void) | undefined
   timer: NodeJS.Timeout | undefined
 }

@@ -195,13 +195,7 @@ export class Dispatcher {
   }
 
   private send(node: BackendNode, calls: Call[]): void {
-    const needsAbort = calls.some((c) => c.options.signal !== undefined || c.options.timeout !== undefined)
-    const batch: RunningBatch = {
-      node,
-      calls,
-      controller: needsAbort ? new AbortController() : undefined,
-      timer: undefined,
-    }
+    const batch: RunningBatch = { node, calls, stop: undefined, timer: undefined }
     for (const call of calls) {
       call.state = 'running'
       call.batch = batch
@@ -214,9 +208,8 @@ export class Dispatcher {
     }
     this.free[node.index]!--
     this.running.add(batch)
-    node.execute(
+    batch.stop = node.execute(
       this.request(node, calls),
-      batch.controller?.signal,
       (response) => this.complete(batch, response),
       (failure) => this.fail(batch, failure),
     )
@@ -285,7 +278,7 @@ export class Dispatcher {
         timeout,
       ),
     )
-    batch.controller?.abort()
+    batch.stop?.()
   }
 
   private cancel(call: Call, reason: unknown): void {
@@ -295,7 +288,7 @@ export class Dispatcher {
     call.reject(reason)
     // Stop the work only when nobody else waits for this batch: killing a worker to save one
     // call of many would throw away the others' work.
-    if (batch !== undefined && batch.calls.every((c) => c.settled)) batch.controller?.abort()
+    if (batch !== undefined && batch.calls.every((c) => c.settled)) batch.stop?.()
   }
 }
 

@@ -36,21 +36,19 @@ export function startInlineBackend(jobId: string): Backend {
     generation: 0,
     describe: () => 'inline',
     serveNested: (handler) => void (nested = handler),
-    execute(batch, signal, done, failed) {
+    execute(batch, done, failed) {
       let settled = false
       const settle = (report: () => void) => {
         if (settled) return
         settled = true
-        signal?.removeEventListener('abort', onAbort)
         report()
       }
-      // Aborting cannot stop code on this thread; it stops waiting for it.
-      const onAbort = () => settle(() => failed(new NodeFailure('aborted', 'aborted')))
-      signal?.addEventListener('abort', onAbort, { once: true })
       Promise.resolve(runInContext(info, pool, () => runBatch(structuredClone(batch)))).then(
         (response) => settle(() => done(structuredClone(response))),
         (error: unknown) => settle(() => failed(new NodeFailure('crash', String(error), { cause: error }))),
       )
+      // Stopping cannot end code on this thread; it stops waiting for it.
+      return () => settle(() => failed(new NodeFailure('aborted', 'aborted')))
     },
   }
   return { kind: 'inline', nodes: [node], close: async () => {} }

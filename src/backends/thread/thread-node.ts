@@ -31,8 +31,8 @@ export interface ThreadNodeOptions {
 interface InFlight {
   done: (response: BatchResponse) => void
   failed: (failure: NodeFailure) => void
-  signal: AbortSignal | undefined
-  onAbort: (() => void) | undefined
+  /** Set when the dispatcher stopped this batch (its deadline passed, or it was cancelled). */
+  stopped: boolean
 }
 
 interface Channel {
@@ -98,27 +98,33 @@ export class ThreadNode implements BackendNode {
     this.nestedHandler = handler
   }
 
-  execute(
-    batch: BatchRequest,
-    signal: AbortSignal | undefined,
-    done: (response: BatchResponse) => void,
-    failed: (failure: NodeFailure) => void,
-  ): void {
+  execute(batch: BatchRequest, done: (response: BatchResponse) => void, failed: (failure: NodeFailure) => void): () => void {
+    const entry: InFlight = { done, failed, stopped: false }
     const channel = this.channel ?? this.connect()
-    if (channel === undefined) return failed(new NodeFailure('aborted', 'the node is closed'))
-    if (channel.terminating) return void this.waiting.push(() => this.execute(batch, signal, done, failed))
-    const entry: InFlight = { done, failed, signal, onAbort: undefined }
-    if (signal !== undefined) {
-      // Stopping running code on a thread means stopping the thread; Piscina replaces it.
-      entry.onAbort = () => {
-        channel.terminating = true
-        void channel.worker.terminate()
-      }
-      signal.addEventListener('abort', entry.onAbort, { once: true })
+    if (channel === undefined) {
+      failed(new NodeFailure('aborted', 'the node is closed'))
+      return () => {}
+    }
+    if (channel.terminating) {
+      // The worker is being stopped: send once its replacement is there.
+      let stopped = false
+      let stopLater: (() => void) | undefined
+      this.waiting.push(() => {
+        if (stopped) return failed(new NodeFailure('aborted', 'aborted'))
+        stopLater = this.execute(batch, done, failed)
+      })
+      return () => (stopLater !== undefined ? stopLater() : void (stopped = true))
     }
     this.inFlight.set(batch[1], entry)
     channel.port.ref() // something in flight: keep the process alive until the answer comes
     channel.port.postMessage(batch)
+    return () => {
+      // Stopping running code on a thread means stopping the thread; Piscina replaces it.
+      if (!this.inFlight.has(batch[1]) || this.channel !== channel) return
+      entry.stopped = true
+      channel.terminating = true
+      void channel.worker.terminate()
+    }
   }
 
   /** Terminates the thread (the dispatcher has already waited for running work). */
@@ -172,7 +178,7 @@ export class ThreadNode implements BackendNode {
       if (crash !== undefined && !this.closed) warnStrayCrash(this.describe(), crash, false)
     } else {
       const crash = takeCrash(this.crashSlot)
-      for (const entry of entries) entry.failed(this.failure(error, entry.signal, exitCode, crash, channel.terminating))
+      for (const entry of entries) entry.failed(this.failure(error, entry.stopped, exitCode, crash, channel.terminating))
     }
     if (!this.closed) this.connect()
     for (const send of this.waiting.splice(0)) send()
@@ -182,19 +188,18 @@ export class ThreadNode implements BackendNode {
     const entry = this.inFlight.get(id)
     if (entry === undefined) return undefined
     this.inFlight.delete(id)
-    if (entry.onAbort !== undefined) entry.signal?.removeEventListener('abort', entry.onAbort)
     if (this.inFlight.size === 0) this.channel?.port.unref()
     return entry
   }
 
   private failure(
     error: unknown,
-    signal: AbortSignal | undefined,
+    stopped: boolean,
     exitCode: number,
     crash: ReturnType<typeof takeCrash>,
     stoppedByUs: boolean,
   ): NodeFailure {
-    if (signal?.aborted || this.closed) return new NodeFailure('aborted', 'aborted', { cause: error })
+    if (stopped || this.closed) return new NodeFailure('aborted', 'aborted', { cause: error })
     // Another batch's deadline or cancellation stopped the thread: this batch is only interrupted.
     if (stoppedByUs) return new NodeFailure('crash', 'its worker was stopped to end another call', { interrupted: true })
     const outOfMemory = (error as { code?: string })?.code === 'ERR_WORKER_OUT_OF_MEMORY'
