@@ -5,6 +5,7 @@ import type { Pending, StepId } from '../task/pending.js'
 import type { ParallelExecutor } from './executor.js'
 import type { Pipeline } from './pipeline.js'
 import type { Slots } from './slots.js'
+import type { Persistence } from './persistence.js'
 import type { PipelineEvent, StepRecord, StepStatus } from './types.js'
 
 export interface RunContext {
@@ -23,6 +24,8 @@ export interface RunContext {
   readonly emit: (event: PipelineEvent) => void
   /** Set when any step has finally failed. */
   failed: boolean
+  /** The run log, resume data and step cache. */
+  readonly persistence: Persistence
 }
 
 /** One pipeline of the run's tree: its outputs, and the level that contains it. */
@@ -31,14 +34,23 @@ export interface Level {
   /** `parallel/branch/` for nested levels, '' at the top. */
   readonly prefix: string
   readonly outputs: Map<string, unknown>
+  /** Cache keys of this level's cached steps, by name: downstream keys include them. */
+  readonly keys: Map<string, string>
   readonly parent: Level | undefined
 }
 
-export function transition(ctx: RunContext, record: StepRecord, status: StepStatus, error?: unknown): void {
+const FINAL: ReadonlySet<StepStatus> = new Set(['succeeded', 'failed', 'skipped', 'cancelled'])
+
+/**
+ * Moves a step to `status`. A final status is written to the run log before anyone hears of it,
+ * so a step reported done is on disk, whenever the process dies.
+ */
+export function transition(ctx: RunContext, record: StepRecord, status: StepStatus, error?: unknown, output?: unknown): void {
   record.status = status
   if (status === 'running') record.startedAt ??= Date.now()
   else if (status !== 'pending') record.endedAt = Date.now()
   if (error !== undefined) record.error = error
+  if (FINAL.has(status)) ctx.persistence.record(record, output)
   ctx.emit({ type: 'step', step: record.name, status, attempt: record.attempts, at: Date.now(), ...(error !== undefined && { error }) })
 }
 

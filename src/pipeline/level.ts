@@ -25,7 +25,7 @@ export async function runLevel(ctx: RunContext, level: Level): Promise<{ ok: boo
   const scheduler = new ListScheduler(graphOf(level.pipeline), { policy: ctx.executor.policy })
   const records = new Map<string, StepRecord>()
   for (const d of definitions.values()) {
-    const record: StepRecord = { name: level.prefix + d.name, kind: d.kind, status: 'pending', attempts: 0, node: undefined, startedAt: undefined, endedAt: undefined, error: undefined, blockedBy: undefined }
+    const record: StepRecord = { name: level.prefix + d.name, kind: d.kind, status: 'pending', attempts: 0, node: undefined, reused: undefined, cacheKey: undefined, startedAt: undefined, endedAt: undefined, error: undefined, blockedBy: undefined }
     records.set(d.name, record)
     ctx.records.push(record)
   }
@@ -42,6 +42,16 @@ export async function runLevel(ctx: RunContext, level: Level): Promise<{ ok: boo
       const name = waitingForSlot.shift() ?? scheduler.next()
       if (name === undefined) break
       const def = definitions.get(name)!
+      const earlier = ctx.persistence.resumed(level.prefix + name)
+      if (earlier !== undefined) {
+        // Done in the run being resumed: its recorded output stands in; nothing runs.
+        const record = records.get(name)!
+        Object.assign(record, { attempts: earlier.attempts, reused: 'resume' })
+        level.outputs.set(name, earlier.value)
+        transition(ctx, record, 'succeeded', undefined, earlier.value)
+        scheduler.complete(name)
+        continue
+      }
       const leaf = def.kind !== 'parallel' && def.kind !== 'map'
       if (leaf && !ctx.slots.take()) {
         waitingForSlot.unshift(name)
@@ -64,7 +74,7 @@ export async function runLevel(ctx: RunContext, level: Level): Promise<{ ok: boo
     const record = records.get(name)!
     if (ok) {
       level.outputs.set(name, value)
-      transition(ctx, record, 'succeeded')
+      transition(ctx, record, 'succeeded', undefined, value)
       scheduler.complete(name)
       continue
     }

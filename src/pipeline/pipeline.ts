@@ -34,7 +34,7 @@ export interface MapDefinition {
   readonly reduce: ((values: unknown[]) => unknown) | undefined
 }
 
-const STEP_KEYS = ['after', 'retries', 'retryDelay', 'timeout', 'priority']
+const STEP_KEYS = ['after', 'retries', 'retryDelay', 'timeout', 'priority', 'cache']
 
 export class Pipeline {
   private readonly definitions = new Map<string, StepDefinition>()
@@ -180,6 +180,9 @@ function checkStepOptions(name: string, options: StepOptions): void {
   if (options.retries !== undefined) checkInteger('retries', options.retries, 0)
   if (options.retryDelay !== undefined && options.retryDelay !== 0) checkDuration('retryDelay', options.retryDelay)
   if (options.timeout !== undefined) checkDuration('timeout', options.timeout)
+  if (options.cache !== undefined && typeof options.cache !== 'boolean') {
+    throw new InvalidOptionError(`Expected \`cache\` of step "${name}" to be a boolean, got ${shown(options.cache)}`)
+  }
   if (options.after !== undefined && !Array.isArray(options.after)) {
     throw new InvalidOptionError(`Expected \`after\` of step "${name}" to be an array of steps, got ${shown(options.after)}`)
   }

@@ -13,6 +13,7 @@ import { ParallelExecutor } from './executor.js'
 import { graphOf, runLevel } from './level.js'
 import type { Pipeline } from './pipeline.js'
 import { Slots } from './slots.js'
+import { openPersistence } from './persistence.js'
 import type { PipelineEvent, RunRecord, RunStatus, StepRecord } from './types.js'
 
 export interface RunPipelineOptions {
@@ -28,10 +29,16 @@ export interface RunPipelineOptions {
   params?: Record<string, unknown>
   /** Every step transition, for progress displays and traces. */
   onEvent?: (event: PipelineEvent) => void
+  /** Directory of run records (each step's written as it ends), or `false` for none. @default '.spindle/runs' */
+  runLog?: string | false
+  /** The id of an earlier run (`run.id`) of this pipeline: steps that succeeded there reuse their recorded outputs. */
+  resume?: string
+  /** Directory of the step cache (`cache: true` steps). @default '.spindle/cache' */
+  cacheDir?: string
 }
 
 export async function runPipeline(pipeline: Pipeline, options: RunPipelineOptions): Promise<RunRecord> {
-  checkKnownKeys('pipeline.run()', options, ['executor', 'signal', 'continueOnError', 'cancelRunning', 'params', 'onEvent'])
+  checkKnownKeys('pipeline.run()', options, ['executor', 'signal', 'continueOnError', 'cancelRunning', 'params', 'onEvent', 'runLog', 'resume', 'cacheDir'])
   if (options.signal !== undefined) checkSignal('signal', options.signal)
   if (options.params !== undefined && (typeof options.params !== 'object' || options.params === null)) {
     throw new InvalidOptionError(`Expected \`params\` to be an object of parameter values, got ${shown(options.params)}`)
@@ -44,6 +51,8 @@ export async function runPipeline(pipeline: Pipeline, options: RunPipelineOption
   const userAbort = () => stop.abort(options.signal!.reason)
   options.signal?.addEventListener('abort', userAbort, { once: true })
   const emit = (event: PipelineEvent) => options.onEvent?.(event)
+  // Opened before the pool: an unknown run id to resume fails before any work.
+  const persistence = openPersistence(options, { id, pipeline: pipeline.name, startedAt, steps: pipeline.steps.map((s) => s.name) })
   const { compute, close } = await executor.open()
   const ctx: RunContext = {
     compute,
@@ -57,17 +66,19 @@ export async function runPipeline(pipeline: Pipeline, options: RunPipelineOption
     records: [],
     emit,
     failed: false,
+    persistence,
   }
   const outputs = new Map<string, unknown>()
   emit({ type: 'run', status: 'running', run: id, at: startedAt, steps: pipeline.steps.map((s) => s.name) })
   try {
-    await runLevel(ctx, { pipeline, prefix: '', outputs, parent: undefined })
+    await runLevel(ctx, { pipeline, prefix: '', outputs, keys: new Map(), parent: undefined })
   } finally {
     options.signal?.removeEventListener('abort', userAbort)
     await close()
   }
   const status: RunStatus = options.signal?.aborted ? 'cancelled' : ctx.failed ? 'failed' : 'succeeded'
   const endedAt = Date.now()
+  persistence.finish(status, endedAt)
   emit({ type: 'run', status, run: id, at: endedAt })
   return makeRecord(id, pipeline, status, startedAt, endedAt, ctx.records, outputs)
 }

@@ -6,6 +6,7 @@ import { runLevel } from './level.js'
 import type { StepDefinition } from './pipeline.js'
 import { runShell } from './shell.js'
 import type { StepRecord } from './types.js'
+import { stepCacheKey } from './persistence.js'
 
 export interface Ended {
   readonly name: string
@@ -45,13 +46,26 @@ async function execute(ctx: RunContext, level: Level, def: StepDefinition, recor
       const signal = timeout === undefined ? stop : AbortSignal.any([stop, AbortSignal.timeout(timeout)])
       return runShell(def.name, def.command!, def.shell, signal)
     }
-    case 'call':
-      return ctx.compute[runWithSteps](def.pending!, { signal: stop, timeout, onDispatch: (node) => (record.node = node) }, resolve)
+    case 'call': {
+      const run = () => ctx.compute[runWithSteps](def.pending!, { signal: stop, timeout, onDispatch: (node) => (record.node = node) }, resolve)
+      if (def.options.cache !== true) return run()
+      const key = await stepCacheKey(def.pending!, resolve, (ref) => upstreamKey(level, ref))
+      record.cacheKey = key
+      level.keys.set(def.name, key)
+      const cached = ctx.persistence.cache.get(key)
+      if (cached.hit) {
+        record.reused = 'cache'
+        return cached.value
+      }
+      const value = await run()
+      ctx.persistence.cache.put(key, value)
+      return value
+    }
     case 'parallel': {
       const names = Object.keys(def.branches!)
       const results = await Promise.all(
         names.map((branch) =>
-          runLevel(ctx, { pipeline: def.branches![branch]!, prefix: `${level.prefix}${def.name}/${branch}/`, outputs: new Map(), parent: level }),
+          runLevel(ctx, { pipeline: def.branches![branch]!, prefix: `${level.prefix}${def.name}/${branch}/`, outputs: new Map(), keys: new Map(), parent: level }),
         ),
       )
       const failed = results.findIndex((r) => !r.ok)
@@ -85,4 +99,13 @@ function sleep(ms: number, signal: AbortSignal): Promise<void> {
     const timer = setTimeout(resolve, ms)
     signal.addEventListener('abort', () => (clearTimeout(timer), reject(signal.reason)), { once: true })
   })
+}
+
+/** A step's provenance for a downstream cache key: its own key if cached, else its pipeline and name. */
+function upstreamKey(level: Level, ref: Pending<unknown>): string {
+  const { pipeline, name } = ref.step!
+  for (let at: Level | undefined = level; at !== undefined; at = at.parent) {
+    if (at.pipeline === pipeline) return at.keys.get(name) ?? `${pipeline.name}/${name}`
+  }
+  return ref.step!.param !== undefined ? `param:${name}` : `${pipeline.name}/${name}`
 }

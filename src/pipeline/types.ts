@@ -23,6 +23,10 @@ export interface StepRecord {
   error: unknown
   /** For a skipped step: the failed step that blocked it. */
   blockedBy: string | undefined
+  /** Where a succeeded step's output came from when it did not run: the cache, or the resumed run. */
+  reused: 'cache' | 'resume' | undefined
+  /** Its cache key, for a step with `cache: true`. */
+  cacheKey: string | undefined
 }
 
 export interface RunRecord {
@@ -66,4 +70,6 @@ export interface StepOptions {
   timeout?: number
   /** Among ready steps, a higher priority starts first. @default 0 */
   priority?: number
+  /** Reuse the output of an earlier run with the same task, module content, arguments and upstream keys (call steps). @default false */
+  cache?: boolean
 }

@@ -140,7 +140,7 @@ export class RunLog {
     const recorded = readSteps(join(runDir, STEPS_DIR))
     const listed = new Set(file.steps)
     const extra = [...recorded.keys()].filter((name) => !listed.has(name)).sort()
-    const steps = [...file.steps, ...extra].flatMap((name) => recorded.get(name) ?? [])
+    const steps = [...listed, ...extra].flatMap((name) => recorded.get(name) ?? [])
     return {
       id: file.id,
       pipeline: file.pipeline,

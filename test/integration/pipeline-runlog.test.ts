@@ -1,0 +1,121 @@
+// Run records on disk, resume, and the step cache, through real pipeline runs.
+import { spawn } from 'node:child_process'
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs'
+import { tmpdir } from 'node:os'
+import { join } from 'node:path'
+import { pathToFileURL } from 'node:url'
+import { afterEach, beforeEach, describe, expect, it } from 'vitest'
+import { ParallelExecutor, Pipeline, remote } from 'spindle'
+import { cells, tasks as t } from '../helpers/pools.js'
+import { RunLog } from '../../src/runlog/run-log.js'
+
+let dir: string
+beforeEach(() => (dir = mkdtempSync(join(tmpdir(), 'spindle-runlog-'))))
+afterEach(() => rmSync(dir, { recursive: true, force: true }))
+
+const inline = () => new ParallelExecutor({ backend: 'inline' })
+
+describe('run log', () => {
+  it('records every step as it ends, and the run when it finishes', async () => {
+    const p = new Pipeline('logged')
+    const a = p.step('a', t.add(1, 2))
+    p.step('b', t.fail('no'), { after: [a] })
+    const run = await p.run({ executor: inline(), runLog: join(dir, 'runs') })
+    const stored = RunLog.open(join(dir, 'runs')).read(run.id)
+    expect(stored.status).toBe('failed')
+    expect(stored.steps.map((s) => [s.name, s.status])).toEqual([['a', 'succeeded'], ['b', 'failed']])
+    expect(stored.output('a')).toBe(3)
+    expect(stored.step('b')!.error).toMatchObject({ message: 'no', code: 'E_TASK' })
+  })
+
+  it('resume reruns only what did not succeed, reusing recorded outputs', async () => {
+    const c = cells(4)
+    const build = () => {
+      const p = new Pipeline('resumable')
+      p.step('first', t.add(1, 1))
+      const flaky = p.step('flaky', t.flaky(c.buffer, 2, 1)) // fails on its first call only
+      p.step('last', t.echo(flaky))
+      return p
+    }
+    const runs = join(dir, 'runs')
+    const failed = await build().run({ executor: inline(), runLog: runs })
+    expect(failed.status).toBe('failed')
+    const resumed = await build().run({ executor: inline(), runLog: runs, resume: failed.id })
+    expect(resumed.status).toBe('succeeded')
+    expect(resumed.steps.map((s) => [s.name, s.status, s.reused])).toEqual([
+      ['first', 'succeeded', 'resume'],
+      ['flaky', 'succeeded', undefined],
+      ['last', 'succeeded', undefined],
+    ])
+    expect(c.view[2]).toBe(2) // flaky ran once per run
+  })
+
+  it('resume works after a cancelled run, and an unknown run id fails before any work', async () => {
+    const runs = join(dir, 'runs')
+    const p = new Pipeline('cancellable')
+    const quick = p.step('quick', t.add(20, 22))
+    p.step('slow', t.delayedEcho('done', 60_000), { after: [quick] })
+    const controller = new AbortController()
+    const cancelled = await p.run({
+      executor: inline(),
+      runLog: runs,
+      signal: controller.signal,
+      onEvent: (e) => e.type === 'step' && e.step === 'slow' && e.status === 'running' && controller.abort(new Error('stop')),
+    })
+    expect(cancelled.status).toBe('cancelled')
+    const q = new Pipeline('cancellable')
+    const quick2 = q.step('quick', t.add(20, 22))
+    q.step('slow', t.echo(quick2))
+    const resumed = await q.run({ executor: inline(), runLog: runs, resume: cancelled.id })
+    expect(resumed.steps.map((s) => [s.name, s.status, s.reused])).toEqual([['quick', 'succeeded', 'resume'], ['slow', 'succeeded', undefined]])
+    await expect(q.run({ executor: inline(), runLog: runs, resume: 'no-such-run' })).rejects.toMatchObject({ code: 'ERR_SPINDLE_UNKNOWN_RUN' })
+  })
+
+  it('a run killed with SIGKILL loses no step that had finished', async () => {
+    const runs = join(dir, 'runs')
+    const child = spawn(process.execPath, [new URL('../fixtures/pipeline-killed.mjs', import.meta.url).pathname, runs], { stdio: ['ignore', 'pipe', 'inherit'] })
+    let out = ''
+    const finished = await new Promise<string[]>((resolve) => {
+      child.stdout.on('data', (chunk: Buffer) => {
+        out += chunk.toString()
+        const done = out.split('\n').filter((l) => l.startsWith('done '))
+        if (done.length >= 5) resolve(done.map((l) => l.slice(5)))
+      })
+    })
+    const runId = out.split('\n').find((l) => l.startsWith('run '))!.slice(4)
+    child.kill('SIGKILL')
+    await new Promise((resolve) => child.once('exit', resolve))
+    const stored = RunLog.open(runs).read(runId)
+    expect(stored.status).toBe('running') // it never finished
+    const recorded = new Set(stored.steps.filter((s) => s.status === 'succeeded').map((s) => s.name))
+    for (const name of finished) expect(recorded.has(name), `step ${name} was reported done`).toBe(true)
+  })
+})
+
+describe('step cache', () => {
+  it('hits for the same task, module, arguments and upstream; misses when any changes', async () => {
+    const moduleFile = join(dir, 'cached-tasks.mjs')
+    writeFileSync(moduleFile, 'export function scale(x, k) { return x * k }\n')
+    const m = remote<{ scale(x: number, k: number): number }>(pathToFileURL(moduleFile))
+    const cacheDir = join(dir, 'cache')
+    const build = (input: number) => {
+      const p = new Pipeline('cached')
+      const k = p.param('k', 2)
+      const base = p.step('base', t.add(input, 0))
+      p.step('scaled', m.scale(base, k), { cache: true })
+      return p
+    }
+    const runOnce = async (input: number, params: Record<string, unknown> = {}) => {
+      const run = await build(input).run({ executor: inline(), runLog: false, cacheDir, params })
+      return run.steps[1]!
+    }
+    expect((await runOnce(5)).reused).toBeUndefined() // first time: runs
+    expect((await runOnce(5)).reused).toBe('cache') // same everything: hit
+    expect((await runOnce(6)).reused).toBeUndefined() // changed upstream input
+    expect((await runOnce(5, { k: 3 })).reused).toBeUndefined() // changed parameter
+    writeFileSync(moduleFile, 'export function scale(x, k) { return x * k + 0 }\n')
+    expect((await runOnce(5)).reused).toBeUndefined() // changed module content
+    expect((await runOnce(5)).reused).toBe('cache')
+  })
+})
+

@@ -1,0 +1,313 @@
+import { afterEach, beforeEach, describe, expect, it } from 'vitest'
+import { spawn } from 'node:child_process'
+import { existsSync, mkdirSync, mkdtempSync, readFileSync, readdirSync, rmSync, writeFileSync } from 'node:fs'
+import { tmpdir } from 'node:os'
+import { join } from 'node:path'
+import { setTimeout as delay } from 'node:timers/promises'
+import { fileURLToPath } from 'node:url'
+import { SpindleError, TimeoutError } from '../../src/errors.js'
+import { writeFileAtomic } from '../../src/runlog/atomic-file.js'
+import { stepFileBase } from '../../src/runlog/records.js'
+import { RunLog, UnknownRunError, type StepRecordData } from '../../src/runlog/run-log.js'
+
+let dir: string
+beforeEach(() => {
+  dir = mkdtempSync(join(tmpdir(), 'spindle-runlog-'))
+})
+afterEach(() => {
+  rmSync(dir, { recursive: true, force: true })
+})
+
+const step = (name: string, fields: Partial<StepRecordData> = {}): StepRecordData => ({
+  name,
+  kind: 'call',
+  status: 'succeeded',
+  attempts: 1,
+  startedAt: 1_000,
+  endedAt: 2_000,
+  error: undefined,
+  blockedBy: undefined,
+  ...fields,
+})
+
+/** Every file under `root`, relative, recursively. */
+function filesUnder(root: string): string[] {
+  return readdirSync(root, { recursive: true, withFileTypes: true })
+    .filter((e) => e.isFile())
+    .map((e) => join(e.parentPath, e.name).slice(root.length + 1))
+}
+
+function caught(fn: () => unknown): SpindleError {
+  try {
+    fn()
+  } catch (error) {
+    expect(error).toBeInstanceOf(SpindleError)
+    return error as SpindleError
+  }
+  throw new Error('expected a SpindleError')
+}
+
+describe('RunLog records', () => {
+  it('begin() writes run.json with status running and the step names', () => {
+    const log = RunLog.open(dir)
+    log.begin({ id: 'r1', pipeline: 'etl', startedAt: 5, steps: ['load', 'train'] })
+    const file = JSON.parse(readFileSync(join(dir, 'r1', 'run.json'), 'utf8')) as Record<string, unknown>
+    expect(file).toMatchObject({ id: 'r1', pipeline: 'etl', startedAt: 5, status: 'running', steps: ['load', 'train'] })
+    const run = log.read('r1')
+    expect(run).toMatchObject({ id: 'r1', pipeline: 'etl', status: 'running', startedAt: 5, endedAt: undefined })
+    expect(run.stepNames).toEqual(['load', 'train'])
+    expect(run.steps).toEqual([])
+  })
+
+  it('round-trips step records, errors through the codec and outputs through v8 serialization', () => {
+    const log = RunLog.open(dir)
+    const w = log.begin({ id: 'r1', pipeline: 'etl', startedAt: 1, steps: ['load', 'feat', 'train', 'report'] })
+    const output = {
+      table: new Map<string, unknown>([['a', 1], ['b', new Set([1n, 2n])]]),
+      weights: new Float64Array([0.5, -0, NaN]),
+      raw: Buffer.from('bytes'),
+      at: new Date(7),
+    }
+    w.step(step('load', { cacheKey: 'a'.repeat(64) }), { value: output })
+    const thrown = Object.assign(new Error('disk full', { cause: new TimeoutError('too slow', 50) }), { code: 'ENOSPC', path: '/x' })
+    w.step(step('feat', { status: 'failed', attempts: 3, error: thrown }))
+    w.step(step('train', { status: 'skipped', startedAt: undefined, endedAt: undefined, blockedBy: 'feat' }))
+    w.finish('failed', 9)
+
+    const run = RunLog.open(dir).read('r1')
+    expect(run).toMatchObject({ status: 'failed', endedAt: 9 })
+    expect(run.steps.map((s) => [s.name, s.status, s.hasOutput])).toEqual([
+      ['load', 'succeeded', true],
+      ['feat', 'failed', false],
+      ['train', 'skipped', false],
+    ])
+    expect(run.step('load')).toMatchObject({ kind: 'call', attempts: 1, startedAt: 1_000, endedAt: 2_000, cacheKey: 'a'.repeat(64) })
+    const error = run.step('feat')!.error as Error & { code: string; path: string; cause: TimeoutError }
+    expect(error).toBeInstanceOf(Error)
+    expect([error.name, error.message, error.code, error.path]).toEqual(['Error', 'disk full', 'ENOSPC', '/x'])
+    expect(error.cause).toBeInstanceOf(TimeoutError)
+    expect(error.cause.code).toBe('ERR_SPINDLE_TIMEOUT')
+    expect(run.step('train')).toMatchObject({ blockedBy: 'feat', startedAt: undefined, error: undefined })
+
+    const back = run.output('load') as typeof output
+    expect(back).toEqual(output)
+    expect(back.table).toBeInstanceOf(Map)
+    expect(back.weights).toBeInstanceOf(Float64Array)
+    expect(Object.is(back.weights[1], -0)).toBe(true)
+    expect(Buffer.isBuffer(back.raw)).toBe(true)
+    expect(run.output('load')).not.toBe(back) // deserialized afresh each time
+  })
+
+  it('says why a step has no output', () => {
+    const w = RunLog.open(dir).begin({ id: 'r1', pipeline: 'p', startedAt: 1, steps: ['a', 'b', 'c'] })
+    w.step(step('a', { status: 'failed', error: new Error('x') }))
+    w.step(step('b'), { value: { predict: () => 1 } })
+    w.step(step('c'))
+    const run = RunLog.open(dir).read('r1')
+    expect(caught(() => run.output('a'))).toMatchObject({ code: 'ERR_SPINDLE_NO_OUTPUT', message: expect.stringContaining('it failed') })
+    expect(run.step('b')!.outputError).toMatch(/could not be cloned/)
+    expect(caught(() => run.output('b')).message).toMatch(/Step "b" of run "r1" has no stored output: its output could not be serialized/)
+    expect(caught(() => run.output('c')).message).toMatch(/succeeded without an output/)
+    const unknown = caught(() => run.output('zzz'))
+    expect(unknown.code).toBe('ERR_SPINDLE_UNKNOWN_STEP')
+    expect(unknown.message).toBe('Run "r1" has no recorded step "zzz". Recorded steps: a, b, c.')
+  })
+
+  it('keeps any step name, in distinct safe files', () => {
+    const names = ['../../etc/passwd', 'a/b\\c', 'Load', 'load', '.', '..', '', 'con', 'ünï cødé 🚀', 'x'.repeat(400), 'x'.repeat(401), 'a*b?c:"d"<e>|f']
+    const w = RunLog.open(dir).begin({ id: 'r1', pipeline: 'p', startedAt: 1, steps: names })
+    names.forEach((name, i) => w.step(step(name, { attempts: i }), { value: i }))
+    const files = readdirSync(join(dir, 'r1', 'steps'))
+    expect(files).toHaveLength(names.length * 2)
+    for (const file of files) expect(file).toMatch(/^[A-Za-z0-9_%-]{1,120}\.(json|out)$/)
+    // Case-insensitive file systems: names differing in case must differ in more than case.
+    expect(stepFileBase('Load').toLowerCase()).not.toBe(stepFileBase('load').toLowerCase())
+    expect(filesUnder(dir).every((f) => f.startsWith(join('r1', 'steps')) || f === join('r1', 'run.json'))).toBe(true)
+
+    const run = RunLog.open(dir).read('r1')
+    expect(run.steps.map((s) => s.name)).toEqual(names)
+    names.forEach((name, i) => {
+      expect(run.step(name)!.attempts).toBe(i)
+      expect(run.output(name)).toBe(i)
+    })
+  })
+
+  it('a step recorded again replaces its record; nothing can be recorded after finish()', () => {
+    const w = RunLog.open(dir).begin({ id: 'r1', pipeline: 'p', startedAt: 1, steps: ['a'] })
+    w.step(step('a', { status: 'running', endedAt: undefined }))
+    expect(RunLog.open(dir).read('r1').step('a')!.status).toBe('running')
+    w.step(step('a', { attempts: 2 }), { value: 'done' })
+    const run = RunLog.open(dir).read('r1')
+    expect(run.steps).toHaveLength(1)
+    expect(run.step('a')).toMatchObject({ status: 'succeeded', attempts: 2 })
+    w.finish('succeeded', 3)
+    expect(caught(() => w.step(step('a'))).code).toBe('ERR_SPINDLE_CLOSED')
+    expect(caught(() => w.finish('failed', 4)).code).toBe('ERR_SPINDLE_CLOSED')
+  })
+
+  it('a run whose process died reads back as running, with the steps it recorded', () => {
+    const w = RunLog.open(dir).begin({ id: 'died', pipeline: 'p', startedAt: 1, steps: ['a', 'b', 'c'] })
+    w.step(step('a'), { value: [1, 2] })
+    w.step(step('b', { status: 'running', endedAt: undefined }))
+    // No finish(): the writer is dropped, as when its process is killed.
+    const run = RunLog.open(dir).read('died')
+    expect(run.status).toBe('running')
+    expect(run.endedAt).toBeUndefined()
+    expect(run.steps.map((s) => [s.name, s.status])).toEqual([['a', 'succeeded'], ['b', 'running']])
+    expect(run.output('a')).toEqual([1, 2])
+    expect(run.step('c')).toBeUndefined()
+    expect(RunLog.open(dir).list()[0]!.steps).toMatchObject({ succeeded: 1, running: 1, pending: 1 })
+  })
+
+  it('rejects a run id that exists or cannot name a directory', () => {
+    const log = RunLog.open(dir)
+    log.begin({ id: 'r1', pipeline: 'p', startedAt: 1, steps: [] })
+    const again = caught(() => log.begin({ id: 'r1', pipeline: 'p', startedAt: 2, steps: [] }))
+    expect(again.code).toBe('ERR_SPINDLE_RUN_EXISTS')
+    expect(again.message).toBe(`Run "r1" already exists in ${dir}; each run needs a new id.`)
+    for (const id of ['../escape', 'a/b', '.hidden', '']) {
+      expect(caught(() => log.begin({ id, pipeline: 'p', startedAt: 1, steps: [] })).code).toBe('ERR_SPINDLE_INVALID_ARGUMENT')
+    }
+    expect(existsSync(join(dir, '..', 'escape'))).toBe(false)
+  })
+})
+
+describe('RunLog.read() of an unknown run and list()', () => {
+  it('an unknown id lists the most recent ids, newest first', () => {
+    const log = RunLog.open(dir)
+    for (let i = 1; i <= 12; i++) log.begin({ id: `run-${String(i).padStart(2, '0')}`, pipeline: 'p', startedAt: i * 100, steps: [] })
+    const error = caught(() => log.read('run-99'))
+    expect(error).toBeInstanceOf(UnknownRunError)
+    expect(error.code).toBe('ERR_SPINDLE_UNKNOWN_RUN')
+    const recent = Array.from({ length: 10 }, (_, i) => `run-${String(12 - i).padStart(2, '0')}`)
+    expect((error as UnknownRunError).recent).toEqual(recent)
+    expect(error.message).toBe(`No run "run-99" in ${dir}. Most recent runs, newest first: ${recent.join(', ')}.`)
+    // A path, not an id, is never looked up.
+    expect(caught(() => log.read('../run-01')).code).toBe('ERR_SPINDLE_UNKNOWN_RUN')
+  })
+
+  it('an unknown id in an empty or missing log says there are no runs', () => {
+    const missing = join(dir, 'nothing-here')
+    const error = caught(() => RunLog.open(missing).read('x'))
+    expect(error.message).toBe(`No run "x" in ${missing}: no runs are recorded there.`)
+    expect(RunLog.open(missing).list()).toEqual([])
+  })
+
+  it('lists runs newest first, with steps counted by status', () => {
+    const log = RunLog.open(dir)
+    const old = log.begin({ id: 'old', pipeline: 'etl', startedAt: 100, steps: ['a', 'b', 'c'] })
+    old.step(step('a'))
+    old.step(step('b', { status: 'failed', error: new Error('no') }))
+    old.step(step('c', { status: 'skipped', blockedBy: 'b' }))
+    old.finish('failed', 150)
+    const live = log.begin({ id: 'live', pipeline: 'train', startedAt: 300, steps: ['x', 'y'] })
+    live.step(step('x'))
+    log.begin({ id: 'mid', pipeline: 'etl', startedAt: 200, steps: ['only'] }).finish('cancelled', 250)
+    mkdirSync(join(dir, 'not-a-run')) // a begin() killed before run.json
+    mkdirSync(join(dir, '.scratch'))
+
+    const zero = { pending: 0, running: 0, succeeded: 0, failed: 0, skipped: 0, cancelled: 0 }
+    expect(log.list()).toEqual([
+      { id: 'live', pipeline: 'train', status: 'running', startedAt: 300, endedAt: undefined, steps: { ...zero, succeeded: 1, pending: 1 } },
+      { id: 'mid', pipeline: 'etl', status: 'cancelled', startedAt: 200, endedAt: 250, steps: { ...zero, pending: 1 } },
+      { id: 'old', pipeline: 'etl', status: 'failed', startedAt: 100, endedAt: 150, steps: { ...zero, succeeded: 1, failed: 1, skipped: 1 } },
+    ])
+  })
+
+  it('a damaged step file is reported by read() and does not hide other runs from list()', () => {
+    const log = RunLog.open(dir)
+    log.begin({ id: 'good', pipeline: 'p', startedAt: 1, steps: [] })
+    log.begin({ id: 'bad', pipeline: 'p', startedAt: 2, steps: ['a'] }).step(step('a'))
+    writeFileSync(join(dir, 'bad', 'steps', `${stepFileBase('a')}.json`), '{"name": "a", "sta')
+    const error = caught(() => log.read('bad'))
+    expect(error.code).toBe('ERR_SPINDLE_CORRUPT_RUN')
+    expect(error.message).toContain(join(dir, 'bad', 'steps'))
+    expect(log.list().map((r) => r.id)).toEqual(['good'])
+  })
+})
+
+describe('atomic writes', () => {
+  it('leave no temporary files behind', () => {
+    const w = RunLog.open(dir).begin({ id: 'r1', pipeline: 'p', startedAt: 1, steps: [] })
+    for (let i = 0; i < 50; i++) w.step(step(`s${i % 10}`, { attempts: i }), { value: new Uint8Array(1000).fill(i) })
+    w.finish('succeeded', 2)
+    const files = filesUnder(dir)
+    expect(files.filter((f) => f.endsWith('.tmp'))).toEqual([])
+    expect(files).toHaveLength(1 + 10 * 2)
+  })
+
+  it('a writer killed between write and rename leaves the old record, and readers ignore its *.tmp', () => {
+    const w = RunLog.open(dir).begin({ id: 'r1', pipeline: 'p', startedAt: 1, steps: ['a'] })
+    w.step(step('a', { attempts: 1 }), { value: 'first' })
+    const base = stepFileBase('a')
+    const stepsDir = join(dir, 'r1', 'steps')
+    // What a kill after the temp write and before the rename leaves: a half-written temp file.
+    writeFileSync(join(stepsDir, `.${base}.json.0123456789ab.tmp`), '{"version":1,"name":"a","status":"fai')
+    writeFileSync(join(stepsDir, `.${base}.out.0123456789ab.tmp`), Buffer.from([0xff, 0x0d]))
+    writeFileSync(join(dir, 'r1', '.run.json.0123456789ab.tmp'), '{"id":')
+    const run = RunLog.open(dir).read('r1')
+    expect(run.steps).toHaveLength(1)
+    expect(run.step('a')).toMatchObject({ status: 'succeeded', attempts: 1 })
+    expect(run.output('a')).toBe('first')
+    expect(RunLog.open(dir).list()).toHaveLength(1)
+  })
+
+  it('a failed rename removes the temporary file and leaves the target as it was', () => {
+    const target = join(dir, 'target')
+    mkdirSync(join(target, 'inside'), { recursive: true }) // rename over a non-empty directory fails
+    expect(() => writeFileAtomic(target, 'data')).toThrow()
+    expect(readdirSync(dir)).toEqual(['target'])
+    expect(readdirSync(target)).toEqual(['inside'])
+
+    const file = join(dir, 'file')
+    writeFileAtomic(file, 'old')
+    writeFileAtomic(file, 'new content')
+    expect(readFileSync(file, 'utf8')).toBe('new content')
+    expect(readdirSync(dir).sort()).toEqual(['file', 'target'])
+  })
+})
+
+describe('a writer killed with SIGKILL', () => {
+  const fixture = fileURLToPath(new URL('../fixtures/runlog-writer.mjs', import.meta.url))
+  const built = fileURLToPath(new URL('../../dist/runlog/run-log.js', import.meta.url))
+
+  it('leaves every recorded step whole, and at least as many as it reported', async () => {
+    if (!existsSync(built)) throw new Error(`${built} is missing: run \`npm run build\` first.`)
+    const child = spawn(process.execPath, [fixture, dir, 'killed'], { stdio: ['ignore', 'pipe', 'pipe'] })
+    let stdout = ''
+    let stderr = ''
+    child.stderr.on('data', (chunk: Buffer) => (stderr += chunk.toString()))
+    const closed = new Promise<{ code: number | null; signal: NodeJS.Signals | null }>((resolve) =>
+      child.on('close', (code, signal) => resolve({ code, signal })),
+    )
+    // Wait for the child to say it has recorded a step (not a sleep), then let it write for ~50 ms.
+    await new Promise<void>((resolve, reject) => {
+      child.stdout.on('data', (chunk: Buffer) => {
+        stdout += chunk.toString()
+        if (stdout.includes('\n')) resolve()
+      })
+      void closed.then(({ code, signal }) => reject(new Error(`writer exited early (code ${code}, signal ${signal}):\n${stderr}`)))
+    })
+    await delay(50)
+    child.kill('SIGKILL')
+    const { signal } = await closed
+    expect(signal).toBe('SIGKILL')
+
+    // Every line was printed after its step was on disk, so the last one is a lower bound.
+    const lines = stdout.split('\n').slice(0, -1) // a line cut by the kill does not count
+    const reported = Number(lines.at(-1))
+    expect(reported).toBeGreaterThan(0)
+
+    const run = RunLog.open(dir).read('killed') // every step file present parses
+    const succeeded = run.steps.filter((s) => s.status === 'succeeded')
+    expect(run.status).toBe('running')
+    expect(succeeded.length, `reported ${reported}, recorded ${run.steps.length}`).toBeGreaterThanOrEqual(reported)
+    expect(run.steps.length - succeeded.length).toBeLessThanOrEqual(1) // at most the step being written
+    for (const name of ['step 0', `step ${reported - 1}`, ...succeeded.slice(-1).map((s) => s.name)]) {
+      const output = run.output(name) as Map<string, unknown>
+      expect(output.get('label')).toBe('x'.repeat(10_000))
+      expect((output.get('weights') as Float64Array).length).toBe(16_384)
+    }
+    console.log(`kill -9 test: ${reported} steps reported, ${succeeded.length} recorded as succeeded, ${run.steps.length} in all`)
+  })
+})
