@@ -34,7 +34,7 @@ export interface MapDefinition {
   readonly reduce: ((values: unknown[]) => unknown) | undefined
 }
 
-const STEP_KEYS = ['after', 'retries', 'retryDelay', 'timeout', 'priority', 'cache']
+const STEP_KEYS = ['after', 'retries', 'retryDelay', 'timeout', 'priority', 'cache', 'onFailure']
 
 export class Pipeline {
   private readonly definitions = new Map<string, StepDefinition>()
@@ -180,6 +180,10 @@ function checkStepOptions(name: string, options: StepOptions): void {
   if (options.retries !== undefined) checkInteger('retries', options.retries, 0)
   if (options.retryDelay !== undefined && options.retryDelay !== 0) checkDuration('retryDelay', options.retryDelay)
   if (options.timeout !== undefined) checkDuration('timeout', options.timeout)
+  const recovery = options.onFailure
+  if (recovery !== undefined && typeof recovery !== 'string' && !(isPending(recovery) && recovery.kind === 'step' && recovery.step!.param === undefined)) {
+    throw new InvalidOptionError(`Expected \`onFailure\` of step "${name}" to be a step of this pipeline (or its name), got ${shown(recovery)}`)
+  }
   if (options.cache !== undefined && typeof options.cache !== 'boolean') {
     throw new InvalidOptionError(`Expected \`cache\` of step "${name}" to be a boolean, got ${shown(options.cache)}`)
   }

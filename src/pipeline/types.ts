@@ -70,6 +70,11 @@ export interface StepOptions {
   timeout?: number
   /** Among ready steps, a higher priority starts first. @default 0 */
   priority?: number
+  /**
+   * A step of this pipeline that runs only if this one fails, to recover (runnable's on_failure):
+   * this step's failure is then handled, and the run fails only if the recovery step fails.
+   */
+  onFailure?: Pending<unknown> | string
   /** Reuse the output of an earlier run with the same task, module content, arguments and upstream keys (call steps). @default false */
   cache?: boolean
 }

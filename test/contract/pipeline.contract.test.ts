@@ -160,3 +160,43 @@ describe('Pipeline: bad definitions get clear errors before any work', () => {
     expect(run.steps[0]).toMatchObject({ status: 'failed', error: { code: 'ERR_SPINDLE_NOT_CLONEABLE' } })
   })
 })
+
+describe('Pipeline: recovery steps (onFailure)', () => {
+  const inline = () => new ParallelExecutor({ backend: 'inline' })
+
+  it('runs the recovery step only when its step fails; the run fails only if recovery fails', async () => {
+    const p = new Pipeline('recover')
+    const fallback = p.step('fallback', t.echo('default model'))
+    const train = p.step('train', t.fail('diverged'), { onFailure: fallback })
+    p.step('deploy', t.echo(train))
+    const run = await p.run({ executor: inline(), runLog: false })
+    expect(run.status).toBe('succeeded')
+    expect(run.steps.map((s) => [s.name, s.status])).toEqual([
+      ['fallback', 'succeeded'],
+      ['train', 'failed'],
+      ['deploy', 'skipped'],
+    ])
+    expect(run.output(fallback)).toBe('default model')
+
+    const ok = new Pipeline('no-need')
+    const spare = ok.step('spare', t.echo('unused'))
+    ok.step('work', t.add(1, 1), { onFailure: spare })
+    const fine = await ok.run({ executor: inline(), runLog: false })
+    expect(fine.steps.map((s) => [s.name, s.status])).toEqual([['spare', 'skipped'], ['work', 'succeeded']])
+
+    const worse = new Pipeline('worse')
+    const broken = worse.step('broken', t.fail('also bad'))
+    worse.step('work', t.fail('bad'), { onFailure: broken })
+    expect((await worse.run({ executor: inline(), runLog: false })).status).toBe('failed')
+  })
+
+  it('names an unknown recovery step', async () => {
+    const p = new Pipeline('typo')
+    p.step('work', t.add(1, 1), { onFailure: 'fallbak' })
+    p.stub('fallback')
+    await expect(p.run({ executor: inline(), runLog: false })).rejects.toMatchObject({
+      code: 'ERR_SPINDLE_UNKNOWN_STEP',
+      message: expect.stringContaining('Did you mean "fallback"?'),
+    })
+  })
+})
