@@ -6,7 +6,7 @@ const t = remote<typeof import('./pipeline-tasks.js')>(new URL('./pipeline-tasks
 const p = new Pipeline('fit')
 const rows = p.param('rows', 20_000)
 const raw = p.step('load', t.load(rows))
-const a = p.step('featA', t.featureA(raw)) // depends on load: raw is its argument
+const a = p.step('featA', t.featureA(raw), { cache: true }) // depends on load; reused while its inputs stay the same
 const b = p.step('featB', t.featureB(raw), { retries: 2 })
 const model = p.step('train', t.train(a, b))
 p.shell('notify', ['node', '-e', 'console.log("model trained")'], { after: [model] })
