@@ -8,6 +8,7 @@ import { InvalidOptionError } from '../errors.js'
 import type { Backend } from '../backends/backend.js'
 import { startInlineBackend } from '../backends/inline/inline-backend.js'
 import { startThreadBackend } from '../backends/thread/thread-backend.js'
+import { startProcessBackend } from '../backends/process/process-backend.js'
 import { Dispatcher } from '../scheduler/dispatcher.js'
 import { isPending, type Pending, type TaskRef } from '../task/pending.js'
 import type { CallOptions, CallSink } from '../scheduler/call.js'
@@ -52,7 +53,9 @@ export class Compute implements AsyncDisposable {
     const backend =
       resolved.backend === 'inline'
         ? startInlineBackend(jobId)
-        : startThreadBackend(resolved.workers, jobId, resolved)
+        : resolved.backend === 'process'
+          ? startProcessBackend(resolved.workers, resolved.workersPerNode, jobId, resolved)
+          : startThreadBackend(resolved.workers, jobId, resolved)
     return new Compute(backend, resolved.closeTimeout, resolved.interruptionRetries, jobId)
   }
 
@@ -124,6 +127,7 @@ export class Compute implements AsyncDisposable {
     const { dispatcher } = this
     return {
       nodes: dispatcher.nodeCount,
+      sharedMemory: dispatcher.backend.kind !== 'process',
       submit: (task: TaskRef, args: readonly unknown[], options: CallOptions) =>
         new Promise((resolve, reject) => dispatcher.submit(task, args, options, resolve, reject)),
     }

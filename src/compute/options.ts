@@ -1,20 +1,23 @@
 import { availableParallelism } from 'node:os'
 import type { ResourceLimits } from 'node:worker_threads'
-import { SpindleError } from '../errors.js'
+import { InvalidOptionError, SpindleError } from '../errors.js'
 import { checkDuration, checkInteger, checkKnownKeys, checkOneOf, checkSignal } from '../options.js'
 import type { CallOptions } from '../scheduler/call.js'
 
-export type BackendName = 'thread' | 'inline'
+export type BackendName = 'thread' | 'process' | 'inline'
 
 export interface ComputeOptions {
   /**
-   * Where calls run: `'thread'` (worker threads in this process, on Piscina) or `'inline'`
-   * (this thread, one batch at a time: for debugging).
+   * Where calls run: `'thread'` (worker threads in this process, on Piscina), `'process'` (child
+   * processes, each a node running `workersPerNode` threads) or `'inline'` (this thread, one
+   * batch at a time: for debugging).
    * @default 'thread'
    */
   backend?: BackendName
+  /** Threads in each node of the process backend. @default 1 */
+  workersPerNode?: number
   /**
-   * Number of nodes (worker threads). Ignored by `'inline'`, which has one.
+   * Number of nodes: worker threads, or processes. Ignored by `'inline'`, which has one.
    * @default Math.max(1, os.availableParallelism() - 1)
    */
   workers?: number
@@ -51,12 +54,13 @@ export interface StreamOptions extends RunOptions {
   ordered?: boolean
 }
 
-const COMPUTE_KEYS = ['backend', 'workers', 'interruptionRetries', 'closeTimeout', 'resourceLimits', 'env', 'execArgv']
+const COMPUTE_KEYS = ['backend', 'workers', 'workersPerNode', 'interruptionRetries', 'closeTimeout', 'resourceLimits', 'env', 'execArgv']
 const RUN_KEYS = ['signal', 'timeout', 'node']
 
 export interface ResolvedComputeOptions {
   backend: BackendName
   workers: number
+  workersPerNode: number
   interruptionRetries: number
   closeTimeout: number
   resourceLimits: ResourceLimits | undefined
@@ -68,13 +72,19 @@ export function resolveComputeOptions(options: ComputeOptions): ResolvedComputeO
   checkKnownKeys('Compute.start()', options, COMPUTE_KEYS)
   const { backend = 'thread', workers = Math.max(1, availableParallelism() - 1) } = options
   const { interruptionRetries = 3, closeTimeout = 10_000 } = options
-  checkOneOf('backend', backend, ['thread', 'inline'] as const)
+  checkOneOf('backend', backend, ['thread', 'process', 'inline'] as const)
   checkInteger('workers', workers, 1)
+  const { workersPerNode = 1 } = options
+  checkInteger('workersPerNode', workersPerNode, 1)
+  if (options.workersPerNode !== undefined && backend !== 'process') {
+    throw new InvalidOptionError(`\`workersPerNode\` is for the process backend; a ${backend} node is one thread. Use \`workers\`.`)
+  }
   checkInteger('interruptionRetries', interruptionRetries, 0)
   checkDuration('closeTimeout', closeTimeout, true)
   return {
     backend,
     workers: backend === 'inline' ? 1 : workers,
+    workersPerNode,
     interruptionRetries,
     closeTimeout,
     resourceLimits: options.resourceLimits,

@@ -74,6 +74,12 @@ export async function parallelMap(items: unknown, fn: unknown, options: Parallel
   const settled = options.settled === true
   const stopOnError = settled ? false : options.stopOnError !== false
   return withCompute(options, async (compute) => {
+    if (isTypedArray(items) && !compute.sharedMemory) {
+      // Processes share no memory: the values travel as an array and come back as the same kind.
+      const Kind = items.constructor as new (values: unknown[]) => TypedArray
+      const values = (await collect(compute, itemSource(Array.from(items)), undefined, fn, options, stopOnError, settled)) as unknown[]
+      return settled ? values : new Kind(values)
+    }
     const { source, shared } = prepare(items)
     try {
       return await collect(compute, source, shared, fn, options, stopOnError, settled)
@@ -155,8 +161,12 @@ async function* iterate(items: unknown, fn: unknown, options: IterateOptions = {
 
 parallelMap.iterate = iterate
 
+function isTypedArray(items: unknown): items is TypedArray {
+  return ArrayBuffer.isView(items) && !(items instanceof DataView) && !(items instanceof BigInt64Array) && !(items instanceof BigUint64Array)
+}
+
 function prepare(items: unknown): { source: ReturnType<typeof itemSource>; shared: ReturnType<typeof shareTypedArray> | undefined } {
-  if (ArrayBuffer.isView(items) && !(items instanceof DataView) && !(items instanceof BigInt64Array) && !(items instanceof BigUint64Array)) {
+  if (isTypedArray(items)) {
     const shared = shareTypedArray(items as TypedArray)
     return { source: rangeSource(shared.input.length), shared }
   }

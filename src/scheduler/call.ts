@@ -22,6 +22,8 @@ export interface CallOptions {
 export interface CallSink {
   /** How many nodes share the calls (what chunking divides work over). */
   readonly nodes: number
+  /** Whether a SharedArrayBuffer reaches the nodes as shared memory (not across processes). */
+  readonly sharedMemory: boolean
   submit(task: TaskRef, args: readonly unknown[], options: CallOptions): Promise<unknown>
 }
 

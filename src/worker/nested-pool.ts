@@ -18,6 +18,7 @@ export class PortPool implements CallSink {
   constructor(
     private readonly port: MessagePort,
     readonly nodes: number,
+    readonly sharedMemory: boolean,
   ) {}
 
   submit(task: TaskRef, args: readonly unknown[], options: CallOptions): Promise<unknown> {

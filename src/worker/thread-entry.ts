@@ -19,7 +19,7 @@ await registerTypeScript(data.tsxApi)
 
 /** The one Piscina task a worker runs: it hands over the port every later message uses. */
 export default function connect({ connect: port }: { connect: MessagePort }): void {
-  const pool = new PortPool(port, data.info.totalNodes)
+  const pool = new PortPool(port, data.info.totalNodes, data.info.backend !== 'process')
   setWorkerContext(data.info, pool)
   port.on('message', (message: BatchRequest | NestedReply) => {
     if (!Array.isArray(message)) return pool.reply(message)

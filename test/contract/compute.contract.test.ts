@@ -2,10 +2,11 @@
 import { getEventListeners } from 'node:events'
 import { describe, expect, it } from 'vitest'
 import { gather, type Compute, type Pending } from 'spindle'
-import { BACKENDS, cells, tasks as t, usePools } from '../helpers/pools.js'
+import { BACKENDS, tasks as t, usePools, useProbes } from '../helpers/pools.js'
 
 describe.each(BACKENDS)('Compute contract on $name', ({ name, options }) => {
   const start = usePools()
+  const probe = useProbes()
   let pool: Compute
   const open = async () => (pool = await start(options))
 
@@ -18,11 +19,10 @@ describe.each(BACKENDS)('Compute contract on $name', ({ name, options }) => {
 
     it('passes a Pending as an argument: the dependency runs first, once per run', async () => {
       await open()
-      const c = cells(2)
-      const counted = t.countConcurrent(c.buffer, 0) // returns 1, and we count how often it ran
+      const counted = t.countRunFile(probe.path('runs')) // returns 1, and counts how often it ran
       const out = await pool.run(gather(t.add(counted, 10), t.multiply(counted, 7), t.add(counted, counted)))
       expect(out).toEqual([11, 7, 2])
-      expect(c.view[1]).toBe(1) // ran once even though three calls use it
+      expect(probe.runs('runs')).toBe(1) // ran once even though three calls use it
     })
 
     it('gives a gather its values in submission order', async () => {
@@ -187,17 +187,15 @@ describe.each(BACKENDS)('Compute contract on $name', ({ name, options }) => {
 
     it('cancels queued calls and leaves no listener behind', async () => {
       await open()
-      const c = cells()
       const controller = new AbortController()
-      // Hold every node, then queue one more call behind them and abort it. Inline runs on
-      // this thread, so it is held by an async call instead of a blocking handshake.
-      const holder = () => (name === 'inline' ? t.delayedEcho(0, 30) : t.holdUntilReleased(c.buffer, 1))
-      const held = Array.from({ length: pool.nodes }, (_, i) => pool.run(holder(), { node: i }))
-      if (name !== 'inline') await c.until(1, pool.nodes)
+      // Fill every slot of every node with a held call, then queue one more behind them and abort it.
+      const slots = name === 'inline' ? 1 : pool.nodes * 2
+      const held = Array.from({ length: slots }, () => pool.run(t.holdUntilFile(probe.path('started'), probe.path('go'))))
+      await probe.started('started', slots) // async holds: a node runs both of its batches at once
       const queued = pool.run(t.echo('never'), { signal: controller.signal })
       controller.abort(new Error('changed my mind'))
       await expect(queued).rejects.toThrow('changed my mind')
-      c.release()
+      probe.release('go')
       await Promise.all(held)
       expect(getEventListeners(controller.signal, 'abort')).toHaveLength(0)
       const settled = new AbortController()

@@ -4,10 +4,11 @@ import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { afterEach, describe, expect, it } from 'vitest'
 import { ParallelExecutor, Pipeline, type Pending } from 'spindle'
-import { BACKENDS, cells, tasks as t, usePools } from '../helpers/pools.js'
+import { BACKENDS, tasks as t, usePools, useProbes } from '../helpers/pools.js'
 
 describe.each(BACKENDS)('nested pipelines on $name', ({ options }) => {
   const start = usePools()
+  const probe = useProbes()
   const executor = async (maxWorkers = 2) => new ParallelExecutor({ backend: await start(options), maxWorkers })
 
   function variant(name: string, raw: Pending<number>, factor: number, depth: number): Pipeline {
@@ -33,19 +34,18 @@ describe.each(BACKENDS)('nested pipelines on $name', ({ options }) => {
   })
 
   it('never runs more leaf steps at once than maxWorkers, across all branches', async () => {
-    const c = cells(2)
     const p = new Pipeline('limited')
     const branches = Object.fromEntries(
       ['a', 'b', 'c'].map((name) => {
         const branch = new Pipeline(name)
-        for (let i = 0; i < 3; i++) branch.step(`s${i}`, t.countConcurrent(c.buffer, 5))
+        for (let i = 0; i < 3; i++) branch.step(`s${i}`, t.concurrentFile(probe.path('busy'), 5))
         return [name, branch]
       }),
     )
     p.parallel('all', branches)
     const run = await p.run({ executor: await executor(2) })
     expect(run.status).toBe('succeeded')
-    expect(c.view[1]).toBeLessThanOrEqual(2)
+    expect(probe.maxConcurrent('busy')).toBeLessThanOrEqual(2)
   })
 
   it('maps one call per item, keyed by index, with a reduce; empty input gives []', async () => {

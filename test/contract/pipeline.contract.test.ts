@@ -1,18 +1,18 @@
 // Pipelines on every backend: dependencies from arguments, parallel branches, failure modes.
 import { describe, expect, it } from 'vitest'
 import { ParallelExecutor, Pipeline, type PipelineEvent } from 'spindle'
-import { BACKENDS, cells, tasks as t, usePools } from '../helpers/pools.js'
+import { BACKENDS, tasks as t, usePools, useProbes } from '../helpers/pools.js'
 
 describe.each(BACKENDS)('Pipeline on $name', ({ options }) => {
   const start = usePools()
+  const probe = useProbes()
   const executor = async (maxWorkers = 2) => new ParallelExecutor({ backend: await start(options), maxWorkers })
 
   it('infers dependencies from arguments and runs independent steps at once', async () => {
-    const c = cells(2)
     const p = new Pipeline('etl')
     const raw = p.step('load', t.add(1, 2))
     const a = p.step('featA', t.multiply(raw, 10))
-    const b = p.step('featB', t.add(raw, t.countConcurrent(c.buffer, 50)))
+    const b = p.step('featB', t.add(raw, t.concurrentFile(probe.path('busy'), 50)))
     const model = p.step('train', t.add(a, b))
     const run = await p.run({ executor: await executor() })
     expect(run.status).toBe('succeeded')
@@ -66,9 +66,8 @@ describe.each(BACKENDS)('Pipeline on $name', ({ options }) => {
   })
 
   it('retries a step that throws, as many times as asked', async () => {
-    const c = cells(2)
     const p = new Pipeline('retry')
-    const step = p.step('flaky', t.flaky(c.buffer, 1, 2), { retries: 2, retryDelay: 1 })
+    const step = p.step('flaky', t.flakyFile(probe.path('flaky'), 2), { retries: 2, retryDelay: 1 })
     const events: PipelineEvent[] = []
     const run = await p.run({ executor: await executor(), onEvent: (e) => events.push(e) })
     expect(run.output(step)).toBe('ok after 3')

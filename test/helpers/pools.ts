@@ -1,3 +1,6 @@
+import { existsSync, mkdtempSync, readdirSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs'
+import { tmpdir } from 'node:os'
+import { join } from 'node:path'
 import { afterEach } from 'vitest'
 import { Compute, remote, type ComputeOptions } from 'spindle'
 import type * as Tasks from '../fixtures/tasks.mjs'
@@ -47,5 +50,35 @@ const waitAsync = (Atomics as unknown as {
 
 export const BACKENDS = [
   { name: 'thread', options: { backend: 'thread', workers: 2 } },
+  { name: 'process', options: { backend: 'process', workers: 2 } },
   { name: 'inline', options: { backend: 'inline' } },
 ] as const satisfies ReadonlyArray<{ name: string; options: ComputeOptions }>
+
+/**
+ * Probes for tasks on any backend (threads and processes alike): counters, concurrency and
+ * handshakes through files in a temp directory, removed after each test.
+ */
+export function useProbes() {
+  let dir = ''
+  afterEach(() => {
+    if (dir !== '') rmSync(dir, { recursive: true, force: true })
+    dir = ''
+  })
+  const path = (name: string) => {
+    if (dir === '') dir = mkdtempSync(join(tmpdir(), 'spindle-probe-'))
+    return join(dir, name)
+  }
+  return {
+    path,
+    /** How many times countRunFile / flakyFile ran on `name`. */
+    runs: (name: string) => (existsSync(path(name)) ? statSync(path(name)).size : 0),
+    /** The most concurrentFile calls on `name` seen running at once. */
+    maxConcurrent: (name: string) =>
+      Math.max(0, ...readFileSync(`${path(name)}.max`, 'utf8').trim().split('\n').map(Number)),
+    /** Waits (polling, not as an oracle) until `count` holdUntilFile calls on `name` have started. */
+    async started(name: string, count: number): Promise<void> {
+      while ((existsSync(path(name)) ? readdirSync(path(name)).length : 0) < count) await new Promise((r) => setTimeout(r, 2))
+    },
+    release: (name: string) => writeFileSync(path(name), ''),
+  }
+}

@@ -25,6 +25,7 @@ export function startInlineBackend(jobId: string): Backend {
   // Tasks that fan out (parallelMap in a task) submit to this same pool.
   const pool: CallSink = {
     nodes: 1,
+    sharedMemory: true,
     submit: (task, args, options) =>
       nested === undefined
         ? Promise.reject(new Error('the inline pool is not serving calls'))

@@ -1,0 +1,35 @@
+/**
+ * What travels between the caller and a node agent process, over its IPC channel (advanced
+ * serialization): the same batch arrays as on a thread, plus the agent's side of a batch's fate.
+ */
+import type { BatchRequest, BatchResponse, NestedReply, NestedSubmit } from '../../protocol/messages.js'
+import type { InstanceInfo } from '../../worker/context.js'
+import type { CrashReport } from '../../worker/crash-slot.js'
+import type { EncodedThrown } from '../../protocol/error-codec.js'
+
+/** How the caller configures an agent (its first argument, as JSON). */
+export interface AgentConfig {
+  /** The agent's node: its threads report this `node`, with `worker` their own index. */
+  readonly info: Omit<InstanceInfo, 'worker'>
+  readonly resourceLimits?: { maxOldGenerationSizeMb?: number; maxYoungGenerationSizeMb?: number; stackSizeMb?: number }
+}
+
+/** Caller → agent. */
+export type ToAgent = BatchRequest | { readonly stop: number } | NestedReply
+
+/** A batch's NodeFailure, flattened to travel. */
+export interface FailureData {
+  readonly reason: 'crash' | 'aborted'
+  readonly message: string
+  readonly exitCode: number | null | undefined
+  readonly crash: CrashReport | undefined
+  readonly interrupted: boolean
+  readonly cause: EncodedThrown | undefined
+}
+
+/** Agent → caller. */
+export type FromAgent =
+  | { readonly ready: true; readonly pid: number }
+  | { readonly done: BatchResponse }
+  | { readonly failed: number; readonly failure: FailureData }
+  | NestedSubmit

@@ -1,0 +1,160 @@
+/**
+ * A node of the process backend: a node agent (agent-main.ts) in a child process, running
+ * `workersPerNode` threads. Batches go over the IPC channel (advanced serialization: the same
+ * arrays as on a thread); its output is forwarded line by line with a `[process N]` prefix. If
+ * the agent dies, what it was running fails as interrupted and a new agent starts; `close()`
+ * sends SIGTERM, then SIGKILL after a grace period. The agent exits by itself when this process
+ * goes away (its channel closes), so no orphan is left behind.
+ */
+import { fork, type ChildProcess } from 'node:child_process'
+import { createInterface } from 'node:readline'
+import { NodeFailure, type BackendNode, type NestedHandler } from '../backend.js'
+import { decodeThrown, encodeThrown } from '../../protocol/error-codec.js'
+import type { BatchRequest, BatchResponse, NestedReply, NestedSubmit } from '../../protocol/messages.js'
+import type { AgentConfig, FromAgent, ToAgent } from './messages.js'
+
+const AGENT = new URL('./agent-main.js', import.meta.url)
+const KILL_GRACE_MS = 2000
+
+interface InFlight {
+  readonly done: (response: BatchResponse) => void
+  readonly failed: (failure: NodeFailure) => void
+}
+
+export class ProcessNode implements BackendNode {
+  readonly slots: number
+  generation = 0
+  private child: ChildProcess | undefined
+  private pid: number | undefined
+  private readonly inFlight = new Map<number, InFlight>()
+  private nestedHandler: NestedHandler | undefined
+  private stderrTail: string[] = []
+  private closed = false
+
+  constructor(
+    readonly index: number,
+    private readonly config: AgentConfig,
+    private readonly execArgv: string[] | undefined,
+  ) {
+    // Two batches per thread: the next one waits in the agent while the current one runs.
+    this.slots = config.info.workersPerNode * 2
+    this.spawn()
+  }
+
+  describe(): string {
+    return `process ${this.index}${this.pid === undefined ? '' : ` (pid ${this.pid})`}`
+  }
+
+  serveNested(handler: NestedHandler): void {
+    this.nestedHandler = handler
+  }
+
+  execute(batch: BatchRequest, done: (response: BatchResponse) => void, failed: (failure: NodeFailure) => void): () => void {
+    const child = this.child ?? this.spawn()
+    if (child === undefined) {
+      failed(new NodeFailure('aborted', 'the node is closed'))
+      return () => {}
+    }
+    this.inFlight.set(batch[1], { done, failed })
+    this.send(child, batch)
+    return () => this.send(child, { stop: batch[1] })
+  }
+
+  async close(): Promise<void> {
+    this.closed = true
+    const child = this.child
+    if (child === undefined || child.exitCode !== null || child.signalCode !== null) return
+    const exited = new Promise((resolve) => child.once('exit', resolve))
+    child.kill('SIGTERM')
+    const timer = setTimeout(() => child.kill('SIGKILL'), KILL_GRACE_MS)
+    await exited
+    clearTimeout(timer)
+  }
+
+  private spawn(): ChildProcess | undefined {
+    if (this.closed) return undefined
+    const child = fork(AGENT, [JSON.stringify(this.config)], {
+      serialization: 'advanced',
+      stdio: ['ignore', 'pipe', 'pipe', 'ipc'],
+      ...(this.execArgv !== undefined && { execArgv: this.execArgv }),
+    })
+    this.child = child
+    this.pid = child.pid
+    this.stderrTail = []
+    this.forward(child, 'stdout')
+    this.forward(child, 'stderr')
+    child.on('message', (message: FromAgent) => this.receive(child, message))
+    child.once('exit', (code, signal) => this.lost(child, code, signal))
+    child.on('error', () => {}) // a failed spawn also exits; 'exit' reports it
+    // An idle pool never keeps the program alive: the child, its pipes and its channel are
+    // unref'd; the channel is ref'd only while a batch is out (see send/settle).
+    child.unref()
+    for (const stream of [child.stdout, child.stderr]) (stream as { unref?: () => void } | null)?.unref?.()
+    ;(child.channel as { unref?: () => void } | undefined)?.unref?.()
+    return child
+  }
+
+  private send(child: ChildProcess, message: ToAgent): void {
+    if (this.inFlight.size > 0) (child.channel as { ref?: () => void } | undefined)?.ref?.() // work is out: keep the program alive
+    if (child.connected) child.send(message)
+  }
+
+  private receive(child: ChildProcess, message: FromAgent): void {
+    if ('done' in message) return this.settle(message.done[2])?.done(message.done)
+    if ('failed' in message) {
+      const { reason, message: text, exitCode, crash, interrupted, cause } = message.failure
+      const details = { exitCode, crash, interrupted, ...(cause !== undefined && { cause: decodeThrown(cause) }) }
+      return this.settle(message.failed)?.failed(new NodeFailure(reason, text, details))
+    }
+    if ('submit' in message) return this.nested(child, message)
+    // 'ready': nothing to do, batches were already queued on the channel
+  }
+
+  private nested(child: ChildProcess, message: NestedSubmit): void {
+    const answer = (reply: NestedReply) => child.connected && child.send(reply)
+    if (this.nestedHandler === undefined) return
+    const [module, name] = message.task
+    this.nestedHandler(message.parent, { module, name }, message.args, { timeout: message.timeout, costKey: message.costKey }).then(
+      (value) => answer({ reply: message.submit, ok: true, value }),
+      (error: unknown) => answer({ reply: message.submit, ok: false, error: encodeThrown(error) }),
+    )
+  }
+
+  private settle(id: number): InFlight | undefined {
+    const entry = this.inFlight.get(id)
+    this.inFlight.delete(id)
+    if (this.inFlight.size === 0) (this.child?.channel as { unref?: () => void } | undefined)?.unref?.()
+    return entry
+  }
+
+  /** The agent exited: what it was running is interrupted (the calls run again), and a new agent starts. */
+  private lost(child: ChildProcess, code: number | null, signal: NodeJS.Signals | null): void {
+    if (this.child !== child) return
+    this.child = undefined
+    this.generation++
+    const how = signal !== null ? `was killed by ${signal}` : `exited with code ${code}`
+    const tail = this.stderrTail.join('\n')
+    const failure = new NodeFailure('crash', `agent process ${this.pid} ${how}${tail === '' ? '' : `; last stderr lines:\n${tail}`}`, {
+      exitCode: code,
+      signal,
+      ...(this.pid !== undefined && { pid: this.pid }),
+      stderrTail: tail,
+      interrupted: true,
+    })
+    const entries = [...this.inFlight.values()]
+    this.inFlight.clear()
+    for (const entry of entries) entry.failed(this.closed ? new NodeFailure('aborted', 'closed') : failure)
+    if (!this.closed) this.spawn()
+  }
+
+  /** Writes the agent's output line by line, prefixed with its node, keeping the last stderr lines. */
+  private forward(child: ChildProcess, name: 'stdout' | 'stderr'): void {
+    const stream = child[name]
+    if (stream === null) return
+    const out = name === 'stdout' ? process.stdout : process.stderr
+    createInterface({ input: stream }).on('line', (line) => {
+      if (name === 'stderr') this.stderrTail = [...this.stderrTail.slice(-9), line]
+      out.write(`[process ${this.index}] ${line}\n`)
+    })
+  }
+}
