@@ -4,6 +4,7 @@
  * the one Dispatcher that every call of this pool goes through.
  */
 import { randomUUID } from 'node:crypto'
+import { setMaxListeners } from 'node:events'
 import { InvalidOptionError } from '../errors.js'
 import type { Backend } from '../backends/backend.js'
 import { startInlineBackend } from '../backends/inline/inline-backend.js'
@@ -94,6 +95,7 @@ export class Compute implements AsyncDisposable {
     // Our own signal too, so that leaving the loop early cancels what is still queued or running.
     const stopper = new AbortController()
     const signal = callOptions.signal ? AbortSignal.any([callOptions.signal, stopper.signal]) : stopper.signal
+    setMaxListeners(0, signal) // one listener per call of the batch
     const evaluation = new Evaluation(this.dispatcher, { ...callOptions, signal })
     const promises = evaluation.items(pending)
     const stop = () => stopper.abort(new Error('stream closed'))

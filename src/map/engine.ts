@@ -3,6 +3,7 @@
  * chunks on the pool with a bounded number in flight (the read-ahead), or on this thread when
  * 'auto' finds the items too cheap to send. Consumers (parallelMap, iterate) put them in order.
  */
+import { setMaxListeners } from 'node:events'
 import { findNotCloneable } from '../protocol/cloneable.js'
 import { NotCloneableError } from '../errors.js'
 import type { CallSink } from '../scheduler/call.js'
@@ -48,6 +49,7 @@ export async function* mapChunks(
 ): AsyncGenerator<ChunkOutcome> {
   const stopper = new AbortController()
   const signal = options.signal ? AbortSignal.any([options.signal, stopper.signal]) : stopper.signal
+  setMaxListeners(0, signal) // one listener per chunk in flight
   const workers = compute.nodes
   const costKey = nextCostKey--
   let done = 0

@@ -4,6 +4,7 @@
  * says how every step ended. A failed step does not reject the run: the record says `failed`.
  */
 import { randomUUID } from 'node:crypto'
+import { setMaxListeners } from 'node:events'
 import { SpindleError } from '../errors.js'
 import { checkKnownKeys, checkSignal, shown } from '../options.js'
 import { InvalidOptionError } from '../errors.js'
@@ -48,6 +49,7 @@ export async function runPipeline(pipeline: Pipeline, options: RunPipelineOption
   const id = `${new Date().toISOString().replace(/[:.]/g, '-')}-${randomUUID().slice(0, 8)}`
   const startedAt = Date.now()
   const stop = new AbortController()
+  setMaxListeners(0, stop.signal) // every running step listens to it: no leak, however wide the run
   const userAbort = () => stop.abort(options.signal!.reason)
   options.signal?.addEventListener('abort', userAbort, { once: true })
   const emit = (event: PipelineEvent) => options.onEvent?.(event)

@@ -143,8 +143,9 @@ export class ProcessNode implements BackendNode {
     })
     const entries = [...this.inFlight.values()]
     this.inFlight.clear()
-    for (const entry of entries) entry.failed(this.closed ? new NodeFailure('aborted', 'closed') : failure)
+    // The replacement first: the calls failed below are sent again at once, and must reach it.
     if (!this.closed) this.spawn()
+    for (const entry of entries) entry.failed(this.closed ? new NodeFailure('aborted', 'closed') : failure)
   }
 
   /** Writes the agent's output line by line, prefixed with its node, keeping the last stderr lines. */

@@ -1,0 +1,55 @@
+// The process backend's own faults: a killed agent, a dead parent, output, closing.
+import { execFile, spawn } from 'node:child_process'
+import { promisify } from 'node:util'
+import { describe, expect, it } from 'vitest'
+import { gather } from 'spindle'
+import { tasks as t, usePools } from '../helpers/pools.js'
+
+const child = new URL('../fixtures/lifecycle-child.mjs', import.meta.url).pathname
+const alive = (pid: number) => {
+  try {
+    process.kill(pid, 0)
+    return true
+  } catch {
+    return false
+  }
+}
+async function until(check: () => boolean, what: string): Promise<void> {
+  for (const started = Date.now(); !check(); await new Promise((r) => setTimeout(r, 20))) {
+    if (Date.now() - started > 20_000) throw new Error(`timed out waiting for: ${what}`)
+  }
+}
+
+describe('process backend', () => {
+  const start = usePools()
+
+  it('a killed agent: every call still completes, with the same results', async () => {
+    const pool = await start({ backend: 'process', workers: 2 })
+    const [first] = await pool.broadcast(t.pid())
+    const calls = Array.from({ length: 40 }, (_, i) => t.delayedEcho(i, 20))
+    const running = pool.run(gather(...calls))
+    process.kill(first!, 'SIGKILL')
+    expect(await running).toEqual(Array.from({ length: 40 }, (_, i) => i))
+    const after = await pool.broadcast(t.pid())
+    expect(after[0]).not.toBe(first) // a new agent took node 0
+  })
+
+  it('close() stops every agent', async () => {
+    const pool = await start({ backend: 'process', workers: 2 })
+    const pids = await pool.broadcast(t.pid())
+    await pool.close()
+    for (const pid of pids) expect(alive(pid), `agent ${pid}`).toBe(false)
+  })
+
+  it('agents exit when their parent dies, even by SIGKILL', async () => {
+    const parent = spawn(process.execPath, [child, 'process-orphans'], { stdio: ['ignore', 'pipe', 'inherit'] })
+    const pids = await new Promise<number[]>((resolve) => parent.stdout.once('data', (d: Buffer) => resolve(JSON.parse(d.toString()))))
+    parent.kill('SIGKILL')
+    await until(() => pids.every((pid) => !alive(pid)), `agents ${pids.join(', ')} to exit`)
+  })
+
+  it("forwards a task's output with the node's prefix", async () => {
+    const { stdout } = await promisify(execFile)(process.execPath, [child, 'process-output'], { timeout: 30_000 })
+    expect(stdout).toContain('[process 0] hello from a task\n')
+  })
+})
