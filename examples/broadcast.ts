@@ -3,7 +3,7 @@ import { parseArgs } from 'node:util'
 import { Compute, remote } from 'spindle'
 
 const { values } = parseArgs({ options: { backend: { type: 'string', default: 'thread' } } })
-const backend = values.backend as 'thread' | 'inline'
+const backend = values.backend as 'thread' | 'process' | 'inline'
 const t = remote<typeof import('./tasks.js')>(new URL('./tasks.ts', import.meta.url))
 
 await using compute = await Compute.start({ backend, workers: 4 })

@@ -46,6 +46,16 @@ describe('examples', () => {
     ])
   })
 
+  it('broadcast.ts --backend process: the same over four child processes', async () => {
+    expect(await example('broadcast.ts', '--backend', 'process')).toEqual([
+      'Node 0: 250 items, sum=124500',
+      'Node 1: 250 items, sum=124750',
+      'Node 2: 250 items, sum=125000',
+      'Node 3: 250 items, sum=125250',
+      'Total: 499500 (expected: 499500)',
+    ])
+  })
+
   it('broadcast.ts --backend inline: one node holds everything', async () => {
     expect(await example('broadcast.ts', '--backend', 'inline')).toEqual([
       'Node 0: 1000 items, sum=499500',
