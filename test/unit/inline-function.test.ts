@@ -1,16 +1,8 @@
 import { describe, it, expect } from 'vitest'
 import { compileInline, inlineSource } from '../../src/map/inline-function.js'
 import { InvalidOptionError, SpindleError } from '../../src/errors.js'
+import { caught } from '../helpers/testing.js'
 
-function caught(fn: () => unknown): SpindleError {
-  try {
-    fn()
-  } catch (error) {
-    expect(error).toBeInstanceOf(SpindleError)
-    return error as SpindleError
-  }
-  throw new Error('expected a throw')
-}
 
 /** Ships `fn` as parallelMap would and re-creates it as a worker would. */
 function roundTrip(fn: Function, context?: Record<string, unknown>): (...args: unknown[]) => unknown {

@@ -3,16 +3,8 @@ import { StepGraph, type StepOptions } from '../../src/graph/step-graph.js'
 import { ListScheduler, type SchedulingPolicy } from '../../src/scheduler/list-scheduler.js'
 import { simulate, type Simulation } from '../../src/scheduler/simulate.js'
 import { InvalidOptionError, SpindleError } from '../../src/errors.js'
+import { caught, prng } from '../helpers/testing.js'
 
-function caught(fn: () => unknown): SpindleError {
-  try {
-    fn()
-  } catch (error) {
-    expect(error).toBeInstanceOf(SpindleError)
-    return error as SpindleError
-  }
-  throw new Error('expected a throw')
-}
 
 function graphOf(steps: Record<string, StepOptions>): StepGraph {
   const graph = new StepGraph()
@@ -20,17 +12,6 @@ function graphOf(steps: Record<string, StepOptions>): StepGraph {
   return graph
 }
 
-/** mulberry32: deterministic, so a failing seed can be replayed. */
-function prng(seed: number): () => number {
-  let s = seed >>> 0
-  return () => {
-    s = (s + 0x6d2b79f5) >>> 0
-    let t = s
-    t = Math.imul(t ^ (t >>> 15), t | 1)
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61)
-    return ((t ^ (t >>> 14)) >>> 0) / 2 ** 32
-  }
-}
 
 /** Takes every ready step, in order, until none is ready. */
 function drain(scheduler: ListScheduler): string[] {

@@ -1,17 +1,7 @@
 import { describe, it, expect } from 'vitest'
 import { BinaryHeap, ReadyQueue, compareReady, type ReadyKeys } from '../../src/scheduler/ready-queue.js'
+import { prng } from '../helpers/testing.js'
 
-/** A deterministic PRNG (mulberry32): every failure can be replayed from its seed. */
-function prng(seed: number): () => number {
-  let s = seed >>> 0
-  return () => {
-    s = (s + 0x6d2b79f5) >>> 0
-    let t = s
-    t = Math.imul(t ^ (t >>> 15), t | 1)
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61)
-    return ((t ^ (t >>> 14)) >>> 0) / 2 ** 32
-  }
-}
 
 const int = (random: () => number, n: number): number => Math.floor(random() * n)
 

@@ -9,6 +9,7 @@ import { SpindleError, TimeoutError } from '../../src/errors.js'
 import { writeFileAtomic } from '../../src/runlog/atomic-file.js'
 import { stepFileBase } from '../../src/runlog/records.js'
 import { RunLog, UnknownRunError, type StepRecordData } from '../../src/runlog/run-log.js'
+import { caught } from '../helpers/testing.js'
 
 let dir: string
 beforeEach(() => {
@@ -37,15 +38,6 @@ function filesUnder(root: string): string[] {
     .map((e) => join(e.parentPath, e.name).slice(root.length + 1))
 }
 
-function caught(fn: () => unknown): SpindleError {
-  try {
-    fn()
-  } catch (error) {
-    expect(error).toBeInstanceOf(SpindleError)
-    return error as SpindleError
-  }
-  throw new Error('expected a SpindleError')
-}
 
 describe('RunLog records', () => {
   it('begin() writes run.json with status running and the step names', () => {

@@ -1,16 +1,8 @@
 import { describe, it, expect } from 'vitest'
 import { StepGraph, type StepOptions } from '../../src/graph/step-graph.js'
 import { CycleError, DuplicateStepError, InvalidOptionError, SpindleError, UnknownStepError } from '../../src/errors.js'
+import { caught } from '../helpers/testing.js'
 
-function caught(fn: () => unknown): SpindleError {
-  try {
-    fn()
-  } catch (error) {
-    expect(error).toBeInstanceOf(SpindleError)
-    return error as SpindleError
-  }
-  throw new Error('expected a throw')
-}
 
 function graphOf(steps: Record<string, StepOptions>): StepGraph {
   const graph = new StepGraph()
