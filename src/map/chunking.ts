@@ -46,14 +46,14 @@ export function fewestChunks(total: number | undefined, workers: number): number
 }
 
 /**
- * The next chunk's size: the cost-based size, shrunk near the end of a known-length input, but
- * never below an eighth of it (~0.25 ms of work): a tail of one-item chunks would pay a round
- * trip per item.
+ * The next chunk's size: the base size, shrunk near the end of a known-length input (a fraction
+ * of what is left per worker, so the workers finish together), but never below `floor`: ~2 ms
+ * of work when the cost is known (a round trip stays small beside it), else an eighth of the base.
  */
-export function nextChunkSize(base: number, remaining: number | undefined, workers: number): number {
+export function nextChunkSize(base: number, remaining: number | undefined, workers: number, floor = Math.ceil(base / 8)): number {
   if (remaining === undefined) return base
   const guided = Math.ceil(remaining / (workers * 2))
-  return Math.max(1, Math.ceil(base / 8), Math.min(base, guided))
+  return Math.max(1, Math.min(base, floor), Math.min(base, guided))
 }
 
 /**

@@ -62,6 +62,7 @@ export async function* mapChunks(
     options.signal?.throwIfAborted()
     let start = 0
     let size = typeof options.chunkSize === 'number' ? options.chunkSize : defaultChunkSize(source.total, workers, shared !== undefined)
+    let floor: number | undefined // the smallest useful chunk (~2 ms of work), once the cost is known
     // A typed array costs nothing to send, so workers always pay: no probe on this thread, and
     // chunk sizes come from what the workers measure.
     const local = options.chunkSize === 'auto' && shared === undefined ? await localFn(spec, options.context) : undefined
@@ -76,7 +77,8 @@ export async function* mapChunks(
           yield* runLocally(local, source, start, shared, options, report)
           return
         }
-        size = Math.max(chunkSizeFor(measured.cost.msPerItem, shared !== undefined), fewestChunks(source.total, workers))
+        floor = chunkSizeFor(measured.cost.msPerItem, shared !== undefined)
+        size = Math.max(floor, fewestChunks(source.total, workers))
       }
     }
 
@@ -85,7 +87,7 @@ export async function* mapChunks(
     let remaining = source.total === undefined ? undefined : source.total - start
     for (let exhausted = false; ; ) {
       while (!exhausted && (running.size === 0 || running.size + (options.held?.() ?? 0) < limit)) {
-        const n = options.chunkSize === 'auto' ? nextChunkSize(size, remaining, workers) : size
+        const n = options.chunkSize === 'auto' ? nextChunkSize(size, remaining, workers, floor) : size
         const items = await source.take(n)
         if (items.length === 0) {
           exhausted = true
@@ -100,7 +102,8 @@ export async function* mapChunks(
       options.signal?.throwIfAborted()
       // Workers measure better than the probe did (warm JIT, their own memory): re-size by them.
       if (options.chunkSize === 'auto' && outcome.ms !== undefined && outcome.count > 0 && outcome.errors === undefined) {
-        size = Math.max(chunkSizeFor(outcome.ms / outcome.count, shared !== undefined), fewestChunks(source.total, workers))
+        floor = chunkSizeFor(outcome.ms / outcome.count, shared !== undefined)
+        size = Math.max(floor, fewestChunks(source.total, workers))
       }
       yield report(outcome)
     }
