@@ -15,10 +15,13 @@ export interface ThreadWorkerData {
 
 const data = workerData as ThreadWorkerData
 reportCrashesTo(data.crashSlot)
-await registerTypeScript(data.tsxApi)
+// Not a top-level await: a thread terminated while its module graph is still evaluating
+// asynchronously can abort the whole process in Node 20 (a V8 assertion).
+const typescript = registerTypeScript(data.tsxApi)
 
 /** The one Piscina task a worker runs: it hands over the port every later message uses. */
-export default function connect({ connect: port }: { connect: MessagePort }): void {
+export default async function connect({ connect: port }: { connect: MessagePort }): Promise<void> {
+  await typescript
   const pool = new PortPool(port, data.info.totalNodes, data.info.backend !== 'process')
   setWorkerContext(data.info, pool)
   port.on('message', (message: BatchRequest | NestedReply) => {

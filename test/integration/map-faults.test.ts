@@ -11,14 +11,19 @@ describe('parallelMap faults', () => {
   it('a chunk interrupted by a lost worker runs again: no partial, no duplicated result', async () => {
     const compute = await start({ workers: 2 })
     const warned = new Promise<Error>((resolve) => process.once('warning', resolve))
-    // Node 0 gets a timer that kills it 30 ms from now. Items wait (async), so its event loop
-    // turns mid-chunk and the timer fires there: that chunk is interrupted, not blamed, and
-    // its items, some of which had already run, run again elsewhere.
-    await compute.run(t.leaveTimerBomb(30), { node: 0 })
+    // Once the map runs, node 0 gets a call that leaves a timer behind, which kills its worker
+    // 1 ms later. Items wait (async), so node 0's event loop turns mid-chunk and the timer fires
+    // there: that chunk is interrupted, not blamed, and its items (some already run) run again.
     // ~100 chunks of 5 ms over 2 nodes: the map is still running when the timer fires.
     const buffer = new SharedArrayBuffer(4 * 400)
     const items = Array.from({ length: 400 }, (_, i) => ({ buffer, i, ms: 5 }))
-    const out = await parallelMap(items, t.countedWait, { compute, chunkSize: 4 })
+    let bomb: Promise<unknown> | undefined
+    const out = await parallelMap(items, t.countedWait, {
+      compute,
+      chunkSize: 4,
+      onProgress: () => void (bomb ??= compute.run(t.leaveTimerBomb(1), { node: 0 })),
+    })
+    await bomb
     expect(out).toEqual(items.map((item) => item.i * 10))
     expect((await warned).message).toContain('leaveTimerBomb')
     const runs = [...new Int32Array(buffer)]

@@ -63,6 +63,8 @@ export class ThreadNode implements BackendNode {
   private nestedHandler: NestedHandler | undefined
   private lastError: unknown
   private closed = false
+  /** Settles once the current worker has taken its port (its module graph is loaded). */
+  private connected: Promise<unknown> = Promise.resolve()
 
   constructor(
     readonly index: number,
@@ -127,10 +129,17 @@ export class ThreadNode implements BackendNode {
     }
   }
 
-  /** Terminates the thread (the dispatcher has already waited for running work). */
-  close(): Promise<void> {
+  /**
+   * Terminates the thread (the dispatcher has already waited for running work). A worker still
+   * loading its modules is let finish first (a few ms): terminating a thread mid-load can abort
+   * the whole process on Node 20.
+   */
+  async close(): Promise<void> {
     this.closed = true
     for (const send of this.waiting.splice(0)) send() // fails them: the node is closed
+    let timer: NodeJS.Timeout | undefined
+    await Promise.race([this.connected, new Promise((resolve) => (timer = setTimeout(resolve, 5000)))])
+    clearTimeout(timer)
     return this.pool.destroy()
   }
 
@@ -143,7 +152,7 @@ export class ThreadNode implements BackendNode {
     port.on('message', (message: BatchResponse | NestedSubmit | NestedCancel) => this.receive(channel, message))
     port.unref()
     worker.once('exit', (code: number) => this.lost(channel, code))
-    this.pool.run({ connect: port2 }, { transferList: [port2] }).catch(() => {
+    this.connected = this.pool.run({ connect: port2 }, { transferList: [port2] }).catch(() => {
       // The worker died before it took the port: its 'exit' fails what was sent and reconnects.
     })
     this.channel = channel
