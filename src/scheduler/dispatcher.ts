@@ -8,7 +8,8 @@
  */
 import { ClosedError, SpindleError, TimeoutError } from '../errors.js'
 import type { Backend, BackendNode, NodeFailure } from '../backends/backend.js'
-import { RESPONSE_HEADER, type BatchRequest, type BatchResponse, type TaskDefinition } from '../protocol/messages.js'
+import { RESPONSE_HEADER, type BatchResponse } from '../protocol/messages.js'
+import { BatchWriter, taskId } from './batch-writer.js'
 import { decodeThrown } from '../protocol/error-codec.js'
 import type { TaskRef } from '../task/pending.js'
 import { BatchSizer } from './batch-sizer.js'
@@ -25,8 +26,7 @@ export class Dispatcher {
   private readonly queue = new Deque<Call>()
   private readonly pinned: Deque<Call>[]
   private readonly free: number[]
-  /** Per node: the task ids its current worker has been sent, and which worker that was. */
-  private readonly defined: Array<{ generation: number; ids: Set<number> }>
+  private readonly writer: BatchWriter
   private readonly running = new Set<RunningBatch>()
   /** Per parent call (by seq): the calls it submitted and still waits for. */
   private readonly nestedWaits = new Map<number, number>()
@@ -35,7 +35,6 @@ export class Dispatcher {
   private readonly sizer = new BatchSizer()
   private queued = 0
   private nextSeq = 1
-  private nextBatch = 1
   private closed = false
   private pumping = false
   private drained: (() => void) | undefined
@@ -46,7 +45,7 @@ export class Dispatcher {
   ) {
     this.pinned = backend.nodes.map(() => new Deque<Call>())
     this.free = backend.nodes.map((node) => node.slots)
-    this.defined = backend.nodes.map((node) => ({ generation: node.generation, ids: new Set() }))
+    this.writer = new BatchWriter(backend.nodes)
     for (const node of backend.nodes) {
       node.serveNested?.((parent, task, args, options) => this.submitNested(node.index, parent, task, args, options))
     }
@@ -209,7 +208,7 @@ export class Dispatcher {
     this.free[node.index]!--
     this.running.add(batch)
     batch.stop = node.execute(
-      this.request(node, calls),
+      this.writer.request(node, calls),
       (response) => this.complete(batch, response),
       (failure) => this.fail(batch, failure),
     )
@@ -249,26 +248,6 @@ export class Dispatcher {
     if (this.running.size === 0) this.drained?.()
   }
 
-  /** The wire form of a batch, with the task definitions this node's worker has not had yet. */
-  private request(node: BackendNode, calls: Call[]): BatchRequest {
-    const defined = this.defined[node.index]!
-    if (defined.generation !== node.generation) {
-      defined.generation = node.generation // a new worker: it knows nothing yet
-      defined.ids.clear()
-    }
-    let definitions: TaskDefinition[] | undefined
-    const request: BatchRequest = [undefined, this.nextBatch++]
-    for (const call of calls) {
-      if (!defined.ids.has(call.key)) {
-        defined.ids.add(call.key)
-        ;(definitions ??= []).push([call.key, call.task.module, call.task.name])
-      }
-      request.push(call.seq, call.key, call.args)
-    }
-    request[0] = definitions
-    return request
-  }
-
   private expire(batch: RunningBatch, timeout: number): void {
     const call = batch.calls[0]!
     call.reject(
@@ -299,15 +278,6 @@ function nextLive(deque: Deque<Call>, peek = false): Call | undefined {
     deque.shift()
   }
   return undefined
-}
-
-/** Process-wide task ids: workers of every pool in this process agree on what an id means. */
-const taskIds = new Map<string, number>()
-function taskId(task: TaskRef): number {
-  const key = `${task.name}@${task.module}`
-  let id = taskIds.get(key)
-  if (id === undefined) taskIds.set(key, (id = taskIds.size + 1))
-  return id
 }
 
 export function closedError(call: Call): SpindleError {

@@ -1,0 +1,49 @@
+/**
+ * Turning calls into the wire form of a batch. Tasks travel as process-wide numeric ids; a
+ * task's definition (module URL, export name) goes to a node only the first time its current
+ * worker sees it, and again once the node's `generation` says the worker was replaced.
+ */
+import type { BackendNode } from '../backends/backend.js'
+import type { BatchRequest, TaskDefinition } from '../protocol/messages.js'
+import type { TaskRef } from '../task/pending.js'
+import type { Call } from './call.js'
+
+/** Process-wide task ids: workers of every pool in this process agree on what an id means. */
+const taskIds = new Map<string, number>()
+
+export function taskId(task: TaskRef): number {
+  const key = `${task.name}@${task.module}`
+  let id = taskIds.get(key)
+  if (id === undefined) taskIds.set(key, (id = taskIds.size + 1))
+  return id
+}
+
+export class BatchWriter {
+  /** Per node: the task ids its current worker has been sent, and which worker that was. */
+  private readonly defined: Array<{ generation: number; ids: Set<number> }>
+  private nextBatch = 1
+
+  constructor(nodes: readonly BackendNode[]) {
+    this.defined = nodes.map((node) => ({ generation: node.generation, ids: new Set() }))
+  }
+
+  /** The wire form of a batch for `node`, with the task definitions its worker has not had yet. */
+  request(node: BackendNode, calls: readonly Call[]): BatchRequest {
+    const defined = this.defined[node.index]!
+    if (defined.generation !== node.generation) {
+      defined.generation = node.generation // a new worker: it knows nothing yet
+      defined.ids.clear()
+    }
+    let definitions: TaskDefinition[] | undefined
+    const request: BatchRequest = [undefined, this.nextBatch++]
+    for (const call of calls) {
+      if (!defined.ids.has(call.key)) {
+        defined.ids.add(call.key)
+        ;(definitions ??= []).push([call.key, call.task.module, call.task.name])
+      }
+      request.push(call.seq, call.key, call.args)
+    }
+    request[0] = definitions
+    return request
+  }
+}
