@@ -16,6 +16,7 @@
  */
 import { createRequire } from 'node:module'
 import { types } from 'node:util'
+import { TYPED_ARRAYS } from './codec-shared.js'
 
 export interface NotCloneable {
   /** Where the value sits, e.g. `args[1].model.predict` or `value.get("key")`. */
@@ -44,17 +45,7 @@ const knownPrototypes = new Map<object, Verdict>()
     ArrayBuffer,
     typeof SharedArrayBuffer === 'function' ? SharedArrayBuffer : undefined,
     DataView,
-    Int8Array,
-    Uint8Array,
-    Uint8ClampedArray,
-    Int16Array,
-    Uint16Array,
-    Int32Array,
-    Uint32Array,
-    Float32Array,
-    Float64Array,
-    BigInt64Array,
-    BigUint64Array,
+    ...Object.values(TYPED_ARRAYS),
     Boolean,
     Number,
     String,
