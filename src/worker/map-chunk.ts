@@ -7,6 +7,7 @@ import { encodeThrown, type EncodedThrown } from '../protocol/error-codec.js'
 import { findNotCloneable } from '../protocol/cloneable.js'
 import { NotCloneableError } from '../errors.js'
 import { resolveFn, type FnSpec, type ItemFn } from '../map/fn-spec.js'
+import { alreadyChecked } from './runtime.js'
 
 /** Items as an array, or a range of a typed array in shared memory (results go to `output`). */
 export type ChunkItems =
@@ -37,7 +38,7 @@ export async function mapChunk(
   const began = performance.now()
   const result = await (chunk.kind === 'array' ? mapArray(fn, chunk.items, start, stopOnError) : mapShared(fn, chunk, start, stopOnError))
   result.ms = performance.now() - began
-  return result
+  return alreadyChecked(result) // every value was checked as it was stored
 }
 
 async function mapArray(fn: ItemFn, items: readonly unknown[], start: number, stopOnError: boolean): Promise<ChunkResult> {

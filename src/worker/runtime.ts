@@ -46,7 +46,7 @@ function runCalls(request: BatchRequest): BatchResponse | Promise<BatchResponse>
     ;(errors ??= []).push([i, encodeThrown(thrown)])
   }
   const store = (i: number, id: number, value: unknown): void => {
-    const bad = findNotCloneable(value, 'result')
+    const bad = isObject(value) && checked.has(value) ? undefined : findNotCloneable(value, 'result')
     if (bad === undefined) response[RESPONSE_HEADER + i] = value
     else fail(i, notCloneableResult(definitions.get(id)?.[2] ?? `task ${id}`, bad))
   }
@@ -115,6 +115,19 @@ function notCloneableResult(label: string, bad: { path: string; what: string }):
       'Return plain data (objects, arrays, numbers, strings, typed arrays, Map, Set, Date).',
     bad.path,
   )
+}
+
+/** Results whose every part a built-in task has already checked (map chunks check per item). */
+const checked = new WeakSet<object>()
+
+/** Marks a result as checked for cloneability, so it is not walked a second time. */
+export function alreadyChecked<T extends object>(result: T): T {
+  checked.add(result)
+  return result
+}
+
+function isObject(value: unknown): value is object {
+  return typeof value === 'object' && value !== null
 }
 
 function isThenable(value: unknown): value is PromiseLike<unknown> {

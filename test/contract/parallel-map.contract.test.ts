@@ -96,6 +96,17 @@ describe.each(BACKENDS)('parallelMap on $name', ({ options }) => {
     expect(error.errors[0]).toMatchObject({ index: 2, cause: { code: 'ERR_SPINDLE_NOT_CLONEABLE' } })
   })
 
+  it('names the index of an item whose result cannot be sent back', async () => {
+    await open()
+    const error = (await parallelMap([1, 2, 3], (x: number) => (x === 2 ? { f: () => x } : x), {
+      compute,
+      chunkSize: 3,
+      stopOnError: false,
+    }).catch((e: unknown) => e)) as AggregateError
+    expect(error.errors).toHaveLength(1)
+    expect(error.errors[0]).toMatchObject({ index: 1, cause: { code: 'ERR_SPINDLE_NOT_CLONEABLE', path: 'result.f' } })
+  })
+
   it('reports progress up to the total', async () => {
     await open()
     const seen: Array<[number, number | undefined]> = []
