@@ -30,6 +30,8 @@ export type { ComputeOptions, RunOptions, StreamOptions }
 export const callSink: unique symbol = Symbol('spindle.callSink')
 /** Internal: runs a Pending whose graph refers to pipeline steps. Not exported by index.ts. */
 export const runWithSteps: unique symbol = Symbol('spindle.runWithSteps')
+/** Internal: the measured ms per call of a task on this pool (pipelines size their look-ahead by it). */
+export const msPerCall: unique symbol = Symbol('spindle.msPerCall')
 
 export class Compute implements AsyncDisposable {
   /** The same on every node of this pool (`instanceInfo().jobId`). */
@@ -138,6 +140,11 @@ export class Compute implements AsyncDisposable {
   /** @internal See `runWithSteps`. */
   [runWithSteps](pending: Pending<unknown>, options: CallOptions, resolveStep: StepResolver): Promise<unknown> {
     return new Evaluation(this.dispatcher, options, resolveStep).root(pending)
+  }
+
+  /** @internal See `msPerCall`. */
+  [msPerCall](task: TaskRef): number | undefined {
+    return this.dispatcher.msPerCall(task)
   }
 
   /**

@@ -3,6 +3,7 @@ export class Completions<T> {
   private readonly settled: Array<{ ok: true; value: T } | { ok: false; reason: unknown }> = []
   private wake: (() => void) | undefined
   private pending = 0
+  private poked = false
 
   get size(): number {
     return this.pending
@@ -23,6 +24,27 @@ export class Completions<T> {
     this.pending--
     if (!first.ok) throw first.reason
     return first.value
+  }
+
+  /**
+   * The next promise to settle, or undefined as soon as `poke()` is called: one wait for
+   * "a result, or something else changed" (a pipeline level waiting for a slot freed elsewhere).
+   */
+  async nextOrPoke(): Promise<T | undefined> {
+    while (this.settled.length === 0 && !this.poked) await new Promise<void>((resolve) => (this.wake = resolve))
+    if (this.settled.length === 0) {
+      this.poked = false
+      return undefined
+    }
+    return this.next()
+  }
+
+  /** Wakes a `nextOrPoke()` waiter without a result. */
+  poke(): void {
+    this.poked = true
+    const wake = this.wake
+    this.wake = undefined
+    wake?.()
   }
 
   private arrive(result: { ok: true; value: T } | { ok: false; reason: unknown }): void {

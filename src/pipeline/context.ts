@@ -5,6 +5,7 @@ import type { Pending, StepId } from '../task/pending.js'
 import type { ParallelExecutor } from './executor.js'
 import type { Pipeline } from './pipeline.js'
 import type { Slots } from './slots.js'
+import type { StepGraph } from '../graph/step-graph.js'
 import type { Persistence } from './persistence.js'
 import type { PipelineEvent, StepRecord, StepStatus } from './types.js'
 
@@ -26,6 +27,8 @@ export interface RunContext {
   failed: boolean
   /** The run log, resume data and step cache. */
   readonly persistence: Persistence
+  /** Each pipeline of the run's tree, validated before the run started. */
+  readonly graphs: ReadonlyMap<Pipeline, StepGraph>
 }
 
 /** One pipeline of the run's tree: its outputs, and the level that contains it. */

@@ -33,10 +33,19 @@ export class ParallelExecutor {
     this.backend = backend
   }
 
-  /** @internal The pool for one run, and how to let go of it. */
-  async open(): Promise<{ compute: Compute; close: () => Promise<void> }> {
-    if (this.backend instanceof Compute) return { compute: this.backend, close: async () => {} }
+  /**
+   * @internal The pool for one run, and how to let go of it. `bounded`: the pool itself runs at
+   * most `maxWorkers` calls at once (one thread per node, no more nodes than that), so steps
+   * queued in it beyond `maxWorkers` (the look-ahead of cheap steps, see Slots) still never run
+   * more than `maxWorkers` at a time.
+   */
+  async open(): Promise<{ compute: Compute; close: () => Promise<void>; bounded: boolean }> {
+    if (this.backend instanceof Compute) {
+      const compute = this.backend
+      const bounded = (compute.backend === 'thread' || compute.backend === 'inline') && compute.nodes <= this.maxWorkers
+      return { compute, close: async () => {}, bounded }
+    }
     const compute = await Compute.start({ backend: this.backend, workers: this.maxWorkers })
-    return { compute, close: () => compute.close() }
+    return { compute, close: () => compute.close(), bounded: true }
   }
 }

@@ -11,7 +11,8 @@ import { ListScheduler } from '../scheduler/list-scheduler.js'
 import { Completions } from '../map/completions.js'
 import { transition, type Level, type RunContext } from './context.js'
 import type { Pipeline } from './pipeline.js'
-import { attempt, type Ended } from './steps.js'
+import { attempt, lookahead, type Ended } from './steps.js'
+import type { StepDefinition } from './pipeline.js'
 import type { StepRecord } from './types.js'
 
 /**
@@ -61,9 +62,14 @@ function recoverySteps(pipeline: Pipeline): Set<string> {
   return new Set(recoveryOf(pipeline).values())
 }
 
+/** A step that runs on a worker (or a shell) and so takes a slot; composite steps take none. */
+function isLeaf(def: StepDefinition): boolean {
+  return def.kind !== 'parallel' && def.kind !== 'map'
+}
+
 export async function runLevel(ctx: RunContext, level: Level): Promise<{ ok: boolean; result: unknown; error: unknown }> {
   const definitions = new Map(level.pipeline.steps.map((d) => [d.name, d]))
-  const scheduler = new ListScheduler(graphOf(level.pipeline), { policy: ctx.executor.policy })
+  const scheduler = new ListScheduler(ctx.graphs.get(level.pipeline) ?? graphOf(level.pipeline), { policy: ctx.executor.policy })
   const recovery = recoveryOf(level.pipeline)
   const recoverySet = new Set(recovery.values())
   const records = new Map<string, StepRecord>()
@@ -74,10 +80,19 @@ export async function runLevel(ctx: RunContext, level: Level): Promise<{ ok: boo
   }
   const ended = new Completions<Ended>()
   const waitingForSlot: string[] = [] // taken from the scheduler, in its order, until a slot frees
+  // A slot freed by another level (a nested branch) wakes this one while it waits for a slot.
+  let givingOwn = false
+  const stopListening = ctx.slots.onRelease(() => !givingOwn && waitingForSlot.length > 0 && ended.poke())
+  /** A leaf's slot goes back once its end is reported, so the events never show more steps running than the slots allow. */
+  const release = (name: string) => {
+    if (!isLeaf(definitions.get(name)!)) return
+    givingOwn = true
+    ctx.slots.give()
+    givingOwn = false
+  }
   let running = 0
   let failed = false
   let firstError: unknown
-  let nextEnded: Promise<Ended> | undefined
   const stopped = () => ctx.stop.signal.aborted || (ctx.failed && !ctx.continueOnError)
 
   for (;;) {
@@ -85,7 +100,7 @@ export async function runLevel(ctx: RunContext, level: Level): Promise<{ ok: boo
       const name = waitingForSlot.shift() ?? scheduler.next()
       if (name === undefined) break
       const def = definitions.get(name)!
-      const earlier = ctx.persistence.resumed(level.prefix + name)
+      const earlier = ctx.persistence.resuming ? ctx.persistence.resumed(level.prefix + name) : undefined
       if (earlier !== undefined) {
         // Done in the run being resumed: its recorded output stands in; nothing runs.
         const record = records.get(name)!
@@ -95,34 +110,33 @@ export async function runLevel(ctx: RunContext, level: Level): Promise<{ ok: boo
         scheduler.complete(name)
         continue
       }
-      const leaf = def.kind !== 'parallel' && def.kind !== 'map'
-      if (leaf && !ctx.slots.take()) {
+      if (isLeaf(def) && !ctx.slots.take(lookahead(ctx, def))) {
         waitingForSlot.unshift(name)
         break
       }
       running++
-      ended.add(attempt(ctx, level, def, records.get(name)!, leaf))
+      ended.add(attempt(ctx, level, def, records.get(name)!))
     }
     if (running === 0 && (waitingForSlot.length === 0 || stopped())) break
     if (running === 0) {
       await ctx.slots.released() // every slot is taken by other levels of the run
       continue
     }
-    nextEnded ??= ended.next()
-    const woke = waitingForSlot.length > 0 ? await Promise.race([nextEnded, ctx.slots.released()]) : await nextEnded
+    const woke = await ended.nextOrPoke()
     if (woke === undefined) continue // a slot freed elsewhere in the run
-    nextEnded = undefined
     const { name, ok, value } = woke
     running--
     const record = records.get(name)!
     if (ok) {
       level.outputs.set(name, value)
       transition(ctx, record, 'succeeded', undefined, value)
+      release(name)
       if (!recoverySet.has(name)) scheduler.complete(name)
       continue
     }
     const cancelled = ctx.user?.aborted ?? false
     transition(ctx, record, cancelled ? 'cancelled' : 'failed', value)
+    release(name)
     const blocked = recoverySet.has(name) ? [] : scheduler.fail(name)
     // Downstream of a failure: skipped. Downstream of a cancellation: cancelled (below).
     for (const step of cancelled ? [] : blocked) {
@@ -143,6 +157,7 @@ export async function runLevel(ctx: RunContext, level: Level): Promise<{ ok: boo
       if (!ctx.continueOnError && ctx.cancelRunning) ctx.stop.abort(new Error(`step "${record.name}" failed`))
     }
   }
+  stopListening()
   // Steps that never started because the run stopped early.
   for (const [name, record] of records) {
     if (record.status !== 'pending') continue

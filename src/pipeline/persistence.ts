@@ -14,6 +14,8 @@ export interface Persistence {
   /** Records a step that ended; `output` for a succeeded one (stored for resuming). */
   record(record: StepRecord, output?: unknown): void
   finish(status: RunStatus, endedAt: number): void
+  /** Whether this run resumes an earlier one (else `resumed` finds nothing). */
+  readonly resuming: boolean
   /** The output of a step (full name) that succeeded in the run being resumed. */
   resumed(name: string): { value: unknown; attempts: number } | undefined
   readonly cache: StepCache
@@ -34,6 +36,7 @@ export function openPersistence(options: PersistenceOptions, run: { id: string; 
   const writer: RunWriter | undefined = log?.begin(run)
   return {
     cache: StepCache.open(options.cacheDir),
+    resuming: earlier !== undefined,
     record(record, output) {
       writer?.step({ ...record, ...(record.cacheKey !== undefined && { cacheKey: record.cacheKey }) }, record.status === 'succeeded' ? { value: output } : undefined)
     },

@@ -14,6 +14,7 @@ import { ParallelExecutor } from './executor.js'
 import { graphOf, runLevel } from './level.js'
 import type { Pipeline } from './pipeline.js'
 import { Slots } from './slots.js'
+import type { StepGraph } from '../graph/step-graph.js'
 import { openPersistence } from './persistence.js'
 import type { PipelineEvent, RunRecord, RunStatus, StepRecord } from './types.js'
 
@@ -44,7 +45,8 @@ export async function runPipeline(pipeline: Pipeline, options: RunPipelineOption
   if (options.params !== undefined && (typeof options.params !== 'object' || options.params === null)) {
     throw new InvalidOptionError(`Expected \`params\` to be an object of parameter values, got ${shown(options.params)}`)
   }
-  validateTree(pipeline, [])
+  const graphs = new Map<Pipeline, StepGraph>()
+  validateTree(pipeline, [], graphs)
   const executor = options.executor ?? new ParallelExecutor()
   const id = `${new Date().toISOString().replace(/[:.]/g, '-')}-${randomUUID().slice(0, 8)}`
   const startedAt = Date.now()
@@ -55,11 +57,11 @@ export async function runPipeline(pipeline: Pipeline, options: RunPipelineOption
   const emit = (event: PipelineEvent) => options.onEvent?.(event)
   // Opened before the pool: an unknown run id to resume fails before any work.
   const persistence = openPersistence(options, { id, pipeline: pipeline.name, startedAt, steps: pipeline.steps.map((s) => s.name) })
-  const { compute, close } = await executor.open()
+  const { compute, close, bounded } = await executor.open()
   const ctx: RunContext = {
     compute,
     executor,
-    slots: new Slots(executor.maxWorkers),
+    slots: new Slots(executor.maxWorkers, bounded),
     stop,
     user: options.signal,
     continueOnError: options.continueOnError === true,
@@ -69,6 +71,7 @@ export async function runPipeline(pipeline: Pipeline, options: RunPipelineOption
     emit,
     failed: false,
     persistence,
+    graphs,
   }
   const outputs = new Map<string, unknown>()
   emit({ type: 'run', status: 'running', run: id, at: startedAt, steps: pipeline.steps.map((s) => s.name) })
@@ -85,9 +88,9 @@ export async function runPipeline(pipeline: Pipeline, options: RunPipelineOption
   return makeRecord(id, pipeline, status, startedAt, endedAt, ctx.records, outputs)
 }
 
-/** Every level's graph is valid, and a branch reads only steps of pipelines that contain it. */
-function validateTree(pipeline: Pipeline, ancestors: readonly Pipeline[]): void {
-  graphOf(pipeline)
+/** Every level's graph is valid, and a branch reads only steps of pipelines that contain it. The graphs are kept for the run. */
+function validateTree(pipeline: Pipeline, ancestors: readonly Pipeline[], graphs: Map<Pipeline, StepGraph>): void {
+  graphs.set(pipeline, graphOf(pipeline))
   for (const ref of pipeline.externals.values()) {
     if (ancestors.includes(ref.pipeline as Pipeline)) continue
     throw new SpindleError(
@@ -96,7 +99,7 @@ function validateTree(pipeline: Pipeline, ancestors: readonly Pipeline[]): void 
         'A step can use steps of its own pipeline and of the pipelines it is nested in (p.parallel); define the step there.',
     )
   }
-  for (const def of pipeline.steps) for (const branch of Object.values(def.branches ?? {})) validateTree(branch, [...ancestors, pipeline])
+  for (const def of pipeline.steps) for (const branch of Object.values(def.branches ?? {})) validateTree(branch, [...ancestors, pipeline], graphs)
 }
 
 function makeRecord(

@@ -1,40 +1,75 @@
 /**
- * The run-wide limit on steps running at once (`maxWorkers`), shared by a pipeline and every
- * pipeline nested in it: nested branches run on the one shared pool and never exceed it.
- * Composite steps (parallel, map) take no slot themselves; their leaves do.
+ * The run-wide limit on steps in flight, shared by a pipeline and every pipeline nested in it:
+ * nested branches run on the one shared pool and never exceed it. Composite steps (parallel,
+ * map) take no slot themselves; their leaves do.
+ *
+ * The limit is `maxWorkers`, plus a look-ahead for steps known to be cheap. A step that costs a
+ * few µs on a worker is dominated by its round trip; with only `maxWorkers` of them in flight,
+ * each goes out alone. Letting more out lets the dispatcher put several in one message. The
+ * extra steps wait in the pool's queue in the order they were started, which is the ready
+ * queue's order then; a step readied later with a higher rank can wait behind them, but the
+ * look-ahead is sized so that this wait is at most LOOKAHEAD_MS of work per worker.
  */
+const LOOKAHEAD_MS = 1
+/** At most this many extra steps per worker, however cheap they are. */
+const MAX_LOOKAHEAD_PER_WORKER = 64
+
 export class Slots {
-  private waiters: Array<() => void> = []
+  private inFlight = 0
+  private readonly listeners = new Set<() => void>()
 
-  constructor(private free: number) {}
+  /** `mayLookAhead`: whether the pool bounds its own concurrency to `limit` (else no look-ahead). */
+  constructor(
+    readonly limit: number,
+    private readonly mayLookAhead = false,
+  ) {}
 
-  /** Takes a slot if one is free. */
-  take(): boolean {
-    if (this.free === 0) return false
-    this.free--
+  /**
+   * Extra steps allowed in flight for a step measured at `msPerCall` on a worker: none for a
+   * step of unknown or real cost, so such steps are started strictly by rank.
+   */
+  lookahead(msPerCall: number | undefined): number {
+    if (!this.mayLookAhead || msPerCall === undefined || msPerCall >= LOOKAHEAD_MS) return 0
+    const perWorker = Math.min(MAX_LOOKAHEAD_PER_WORKER, Math.floor(LOOKAHEAD_MS / Math.max(msPerCall, 1e-3)))
+    return perWorker * this.limit
+  }
+
+  /** Takes a slot if one is free, counting `extra` look-ahead slots for this step. */
+  take(extra = 0): boolean {
+    if (this.inFlight >= this.limit + extra) return false
+    this.inFlight++
     return true
   }
 
   give(): void {
-    this.free++
-    for (const wake of this.waiters.splice(0)) wake()
+    this.inFlight--
+    for (const listener of this.listeners) listener()
+  }
+
+  /** Calls `listener` at every `give()` until the returned function is called. */
+  onRelease(listener: () => void): () => void {
+    const own = () => listener() // a distinct entry, even for a listener added twice
+    this.listeners.add(own)
+    return () => this.listeners.delete(own)
   }
 
   /** Resolves at the next `give()`: a loop waiting for a slot freed elsewhere in the run. */
   released(): Promise<void> {
-    return new Promise((resolve) => this.waiters.push(resolve))
+    return new Promise((resolve) => {
+      const stop = this.onRelease(() => (stop(), resolve()))
+    })
   }
 
   /** Waits for a slot, then takes it (map items, which have no ready queue of their own). */
-  async acquire(signal: AbortSignal): Promise<void> {
-    if (this.take()) return
+  async acquire(signal: AbortSignal, extra = 0): Promise<void> {
+    if (this.take(extra)) return
     let onAbort: (() => void) | undefined
     const aborted = new Promise<never>((_, reject) => {
       onAbort = () => reject(signal.reason)
       signal.addEventListener('abort', onAbort, { once: true })
     })
     try {
-      while (!this.take()) {
+      while (!this.take(extra)) {
         signal.throwIfAborted()
         await Promise.race([this.released(), aborted])
       }

@@ -1,5 +1,5 @@
 /** Running one step of each kind, with its retries. A step's outcome never rejects: it says how it ended. */
-import { runWithSteps } from '../compute/compute.js'
+import { msPerCall, runWithSteps } from '../compute/compute.js'
 import type { Pending } from '../task/pending.js'
 import { resolveStep, transition, type Level, type RunContext } from './context.js'
 import { runLevel } from './level.js'
@@ -14,25 +14,29 @@ export interface Ended {
   readonly value: unknown
 }
 
-export async function attempt(ctx: RunContext, level: Level, def: StepDefinition, record: StepRecord, holdsSlot: boolean): Promise<Ended> {
+/** Runs a step until it succeeds or has no retries left. A leaf's slot is the level's to give back, after it reports the end. */
+export async function attempt(ctx: RunContext, level: Level, def: StepDefinition, record: StepRecord): Promise<Ended> {
   const retries = def.options.retries ?? 0
-  try {
-    for (let delay = def.options.retryDelay ?? 100; ; delay *= 2) {
-      record.attempts++
-      transition(ctx, record, 'running')
-      try {
-        return { name: def.name, ok: true, value: await execute(ctx, level, def, record) }
-      } catch (error) {
-        const stop = ctx.stop.signal
-        if (stop.aborted || record.attempts > retries) return { name: def.name, ok: false, value: error }
-        transition(ctx, record, 'pending', error) // failed this attempt; it will run again
-        await sleep(delay, stop).catch(() => {})
-        if (stop.aborted) return { name: def.name, ok: false, value: stop.reason }
-      }
+  for (let delay = def.options.retryDelay ?? 100; ; delay *= 2) {
+    record.attempts++
+    transition(ctx, record, 'running')
+    try {
+      return { name: def.name, ok: true, value: await execute(ctx, level, def, record) }
+    } catch (error) {
+      const stop = ctx.stop.signal
+      if (stop.aborted || record.attempts > retries) return { name: def.name, ok: false, value: error }
+      transition(ctx, record, 'pending', error) // failed this attempt; it will run again
+      await sleep(delay, stop).catch(() => {})
+      if (stop.aborted) return { name: def.name, ok: false, value: stop.reason }
     }
-  } finally {
-    if (holdsSlot) ctx.slots.give()
   }
+}
+
+/** Extra steps that may be in flight beside this one (see Slots): for a cheap call step with no deadline. */
+export function lookahead(ctx: RunContext, def: StepDefinition): number {
+  const pending = def.kind === 'call' ? def.pending! : undefined
+  if (pending?.kind !== 'call' || def.options.timeout !== undefined) return 0
+  return ctx.slots.lookahead(ctx.compute[msPerCall](pending.task!))
 }
 
 async function execute(ctx: RunContext, level: Level, def: StepDefinition, record: StepRecord): Promise<unknown> {
@@ -81,9 +85,11 @@ async function execute(ctx: RunContext, level: Level, def: StepDefinition, recor
       const items = Array.isArray(def.map!.items) ? def.map!.items : ((await resolve(def.map!.items as Pending<unknown>)) as unknown[])
       const values = await Promise.all(
         items.map(async (item, index) => {
-          await ctx.slots.acquire(stop) // each item is a leaf: it takes a slot of the run
+          const pending = each(item, index)
+          const cost = pending.kind === 'call' && timeout === undefined ? ctx.compute[msPerCall](pending.task!) : undefined
+          await ctx.slots.acquire(stop, ctx.slots.lookahead(cost)) // each item is a leaf: it takes a slot of the run
           try {
-            return await ctx.compute[runWithSteps](each(item, index), { signal: stop, timeout }, resolve)
+            return await ctx.compute[runWithSteps](pending, { signal: stop, timeout }, resolve)
           } finally {
             ctx.slots.give()
           }

@@ -29,6 +29,11 @@ export class BatchSizer {
     return Math.max(1, Math.min(byCost, fairShare, estimate.lastSize * 2, MAX_BATCH))
   }
 
+  /** The measured ms per call of `key`, or undefined before its first batch ends. */
+  msPerCall(key: number): number | undefined {
+    return this.estimates.get(key)?.msPerCall
+  }
+
   /** A node ran `calls` calls of `key` in `ms`. */
   record(key: number, calls: number, ms: number): void {
     const sample = ms / calls

@@ -1,6 +1,7 @@
 /** One submitted call as the dispatcher tracks it, from queued to settled. */
 import { taskLabel, type TaskRef } from '../task/pending.js'
 import type { BackendNode } from '../backends/backend.js'
+import type { AbortWatch } from './abort-watch.js'
 
 export interface CallOptions {
   /** Run on this node only (an index). */
@@ -36,7 +37,8 @@ export class Call {
   /** Must run in a batch of its own (set after an unexplained crash of a shared batch). */
   solo = false
   batch: RunningBatch | undefined = undefined
-  onAbort: (() => void) | undefined = undefined
+  /** Watching `options.signal` for this call, until it settles. */
+  abortWatch: AbortWatch<Call> | undefined = undefined
 
   constructor(
     readonly seq: number,
@@ -74,7 +76,7 @@ export class Call {
     if (this.state === 'settled') return false
     this.state = 'settled'
     this.batch = undefined
-    if (this.onAbort !== undefined) this.options.signal?.removeEventListener('abort', this.onAbort)
+    this.abortWatch?.unwatch(this, this.options.signal!)
     return true
   }
 }

@@ -15,6 +15,7 @@ import type { TaskRef } from '../task/pending.js'
 import { BatchSizer } from './batch-sizer.js'
 import { Call, type CallOptions, type RunningBatch } from './call.js'
 import { Deque } from './deque.js'
+import { AbortWatch } from './abort-watch.js'
 import { handleNodeFailure } from './failures.js'
 
 export interface DispatcherOptions {
@@ -33,6 +34,7 @@ export class Dispatcher {
   /** Cost keys of nested calls, per node: each worker numbers its own map runs. */
   private readonly nestedCostKeys = new Map<string, number>()
   private readonly sizer = new BatchSizer()
+  private readonly abortWatch = new AbortWatch<Call>((call, reason) => this.cancel(call, reason))
   private queued = 0
   private nextSeq = 1
   private closed = false
@@ -55,6 +57,11 @@ export class Dispatcher {
     return this.backend.nodes.length
   }
 
+  /** What a call of `task` has cost on a node so far, in ms (undefined before one has run). */
+  msPerCall(task: TaskRef): number | undefined {
+    return this.sizer.msPerCall(taskId(task))
+  }
+
   /** Queues one call; `resolve`/`reject` are called exactly once. */
   submit(
     task: TaskRef,
@@ -69,8 +76,8 @@ export class Dispatcher {
     const { signal, node } = options
     if (signal !== undefined) {
       if (signal.aborted) return call.reject(signal.reason)
-      call.onAbort = () => this.cancel(call, signal.reason)
-      signal.addEventListener('abort', call.onAbort, { once: true })
+      call.abortWatch = this.abortWatch
+      this.abortWatch.watch(call, signal)
     }
     const deque = node !== undefined ? this.pinned[node]! : this.queue
     if (front) deque.unshift(call)
