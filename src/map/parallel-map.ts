@@ -81,10 +81,13 @@ export async function parallelMap(items: unknown, fn: unknown, options: Parallel
       return settled ? values : new Kind(values)
     }
     const { source, shared } = prepare(items)
+    let succeeded = false
     try {
-      return await collect(compute, source, shared, fn, options, stopOnError, settled)
+      const result = await collect(compute, source, shared, fn, options, stopOnError, settled)
+      succeeded = true
+      return result
     } finally {
-      shared?.release()
+      shared?.release(succeeded)
     }
   })
 }
@@ -112,12 +115,12 @@ async function collect(
         failures.push(error)
       }
     }
-    if (settled) return settle(values, failures, source.total ?? values.length)
+    if (settled) return settle(shared?.result ?? values, failures, source.total ?? values.length)
     if (failures.length > 0) {
       failures.sort((a, b) => a.index - b.index)
       throw new AggregateError(failures, `parallelMap: ${failures.length} of ${source.total ?? values.length} items failed`)
     }
-    return shared?.output ?? values
+    return shared?.result ?? values
 }
 
 /** Results as an async iterable: input order (default) or `{ index, value }` in completion order. */
@@ -131,8 +134,8 @@ async function* iterate(items: unknown, fn: unknown, options: IterateOptions = {
   let heldCount = 0
   const compute = await poolFor(options)
   try {
-    const { source, shared } = prepare(items)
-    if (shared !== undefined) throw new InvalidOptionError('parallelMap.iterate() takes arrays or iterables; map a typed array with parallelMap().')
+    if (isTypedArray(items)) throw new InvalidOptionError('parallelMap.iterate() takes arrays or iterables; map a typed array with parallelMap().')
+    const source = itemSource(items)
     const engine = mapChunks(compute.pool, fnSpec(fn, options.context), source, undefined, {
       ...engineOptions(options, options.stopOnError !== false),
       readAheadPerNode: options.readAhead ?? 2,
@@ -178,7 +181,7 @@ function copyInto(values: unknown[], outcome: ChunkOutcome): void {
   for (let i = 0; i < outcome.count; i++) values[outcome.start + i] = source[i]
 }
 
-function settle(values: unknown[], failures: MapItemError[], total: number): Array<SettledItem<unknown>> {
+function settle(values: ArrayLike<unknown>, failures: MapItemError[], total: number): Array<SettledItem<unknown>> {
   const out: Array<SettledItem<unknown>> = Array.from({ length: total }, (_, i) => ({ status: 'fulfilled', value: values[i] }))
   for (const failure of failures) out[failure.index] = { status: 'rejected', reason: failure }
   return out

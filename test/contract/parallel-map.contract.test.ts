@@ -44,6 +44,29 @@ describe.each(BACKENDS)('parallelMap on $name', ({ options }) => {
     expect([...typed]).toEqual([0.5, 1, 1.5, 2])
   })
 
+  it('gives each typed-array map its own plain result, leaving the input as it was', async () => {
+    await open()
+    const input = Int32Array.from({ length: 5000 }, (_, i) => i)
+    const sharedInput = new Int32Array(new SharedArrayBuffer(5000 * 4))
+    sharedInput.set(input)
+    const first = await parallelMap(input, t.square, { compute })
+    const second = await parallelMap(sharedInput, (x: number) => 1 - x, { compute, chunkSize: 700 })
+    // The memory workers write in is reused from map to map: an earlier result must not change.
+    expect(first).toBeInstanceOf(Int32Array)
+    expect(first.buffer).not.toBeInstanceOf(SharedArrayBuffer)
+    expect(second.buffer).not.toBeInstanceOf(SharedArrayBuffer)
+    expect([...first]).toEqual([...input].map((x) => x * x))
+    expect([...second]).toEqual([...input].map((x) => 1 - x))
+    expect([...input]).toEqual([...sharedInput])
+    expect(input[4999]).toBe(4999)
+    const settled = await parallelMap(new Float64Array([1, 2, 3]), (x: number) => {
+      if (x === 2) throw new Error('two')
+      return x * 10
+    }, { compute, chunkSize: 1, settled: true })
+    expect(settled.map((s) => s.status)).toEqual(['fulfilled', 'rejected', 'fulfilled'])
+    expect([settled[0], settled[2]]).toEqual([{ status: 'fulfilled', value: 10 }, { status: 'fulfilled', value: 30 }])
+  })
+
   it('rejects with the failing item\'s index and the original error as cause', async () => {
     await open()
     const error = await parallelMap([0, 1, 2, 3], (x: number) => {
