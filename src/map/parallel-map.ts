@@ -66,8 +66,8 @@ export type SettledItem<R> = { status: 'fulfilled'; value: R } | { status: 'reje
 
 const MAP_KEYS = ['compute', 'workers', 'chunkSize', 'signal', 'timeout', 'stopOnError', 'settled', 'onProgress', 'context']
 
-export function parallelMap<A extends TypedArray>(items: A, fn: Mapper<number, number>, options?: ParallelMapOptions): Promise<SameKind<A>>
 export function parallelMap<T, R>(items: MapInput<T>, fn: Mapper<T, R>, options: ParallelMapOptions & { settled: true }): Promise<SettledItem<R>[]>
+export function parallelMap<A extends TypedArray>(items: A, fn: Mapper<number, number>, options?: ParallelMapOptions): Promise<SameKind<A>>
 export function parallelMap<T, R>(items: MapInput<T>, fn: Mapper<T, R>, options?: ParallelMapOptions): Promise<R[]>
 export async function parallelMap(items: unknown, fn: unknown, options: ParallelMapOptions = {}): Promise<unknown> {
   checkKnownKeys('parallelMap()', options, MAP_KEYS)

@@ -62,6 +62,18 @@ function recoverySteps(pipeline: Pipeline): Set<string> {
   return new Set(recoveryOf(pipeline).values())
 }
 
+/**
+ * Bottom-level weights from the durations of the pipeline's last recorded run: a step's ms then,
+ * or, for a step that did not run then, the median of those that did. Without a recorded run,
+ * undefined: every step weighs 1 and bottom levels count steps.
+ */
+function recordedWeights(durations: ReadonlyMap<string, number>, prefix: string): ((name: string) => number) | undefined {
+  if (durations.size === 0) return undefined
+  const sorted = [...durations.values()].sort((a, b) => a - b)
+  const median = sorted[sorted.length >> 1]!
+  return (name) => durations.get(prefix + name) ?? median
+}
+
 /** A step that runs on a worker (or a shell) and so takes a slot; composite steps take none. */
 function isLeaf(def: StepDefinition): boolean {
   return def.kind !== 'parallel' && def.kind !== 'map'
@@ -69,12 +81,13 @@ function isLeaf(def: StepDefinition): boolean {
 
 export async function runLevel(ctx: RunContext, level: Level): Promise<{ ok: boolean; result: unknown; error: unknown }> {
   const definitions = new Map(level.pipeline.steps.map((d) => [d.name, d]))
-  const scheduler = new ListScheduler(ctx.graphs.get(level.pipeline) ?? graphOf(level.pipeline), { policy: ctx.executor.policy })
+  const weight = recordedWeights(ctx.persistence.durations, level.prefix)
+  const scheduler = new ListScheduler(ctx.graphs.get(level.pipeline) ?? graphOf(level.pipeline), { policy: ctx.executor.policy, ...(weight && { weight }) })
   const recovery = recoveryOf(level.pipeline)
   const recoverySet = new Set(recovery.values())
   const records = new Map<string, StepRecord>()
   for (const d of definitions.values()) {
-    const record: StepRecord = { name: level.prefix + d.name, kind: d.kind, status: 'pending', attempts: 0, node: undefined, reused: undefined, cacheKey: undefined, startedAt: undefined, endedAt: undefined, error: undefined, blockedBy: undefined }
+    const record: StepRecord = { name: level.prefix + d.name, kind: d.kind, status: 'pending', attempts: 0, node: undefined, reused: undefined, cacheKey: undefined, startedAt: undefined, dispatchedAt: undefined, endedAt: undefined, error: undefined, blockedBy: undefined }
     records.set(d.name, record)
     ctx.records.push(record)
   }

@@ -1,8 +1,8 @@
 /**
  * What a pipeline run keeps on disk: every step's record as it ends (atomically, so a run killed
  * at any moment loses no finished step), outputs to resume from, and the step cache. The run loop
- * asks three questions: was this step done in the run we resume, is its result cached, and
- * where do I record it.
+ * asks four questions: was this step done in the run we resume, is its result cached, where do
+ * I record it, and how long did each step take the last time (the scheduler's weights).
  */
 import { isPending, type Pending } from '../task/pending.js'
 import { cacheKey, moduleHash, StepCache } from '../runlog/cache.js'
@@ -19,6 +19,8 @@ export interface Persistence {
   /** The output of a step (full name) that succeeded in the run being resumed. */
   resumed(name: string): { value: unknown; attempts: number } | undefined
   readonly cache: StepCache
+  /** Steps' durations in ms (by full name) in the newest earlier run of this pipeline in the log. */
+  readonly durations: ReadonlyMap<string, number>
 }
 
 export interface PersistenceOptions {
@@ -33,8 +35,10 @@ export interface PersistenceOptions {
 export function openPersistence(options: PersistenceOptions, run: { id: string; pipeline: string; startedAt: number; steps: string[] }): Persistence {
   const log = options.runLog === false ? undefined : RunLog.open(options.runLog)
   const earlier: StoredRun | undefined = options.resume === undefined ? undefined : RunLog.open(options.runLog || undefined).read(options.resume)
+  const durations = log === undefined ? new Map<string, number>() : lastDurations(log, run.pipeline)
   const writer: RunWriter | undefined = log?.begin(run)
   return {
+    durations,
     cache: StepCache.open(options.cacheDir),
     resuming: earlier !== undefined,
     record(record, output) {
@@ -49,6 +53,23 @@ export function openPersistence(options: PersistenceOptions, run: { id: string; 
       return { value: earlier!.output(name), attempts: step.attempts }
     },
   }
+}
+
+/** How long each step that ran took in the newest recorded run of `pipeline`; none if there is none (or it cannot be read). */
+function lastDurations(log: RunLog, pipeline: string): Map<string, number> {
+  const durations = new Map<string, number>()
+  try {
+    const last = log.list().find((run) => run.pipeline === pipeline)
+    if (last === undefined) return durations
+    for (const step of log.read(last.id).steps) {
+      // Reused steps (cache, resume) did not run: they have no start. Time queued in the pool is not the step's.
+      const start = step.dispatchedAt ?? step.startedAt
+      if (step.status === 'succeeded' && start !== undefined && step.endedAt !== undefined) durations.set(step.name, step.endedAt - start)
+    }
+  } catch {
+    // A damaged log costs the weights, never the run.
+  }
+  return durations
 }
 
 /**

@@ -19,6 +19,7 @@ export async function attempt(ctx: RunContext, level: Level, def: StepDefinition
   const retries = def.options.retries ?? 0
   for (let delay = def.options.retryDelay ?? 100; ; delay *= 2) {
     record.attempts++
+    record.dispatchedAt = undefined
     transition(ctx, record, 'running')
     try {
       return { name: def.name, ok: true, value: await execute(ctx, level, def, record) }
@@ -30,6 +31,12 @@ export async function attempt(ctx: RunContext, level: Level, def: StepDefinition
       if (stop.aborted) return { name: def.name, ok: false, value: stop.reason }
     }
   }
+}
+
+/** A call of the step's attempt reached `node`: the first one ends its wait in the pool's queue. */
+function dispatched(record: StepRecord, node: number): void {
+  record.node = node
+  record.dispatchedAt ??= Date.now()
 }
 
 /** Extra steps that may be in flight beside this one (see Slots): for a cheap call step with no deadline. */
@@ -51,7 +58,7 @@ async function execute(ctx: RunContext, level: Level, def: StepDefinition, recor
       return runShell(def.name, def.command!, def.shell, signal)
     }
     case 'call': {
-      const run = () => ctx.compute[runWithSteps](def.pending!, { signal: stop, timeout, onDispatch: (node) => (record.node = node) }, resolve)
+      const run = () => ctx.compute[runWithSteps](def.pending!, { signal: stop, timeout, onDispatch: (node) => dispatched(record, node) }, resolve)
       if (def.options.cache !== true) return run()
       const key = await stepCacheKey(def.pending!, resolve, (ref) => upstreamKey(level, ref))
       record.cacheKey = key

@@ -18,6 +18,8 @@ export interface StepRecord {
   node: number | undefined
   /** Epoch ms. */
   startedAt: number | undefined
+  /** Epoch ms when the last attempt's call reached a node (call steps): before it, the step waited in the pool's queue. */
+  dispatchedAt: number | undefined
   endedAt: number | undefined
   /** What the last attempt threw, as thrown. */
   error: unknown

@@ -23,6 +23,8 @@ export interface StepRecordData {
   readonly status: StepStatus
   readonly attempts: number
   readonly startedAt: number | undefined
+  /** When its last attempt's call reached a node (call steps). */
+  readonly dispatchedAt?: number | undefined
   readonly endedAt: number | undefined
   /** What the last attempt threw, as thrown; stored through the error codec. */
   readonly error: unknown
@@ -64,6 +66,7 @@ interface StepFile {
   status: StepStatus
   attempts: number
   startedAt?: number
+  dispatchedAt?: number
   endedAt?: number
   error?: EncodedThrown
   blockedBy?: string
@@ -99,6 +102,7 @@ export function encodeStep(record: StepRecordData, output: boolean, outputError:
     status: record.status,
     attempts: record.attempts,
     ...(record.startedAt !== undefined && { startedAt: record.startedAt }),
+    ...(record.dispatchedAt !== undefined && { dispatchedAt: record.dispatchedAt }),
     ...(record.endedAt !== undefined && { endedAt: record.endedAt }),
     ...(record.error !== undefined && { error: encodeThrown(record.error) }),
     ...(record.blockedBy !== undefined && { blockedBy: record.blockedBy }),
@@ -121,6 +125,7 @@ export function decodeStep(text: string, where: string): StoredStep {
     status: file.status as StepStatus,
     attempts: typeof file.attempts === 'number' ? file.attempts : 0,
     startedAt: file.startedAt,
+    dispatchedAt: file.dispatchedAt,
     endedAt: file.endedAt,
     error: file.error === undefined ? undefined : decodeThrown(file.error),
     blockedBy: file.blockedBy,

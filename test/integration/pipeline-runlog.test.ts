@@ -50,6 +50,33 @@ describe('run log', () => {
     expect(c.view[2]).toBe(2) // flaky ran once per run
   })
 
+  it('ranks ready steps by the durations recorded in the pipeline\'s last run', async () => {
+    // By step count, the chain head `short` (2 steps to the end) outranks `long` (1 step). Once a
+    // run has recorded that `long` takes far longer than both chain steps, `long` goes first.
+    const build = () => {
+      const p = new Pipeline('weighted')
+      const short = p.step('short', t.noop())
+      p.step('after-short', t.noop(), { after: [short] })
+      p.step('long', t.spin(60))
+      return p
+    }
+    const firstStarted = async () => {
+      let first: string | undefined
+      const run = await build().run({
+        executor: inline(),
+        runLog: join(dir, 'runs'),
+        onEvent: (e) => void (e.type === 'step' && e.status === 'running' && (first ??= e.step)),
+      })
+      expect(run.status).toBe('succeeded')
+      return first
+    }
+    expect(await firstStarted()).toBe('short')
+    expect(await firstStarted()).toBe('long')
+    // Another pipeline's runs are not this one's history.
+    await new Pipeline('other').run({ executor: inline(), runLog: join(dir, 'runs') })
+    expect(await firstStarted()).toBe('long')
+  })
+
   it('resume works after a cancelled run, and an unknown run id fails before any work', async () => {
     const runs = join(dir, 'runs')
     const p = new Pipeline('cancellable')
