@@ -10,11 +10,16 @@ import type { Call } from './call.js'
 
 /** Process-wide task ids: workers of every pool in this process agree on what an id means. */
 const taskIds = new Map<string, number>()
+/** The same, by TaskRef object: a remote function's ref is one object, so this skips building the key per call. */
+const idsByRef = new WeakMap<TaskRef, number>()
 
 export function taskId(task: TaskRef): number {
+  let id = idsByRef.get(task)
+  if (id !== undefined) return id
   const key = `${task.name}@${task.module}`
-  let id = taskIds.get(key)
+  id = taskIds.get(key)
   if (id === undefined) taskIds.set(key, (id = taskIds.size + 1))
+  idsByRef.set(task, id)
   return id
 }
 
