@@ -121,8 +121,8 @@ describe('examples', () => {
     expect(leftovers()).toBe(before)
   })
 
-  it('pipeline.ts: fits the model through two parallel feature steps', async () => {
-    expect(await example('pipeline.ts')).toEqual([
+  it('pipeline-run.ts: runs pipeline.ts from code, fitting the model through two parallel feature steps', async () => {
+    expect(await example('pipeline-run.ts')).toEqual([
       'Run succeeded: y = 3.00x + 2.00',
       '  load    succeeded after 1 attempt(s)',
       '  featA   succeeded after 1 attempt(s)',
