@@ -12,7 +12,7 @@ import { startThreadBackend } from '../backends/thread/thread-backend.js'
 import { startProcessBackend } from '../backends/process/process-backend.js'
 import { Dispatcher } from '../scheduler/dispatcher.js'
 import { isPending, type Pending, type TaskRef } from '../task/pending.js'
-import type { CallOptions, CallSink } from '../scheduler/call.js'
+import type { CallObserver, CallOptions, CallSink } from '../scheduler/call.js'
 import type { BackendKind } from '../worker/context.js'
 import { Evaluation, type StepResolver } from './evaluate.js'
 import {
@@ -30,12 +30,15 @@ export type { ComputeOptions, RunOptions, StreamOptions }
 export const callSink: unique symbol = Symbol('spindle.callSink')
 /** Internal: runs a Pending whose graph refers to pipeline steps. Not exported by index.ts. */
 export const runWithSteps: unique symbol = Symbol('spindle.runWithSteps')
+/** Internal: watches every call of the pool (recorders). Not exported by index.ts. */
+export const observeCalls: unique symbol = Symbol('spindle.observeCalls')
 
 export class Compute implements AsyncDisposable {
   /** The same on every node of this pool (`instanceInfo().jobId`). */
   readonly jobId: string
   private readonly dispatcher: Dispatcher
   private closing: Promise<void> | undefined
+  private readonly observers = new Set<CallObserver>()
 
   private constructor(
     backend: Backend,
@@ -138,6 +141,30 @@ export class Compute implements AsyncDisposable {
   /** @internal See `runWithSteps`. */
   [runWithSteps](pending: Pending<unknown>, options: CallOptions, resolveStep: StepResolver): Promise<unknown> {
     return new Evaluation(this.dispatcher, options, resolveStep).root(pending)
+  }
+
+  /** @internal See `observeCalls`. Returns how to stop watching. */
+  [observeCalls](observer: CallObserver): () => void {
+    this.observers.add(observer)
+    this.updateObserver()
+    return () => {
+      this.observers.delete(observer)
+      this.updateObserver()
+    }
+  }
+
+  /** The dispatcher holds one observer (one check per call): a fan-out only when several watch. */
+  private updateObserver(): void {
+    const all = [...this.observers]
+    this.dispatcher.observer =
+      all.length <= 1
+        ? all[0]
+        : {
+            queued: (call) => all.forEach((o) => o.queued(call)),
+            sent: (calls, node) => all.forEach((o) => o.sent(calls, node)),
+            ran: (calls, ms) => all.forEach((o) => o.ran(calls, ms)),
+            settled: (call, failed, error) => all.forEach((o) => o.settled(call, failed, error)),
+          }
   }
 
   /**

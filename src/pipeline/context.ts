@@ -45,13 +45,27 @@ const FINAL: ReadonlySet<StepStatus> = new Set(['succeeded', 'failed', 'skipped'
  * Moves a step to `status`. A final status is written to the run log before anyone hears of it,
  * so a step reported done is on disk, whenever the process dies.
  */
-export function transition(ctx: RunContext, record: StepRecord, status: StepStatus, error?: unknown, output?: unknown): void {
+export function transition(ctx: RunContext, record: StepRecord, status: StepStatus, error?: unknown, output?: unknown, dispatch?: Dispatch): void {
   record.status = status
   if (status === 'running') record.startedAt ??= Date.now()
   else if (status !== 'pending') record.endedAt = Date.now()
   if (error !== undefined) record.error = error
   if (FINAL.has(status)) ctx.persistence.record(record, output)
-  ctx.emit({ type: 'step', step: record.name, status, attempt: record.attempts, at: Date.now(), ...(error !== undefined && { error }) })
+  ctx.emit({
+    type: 'step',
+    step: record.name,
+    status,
+    attempt: record.attempts,
+    at: Date.now(),
+    ...(error !== undefined && { error }),
+    ...(dispatch?.at !== undefined && { node: dispatch.node, dispatchedAt: dispatch.at }),
+  })
+}
+
+/** Where and when an attempt's call reached a node (the first call, when a step's graph has several). */
+export interface Dispatch {
+  node: number | undefined
+  at: number | undefined
 }
 
 /** The value a `step` Pending stands for: a run parameter, or the output of a finished step of this level or one containing it. */

@@ -3,7 +3,8 @@
  * once, and on which pool. It starts a pool per run (or borrows the Compute it was given).
  */
 import { availableParallelism } from 'node:os'
-import { Compute } from '../compute/compute.js'
+import { Compute, observeCalls } from '../compute/compute.js'
+import type { CallObserver } from '../scheduler/call.js'
 import { checkInteger, checkKnownKeys, checkOneOf } from '../options.js'
 import { SCHEDULING_POLICIES, type SchedulingPolicy } from '../scheduler/list-scheduler.js'
 
@@ -20,6 +21,8 @@ export class ParallelExecutor {
   readonly maxWorkers: number
   readonly policy: SchedulingPolicy
   private readonly backend: 'thread' | 'inline' | Compute
+  /** Watchers of every call on the pools this executor opens (run recorders). */
+  private readonly observers = new Set<CallObserver>()
 
   constructor(options: ParallelExecutorOptions = {}) {
     checkKnownKeys('ParallelExecutor', options, ['maxWorkers', 'backend', 'policy'])
@@ -35,8 +38,27 @@ export class ParallelExecutor {
 
   /** @internal The pool for one run, and how to let go of it. */
   async open(): Promise<{ compute: Compute; close: () => Promise<void> }> {
-    if (this.backend instanceof Compute) return { compute: this.backend, close: async () => {} }
-    const compute = await Compute.start({ backend: this.backend, workers: this.maxWorkers })
-    return { compute, close: () => compute.close() }
+    const borrowed = this.backend instanceof Compute
+    const compute = this.backend instanceof Compute ? this.backend : await Compute.start({ backend: this.backend, workers: this.maxWorkers })
+    const unwatch = [...this.observers].map((observer) => compute[observeCalls](observer))
+    return {
+      compute,
+      close: async () => {
+        try {
+          if (!borrowed) await compute.close() // calls it rejects while closing are still watched
+        } finally {
+          unwatch.forEach((stop) => stop())
+        }
+      },
+    }
+  }
+
+  /**
+   * @internal Watches every call on the pools of later runs (a recorder created before the run
+   * starts its pool). Returns how to stop watching.
+   */
+  [observeCalls](observer: CallObserver): () => void {
+    this.observers.add(observer)
+    return () => this.observers.delete(observer)
   }
 }

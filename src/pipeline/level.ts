@@ -112,17 +112,17 @@ export async function runLevel(ctx: RunContext, level: Level): Promise<{ ok: boo
     const woke = waitingForSlot.length > 0 ? await Promise.race([nextEnded, ctx.slots.released()]) : await nextEnded
     if (woke === undefined) continue // a slot freed elsewhere in the run
     nextEnded = undefined
-    const { name, ok, value } = woke
+    const { name, ok, value, dispatch } = woke
     running--
     const record = records.get(name)!
     if (ok) {
       level.outputs.set(name, value)
-      transition(ctx, record, 'succeeded', undefined, value)
+      transition(ctx, record, 'succeeded', undefined, value, dispatch)
       if (!recoverySet.has(name)) scheduler.complete(name)
       continue
     }
     const cancelled = ctx.user?.aborted ?? false
-    transition(ctx, record, cancelled ? 'cancelled' : 'failed', value)
+    transition(ctx, record, cancelled ? 'cancelled' : 'failed', value, undefined, dispatch)
     const blocked = recoverySet.has(name) ? [] : scheduler.fail(name)
     // Downstream of a failure: skipped. Downstream of a cancellation: cancelled (below).
     for (const step of cancelled ? [] : blocked) {

@@ -1,7 +1,7 @@
 /** Running one step of each kind, with its retries. A step's outcome never rejects: it says how it ended. */
 import { runWithSteps } from '../compute/compute.js'
 import type { Pending } from '../task/pending.js'
-import { resolveStep, transition, type Level, type RunContext } from './context.js'
+import { resolveStep, transition, type Dispatch, type Level, type RunContext } from './context.js'
 import { runLevel } from './level.js'
 import type { StepDefinition } from './pipeline.js'
 import { runShell } from './shell.js'
@@ -12,6 +12,8 @@ export interface Ended {
   readonly name: string
   readonly ok: boolean
   readonly value: unknown
+  /** Where the last attempt's call ran, for the event that reports the end. */
+  readonly dispatch?: Dispatch
 }
 
 export async function attempt(ctx: RunContext, level: Level, def: StepDefinition, record: StepRecord, holdsSlot: boolean): Promise<Ended> {
@@ -20,12 +22,13 @@ export async function attempt(ctx: RunContext, level: Level, def: StepDefinition
     for (let delay = def.options.retryDelay ?? 100; ; delay *= 2) {
       record.attempts++
       transition(ctx, record, 'running')
+      const dispatch: Dispatch = { node: undefined, at: undefined }
       try {
-        return { name: def.name, ok: true, value: await execute(ctx, level, def, record) }
+        return { name: def.name, ok: true, value: await execute(ctx, level, def, record, dispatch), dispatch }
       } catch (error) {
         const stop = ctx.stop.signal
-        if (stop.aborted || record.attempts > retries) return { name: def.name, ok: false, value: error }
-        transition(ctx, record, 'pending', error) // failed this attempt; it will run again
+        if (stop.aborted || record.attempts > retries) return { name: def.name, ok: false, value: error, dispatch }
+        transition(ctx, record, 'pending', error, undefined, dispatch) // failed this attempt; it will run again
         await sleep(delay, stop).catch(() => {})
         if (stop.aborted) return { name: def.name, ok: false, value: stop.reason }
       }
@@ -35,7 +38,7 @@ export async function attempt(ctx: RunContext, level: Level, def: StepDefinition
   }
 }
 
-async function execute(ctx: RunContext, level: Level, def: StepDefinition, record: StepRecord): Promise<unknown> {
+async function execute(ctx: RunContext, level: Level, def: StepDefinition, record: StepRecord, dispatch: Dispatch): Promise<unknown> {
   const stop = ctx.stop.signal
   const { timeout } = def.options
   const resolve = (ref: Pending<unknown>) => resolveStep(ctx, level, ref)
@@ -47,7 +50,11 @@ async function execute(ctx: RunContext, level: Level, def: StepDefinition, recor
       return runShell(def.name, def.command!, def.shell, signal)
     }
     case 'call': {
-      const run = () => ctx.compute[runWithSteps](def.pending!, { signal: stop, timeout, onDispatch: (node) => (record.node = node) }, resolve)
+      const onDispatch = (node: number) => {
+        record.node = dispatch.node = node
+        dispatch.at ??= Date.now()
+      }
+      const run = () => ctx.compute[runWithSteps](def.pending!, { signal: stop, timeout, onDispatch, label: record.name }, resolve)
       if (def.options.cache !== true) return run()
       const key = await stepCacheKey(def.pending!, resolve, (ref) => upstreamKey(level, ref))
       record.cacheKey = key
@@ -83,7 +90,7 @@ async function execute(ctx: RunContext, level: Level, def: StepDefinition, recor
         items.map(async (item, index) => {
           await ctx.slots.acquire(stop) // each item is a leaf: it takes a slot of the run
           try {
-            return await ctx.compute[runWithSteps](each(item, index), { signal: stop, timeout }, resolve)
+            return await ctx.compute[runWithSteps](each(item, index), { signal: stop, timeout, label: `${record.name}[${index}]` }, resolve)
           } finally {
             ctx.slots.give()
           }

@@ -57,6 +57,13 @@ export type PipelineEvent =
       readonly attempt: number
       readonly at: number
       readonly error?: unknown
+      /**
+       * On the event that ends an attempt (a retry's `pending`, or the final status) of a step
+       * whose call reached a node: the node that ran it, and when it got there (epoch ms). From
+       * `running` to `dispatchedAt` the call waited in the pool's queue.
+       */
+      readonly node?: number
+      readonly dispatchedAt?: number
     }
 
 export interface StepOptions {

@@ -16,6 +16,26 @@ export interface CallOptions {
   costKey?: number | undefined
   /** Told which node each call goes to (pipelines record where a step ran). */
   onDispatch?: ((node: number) => void) | undefined
+  /** What the call is for, as traces show it (a pipeline step's name). */
+  label?: string | undefined
+  /** For a call a running task submitted (parallelMap inside a task): the submitting call's `seq`. */
+  parent?: number | undefined
+}
+
+/**
+ * Watches every call of a dispatcher (run recorders, traces). The dispatcher calls it only when
+ * one is set, and passes its own objects: watching costs nothing when nobody watches.
+ * The observer reads the clock itself, so the dispatcher never does on its behalf.
+ */
+export interface CallObserver {
+  /** Submitted, or put back in the queue after its node was lost (`call.interruptions` > 0). */
+  queued(call: Call): void
+  /** Sent to `node` in a batch of `calls` (the batch runs on the node in this order). */
+  sent(calls: readonly Call[], node: number): void
+  /** The node answered for the batch: it took `ms` on the node, for all its calls together. */
+  ran(calls: readonly Call[], ms: number): void
+  /** Settled for good: resolved (`error` undefined, `failed` false) or rejected. */
+  settled(call: Call, failed: boolean, error: unknown): void
 }
 
 /** Somewhere to submit single calls: a pool, seen from the caller's thread or from inside a task. */

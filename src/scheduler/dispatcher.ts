@@ -13,7 +13,7 @@ import { BatchWriter, taskId } from './batch-writer.js'
 import { decodeThrown } from '../protocol/error-codec.js'
 import type { TaskRef } from '../task/pending.js'
 import { BatchSizer } from './batch-sizer.js'
-import { Call, type CallOptions, type RunningBatch } from './call.js'
+import { Call, type CallObserver, type CallOptions, type RunningBatch } from './call.js'
 import { Deque } from './deque.js'
 import { handleNodeFailure } from './failures.js'
 
@@ -38,6 +38,8 @@ export class Dispatcher {
   private closed = false
   private pumping = false
   private drained: (() => void) | undefined
+  /** Set while a recorder watches (Compute manages it); checked once per call or batch. */
+  observer: CallObserver | undefined = undefined
 
   constructor(
     readonly backend: Backend,
@@ -64,7 +66,15 @@ export class Dispatcher {
     reject: (reason: unknown) => void,
     front = false,
   ): void {
+    const observer = this.observer
+    if (observer !== undefined) {
+      // Only a watched dispatcher pays for the wrappers: `call` is assigned before either runs.
+      const [onResolve, onReject] = [resolve, reject]
+      resolve = (value) => (observer.settled(call, false, undefined), onResolve(value))
+      reject = (reason) => (observer.settled(call, true, reason), onReject(reason))
+    }
     const call = new Call(this.nextSeq++, task, taskId(task), args, options, resolve, reject)
+    observer?.queued(call)
     if (this.closed) return call.reject(closedError(call))
     const { signal, node } = options
     if (signal !== undefined) {
@@ -94,7 +104,7 @@ export class Dispatcher {
       const key = `${from}:${costKey}`
       costKey = this.nestedCostKeys.get(key) ?? this.nestedCostKeys.set(key, -1e9 - this.nestedCostKeys.size).get(key)
     }
-    const nested = { ...options, costKey }
+    const nested = { ...options, costKey, parent }
     return new Promise<unknown>((resolve, reject) => this.submit(task, args, nested, resolve, reject, true)).finally(() => {
       const left = this.nestedWaits.get(parent)! - 1
       if (left > 0) return void this.nestedWaits.set(parent, left)
@@ -132,6 +142,7 @@ export class Dispatcher {
         continue
       }
       call.state = 'queued'
+      this.observer?.queued(call)
       const node = call.options.node
       if (node !== undefined) this.pinned[node]!.unshift(call)
       else this.queue.unshift(call)
@@ -205,6 +216,7 @@ export class Dispatcher {
       // Alone in its batch on a free node, the call starts now: the deadline counts from here.
       batch.timer = setTimeout(() => this.expire(batch, timeout), timeout)
     }
+    if (this.observer !== undefined) this.observer.sent(calls, node.index)
     this.free[node.index]!--
     this.running.add(batch)
     batch.stop = node.execute(
@@ -218,6 +230,7 @@ export class Dispatcher {
     this.release(batch)
     const { calls } = batch
     const [ms, errors] = response
+    if (this.observer !== undefined) this.observer.ran(calls, ms)
     if (calls.every((c) => c.costKey === calls[0]!.costKey)) this.sizer.record(calls[0]!.costKey, calls.length, ms)
     let failed = 0
     for (let i = 0; i < calls.length; i++) {
