@@ -45,12 +45,21 @@ export function ganttSvg(timeline: Timeline): string {
   rows.forEach((row, r) => {
     const y = AXIS_H + r * ROW_H
     out += `<g class="lane"><text x="6" y="${y + 17}" class="lane-name">${escapeHtml(row.label)}</text>`
+    // Waits first, so that no wait line crosses a bar; a bar nested in another (a chunk inside
+    // the task that fanned it out) is drawn inset, on top.
     for (const bar of row.bars) {
-      const [x0, x1, xq] = [x(bar.start), Math.max(x(bar.end), x(bar.start) + 1.5), x(bar.queued)]
+      const [xq, x0] = [x(bar.queued), x(bar.start)]
+      if (x0 - xq >= 1) out += `<rect class="wait" x="${xq}" y="${y + 11}" width="${x0 - xq}" height="4" fill="${STATUS_COLORS.queued}"/>`
+    }
+    const open: Bar[] = []
+    for (const bar of row.bars) {
+      while (open.length > 0 && open.at(-1)!.end <= bar.start) open.pop()
+      const inset = Math.min(open.length, 2) * 4
+      open.push(bar)
+      const [x0, x1] = [x(bar.start), Math.max(x(bar.end), x(bar.start) + 1.5)]
       const step = bar.step === undefined ? '' : ` data-step="${escapeHtml(bar.step)}"`
       out += `<g class="bar"${step}><title>${escapeHtml(bar.tip)}</title>`
-      if (x0 - xq >= 1) out += `<rect class="wait" x="${xq}" y="${y + 11}" width="${x0 - xq}" height="4" fill="${STATUS_COLORS.queued}"/>`
-      out += `<rect x="${x0}" y="${y + 3}" width="${x1 - x0}" height="${ROW_H - 6}" rx="2" fill="${STATUS_COLORS[bar.status] ?? '#999'}"/>`
+      out += `<rect x="${x0}" y="${y + 3 + inset}" width="${x1 - x0}" height="${ROW_H - 6 - 2 * inset}" rx="2" fill="${STATUS_COLORS[bar.status] ?? '#999'}" stroke="#fff" stroke-width="${inset > 0 ? 1 : 0}"/>`
       if (x1 - x0 > 36) out += `<text x="${x0 + 4}" y="${y + 17}" class="bar-name">${escapeHtml(clip(bar.name, Math.floor((x1 - x0 - 6) / 6.5)))}</text>`
       out += '</g>'
     }
