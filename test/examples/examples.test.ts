@@ -140,6 +140,14 @@ describe('examples', () => {
     expect(lines.at(-1)).toBe('nested: succeeded, 15 steps, deepest: outer/solo/report')
   })
 
+  it('report.ts: writes a trace with every attempt and a report that fetches nothing', async () => {
+    expect(await example('report.ts')).toEqual([
+      'Run succeeded',
+      'trace.json: attempts featA #1, featB #1, load #1, train #1; 4 calls on node tracks',
+      'report.html: 4 steps, fetches nothing: true',
+    ])
+  })
+
   it('flowyml-chunks.ts: five chunk steps and their total', async () => {
     expect(await example('flowyml-chunks.ts')).toEqual([
       'chunk0: 33283350000',
