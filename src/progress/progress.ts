@@ -16,6 +16,8 @@ export interface ProgressOptions {
 }
 
 const FINISHED = new Set(['succeeded', 'failed', 'skipped', 'cancelled'])
+/** How often the live line is redrawn between events: the elapsed time ticks, and a line that task output cleared comes back. */
+const TICK_MS = 500
 
 export function pipelineProgress(options: ProgressOptions = {}): (event: PipelineEvent) => void {
   const stream = options.stream ?? process.stderr
@@ -24,6 +26,7 @@ export function pipelineProgress(options: ProgressOptions = {}): (event: Pipelin
   const states = new Map<string, string>()
   let started = 0
   let drawn = false
+  let ticker: NodeJS.Timeout | undefined
 
   const count = (status: string) => [...states.values()].filter((s) => s === status).length
   const elapsed = (at: number) => seconds(at - started)
@@ -43,8 +46,13 @@ export function pipelineProgress(options: ProgressOptions = {}): (event: Pipelin
       if (event.status === 'running') {
         started = event.at
         for (const step of event.steps ?? []) states.set(step, 'pending')
+        if (live) {
+          ticker = setInterval(() => draw(Date.now()), TICK_MS)
+          ticker.unref() // a display never keeps the program alive
+        }
         return
       }
+      clearInterval(ticker)
       if (live && drawn) stream.write('\r\x1b[2K')
       const cancelled = count('cancelled') > 0 ? `, ${count('cancelled')} cancelled` : ''
       stream.write(`run ${event.status} in ${elapsed(event.at)}: ${count('succeeded')} steps succeeded, ${count('failed')} failed, ${count('skipped')} skipped${cancelled}\n`)

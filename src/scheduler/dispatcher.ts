@@ -16,6 +16,7 @@ import { BatchSizer } from './batch-sizer.js'
 import { Call, type CallObserver, type CallOptions, type RunningBatch } from './call.js'
 import { Deque } from './deque.js'
 import { handleNodeFailure } from './failures.js'
+import { writeTaskOutput } from './task-output.js'
 
 export interface DispatcherOptions {
   /** How many times a call may be interrupted by a lost node before it fails. */
@@ -50,6 +51,7 @@ export class Dispatcher {
     this.writer = new BatchWriter(backend.nodes)
     for (const node of backend.nodes) {
       node.serveNested?.((parent, task, args, options) => this.submitNested(node.index, parent, task, args, options))
+      node.serveOutput?.((seq, stream, text) => writeTaskOutput(this.running, backend.kind, node, seq, stream, text))
     }
   }
 

@@ -1,5 +1,5 @@
 // pipelineProgress fed by hand-made events (times included), so every line is exact.
-import { describe, expect, it } from 'vitest'
+import { describe, expect, it, vi } from 'vitest'
 import { pipelineProgress, type PipelineEvent } from 'spindle'
 
 function sink(isTTY: boolean) {
@@ -65,5 +65,28 @@ describe('pipelineProgress', () => {
     onEvent(events[0]!)
     onEvent(step('a-step-with-a-long-name', 'running', 1000))
     expect(writes[0]).toBe('\r\x1b[2K0 done, 1 running, 4 queued,…') // 29 columns: one left for the cursor
+    onEvent({ type: 'run', status: 'succeeded', run: 'r1', at: 2000 }) // stops its redraw timer
+  })
+
+  it('redraws the live line as time passes, and stops when the run ends', () => {
+    vi.useFakeTimers({ now: 1000 })
+    try {
+      const { stream, writes } = sink(true)
+      const onEvent = pipelineProgress({ stream })
+      onEvent(events[0]!)
+      onEvent(step('a', 'running', 1000))
+      vi.advanceTimersByTime(1500)
+      expect(writes.slice(-3)).toEqual([
+        '\r\x1b[2K0 done, 1 running, 3 queued, 0 failed | 0.5 s | a',
+        '\r\x1b[2K0 done, 1 running, 3 queued, 0 failed | 1.0 s | a',
+        '\r\x1b[2K0 done, 1 running, 3 queued, 0 failed | 1.5 s | a',
+      ])
+      onEvent({ type: 'run', status: 'cancelled', run: 'r1', at: 2500 })
+      const count = writes.length
+      vi.advanceTimersByTime(5000)
+      expect(writes).toHaveLength(count)
+    } finally {
+      vi.useRealTimers()
+    }
   })
 })
