@@ -1,9 +1,36 @@
 /**
- * The report's inline stylesheet and script, kept apart from the page's structure. The script
- * is plain ES2017 with no imports, and runs in any browser from a local file: it builds the
- * step table from the embedded data (sortable by any column) and, on hover over a row, a box or
- * a bar, highlights the same step everywhere. When done it marks `<body data-ready="true">`.
+ * What the report's pieces share: the status palette, escaping, and the page's inline stylesheet
+ * and script. The script is plain ES2017 with no imports, and runs in any browser from a local
+ * file: it builds the step table from the embedded data (sortable by any column) and, on hover
+ * over a row, a box or a bar, highlights the same step everywhere. When done it marks
+ * `<body data-ready="true">`.
  */
+
+/** Text or attribute value, safe inside HTML and SVG. */
+export function escapeHtml(text: string): string {
+  return text.replace(/[&<>"']/g, (c) => `&#${c.charCodeAt(0)};`)
+}
+
+/**
+ * JSON to embed in a `<script type="application/json">`: `<` escaped so no value can close the
+ * script element, and the two line separators JavaScript once rejected in strings.
+ */
+export function jsonForScript(value: unknown): string {
+  return JSON.stringify(value).replace(/</g, '\\u003c').replace(/\u2028/g, '\\u2028').replace(/\u2029/g, '\\u2029')
+}
+
+/** One colour per way a step or call ended, in the graph, the timeline and the table alike. */
+export const STATUS_COLORS: Readonly<Record<string, string>> = {
+  succeeded: '#34a060',
+  failed: '#dc4a4a',
+  retried: '#f0a030',
+  interrupted: '#9366e8',
+  cancelled: '#8a8f96',
+  skipped: '#b8bec6',
+  running: '#4a86e8',
+  pending: '#d5d9de',
+  queued: '#b9cdef',
+}
 
 export const REPORT_CSS = `
 :root { font: 14px/1.45 system-ui, -apple-system, "Segoe UI", sans-serif; color: #1f2933; background: #fff; }
@@ -35,7 +62,7 @@ export const REPORT_SCRIPT = `
 (function () {
   'use strict';
   var data = JSON.parse(document.getElementById('spindle-data').textContent);
-  var colors = ${JSON.stringify({ succeeded: '#34a060', failed: '#dc4a4a', cancelled: '#8a8f96', skipped: '#b8bec6', running: '#4a86e8', pending: '#d5d9de' })};
+  var colors = ${JSON.stringify(STATUS_COLORS)};
   var table = document.getElementById('step-table');
   var body = table.tBodies[0];
   var columns = ['name', 'kind', 'status', 'attempts', 'node', 'start', 'duration', 'queued', 'reused', 'error'];

@@ -7,7 +7,7 @@
  */
 import { packLanes, type NodeSlice, type StepSpan, type Timeline } from './timeline.js'
 import { clip } from './report-graph.js'
-import { escapeHtml, STATUS_COLORS } from './html.js'
+import { escapeHtml, STATUS_COLORS } from './report-assets.js'
 
 const WIDTH = 1100
 const LABEL_W = 120

@@ -5,7 +5,7 @@
  * to any depth. Boxes are coloured by how the step ended.
  */
 import type { PipelineShape } from './recording.js'
-import { escapeHtml, STATUS_COLORS } from './html.js'
+import { escapeHtml, STATUS_COLORS } from './report-assets.js'
 
 interface Laid {
   readonly w: number

@@ -9,9 +9,8 @@ import type { Recording } from './recording.js'
 import { buildTimeline, type Timeline } from './timeline.js'
 import { graphSvg, type StepFacts } from './report-graph.js'
 import { formatMs, ganttSvg } from './report-gantt.js'
-import { escapeHtml, jsonForScript, STATUS_COLORS } from './html.js'
 import { errorText } from './trace.js'
-import { REPORT_CSS, REPORT_SCRIPT } from './report-assets.js'
+import { escapeHtml, jsonForScript, REPORT_CSS, REPORT_SCRIPT, STATUS_COLORS } from './report-assets.js'
 
 /** One row of the step table, as embedded in the report (times in ms from the run's start). */
 export interface ReportRow {

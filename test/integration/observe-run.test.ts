@@ -122,6 +122,22 @@ describe('recording', () => {
     expect(waited, `the second waited ${waited} ms behind the first's 80 ms of CPU`).toBeGreaterThanOrEqual(50)
   })
 
+  it('attributes a task\'s chunks to its step on the process backend too (the agent forwards them)', async () => {
+    await using compute = await Compute.start({ backend: 'process', workers: 2 })
+    const p = new Pipeline('fan')
+    p.step('stats', t.fanOut(12, 4, 0))
+    const executor = new ParallelExecutor({ backend: compute })
+    const recorder = createRecorder(p, executor)
+    const run = await p.run({ executor, onEvent: recorder.onEvent, runLog: false })
+    expect(run.status).toBe('succeeded')
+    const chunks = nodeSlices(traceEvents(recorder.recording)).filter((s) => s.cat === 'chunk')
+    expect(chunks.map((c) => [c.name, c.args!.step]).sort()).toEqual([
+      ['chunk 0..4', 'stats'],
+      ['chunk 4..8', 'stats'],
+      ['chunk 8..12', 'stats'],
+    ])
+  })
+
   it('stops watching the pool when the run ends', async () => {
     await using compute = await Compute.start({ workers: 1 })
     const p = new Pipeline('once')
