@@ -116,7 +116,7 @@ describe('recording', () => {
     expect(run.status).toBe('succeeded')
     const slices = nodeSlices(traceEvents(recorder.recording)).sort((a, b) => a.ts - b.ts)
     expect(slices.map((s) => s.track)).toEqual(['node 0', 'node 0']) // one after the other: one lane
-    const [a, b] = slices as [TraceEvent, TraceEvent]
+    const [a, b] = [slices[0]!, slices[1]!]
     expect(b.ts, 'the second starts after the first ends').toBeGreaterThanOrEqual(a.ts + a.dur!)
     const waited = b.args!['queued ms'] as number
     expect(waited, `the second waited ${waited} ms behind the first's 80 ms of CPU`).toBeGreaterThanOrEqual(50)
