@@ -11,6 +11,7 @@
 import { join, resolve } from 'node:path'
 import { Compute, type ComputeOptions } from '../compute/compute.js'
 import { InvalidOptionError, SpindleError, UsageError } from '../errors.js'
+import { createRecorder } from '../observe/recorder.js'
 import { ParallelExecutor } from '../pipeline/executor.js'
 import type { PipelineEvent, RunRecord } from '../pipeline/types.js'
 import { RunLog } from '../runlog/run-log.js'
@@ -18,7 +19,6 @@ import { pipelineProgress } from '../progress/progress.js'
 import type { RunFlags } from './args.js'
 import { readInvocation, writeInvocation } from './invocation.js'
 import { loadPipeline } from './load.js'
-import { openRecorder } from './recorder-seam.js'
 import type { CliIO } from './main.js'
 import { formatRunSummary } from './runs-format.js'
 
@@ -32,12 +32,12 @@ export function runLogDir(flags: { runLog: string | undefined }, cwd: string): s
 export async function runCommand(file: string, flags: RunFlags, io: CliIO, resume?: string): Promise<number> {
   const logDir = runLogDir(flags, io.cwd)
   const loaded = await loadPipeline(file, io.cwd)
-  const recorder = flags.trace !== undefined || flags.report !== undefined ? await openRecorder() : undefined
   const compute = await startCompute(flags, loaded.execArgv)
   let record: RunRecord
   try {
     const executor = new ParallelExecutor({ backend: compute, maxWorkers: flags.workers ?? compute.nodes })
-    const run = recorder?.(loaded.pipeline, executor)
+    // The recorder watches the executor's pool too (which node ran what, queue waits, chunks).
+    const run = flags.trace !== undefined || flags.report !== undefined ? createRecorder(loaded.pipeline, executor) : undefined
     const display = flags.json
       ? pipelineProgress({ stream: io.stdout as NodeJS.WritableStream, json: true })
       : flags.progress
@@ -106,7 +106,7 @@ async function startCompute(flags: RunFlags, tsxArgv: string[] | undefined): Pro
   } catch (error) {
     if (flags.backend === 'ssh' && error instanceof InvalidOptionError) {
       // Until the SSH backend lands, Compute rejects it: say so plainly rather than pretend.
-      throw new SpindleError('ERR_SPINDLE_INVALID_OPTION', `--backend ssh: this build of spindle cannot start an SSH pool (${error.message}).`, { cause: error })
+      throw new SpindleError('ERR_SPINDLE_INVALID_OPTION', `--backend ssh: this build of spindle cannot start an SSH pool. Compute.start() said: ${error.message}`, { cause: error })
     }
     throw error
   }

@@ -86,11 +86,17 @@ async function execute(ctx: RunContext, level: Level, def: StepDefinition, recor
     case 'map': {
       const { each, reduce } = def.map!
       const items = Array.isArray(def.map!.items) ? def.map!.items : ((await resolve(def.map!.items as Pending<unknown>)) as unknown[])
+      let done = 0
+      const progress = () => ctx.emit({ type: 'items', step: record.name, done, total: items.length, at: Date.now() })
+      progress() // progress displays show "items done / total" for a running map step
       const values = await Promise.all(
         items.map(async (item, index) => {
           await ctx.slots.acquire(stop) // each item is a leaf: it takes a slot of the run
           try {
-            return await ctx.compute[runWithSteps](each(item, index), { signal: stop, timeout, label: `${record.name}[${index}]` }, resolve)
+            const value = await ctx.compute[runWithSteps](each(item, index), { signal: stop, timeout, label: `${record.name}[${index}]` }, resolve)
+            done++
+            progress()
+            return value
           } finally {
             ctx.slots.give()
           }

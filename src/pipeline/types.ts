@@ -65,6 +65,14 @@ export type PipelineEvent =
       readonly node?: number
       readonly dispatchedAt?: number
     }
+  | {
+      /** A `map` step's items: once when they are known (`done` 0), then as each one succeeds. */
+      readonly type: 'items'
+      readonly step: string
+      readonly done: number
+      readonly total: number
+      readonly at: number
+    }
 
 export interface StepOptions {
   /** Steps to run after, with no data passed (their outputs are not arguments). */

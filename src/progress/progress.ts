@@ -24,6 +24,8 @@ export function pipelineProgress(options: ProgressOptions = {}): (event: Pipelin
   if (options.json === true) return (event) => void stream.write(`${JSON.stringify(jsonEvent(event))}\n`)
   const live = options.live ?? stream.isTTY === true
   const states = new Map<string, string>()
+  /** Map steps' items: "done/total", shown beside the step while it runs. */
+  const items = new Map<string, string>()
   let started = 0
   let drawn = false
   let ticker: NodeJS.Timeout | undefined
@@ -31,7 +33,7 @@ export function pipelineProgress(options: ProgressOptions = {}): (event: Pipelin
   const count = (status: string) => [...states.values()].filter((s) => s === status).length
   const elapsed = (at: number) => seconds(at - started)
   const draw = (at: number) => {
-    const running = [...states].filter(([, s]) => s === 'running').map(([name]) => name)
+    const running = [...states].filter(([, s]) => s === 'running').map(([name]) => (items.has(name) ? `${name} ${items.get(name)}` : name))
     const eta = estimate(states, at - started)
     const line =
       `${count('succeeded')} done, ${running.length} running, ${count('pending')} queued, ${count('failed')} failed` +
@@ -56,6 +58,11 @@ export function pipelineProgress(options: ProgressOptions = {}): (event: Pipelin
       if (live && drawn) stream.write('\r\x1b[2K')
       const cancelled = count('cancelled') > 0 ? `, ${count('cancelled')} cancelled` : ''
       stream.write(`run ${event.status} in ${elapsed(event.at)}: ${count('succeeded')} steps succeeded, ${count('failed')} failed, ${count('skipped')} skipped${cancelled}\n`)
+      return
+    }
+    if (event.type === 'items') {
+      items.set(event.step, `${event.done}/${event.total}`)
+      if (live) draw(event.at)
       return
     }
     // A nested branch's steps appear as they start: the parent composite step stands for them

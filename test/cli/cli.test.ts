@@ -51,6 +51,28 @@ describe('spindle run', () => {
     expect(events.filter((e) => e.type === 'step' && e.status === 'succeeded').map((e) => e.step)).toEqual(['fine'])
   })
 
+  it('--json reports a map step\'s items as they finish, and nested branch steps by full name', async () => {
+    const { code, stdout, stderr } = await cli(['run', fixture('nested.mjs'), '--json', '--workers', '2'], cwd)
+    expect(code, stderr).toBe(0)
+    const events = stdout.trimEnd().split('\n').map((line) => JSON.parse(line))
+    const items = events.filter((e) => e.type === 'items').map(({ step, done, total }) => ({ step, done, total }))
+    expect(items).toEqual([0, 1, 2].map((done) => ({ step: 'each', done, total: 2 })))
+    const finished = events.filter((e) => e.type === 'step' && e.status === 'succeeded').map((e) => e.step)
+    expect(finished).toEqual(expect.arrayContaining(['variants/small/fit', 'variants/large/deep/inner/x', 'variants/large/fit "big"', 'variants', 'each', 'notify']))
+  })
+
+  it('--trace and --report write the run recorder\'s files, for a failed run too', async () => {
+    const { code, stdout } = await cli(['run', fixture('failing.mjs'), '--no-progress', '--trace', 'out/trace.json', '--report', 'out/report.html'], cwd)
+    expect(code).toBe(1)
+    expect(stdout).toContain(`Trace: ${join(cwd, 'out/trace.json')}\nReport: ${join(cwd, 'out/report.html')}\n`)
+    const trace = JSON.parse(readFileSync(join(cwd, 'out/trace.json'), 'utf8'))
+    const names = new Set(trace.traceEvents.map((e: { name: string }) => e.name))
+    for (const step of ['fine', 'boom']) expect(names).toContain(step)
+    const html = readFileSync(join(cwd, 'out/report.html'), 'utf8')
+    expect(html).toMatch(/^<!doctype html>/i)
+    expect(html).toContain('kaput')
+  })
+
   it('loads a default export that is an async function returning the pipeline', async () => {
     process.env.CLI_TEST_DIR = cwd
     const { code, stdout } = await cli(['run', fixture('factory.mjs'), '--no-progress'], cwd)
@@ -67,7 +89,7 @@ describe('spindle run', () => {
     // Pins the behaviour until the SSH backend lands (then a refused port is an unreachable host).
     const { code, stderr } = await cli(['run', fixture('ok.mjs'), '--backend', 'ssh', '--hosts', '127.0.0.1:1,localhost:1'], cwd)
     expect(code).toBe(2)
-    expect(stderr).toMatch(/^spindle run: --backend ssh: this build of spindle cannot start an SSH pool \(.*\) \[ERR_SPINDLE_INVALID_OPTION\]$/m)
+    expect(stderr).toMatch(/^spindle run: --backend ssh: this build of spindle cannot start an SSH pool\. Compute\.start\(\) said: .+ \[ERR_SPINDLE_INVALID_OPTION\]$/m)
     expect(existsSync(join(cwd, '.spindle/runs'))).toBe(false)
   })
 })

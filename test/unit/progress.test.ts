@@ -58,6 +58,19 @@ describe('pipelineProgress', () => {
     expect(JSON.parse(writes[0]!)).toEqual(events[0])
   })
 
+  it('shows a running map step\'s items done beside its name', () => {
+    const { stream, writes } = sink(true)
+    const onEvent = pipelineProgress({ stream })
+    onEvent({ type: 'run', status: 'running', run: 'r2', at: 0, steps: ['each'] })
+    onEvent(step('each', 'running', 0))
+    onEvent({ type: 'items', step: 'each', done: 0, total: 3, at: 0 })
+    onEvent({ type: 'items', step: 'each', done: 2, total: 3, at: 1000 })
+    expect(writes.at(-1)).toBe('\r\x1b[2K0 done, 1 running, 0 queued, 0 failed | 1.0 s | each 2/3')
+    onEvent(step('each', 'succeeded', 1500))
+    onEvent({ type: 'run', status: 'succeeded', run: 'r2', at: 1500 })
+    expect(writes.at(-1)).toBe('run succeeded in 1.5 s: 1 steps succeeded, 0 failed, 0 skipped\n')
+  })
+
   it('truncates the live line to the terminal width', () => {
     const writes: string[] = []
     const stream = { isTTY: true, columns: 30, write: (text: string) => (writes.push(text), true) } as unknown as NodeJS.WritableStream
