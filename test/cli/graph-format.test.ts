@@ -3,6 +3,7 @@ import { describe, expect, it } from 'vitest'
 import { Pipeline, remote } from 'spindle'
 import { formatGraph } from '../../dist/cli/graph-format.js'
 import nested from '../fixtures/cli/nested.mjs'
+import type * as Tasks from '../fixtures/tasks.mjs'
 
 describe('formatGraph', () => {
   it('mermaid: a parallel step is a subgraph holding its node and one subgraph per branch', () => {
@@ -78,7 +79,7 @@ describe('formatGraph', () => {
   })
 
   it('gives every step one node and each dependency one edge, whatever the names', () => {
-    const t = remote(new URL('../fixtures/tasks.mjs', import.meta.url))
+    const t = remote<typeof Tasks>(new URL('../fixtures/tasks.mjs', import.meta.url))
     const p = new Pipeline('names')
     const a = p.step('a b', t.echo(1))
     const b = p.step('a"b', t.echo(a))
