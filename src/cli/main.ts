@@ -9,6 +9,7 @@
  *   130 the run was cancelled (Ctrl-C): 128 + SIGINT, as shells report it
  */
 import { PipelineLoadError, SpindleError, UsageError } from '../errors.js'
+import { closest } from '../options.js'
 import { RunLog, UnknownRunError } from '../runlog/run-log.js'
 import { graphFormat, parseCommandLine, positionals, runFlags, type CommandName } from './args.js'
 import { formatGraph } from './graph-format.js'
@@ -109,7 +110,10 @@ function runs(args: readonly string[], values: Record<string, unknown>, io: CliI
     io.stdout.write(json ? `${JSON.stringify(list, null, 2)}\n` : formatRunList(list, logDir))
     return 0
   }
-  if (args[0] !== 'show') throw new UsageError(`runs takes no argument but \`show <id>\`; got "${args[0]}".`)
+  if (args[0] !== 'show') {
+    const guess = closest(args[0]!, ['show'])
+    throw new UsageError(`runs takes no argument but \`show <id>\`; got "${args[0]}".${guess === undefined ? '' : ' Did you mean "show"?'}`)
+  }
   const [, id] = positionals('runs show', args, ['show', 'id'])
   const run = log.read(id!)
   const invocation = readInvocation(logDir, run.id)

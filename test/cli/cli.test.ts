@@ -176,6 +176,24 @@ describe('spindle runs and resume', () => {
     expect(json.map((r: { id: string }) => r.id)).toEqual([failing, ok])
   })
 
+  it('resume of a run started from code (no recorded file) asks for the file, then uses it', async () => {
+    const { default: pipeline } = await import('../fixtures/cli/ok.mjs')
+    const runLog = join(cwd, '.spindle/runs')
+    const fromCode = await pipeline.run({ runLog, cacheDir: join(cwd, 'cache') })
+    const asked = await cli(['resume', fromCode.id], cwd)
+    expect(asked.code).toBe(2)
+    expect(asked.stderr).toContain(`Run "${fromCode.id}" was not started by the spindle CLI, so its pipeline file is not recorded: pass it, \`spindle resume ${fromCode.id} <file>\`.`)
+    const resumed = await cli(['resume', fromCode.id, fixture('ok.mjs'), '--no-progress'], cwd)
+    expect(resumed.code, resumed.stderr).toBe(0)
+    for (const step of ['a', 'b', 'done']) expect(resumed.stdout).toMatch(new RegExp(`^  ${step} +succeeded .*\\(reused from resume\\)$`, 'm'))
+  })
+
+  it('runs shwo: a did-you-mean for the subcommand', async () => {
+    const { code, stderr } = await cli(['runs', 'shwo', 'x'], cwd)
+    expect(code).toBe(2)
+    expect(stderr).toContain('runs takes no argument but `show <id>`; got "shwo". Did you mean "show"?')
+  })
+
   it('no runs yet: says where it looked', async () => {
     const { code, stdout } = await cli(['runs'], cwd)
     expect(code).toBe(0)
