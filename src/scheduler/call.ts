@@ -99,6 +99,34 @@ export class Call {
   }
 }
 
+/**
+ * A call whose observer hears how it settles, whichever way (answer, blame, deadline,
+ * cancellation, close). Kept out of `Dispatcher.submit` so that an unwatched submit creates no
+ * closures.
+ */
+export function watchedCall(
+  observer: CallObserver,
+  seq: number,
+  task: TaskRef,
+  key: number,
+  args: readonly unknown[],
+  options: CallOptions,
+  resolve: (value: unknown) => void,
+  reject: (reason: unknown) => void,
+): Call {
+  const call: Call = new Call(
+    seq,
+    task,
+    key,
+    args,
+    options,
+    (value) => (observer.settled(call, false, undefined), resolve(value)),
+    (reason) => (observer.settled(call, true, reason), reject(reason)),
+  )
+  observer.queued(call)
+  return call
+}
+
 /** A batch on its way to or running on a node. */
 export interface RunningBatch {
   readonly node: BackendNode

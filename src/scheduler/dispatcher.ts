@@ -13,7 +13,7 @@ import { BatchWriter, taskId } from './batch-writer.js'
 import { decodeThrown } from '../protocol/error-codec.js'
 import type { TaskRef } from '../task/pending.js'
 import { BatchSizer } from './batch-sizer.js'
-import { Call, type CallObserver, type CallOptions, type RunningBatch } from './call.js'
+import { Call, watchedCall, type CallObserver, type CallOptions, type RunningBatch } from './call.js'
 import { Deque } from './deque.js'
 import { handleNodeFailure } from './failures.js'
 import { writeTaskOutput } from './task-output.js'
@@ -68,15 +68,10 @@ export class Dispatcher {
     reject: (reason: unknown) => void,
     front = false,
   ): void {
-    const observer = this.observer
-    if (observer !== undefined) {
-      // Only a watched dispatcher pays for the wrappers: `call` is assigned before either runs.
-      const [onResolve, onReject] = [resolve, reject]
-      resolve = (value) => (observer.settled(call, false, undefined), onResolve(value))
-      reject = (reason) => (observer.settled(call, true, reason), onReject(reason))
-    }
-    const call = new Call(this.nextSeq++, task, taskId(task), args, options, resolve, reject)
-    observer?.queued(call)
+    const call =
+      this.observer === undefined
+        ? new Call(this.nextSeq++, task, taskId(task), args, options, resolve, reject)
+        : watchedCall(this.observer, this.nextSeq++, task, taskId(task), args, options, resolve, reject)
     if (this.closed) return call.reject(closedError(call))
     const { signal, node } = options
     if (signal !== undefined) {
