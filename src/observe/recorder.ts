@@ -42,8 +42,10 @@ export function createRecorder(pipeline: Pipeline, executor?: ParallelExecutor):
       events.push(event)
       if (event.type === 'run' && event.status !== 'running') unwatch?.()
     },
-    writeTrace: (file) => write(file, `${JSON.stringify({ traceEvents: traceEvents(recording), displayTimeUnit: 'ms' })}\n`),
-    writeReport: (file, record) => write(file, renderReport(record, recording)),
+    // Writing means the run is over, even one that never started (its options were rejected):
+    // stop watching the executor then too, so it does not keep this recorder for later runs.
+    writeTrace: (file) => (unwatch?.(), write(file, `${JSON.stringify({ traceEvents: traceEvents(recording), displayTimeUnit: 'ms' })}\n`)),
+    writeReport: (file, record) => (unwatch?.(), write(file, renderReport(record, recording))),
   }
 }
 

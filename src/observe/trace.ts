@@ -82,37 +82,42 @@ function sliceEvent(slice: NodeSlice, tid: number): TraceEvent {
   }
 }
 
-/** One async track per step (Perfetto groups async slices by id): attempts, and what each waited for. */
+/**
+ * One async track per step (one id each): a slice named after the step spans its life, from
+ * ready to its final status (Perfetto names an async track after its first slice); inside it,
+ * the wait to start, each attempt with its queue wait, and the delays between attempts.
+ */
 function stepEvents(step: StepSpan, index: number): TraceEvent[] {
   const id = `step-${index}`
-  const span = (name: string, start: number, end: number, args?: Record<string, unknown>): TraceEvent[] => [
-    { ph: 'b', name, cat: 'step', id, pid: PIPELINE_PID, tid: 0, ts: us(start), ...(args !== undefined && { args }) },
-    { ph: 'e', name, cat: 'step', id, pid: PIPELINE_PID, tid: 0, ts: us(Math.max(start, end)) },
-  ]
-  const events: TraceEvent[] = []
+  const begin = (name: string, ts: number, args?: Record<string, unknown>): TraceEvent => ({
+    ph: 'b', name, cat: 'step', id, pid: PIPELINE_PID, tid: 0, ts: us(ts), ...(args !== undefined && { args }),
+  })
+  const end = (name: string, ts: number): TraceEvent => ({ ph: 'e', name, cat: 'step', id, pid: PIPELINE_PID, tid: 0, ts: us(ts) })
+  const span = (name: string, from: number, to: number): TraceEvent[] => [begin(name, from), end(name, Math.max(from, to))]
   const first = step.attempts[0]
-  if (step.ready !== undefined && first !== undefined && first.start > step.ready) {
-    events.push(...span('waiting to start', step.ready, first.start, { step: step.name }))
-  }
+  const last = step.attempts.at(-1)
+  const from = step.ready ?? first?.start ?? step.end
+  const to = Math.max(step.end ?? last?.end ?? from ?? 0, last?.end ?? 0)
+  if (from === undefined) return [] // never reached: no time to show
+  const status = step.attempts.length === 0 && step.status === 'succeeded' ? 'succeeded (not run: reused)' : step.status
+  const events = [begin(step.name, from, { kind: step.kind, status, attempts: step.attempts.length })]
+  if (step.ready !== undefined && first !== undefined && first.start > step.ready) events.push(...span('waiting to start', step.ready, first.start))
   step.attempts.forEach((a, i) => {
     const previous = step.attempts[i - 1]
-    if (previous !== undefined && a.start > previous.end) events.push(...span('retry delay', previous.end, a.start, { step: step.name }))
-    const [begin, end] = span(`${step.name} #${a.attempt}`, a.start, a.end, {
-      step: step.name,
-      kind: step.kind,
-      attempt: a.attempt,
-      status: a.status,
-      ...(a.node !== undefined && { node: a.node }),
-      ...(a.error !== undefined && { error: errorText(a.error) }),
-    })
-    events.push(begin!)
+    if (previous !== undefined && a.start > previous.end) events.push(...span('retry delay', previous.end, a.start))
+    const name = `${step.name} #${a.attempt}`
+    events.push(
+      begin(name, a.start, {
+        attempt: a.attempt,
+        status: a.status,
+        ...(a.node !== undefined && { node: a.node }),
+        ...(a.error !== undefined && { error: errorText(a.error) }),
+      }),
+    )
     if (a.dispatched !== undefined && a.dispatched > a.start) events.push(...span('queued', a.start, Math.min(a.dispatched, a.end)))
-    events.push(end!)
+    events.push(end(name, Math.max(a.start, a.end)))
   })
-  if (step.attempts.length === 0 && step.end !== undefined) {
-    // Reused (cache, resume), skipped or cancelled before it ran: an instant-wide slice says so.
-    events.push(...span(`${step.name} (${step.status})`, step.end, step.end, { step: step.name, status: step.status }))
-  }
+  events.push(end(step.name, Math.max(from, to)))
   return events
 }
 

@@ -47,9 +47,11 @@ describe('a recorded run', () => {
     const calls = nodeSlices(events).filter((s) => s.name === 'clean').sort((a, b) => a.ts - b.ts)
     expect(calls.map((s) => s.args!.status)).toEqual(['failed', 'succeeded'])
     expect(calls[0]!.args!.error).toBe('Error: flaky: first run fails')
-    // (Before them, 'waiting to start' appears when the step started a millisecond or more after `load` ended.)
-    const attempts = events.filter((e) => e.ph === 'b' && e.args?.step === 'clean' && e.name !== 'waiting to start')
-    expect(attempts.map((e) => [e.name, e.args!.status ?? null])).toEqual([
+    const track = events.find((e) => e.ph === 'b' && e.name === 'clean')!
+    expect(track.args).toEqual({ kind: 'call', status: 'succeeded', attempts: 2 })
+    // ('waiting to start' appears when the step started a millisecond or more after `load` ended.)
+    const attempts = events.filter((e) => e.ph === 'b' && e.id === track.id && e !== track && e.name !== 'waiting to start')
+    expect(attempts.map((e) => [e.name, e.args?.status ?? null])).toEqual([
       ['clean #1', 'retried'],
       ['retry delay', null], // retryDelay is 20 ms
       ['clean #2', 'succeeded'],

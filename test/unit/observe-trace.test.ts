@@ -92,16 +92,24 @@ describe('traceEvents', () => {
     expect(spans).toEqual([
       ['step-0', 'queued', 0, 2000],
       ['step-0', 'a #1', 0, 10000],
+      ['step-0', 'a', 0, 10000],
       ['step-1', 'waiting to start', 10000, 15000], // a ended at 10 ms; b started at 15
       ['step-1', 'queued', 15000, 16000],
       ['step-1', 'b #1', 15000, 30000],
       ['step-1', 'retry delay', 30000, 40000],
       ['step-1', 'queued', 40000, 41000],
       ['step-1', 'b #2', 40000, 60000],
+      ['step-1', 'b', 10000, 60000], // from ready to its end: the track is named after it
       ['step-2', 'c #1', 10000, 50000],
+      ['step-2', 'c', 10000, 50000],
     ])
-    const b1 = events.find((e) => e.ph === 'b' && e.name === 'b #1')!
-    expect(b1.args).toEqual({ step: 'b', kind: 'call', attempt: 1, status: 'retried', node: 1, error: 'Error: boom' })
+    const begins = new Map(events.filter((e) => e.ph === 'b').map((e) => [e.name, e.args]))
+    expect(begins.get('b')).toEqual({ kind: 'call', status: 'succeeded', attempts: 2 })
+    expect(begins.get('b #1')).toEqual({ attempt: 1, status: 'retried', node: 1, error: 'Error: boom' })
+    // Each track's first slice is the step's own: what Perfetto names the track after.
+    const firstOfTrack = new Map<string, string>()
+    for (const e of events) if (e.ph === 'b' && !firstOfTrack.has(e.id!)) firstOfTrack.set(e.id!, e.name)
+    expect([...firstOfTrack.values()]).toEqual(['a', 'b', 'c'])
   })
 })
 
