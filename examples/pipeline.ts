@@ -1,5 +1,6 @@
-// A pipeline: load → two feature steps at once → train → a shell step, with a live progress display.
-import { ParallelExecutor, Pipeline, pipelineProgress, remote } from 'spindle'
+// A pipeline: load → two feature steps at once → train → a shell step. Run it with the CLI,
+// `spindle run examples/pipeline.ts` (what `npm start` does), or from code (pipeline-run.ts).
+import { Pipeline, remote } from 'spindle'
 
 const t = remote<typeof import('./pipeline-tasks.js')>(new URL('./pipeline-tasks.ts', import.meta.url))
 
@@ -11,12 +12,5 @@ const b = p.step('featB', t.featureB(raw), { retries: 2 })
 const model = p.step('train', t.train(a, b))
 p.shell('notify', ['node', '-e', 'console.log("model trained")'], { after: [model] })
 
-const run = await p.run({
-  executor: new ParallelExecutor({ maxWorkers: 2 }),
-  params: { rows: 50_000 },
-  onEvent: pipelineProgress(), // live on a terminal, plain lines otherwise (on stderr)
-})
-
-const { slope, intercept } = run.output(model)
-console.log(`Run ${run.status}: y = ${slope.toFixed(2)}x + ${intercept.toFixed(2)}`)
-for (const step of run.steps) console.log(`  ${step.name.padEnd(7)} ${step.status} after ${step.attempts} attempt(s)`)
+export { model }
+export default p // what `spindle run` and `spindle graph` load

@@ -31,6 +31,9 @@ export type SpindleErrorCode =
   | 'ERR_SPINDLE_RUN_EXISTS'
   | 'ERR_SPINDLE_CORRUPT_RUN'
   | 'ERR_SPINDLE_NOT_CACHEABLE'
+  | 'ERR_SPINDLE_USAGE'
+  | 'ERR_SPINDLE_NO_PIPELINE'
+  | 'ERR_SPINDLE_PIPELINE_IMPORT'
 
 export class SpindleError extends Error {
   readonly code: SpindleErrorCode
@@ -148,6 +151,26 @@ export class CycleError extends SpindleError {
   }
 }
 
+/** The command line was wrong (a command, flag or value): the CLI prints it with the usage and exits 2. */
+export class UsageError extends SpindleError {
+  constructor(message: string) {
+    super('ERR_SPINDLE_USAGE', message)
+  }
+}
+
+/**
+ * A pipeline file given to the CLI could not be used: it does not exist
+ * (`ERR_SPINDLE_MODULE_NOT_FOUND`), exports no pipeline (`ERR_SPINDLE_NO_PIPELINE`), or threw
+ * while it was imported (`ERR_SPINDLE_PIPELINE_IMPORT`, with what it threw as `cause`).
+ */
+export class PipelineLoadError extends SpindleError {
+  readonly file: string
+  constructor(code: 'ERR_SPINDLE_MODULE_NOT_FOUND' | 'ERR_SPINDLE_NO_PIPELINE' | 'ERR_SPINDLE_PIPELINE_IMPORT', message: string, file: string, options?: { cause?: unknown }) {
+    super(code, message, options)
+    this.file = file
+  }
+}
+
 /** Names every error class that must be rebuilt with its own prototype after crossing a boundary. */
 export const spindleErrorClasses: Record<string, new (...args: never[]) => Error> = {
   SpindleError,
@@ -161,5 +184,7 @@ export const spindleErrorClasses: Record<string, new (...args: never[]) => Error
   DuplicateStepError,
   UnknownStepError,
   CycleError,
+  UsageError,
+  PipelineLoadError,
 }
 

@@ -17,6 +17,9 @@ export type NestedHandler = (
   options: CallOptions,
 ) => Promise<unknown>
 
+/** Where a node sends the lines its tasks print (see protocol/messages.ts `OutputLine`). */
+export type OutputHandler = (seq: number, stream: 1 | 2, text: string) => void
+
 export interface Backend {
   readonly kind: BackendKind
   readonly nodes: readonly BackendNode[]
@@ -41,6 +44,12 @@ export interface BackendNode {
    * forward them to `handler`; the dispatcher installs it.
    */
   serveNested?(handler: NestedHandler): void
+  /**
+   * Where the lines tasks print go, each with the call that printed it; the dispatcher installs
+   * it to prefix them with what the call is for. Nodes whose tasks share the caller's own
+   * streams (inline) have none.
+   */
+  serveOutput?(handler: OutputHandler): void
   /**
    * Runs a batch and reports once: `done` with one outcome per call, or `failed` with a
    * `NodeFailure` when the batch could not finish (the worker died, and the node replaces it; or

@@ -12,7 +12,7 @@ import { startThreadBackend } from '../backends/thread/thread-backend.js'
 import { startProcessBackend } from '../backends/process/process-backend.js'
 import { Dispatcher } from '../scheduler/dispatcher.js'
 import { isPending, type Pending, type TaskRef } from '../task/pending.js'
-import type { CallOptions, CallSink } from '../scheduler/call.js'
+import type { CallObserver, CallOptions, CallSink } from '../scheduler/call.js'
 import type { BackendKind } from '../worker/context.js'
 import { Evaluation, type StepResolver } from './evaluate.js'
 import {
@@ -32,12 +32,15 @@ export const callSink: unique symbol = Symbol('spindle.callSink')
 export const runWithSteps: unique symbol = Symbol('spindle.runWithSteps')
 /** Internal: the measured ms per call of a task on this pool (pipelines size their look-ahead by it). */
 export const msPerCall: unique symbol = Symbol('spindle.msPerCall')
+/** Internal: watches every call of the pool (recorders). Not exported by index.ts. */
+export const observeCalls: unique symbol = Symbol('spindle.observeCalls')
 
 export class Compute implements AsyncDisposable {
   /** The same on every node of this pool (`instanceInfo().jobId`). */
   readonly jobId: string
   private readonly dispatcher: Dispatcher
   private closing: Promise<void> | undefined
+  private readonly observers = new Set<CallObserver>()
 
   private constructor(
     backend: Backend,
@@ -145,6 +148,30 @@ export class Compute implements AsyncDisposable {
   /** @internal See `msPerCall`. */
   [msPerCall](task: TaskRef): number | undefined {
     return this.dispatcher.msPerCall(task)
+  }
+
+  /** @internal See `observeCalls`. Returns how to stop watching. */
+  [observeCalls](observer: CallObserver): () => void {
+    this.observers.add(observer)
+    this.updateObserver()
+    return () => {
+      this.observers.delete(observer)
+      this.updateObserver()
+    }
+  }
+
+  /** The dispatcher holds one observer (one check per call): a fan-out only when several watch. */
+  private updateObserver(): void {
+    const all = [...this.observers]
+    this.dispatcher.observer =
+      all.length <= 1
+        ? all[0]
+        : {
+            queued: (call) => all.forEach((o) => o.queued(call)),
+            sent: (calls, node) => all.forEach((o) => o.sent(calls, node)),
+            ran: (calls, ms) => all.forEach((o) => o.ran(calls, ms)),
+            settled: (call, failed, error) => all.forEach((o) => o.settled(call, failed, error)),
+          }
   }
 
   /**

@@ -54,7 +54,16 @@ export function transition(ctx: RunContext, record: StepRecord, status: StepStat
   else if (status !== 'pending') record.endedAt = Date.now()
   if (error !== undefined) record.error = error
   if (FINAL.has(status)) ctx.persistence.record(record, output)
-  ctx.emit({ type: 'step', step: record.name, status, attempt: record.attempts, at: Date.now(), ...(error !== undefined && { error }) })
+  ctx.emit({
+    type: 'step',
+    step: record.name,
+    status,
+    attempt: record.attempts,
+    at: Date.now(),
+    ...(error !== undefined && { error }),
+    // Where and when the attempt's call reached a node (unset on `running`, which comes first).
+    ...(record.dispatchedAt !== undefined && { node: record.node, dispatchedAt: record.dispatchedAt }),
+  })
 }
 
 /** The value a `step` Pending stands for: a run parameter, or the output of a finished step of this level or one containing it. */

@@ -3,7 +3,8 @@
  * once, and on which pool. It starts a pool per run (or borrows the Compute it was given).
  */
 import { availableParallelism } from 'node:os'
-import { Compute } from '../compute/compute.js'
+import { Compute, observeCalls } from '../compute/compute.js'
+import type { CallObserver } from '../scheduler/call.js'
 import { checkInteger, checkKnownKeys, checkOneOf } from '../options.js'
 import { SCHEDULING_POLICIES, type SchedulingPolicy } from '../scheduler/list-scheduler.js'
 
@@ -20,6 +21,8 @@ export class ParallelExecutor {
   readonly maxWorkers: number
   readonly policy: SchedulingPolicy
   private readonly backend: 'thread' | 'inline' | Compute
+  /** Watchers of every call on the pools this executor opens (run recorders). */
+  private readonly observers = new Set<CallObserver>()
 
   constructor(options: ParallelExecutorOptions = {}) {
     checkKnownKeys('ParallelExecutor', options, ['maxWorkers', 'backend', 'policy'])
@@ -40,12 +43,29 @@ export class ParallelExecutor {
    * more than `maxWorkers` at a time.
    */
   async open(): Promise<{ compute: Compute; close: () => Promise<void>; bounded: boolean }> {
-    if (this.backend instanceof Compute) {
-      const compute = this.backend
-      const bounded = (compute.backend === 'thread' || compute.backend === 'inline') && compute.nodes <= this.maxWorkers
-      return { compute, close: async () => {}, bounded }
+    const borrowed = this.backend instanceof Compute
+    const compute = this.backend instanceof Compute ? this.backend : await Compute.start({ backend: this.backend, workers: this.maxWorkers })
+    const bounded = !borrowed || ((compute.backend === 'thread' || compute.backend === 'inline') && compute.nodes <= this.maxWorkers)
+    const unwatch = [...this.observers].map((observer) => compute[observeCalls](observer))
+    return {
+      compute,
+      bounded,
+      close: async () => {
+        try {
+          if (!borrowed) await compute.close() // calls it rejects while closing are still watched
+        } finally {
+          unwatch.forEach((stop) => stop())
+        }
+      },
     }
-    const compute = await Compute.start({ backend: this.backend, workers: this.maxWorkers })
-    return { compute, close: () => compute.close(), bounded: true }
+  }
+
+  /**
+   * @internal Watches every call on the pools of later runs (a recorder created before the run
+   * starts its pool). Returns how to stop watching.
+   */
+  [observeCalls](observer: CallObserver): () => void {
+    this.observers.add(observer)
+    return () => this.observers.delete(observer)
   }
 }

@@ -58,7 +58,7 @@ async function execute(ctx: RunContext, level: Level, def: StepDefinition, recor
       return runShell(def.name, def.command!, def.shell, signal)
     }
     case 'call': {
-      const run = () => ctx.compute[runWithSteps](def.pending!, { signal: stop, timeout, onDispatch: (node) => dispatched(record, node) }, resolve)
+      const run = () => ctx.compute[runWithSteps](def.pending!, { signal: stop, timeout, onDispatch: (node) => dispatched(record, node), label: record.name }, resolve)
       if (def.options.cache !== true) return run()
       const key = await stepCacheKey(def.pending!, resolve, (ref) => upstreamKey(level, ref))
       record.cacheKey = key
@@ -90,13 +90,19 @@ async function execute(ctx: RunContext, level: Level, def: StepDefinition, recor
     case 'map': {
       const { each, reduce } = def.map!
       const items = Array.isArray(def.map!.items) ? def.map!.items : ((await resolve(def.map!.items as Pending<unknown>)) as unknown[])
+      let done = 0
+      const progress = () => ctx.emit({ type: 'items', step: record.name, done, total: items.length, at: Date.now() })
+      progress() // progress displays show "items done / total" for a running map step
       const values = await Promise.all(
         items.map(async (item, index) => {
           const pending = each(item, index)
           const cost = pending.kind === 'call' && timeout === undefined ? ctx.compute[msPerCall](pending.task!) : undefined
           await ctx.slots.acquire(stop, ctx.slots.lookahead(cost)) // each item is a leaf: it takes a slot of the run
           try {
-            return await ctx.compute[runWithSteps](pending, { signal: stop, timeout }, resolve)
+            const value = await ctx.compute[runWithSteps](pending, { signal: stop, timeout, label: `${record.name}[${index}]` }, resolve)
+            done++
+            progress()
+            return value
           } finally {
             ctx.slots.give()
           }

@@ -59,6 +59,21 @@ export type PipelineEvent =
       readonly attempt: number
       readonly at: number
       readonly error?: unknown
+      /**
+       * On the event that ends an attempt (a retry's `pending`, or the final status) of a step
+       * whose call reached a node: the node that ran it, and when it got there (epoch ms). From
+       * `running` to `dispatchedAt` the call waited in the pool's queue.
+       */
+      readonly node?: number
+      readonly dispatchedAt?: number
+    }
+  | {
+      /** A `map` step's items: once when they are known (`done` 0), then as each one succeeds. */
+      readonly type: 'items'
+      readonly step: string
+      readonly done: number
+      readonly total: number
+      readonly at: number
     }
 
 export interface StepOptions {

@@ -57,6 +57,14 @@ export interface NestedCancel {
   readonly cancel: number
 }
 
+/**
+ * Worker → caller: one whole line a task printed (worker/output.ts), tagged with the call that
+ * printed it (`seq`, 0 outside any call) and the stream (1 stdout, 2 stderr), without its newline.
+ */
+export interface OutputLine {
+  readonly output: readonly [seq: number, stream: 1 | 2, text: string]
+}
+
 /** Caller → worker: how nested call `reply` ended. */
 export interface NestedReply {
   readonly reply: number

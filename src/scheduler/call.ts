@@ -17,6 +17,26 @@ export interface CallOptions {
   costKey?: number | undefined
   /** Told which node each call goes to (pipelines record where a step ran). */
   onDispatch?: ((node: number) => void) | undefined
+  /** What the call is for, as traces show it (a pipeline step's name). */
+  label?: string | undefined
+  /** For a call a running task submitted (parallelMap inside a task): the submitting call's `seq`. */
+  parent?: number | undefined
+}
+
+/**
+ * Watches every call of a dispatcher (run recorders, traces). The dispatcher calls it only when
+ * one is set, and passes its own objects: watching costs nothing when nobody watches.
+ * The observer reads the clock itself, so the dispatcher never does on its behalf.
+ */
+export interface CallObserver {
+  /** Submitted, or put back in the queue after its node was lost (`call.interruptions` > 0). */
+  queued(call: Call): void
+  /** Sent to `node` in a batch of `calls` (the batch runs on the node in this order). */
+  sent(calls: readonly Call[], node: number): void
+  /** The node answered for the batch: it took `ms` on the node, for all its calls together. */
+  ran(calls: readonly Call[], ms: number): void
+  /** Settled for good: resolved (`error` undefined, `failed` false) or rejected. */
+  settled(call: Call, failed: boolean, error: unknown): void
 }
 
 /** Somewhere to submit single calls: a pool, seen from the caller's thread or from inside a task. */
@@ -79,6 +99,34 @@ export class Call {
     this.abortWatch?.unwatch(this, this.options.signal!)
     return true
   }
+}
+
+/**
+ * A call whose observer hears how it settles, whichever way (answer, blame, deadline,
+ * cancellation, close). Kept out of `Dispatcher.submit` so that an unwatched submit creates no
+ * closures.
+ */
+export function watchedCall(
+  observer: CallObserver,
+  seq: number,
+  task: TaskRef,
+  key: number,
+  args: readonly unknown[],
+  options: CallOptions,
+  resolve: (value: unknown) => void,
+  reject: (reason: unknown) => void,
+): Call {
+  const call: Call = new Call(
+    seq,
+    task,
+    key,
+    args,
+    options,
+    (value) => (observer.settled(call, false, undefined), resolve(value)),
+    (reason) => (observer.settled(call, true, reason), reject(reason)),
+  )
+  observer.queued(call)
+  return call
 }
 
 /** A batch on its way to or running on a node. */

@@ -13,10 +13,11 @@ import { BatchWriter, taskId } from './batch-writer.js'
 import { decodeThrown } from '../protocol/error-codec.js'
 import type { TaskRef } from '../task/pending.js'
 import { BatchSizer } from './batch-sizer.js'
-import { Call, type CallOptions, type RunningBatch } from './call.js'
+import { Call, watchedCall, type CallObserver, type CallOptions, type RunningBatch } from './call.js'
 import { Deque } from './deque.js'
 import { AbortWatch } from './abort-watch.js'
 import { handleNodeFailure } from './failures.js'
+import { writeTaskOutput } from './task-output.js'
 
 export interface DispatcherOptions {
   /** How many times a call may be interrupted by a lost node before it fails. */
@@ -40,6 +41,8 @@ export class Dispatcher {
   private closed = false
   private pumping = false
   private drained: (() => void) | undefined
+  /** Set while a recorder watches (Compute manages it); checked once per call or batch. */
+  observer: CallObserver | undefined = undefined
 
   constructor(
     readonly backend: Backend,
@@ -50,6 +53,7 @@ export class Dispatcher {
     this.writer = new BatchWriter(backend.nodes)
     for (const node of backend.nodes) {
       node.serveNested?.((parent, task, args, options) => this.submitNested(node.index, parent, task, args, options))
+      node.serveOutput?.((seq, stream, text) => writeTaskOutput(this.running, backend.kind, node, seq, stream, text))
     }
   }
 
@@ -71,7 +75,10 @@ export class Dispatcher {
     reject: (reason: unknown) => void,
     front = false,
   ): void {
-    const call = new Call(this.nextSeq++, task, taskId(task), args, options, resolve, reject)
+    const call =
+      this.observer === undefined
+        ? new Call(this.nextSeq++, task, taskId(task), args, options, resolve, reject)
+        : watchedCall(this.observer, this.nextSeq++, task, taskId(task), args, options, resolve, reject)
     if (this.closed) return call.reject(closedError(call))
     const { signal, node } = options
     if (signal !== undefined) {
@@ -101,7 +108,7 @@ export class Dispatcher {
       const key = `${from}:${costKey}`
       costKey = this.nestedCostKeys.get(key) ?? this.nestedCostKeys.set(key, -1e9 - this.nestedCostKeys.size).get(key)
     }
-    const nested = { ...options, costKey }
+    const nested = { ...options, costKey, parent }
     return new Promise<unknown>((resolve, reject) => this.submit(task, args, nested, resolve, reject, true)).finally(() => {
       const left = this.nestedWaits.get(parent)! - 1
       if (left > 0) return void this.nestedWaits.set(parent, left)
@@ -139,6 +146,7 @@ export class Dispatcher {
         continue
       }
       call.state = 'queued'
+      this.observer?.queued(call)
       const node = call.options.node
       if (node !== undefined) this.pinned[node]!.unshift(call)
       else this.queue.unshift(call)
@@ -212,6 +220,7 @@ export class Dispatcher {
       // Alone in its batch on a free node, the call starts now: the deadline counts from here.
       batch.timer = setTimeout(() => this.expire(batch, timeout), timeout)
     }
+    if (this.observer !== undefined) this.observer.sent(calls, node.index)
     this.free[node.index]!--
     this.running.add(batch)
     batch.stop = node.execute(
@@ -225,6 +234,7 @@ export class Dispatcher {
     this.release(batch)
     const { calls } = batch
     const [ms, errors] = response
+    if (this.observer !== undefined) this.observer.ran(calls, ms)
     if (calls.every((c) => c.costKey === calls[0]!.costKey)) this.sizer.record(calls[0]!.costKey, calls.length, ms)
     let failed = 0
     for (let i = 0; i < calls.length; i++) {

@@ -2,9 +2,10 @@
 import { workerData, type MessagePort } from 'node:worker_threads'
 import { setWorkerContext, type InstanceInfo } from './context.js'
 import { PortPool } from './nested-pool.js'
+import { captureOutput, flushOutput } from './output.js'
 import { reportCrashesTo, runBatch } from './runtime.js'
 import { registerTypeScript } from './typescript-loader.js'
-import type { BatchRequest, NestedReply } from '../protocol/messages.js'
+import { CALL_FIELDS, REQUEST_HEADER, type BatchRequest, type NestedReply, type OutputLine } from '../protocol/messages.js'
 
 export interface ThreadWorkerData {
   info: InstanceInfo
@@ -24,10 +25,20 @@ export default async function connect({ connect: port }: { connect: MessagePort 
   await typescript
   const pool = new PortPool(port, data.info.totalNodes, data.info.backend !== 'process')
   setWorkerContext(data.info, pool)
+  // Output travels on the same port as answers, so a call's lines arrive before its result.
+  captureOutput((seq, stream, text) => port.postMessage({ output: [seq, stream, text] } satisfies OutputLine))
   port.on('message', (message: BatchRequest | NestedReply) => {
     if (!Array.isArray(message)) return pool.reply(message)
     const response = runBatch(message)
-    if (Array.isArray(response)) port.postMessage(response)
-    else void response.then((r) => port.postMessage(r))
+    if (Array.isArray(response)) {
+      flushOutput(seqsOf(message))
+      port.postMessage(response)
+    } else {
+      void response.then((r) => (flushOutput(seqsOf(message)), port.postMessage(r)))
+    }
   })
+}
+
+function* seqsOf(request: BatchRequest): Generator<number> {
+  for (let at = REQUEST_HEADER; at < request.length; at += CALL_FIELDS) yield request[at] as number
 }

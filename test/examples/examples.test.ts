@@ -121,8 +121,8 @@ describe('examples', () => {
     expect(leftovers()).toBe(before)
   })
 
-  it('pipeline.ts: fits the model through two parallel feature steps', async () => {
-    expect(await example('pipeline.ts')).toEqual([
+  it('pipeline-run.ts: runs pipeline.ts from code, fitting the model through two parallel feature steps', async () => {
+    expect(await example('pipeline-run.ts')).toEqual([
       'Run succeeded: y = 3.00x + 2.00',
       '  load    succeeded after 1 attempt(s)',
       '  featA   succeeded after 1 attempt(s)',
@@ -138,6 +138,14 @@ describe('examples', () => {
     expect(lines.slice(1, 11).every((line) => line.endsWith(': succeeded'))).toBe(true)
     expect(lines).toContain('  branches/right/report: succeeded')
     expect(lines.at(-1)).toBe('nested: succeeded, 15 steps, deepest: outer/solo/report')
+  })
+
+  it('report.ts: writes a trace with every attempt and a report that fetches nothing', async () => {
+    expect(await example('report.ts')).toEqual([
+      'Run succeeded',
+      'trace.json: attempts featA #1, featB #1, load #1, train #1; 4 calls on node tracks',
+      'report.html: 4 steps, fetches nothing: true',
+    ])
   })
 
   it('flowyml-chunks.ts: five chunk steps and their total', async () => {

@@ -26,6 +26,8 @@ const nested = new Map<number, { resolve: (v: unknown) => void; reject: (e: unkn
 let nextNested = 1
 
 for (const thread of threads) {
+  // Lines its threads' tasks print go to the caller with their call, as from a thread node.
+  thread.serveOutput((seq, stream, text) => send({ output: [seq, stream, text] }))
   thread.serveNested((parent, task, args, options) => {
     const id = nextNested++
     return new Promise((resolve, reject) => {

@@ -2,7 +2,7 @@
  * What travels between the caller and a node agent process, over its IPC channel (advanced
  * serialization): the same batch arrays as on a thread, plus the agent's side of a batch's fate.
  */
-import type { BatchRequest, BatchResponse, NestedReply, NestedSubmit } from '../../protocol/messages.js'
+import type { BatchRequest, BatchResponse, NestedReply, NestedSubmit, OutputLine } from '../../protocol/messages.js'
 import type { InstanceInfo } from '../../worker/context.js'
 import type { CrashReport } from '../../worker/crash-slot.js'
 import type { EncodedThrown } from '../../protocol/error-codec.js'
@@ -33,3 +33,4 @@ export type FromAgent =
   | { readonly done: BatchResponse }
   | { readonly failed: number; readonly failure: FailureData }
   | NestedSubmit
+  | OutputLine

@@ -8,7 +8,7 @@
  */
 import { fork, type ChildProcess } from 'node:child_process'
 import { createInterface } from 'node:readline'
-import { NodeFailure, type BackendNode, type NestedHandler } from '../backend.js'
+import { NodeFailure, type BackendNode, type NestedHandler, type OutputHandler } from '../backend.js'
 import { decodeThrown, encodeThrown } from '../../protocol/error-codec.js'
 import type { BatchRequest, BatchResponse, NestedReply, NestedSubmit } from '../../protocol/messages.js'
 import type { AgentConfig, FromAgent, ToAgent } from './messages.js'
@@ -28,6 +28,7 @@ export class ProcessNode implements BackendNode {
   private pid: number | undefined
   private readonly inFlight = new Map<number, InFlight>()
   private nestedHandler: NestedHandler | undefined
+  private outputHandler: OutputHandler | undefined
   private stderrTail: string[] = []
   private closed = false
 
@@ -47,6 +48,10 @@ export class ProcessNode implements BackendNode {
 
   serveNested(handler: NestedHandler): void {
     this.nestedHandler = handler
+  }
+
+  serveOutput(handler: OutputHandler): void {
+    this.outputHandler = handler
   }
 
   execute(batch: BatchRequest, done: (response: BatchResponse) => void, failed: (failure: NodeFailure) => void): () => void {
@@ -107,6 +112,12 @@ export class ProcessNode implements BackendNode {
       return this.settle(message.failed)?.failed(new NodeFailure(reason, text, details))
     }
     if ('submit' in message) return this.nested(child, message)
+    if ('output' in message) {
+      const [seq, stream, text] = message.output
+      if (stream === 2) this.stderrTail = [...this.stderrTail.slice(-9), text]
+      if (this.outputHandler !== undefined) return this.outputHandler(seq, stream, text)
+      return void (stream === 1 ? process.stdout : process.stderr).write(`[process ${this.index}] ${text}\n`)
+    }
     // 'ready': nothing to do, batches were already queued on the channel
   }
 

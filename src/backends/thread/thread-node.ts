@@ -14,9 +14,9 @@
  */
 import { MessageChannel, type MessagePort, type ResourceLimits, type Worker } from 'node:worker_threads'
 import { Piscina } from 'piscina'
-import { NodeFailure, type BackendNode, type NestedHandler } from '../backend.js'
+import { NodeFailure, type BackendNode, type NestedHandler, type OutputHandler } from '../backend.js'
 import { createCrashSlot, takeCrash, warnStrayCrash } from '../../worker/crash-slot.js'
-import type { BatchRequest, BatchResponse, NestedCancel, NestedSubmit } from '../../protocol/messages.js'
+import type { BatchRequest, BatchResponse, NestedCancel, NestedSubmit, OutputLine } from '../../protocol/messages.js'
 import type { InstanceInfo } from '../../worker/context.js'
 import { tsxApiUrl } from '../../worker/typescript-loader.js'
 import type { ThreadWorkerData } from '../../worker/thread-entry.js'
@@ -61,6 +61,7 @@ export class ThreadNode implements BackendNode {
   /** Batches waiting for the replacement of a worker we are stopping. */
   private waiting: Array<() => void> = []
   private nestedHandler: NestedHandler | undefined
+  private outputHandler: OutputHandler | undefined
   private lastError: unknown
   private closed = false
   /** Settles once the current worker has taken its port (its module graph is loaded). */
@@ -98,6 +99,10 @@ export class ThreadNode implements BackendNode {
 
   serveNested(handler: NestedHandler): void {
     this.nestedHandler = handler
+  }
+
+  serveOutput(handler: OutputHandler): void {
+    this.outputHandler = handler
   }
 
   execute(batch: BatchRequest, done: (response: BatchResponse) => void, failed: (failure: NodeFailure) => void): () => void {
@@ -149,7 +154,7 @@ export class ThreadNode implements BackendNode {
     if (this.closed || worker === undefined) return undefined
     const { port1: port, port2 } = new MessageChannel()
     const channel: Channel = { port, worker, terminating: false, nested: new Map() }
-    port.on('message', (message: BatchResponse | NestedSubmit | NestedCancel) => this.receive(channel, message))
+    port.on('message', (message: BatchResponse | NestedSubmit | NestedCancel | OutputLine) => this.receive(channel, message))
     port.unref()
     worker.once('exit', (code: number) => this.lost(channel, code))
     this.connected = this.pool.run({ connect: port2 }, { transferList: [port2] }).catch(() => {
@@ -159,10 +164,14 @@ export class ThreadNode implements BackendNode {
     return channel
   }
 
-  private receive(channel: Channel, message: BatchResponse | NestedSubmit | NestedCancel): void {
+  private receive(channel: Channel, message: BatchResponse | NestedSubmit | NestedCancel | OutputLine): void {
     if (Array.isArray(message)) {
       const entry = this.settle(message[2])
       entry?.done(message)
+    } else if ('output' in message) {
+      const [seq, stream, text] = message.output
+      if (this.outputHandler !== undefined) this.outputHandler(seq, stream, text)
+      else (stream === 1 ? process.stdout : process.stderr).write(`[${this.describe()}] ${text}\n`)
     } else if ('submit' in message) {
       if (this.nestedHandler !== undefined) serveNested(channel, message, this.nestedHandler)
     } else {

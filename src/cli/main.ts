@@ -1,0 +1,150 @@
+/**
+ * The `spindle` command: `main(argv, io)` takes its streams, working directory and cancellation
+ * signal as parameters (citty's model), so tests call it without spawning a process; only
+ * bin.ts touches `process`. It resolves to the exit code:
+ *   0  success
+ *   1  the run failed, or the pipeline file threw / the pipeline is invalid
+ *   2  usage error: a bad command, flag or value (printed with the usage text), a pipeline
+ *      file that does not exist or exports no pipeline, an unknown run id
+ *   130 the run was cancelled (Ctrl-C): 128 + SIGINT, as shells report it
+ */
+import { PipelineLoadError, SpindleError, UsageError } from '../errors.js'
+import { closest } from '../options.js'
+import { RunLog, UnknownRunError } from '../runlog/run-log.js'
+import { graphFormat, parseCommandLine, positionals, runFlags, type CommandName } from './args.js'
+import { formatGraph } from './graph-format.js'
+import { readInvocation } from './invocation.js'
+import { loadPipeline } from './load.js'
+import { runCommand, runLogDir, resumeCommand } from './run-command.js'
+import { formatRunList, formatRunShow } from './runs-format.js'
+
+/** A stream the CLI writes to; `isTTY`/`columns` decide whether progress is redrawn live. */
+export interface CliOutput {
+  write(text: string): unknown
+  readonly isTTY?: boolean
+  readonly columns?: number
+}
+
+export interface CliIO {
+  readonly stdout: CliOutput
+  readonly stderr: CliOutput
+  /** Relative paths (the pipeline file, --trace, the run log) are resolved against it. */
+  readonly cwd: string
+  /** Aborted on Ctrl-C: the run is cancelled and recorded as `cancelled`. */
+  readonly signal?: AbortSignal
+}
+
+export const USAGE = `Usage: spindle <command> [options]
+
+Commands:
+  run <file>               Run the pipeline that <file> (.ts or .js) exports as default
+                           (a Pipeline, or a function returning one)
+  graph <file>             Print the pipeline's step graph
+  runs                     List recorded runs, newest first
+  runs show <id>           Show one run and its steps
+  resume <id> [file]       Run again, reusing the steps that succeeded in run <id>
+                           (the file is recorded when the CLI started the run)
+
+Options of run and resume:
+  --workers <n>            Steps at once, and the pool's workers (default: cores - 1)
+  --backend <name>         thread (default), process, inline or ssh
+  --hosts <list>           SSH hosts, user@host[:port], comma-separated (with --backend ssh)
+  --trace <out.json>       Write a Chrome trace (chrome://tracing, Perfetto)
+  --report <out.html>      Write a self-contained HTML report
+  --json                   One JSON object per event on stdout, no live display
+  --no-progress            No progress display (the summary is still printed)
+  --run-log <dir>          Run log directory (default: .spindle/runs)
+
+Options of graph:
+  --format <name>          mermaid (default) or dot
+
+Options of runs:
+  --json                   Print JSON
+  --run-log <dir>          Run log directory (default: .spindle/runs)
+
+Exit codes: 0 success, 1 run failed, 2 usage error, 130 cancelled (Ctrl-C).
+`
+
+export async function main(argv: readonly string[], io: CliIO): Promise<number> {
+  let command: CommandName | undefined
+  try {
+    const parsed = parseCommandLine(argv)
+    command = parsed.command
+    if (parsed.help) {
+      io.stdout.write(USAGE)
+      return 0
+    }
+    const { values } = parsed
+    switch (parsed.command) {
+      case 'help':
+        io.stdout.write(USAGE)
+        return 0
+      case 'run': {
+        const [file] = positionals('run', parsed.positionals, ['file'])
+        return await runCommand(file!, runFlags('run', values), io)
+      }
+      case 'resume': {
+        const [id, file] = positionals('resume', parsed.positionals, ['id', 'file'], 1)
+        return await resumeCommand(id!, file, runFlags('resume', values), io)
+      }
+      case 'graph': {
+        const [file] = positionals('graph', parsed.positionals, ['file'])
+        const format = graphFormat(values)
+        io.stdout.write(formatGraph((await loadPipeline(file!, io.cwd)).pipeline, format))
+        return 0
+      }
+      case 'runs':
+        return runs(parsed.positionals, values, io)
+    }
+  } catch (error) {
+    return report(error, command, io)
+  }
+}
+
+function runs(args: readonly string[], values: Record<string, unknown>, io: CliIO): number {
+  const logDir = runLogDir({ runLog: values['run-log'] as string | undefined }, io.cwd)
+  const log = RunLog.open(logDir)
+  const json = values.json === true
+  if (args.length === 0) {
+    const list = log.list()
+    io.stdout.write(json ? `${JSON.stringify(list, null, 2)}\n` : formatRunList(list, logDir))
+    return 0
+  }
+  if (args[0] !== 'show') {
+    const guess = closest(args[0]!, ['show'])
+    throw new UsageError(`runs takes no argument but \`show <id>\`; got "${args[0]}".${guess === undefined ? '' : ' Did you mean "show"?'}`)
+  }
+  const [, id] = positionals('runs show', args, ['show', 'id'])
+  const run = log.read(id!)
+  const invocation = readInvocation(logDir, run.id)
+  if (json) {
+    const { step: _step, output: _output, ...data } = run
+    io.stdout.write(`${JSON.stringify({ ...data, ...(invocation !== undefined && { file: invocation.file }) }, errorReplacer, 2)}\n`)
+  } else {
+    io.stdout.write(formatRunShow(run, invocation))
+  }
+  return 0
+}
+
+/** Prints an error the way its kind calls for and picks the exit code. */
+function report(error: unknown, command: CommandName | undefined, io: CliIO): number {
+  if (error instanceof UsageError) {
+    io.stderr.write(`spindle: ${error.message}\n\n${USAGE}`)
+    return 2
+  }
+  const where = command === undefined ? 'spindle' : `spindle ${command}`
+  const usageLike =
+    error instanceof UnknownRunError ||
+    (error instanceof PipelineLoadError && error.code !== 'ERR_SPINDLE_PIPELINE_IMPORT') ||
+    (error instanceof SpindleError && error.code === 'ERR_SPINDLE_INVALID_OPTION')
+  const text = error instanceof Error ? error.message : String(error)
+  const cause = error instanceof PipelineLoadError && error.cause instanceof Error && error.cause.stack !== undefined ? `\n${error.cause.stack}` : ''
+  const code = error instanceof SpindleError ? ` [${error.code}]` : ''
+  io.stderr.write(`${where}: ${text}${code}${cause}\n${usageLike ? 'Run `spindle --help` for usage.\n' : ''}`)
+  if (!(error instanceof SpindleError) && error instanceof Error && error.stack !== undefined) io.stderr.write(`${error.stack}\n`)
+  return usageLike ? 2 : 1
+}
+
+function errorReplacer(_key: string, value: unknown): unknown {
+  return value instanceof Error ? { name: value.name, message: value.message, ...('code' in value && { code: (value as { code: unknown }).code }) } : value
+}

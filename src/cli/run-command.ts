@@ -1,0 +1,113 @@
+/**
+ * `spindle run <file>` and `spindle resume <id> [file]`: load the pipeline, start the pool the
+ * flags ask for, run with the progress display (or JSON events), the run recorder and the
+ * caller's cancellation signal, then write the trace and report and say how the run ended.
+ *
+ * The CLI starts the Compute itself and hands it to ParallelExecutor (which borrows a Compute
+ * and never closes it): that is how every backend (thread, process, inline, ssh) and the tsx
+ * execArgv reach the pool, and the CLI closes the pool in `finally`, cancelled or not, so no
+ * worker or process outlives the command.
+ */
+import { join, resolve } from 'node:path'
+import { Compute, type ComputeOptions } from '../compute/compute.js'
+import { InvalidOptionError, SpindleError, UsageError } from '../errors.js'
+import { createRecorder } from '../observe/recorder.js'
+import { ParallelExecutor } from '../pipeline/executor.js'
+import type { PipelineEvent, RunRecord } from '../pipeline/types.js'
+import { RunLog } from '../runlog/run-log.js'
+import { pipelineProgress } from '../progress/progress.js'
+import type { RunFlags } from './args.js'
+import { readInvocation, writeInvocation } from './invocation.js'
+import { loadPipeline } from './load.js'
+import type { CliIO } from './main.js'
+import { formatRunSummary } from './runs-format.js'
+
+/** Exit code of a run cancelled by SIGINT: 128 + 2, as shells report a Ctrl-C. */
+export const EXIT_CANCELLED = 130
+
+export function runLogDir(flags: { runLog: string | undefined }, cwd: string): string {
+  return resolve(cwd, flags.runLog ?? join('.spindle', 'runs'))
+}
+
+export async function runCommand(file: string, flags: RunFlags, io: CliIO, resume?: string): Promise<number> {
+  const logDir = runLogDir(flags, io.cwd)
+  const loaded = await loadPipeline(file, io.cwd)
+  const compute = await startCompute(flags, loaded.execArgv)
+  let record: RunRecord
+  try {
+    const executor = new ParallelExecutor({ backend: compute, maxWorkers: flags.workers ?? compute.nodes })
+    // The recorder watches the executor's pool too (which node ran what, queue waits, chunks).
+    const run = flags.trace !== undefined || flags.report !== undefined ? createRecorder(loaded.pipeline, executor) : undefined
+    const display = flags.json
+      ? pipelineProgress({ stream: io.stdout as NodeJS.WritableStream, json: true })
+      : flags.progress
+        ? pipelineProgress({ stream: io.stderr as NodeJS.WritableStream & { isTTY?: boolean } })
+        : undefined
+    const onEvent = (event: PipelineEvent) => {
+      if (event.type === 'run' && event.status === 'running') {
+        // Beside the record, before any step: a run killed at once can still be resumed by id.
+        writeInvocation(logDir, event.run, { file: loaded.file, backend: flags.backend, workers: flags.workers, hosts: flags.hosts })
+      }
+      run?.onEvent(event)
+      display?.(event)
+    }
+    record = await loaded.pipeline.run({
+      executor,
+      onEvent,
+      runLog: logDir,
+      cacheDir: resolve(io.cwd, '.spindle', 'cache'),
+      ...(io.signal !== undefined && { signal: io.signal }),
+      ...(resume !== undefined && { resume }),
+    })
+    // Written even for a failed or cancelled run: that is when a trace is most wanted.
+    if (flags.trace !== undefined) await run!.writeTrace(resolve(io.cwd, flags.trace))
+    if (flags.report !== undefined) await run!.writeReport(resolve(io.cwd, flags.report), record)
+  } finally {
+    await compute.close()
+  }
+  if (!flags.json) io.stdout.write(formatRunSummary(record))
+  if (flags.trace !== undefined && !flags.json) io.stdout.write(`Trace: ${resolve(io.cwd, flags.trace)}\n`)
+  if (flags.report !== undefined && !flags.json) io.stdout.write(`Report: ${resolve(io.cwd, flags.report)}\n`)
+  return record.status === 'succeeded' ? 0 : record.status === 'cancelled' ? EXIT_CANCELLED : 1
+}
+
+/**
+ * `spindle resume <id> [file]`: the file and pool flags recorded when the CLI started the run,
+ * unless given again. A run started from code has no recorded file: then the file is required.
+ */
+export async function resumeCommand(id: string, file: string | undefined, flags: RunFlags, io: CliIO): Promise<number> {
+  const logDir = runLogDir(flags, io.cwd)
+  const invocation = readInvocation(logDir, id)
+  RunLog.open(logDir).read(id) // an unknown id fails here, listing the recent ones, before anything loads
+  const target = file ?? invocation?.file
+  if (target === undefined) {
+    throw new UsageError(`Run "${id}" was not started by the spindle CLI, so its pipeline file is not recorded: pass it, \`spindle resume ${id} <file>\`.`)
+  }
+  const merged: RunFlags = {
+    ...flags,
+    backend: flags.backend ?? invocation?.backend,
+    workers: flags.workers ?? invocation?.workers,
+    hosts: flags.hosts ?? (invocation?.hosts === undefined ? undefined : [...invocation.hosts]),
+  }
+  return runCommand(target, merged, io, id)
+}
+
+async function startCompute(flags: RunFlags, tsxArgv: string[] | undefined): Promise<Compute> {
+  const execArgv = tsxArgv === undefined || process.execArgv.some((a) => /tsx/.test(a)) ? undefined : [...process.execArgv, ...tsxArgv]
+  const options: Record<string, unknown> = {
+    backend: flags.backend ?? 'thread',
+    ...(flags.workers !== undefined && flags.backend !== 'ssh' && { workers: flags.workers }),
+    // Hosts go through as given; the SSH backend validates them.
+    ...(flags.hosts !== undefined && { hosts: flags.hosts }),
+    ...(execArgv !== undefined && { execArgv }),
+  }
+  try {
+    return await Compute.start(options as ComputeOptions)
+  } catch (error) {
+    if (flags.backend === 'ssh' && error instanceof InvalidOptionError) {
+      // Until the SSH backend lands, Compute rejects it: say so plainly rather than pretend.
+      throw new SpindleError('ERR_SPINDLE_INVALID_OPTION', `--backend ssh: this build of spindle cannot start an SSH pool. Compute.start() said: ${error.message}`, { cause: error })
+    }
+    throw error
+  }
+}

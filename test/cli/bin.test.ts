@@ -1,0 +1,41 @@
+// The real executable on the repository's own example: what `npm start` runs. A .ts pipeline
+// whose .ts task module must load on worker threads (tsx registered by the CLI, not by a flag).
+import { execFile } from 'node:child_process'
+import { existsSync, rmSync } from 'node:fs'
+import { join } from 'node:path'
+import { promisify } from 'node:util'
+import { afterEach, expect, it } from 'vitest'
+import { root, tempDir } from './helpers.js'
+
+const run = promisify(execFile)
+let cwd: string | undefined
+afterEach(() => {
+  if (cwd !== undefined) rmSync(cwd, { recursive: true, force: true })
+})
+
+it('spindle run examples/pipeline.ts: every step succeeds, plain progress lines on stderr', async () => {
+  const dir = (cwd = tempDir())
+  const { stdout, stderr } = await run(process.execPath, [join(root, 'dist/cli/bin.js'), 'run', join(root, 'examples/pipeline.ts'), '--workers', '2'], {
+    cwd: dir,
+    timeout: 60_000,
+  })
+  const lines = stdout.trimEnd().split('\n')
+  expect(lines[0]).toMatch(/^Run \S+ of "fit" succeeded in \d+\.\d s$/)
+  expect(lines.slice(1).map((l) => l.trim().split(/ +/).slice(0, 2).join(' '))).toEqual([
+    'load succeeded',
+    'featA succeeded',
+    'featB succeeded',
+    'train succeeded',
+    'notify succeeded',
+  ])
+  expect(stderr.trimEnd().split('\n').at(-1)).toMatch(/^run succeeded in \d+\.\d s: 5 steps succeeded, 0 failed, 0 skipped$/)
+})
+
+it('spindle graph examples/pipeline.ts prints its Mermaid graph without running it', async () => {
+  const dir = (cwd = tempDir())
+  const { stdout } = await run(process.execPath, [join(root, 'dist/cli/bin.js'), 'graph', join(root, 'examples/pipeline.ts')], { cwd: dir, timeout: 60_000 })
+  expect(existsSync(join(dir, '.spindle'))).toBe(false) // loaded, not run: no run log
+  expect(stdout).toBe(
+    ['flowchart TD', '  s0["load"]', '  s1["featA"]', '  s2["featB"]', '  s3["train"]', '  s4[/"notify (shell)"/]', '  s0 --> s1', '  s0 --> s2', '  s1 --> s3', '  s2 --> s3', '  s3 --> s4', ''].join('\n'),
+  )
+})
