@@ -85,7 +85,10 @@ export class CallLog implements CallObserver {
     const known = this.bySeq.get(call.seq)
     if (known !== undefined) {
       const last = known.runs.at(-1)
-      if (last !== undefined) last.interrupted = true
+      if (last !== undefined) {
+        last.interrupted = true
+        last.endedAt ??= now() // its node was lost about now
+      }
       known.status = 'queued'
       return
     }

@@ -5,6 +5,9 @@
  */
 import type { PipelineEvent, StepKind, StepStatus } from '../pipeline/types.js'
 import type { PipelineShape, Recording } from './recording.js'
+import { nodeSlices, type NodeSlice } from './node-slices.js'
+
+export { packLanes, type NodeSlice } from './node-slices.js'
 
 export interface AttemptSpan {
   readonly attempt: number
@@ -30,23 +33,6 @@ export interface StepSpan {
   /** Its final event (succeeded without an attempt: reused from the cache or a resumed run). */
   readonly end: number | undefined
   readonly error: unknown
-}
-
-/** One slice of a node's time: a call (or a share of its batch) between start and end. */
-export interface NodeSlice {
-  readonly node: number
-  readonly name: string
-  readonly kind: 'step' | 'chunk' | 'call'
-  /** The step it was for, when known (a chunk inherits its submitting call's). */
-  readonly step: string | undefined
-  /** Queued at, then on the node from `start` to `end`. */
-  readonly queued: number
-  readonly start: number
-  readonly end: number
-  readonly status: 'succeeded' | 'failed' | 'interrupted' | 'running'
-  readonly seq: number
-  readonly batch: number
-  readonly error: string | undefined
 }
 
 export interface Timeline {
@@ -126,55 +112,6 @@ function spanOf(name: string, kind: StepKind, events: readonly StepEvent[], read
   return { name, kind, status, ready, attempts, end, error }
 }
 
-/**
- * Where calls sat on their nodes. The node reports one time for a whole batch, so a call's share
- * is its place in the batch (the node runs a batch's calls in order); a call sent while the node
- * was still busy waited in its port, so its slice starts when the node's time for it began.
- */
-function nodeSlices(recording: Recording, origin: number): NodeSlice[] {
-  const bySeq = new Map(recording.calls.map((c) => [c.seq, c]))
-  const stepOf = (seq: number | undefined): string | undefined => {
-    for (let c = seq === undefined ? undefined : bySeq.get(seq); c !== undefined; c = c.parent === undefined ? undefined : bySeq.get(c.parent)) {
-      if (c.label !== undefined) return c.label
-    }
-    return undefined
-  }
-  const slices: NodeSlice[] = []
-  for (const call of recording.calls) {
-    const step = stepOf(call.seq)
-    const kind = call.chunk !== undefined ? 'chunk' : call.label !== undefined ? 'step' : 'call'
-    const name = call.chunk !== undefined ? `chunk ${call.chunk[0]}..${call.chunk[1]}` : (call.label ?? call.task)
-    call.runs.forEach((run, i) => {
-      const ended = (run.endedAt ?? call.settledAt) ?? undefined
-      const end = ended === undefined ? undefined : ended - origin
-      const sent = run.sentAt - origin
-      let start = sent
-      let stop = end ?? sent
-      if (run.ms !== undefined && end !== undefined) {
-        const share = run.ms / run.batch
-        start = Math.max(sent, end - run.ms + share * run.index)
-        stop = Math.max(start, Math.min(end, end - run.ms + share * (run.index + 1)))
-      }
-      const lastRun = i === call.runs.length - 1
-      const status = run.interrupted ? 'interrupted' : !lastRun || call.status === 'succeeded' ? 'succeeded' : call.status === 'failed' ? 'failed' : 'running'
-      slices.push({
-        node: run.node,
-        name,
-        kind,
-        step,
-        queued: (i === 0 ? call.queuedAt : (call.runs[i - 1]!.endedAt ?? run.sentAt)) - origin,
-        start,
-        end: stop,
-        status,
-        seq: call.seq,
-        batch: run.batch,
-        error: lastRun ? call.error : undefined,
-      })
-    })
-  }
-  return slices.sort((a, b) => a.start - b.start || b.end - a.end)
-}
-
 function attemptSlices(steps: readonly StepSpan[]): NodeSlice[] {
   const slices = steps.flatMap((s) =>
     s.attempts.flatMap((a): NodeSlice[] =>
@@ -188,23 +125,4 @@ function attemptSlices(steps: readonly StepSpan[]): NodeSlice[] {
     ),
   )
   return slices.sort((a, b) => a.start - b.start || b.end - a.end)
-}
-
-/**
- * Packs a node's slices into lanes where slices either follow each other or nest (a task waiting
- * on its own parallelMap holds its slice open while the chunks run): what a trace viewer's
- * thread track and a Gantt row can show without overlap. Slices come sorted by start.
- */
-export function packLanes<T extends { readonly start: number; readonly end: number }>(slices: readonly T[]): T[][] {
-  const lanes: Array<{ items: T[]; open: T[] }> = []
-  for (const slice of slices) {
-    const lane = lanes.find(({ open }) => {
-      while (open.length > 0 && open.at(-1)!.end <= slice.start) open.pop()
-      return open.length === 0 || open.at(-1)!.end >= slice.end
-    })
-    const target = lane ?? lanes[lanes.push({ items: [], open: [] }) - 1]!
-    target.items.push(slice)
-    target.open.push(slice)
-  }
-  return lanes.map((l) => l.items)
 }

@@ -4,7 +4,11 @@
 import { readFileSync } from 'node:fs'
 import { join } from 'node:path'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
-import { Compute, createRecorder, ParallelExecutor, Pipeline, renderReport, traceEvents, type PipelineEvent, type TraceEvent } from 'spindle'
+import { Compute, createRecorder, gather, ParallelExecutor, Pipeline, renderReport, traceEvents, type PipelineEvent, type TraceEvent } from 'spindle'
+// Internal, from the same built files as 'spindle': how a recorder watches a pool.
+import { observeCalls } from '../../dist/compute/compute.js'
+import { CallLog } from '../../dist/observe/recording.js'
+import { tasks } from '../helpers/pools.js'
 import { FAN_CHUNK, FAN_ITEMS, observedRun, t, type ObservedRun } from '../helpers/observed-run.js'
 import { expectValidTrace, nodeSlices } from '../helpers/trace-schema.js'
 
@@ -49,9 +53,10 @@ describe('a recorded run', () => {
     expect(calls[0]!.args!.error).toBe('Error: flaky: first run fails')
     const track = events.find((e) => e.ph === 'b' && e.name === 'clean')!
     expect(track.args).toEqual({ kind: 'call', status: 'succeeded', attempts: 2 })
-    // ('waiting to start' and 'queued' appear when the step started, or its call reached a node, a
-    // millisecond or more late: on a loaded machine they may.)
-    const attempts = events.filter((e) => e.ph === 'b' && e.id === track.id && e !== track && e.name !== 'waiting to start' && e.name !== 'queued')
+    // ('waiting to start' and 'queued' appear when the step started, or its call reached a node,
+    // a millisecond or more after `load` ended, or after the attempt began.)
+    const waits = new Set(['waiting to start', 'queued'])
+    const attempts = events.filter((e) => e.ph === 'b' && e.id === track.id && e !== track && !waits.has(e.name))
     expect(attempts.map((e) => [e.name, e.args?.status ?? null])).toEqual([
       ['clean #1', 'retried'],
       ['retry delay', null], // retryDelay is 20 ms
@@ -139,6 +144,37 @@ describe('recording', () => {
       ['chunk 4..8', 'stats'],
       ['chunk 8..12', 'stats'],
     ])
+  })
+
+  it('marks a call interrupted by a lost worker on the node it was lost on, then shows its rerun', async () => {
+    await using compute = await Compute.start({ workers: 2 })
+    await compute.run(gather(...Array.from({ length: 50 }, (_, i) => tasks.echo(i)))) // echo is cheap: calls get batched
+    const log = new CallLog()
+    const unwatch = compute[observeCalls](log)
+    const calls = Array.from({ length: 400 }, (_, i) => (i === 200 ? tasks.exitNow(7) : tasks.echo(i)))
+    const results = await Promise.allSettled(calls.map((c) => compute.run(c)))
+    unwatch()
+    expect(results.filter((r) => r.status === 'rejected')).toHaveLength(1)
+    const interrupted = log.calls.filter((c) => c.runs.some((r) => r.interrupted))
+    expect(interrupted.length, 'calls that shared the crashed batch').toBeGreaterThan(0)
+    for (const call of interrupted) {
+      expect(call.status).toBe('succeeded')
+      expect(call.runs.at(-1)!.interrupted).toBe(false)
+    }
+    const events = traceEvents({ pipeline: { name: 'calls', steps: [] }, events: [], calls: log.calls })
+    expectValidTrace(events)
+    const slices = nodeSlices(events)
+    const lost = slices.filter((s) => s.args!.status === 'interrupted')
+    expect(lost).toHaveLength(interrupted.flatMap((c) => c.runs.filter((r) => r.interrupted)).length)
+    for (const s of lost) {
+      expect(s.name).toMatch(/^echo \(tasks\.mjs\) \(interrupted\)$/)
+      const call = log.calls.find((c) => c.seq === s.args!.call)!
+      const nodes = call.runs.filter((r) => r.interrupted).map((r) => `node ${r.node}`)
+      expect(nodes.some((n) => s.track.startsWith(n)), `on the node that was lost (${nodes.join(', ')})`).toBe(true)
+    }
+    const culprit = slices.find((s) => s.args!.status === 'failed')!
+    expect(culprit.name).toBe('exitNow (tasks.mjs)')
+    expect(culprit.args!.error).toMatch(/^WorkerExitError: Worker \d \(thread\) running task exitNow/)
   })
 
   it('stops watching the pool when the run ends', async () => {

@@ -37,6 +37,7 @@ describe('CallLog', () => {
       [0, 3, 0, true, undefined],
       [1, 1, 0, false, 5],
     ])
+    expect(first.runs[0]!.endedAt, 'the lost run ends when the call was queued again').toBeLessThanOrEqual(first.runs[1]!.sentAt)
     expect(first.runs[1]!.sentAt).toBeGreaterThanOrEqual(first.runs[0]!.sentAt)
     expect(first.settledAt).toBeGreaterThanOrEqual(first.runs[1]!.endedAt!)
     // Rejected without an answer from its node: the run ends when it settled.

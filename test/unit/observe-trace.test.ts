@@ -126,6 +126,31 @@ describe('buildTimeline', () => {
   })
 })
 
+describe('where calls sat on a node', () => {
+  const only = (calls: CallSpan[]): Recording => ({ pipeline: { name: 'calls', steps: [] }, events: [], calls })
+  const placed = (recording: Recording) => buildTimeline(recording).slices.map((s) => [s.seq, s.start, s.end])
+
+  it('does not draw a thread\'s sequential work as overlapping when an answer arrived late', () => {
+    // Both sent at once; the node ran 40 ms each, one after the other, but the first answer
+    // was read only just before the second's (the main thread was busy).
+    const slices = placed(only([call(1, 0, [run(0, 0, 40, { endedAt: T0 + 100 })]), call(2, 0, [run(1, 0, 40, { endedAt: T0 + 101 })])]))
+    expect(slices).toEqual([
+      [1, 21, 61],
+      [2, 61, 101],
+    ])
+  })
+
+  it('keeps the overlap of calls that cannot have run one after the other (async tasks interleaving)', () => {
+    // Each took as long as from its sending to its answer: they ran at the same time.
+    const recording = only([call(1, 0, [run(0, 0, 50, { endedAt: T0 + 50 })]), call(2, 0, [run(0.5, 0, 51, { endedAt: T0 + 52 })])])
+    expect(placed(recording)).toEqual([
+      [1, 0, 50],
+      [2, 1, 52],
+    ])
+    expect(packLanes(buildTimeline(recording).slices).map((lane) => lane.map((s) => s.seq))).toEqual([[1], [2]])
+  })
+})
+
 describe('packLanes', () => {
   it('keeps every lane free of partial overlaps (property test against random slices)', () => {
     for (let seed = 1; seed <= 200; seed++) {
