@@ -206,7 +206,6 @@ async function runChunk(
     })) as ChunkResult
     const errors = result.errors?.map(([i, e]): [number, ReturnType<typeof itemError>] => [i, itemError(start + i, decodeThrown(e))])
     const count = result.stoppedAt === undefined ? items.length : result.stoppedAt + 1
-    shared?.collect(start, start + count) // while other chunks still run
     return { start, count, values: result.values, errors, ms: result.ms }
   } catch (thrown) {
     if (signal.aborted) throw signal.reason

@@ -86,7 +86,7 @@ function runRange(
 
 function store(values: unknown[], shared: SharedArrays | undefined, start: number, i: number, value: unknown): void {
   if (shared === undefined) values[i] = value
-  else shared.result[start + i] = value as number
+  else shared.output[start + i] = value as number
 }
 
 /** This thread's share of sending `count` items and getting their results: half a clone each way. */

@@ -6,7 +6,7 @@ export interface ChunkOutcome {
   readonly start: number
   /** How many items the chunk covers. */
   readonly count: number
-  /** Per item, its result (array inputs; typed arrays write into `SharedArrays.output`, or `result` on this thread). */
+  /** Per item, its result (array inputs; typed arrays write into `SharedArrays.output`). */
   readonly values: unknown[] | undefined
   /** Failed items, as [offset in the chunk, error]. */
   readonly errors: Array<[number, MapItemError]> | undefined
@@ -20,14 +20,10 @@ export interface SharedArrays {
   readonly original: TypedArray
   /** The input in shared memory: what workers read; a range is there once `stage` copied it. */
   readonly input: TypedArray
-  /** Shared memory the workers write results into. */
+  /** Where results go (workers and this thread alike): what the caller gets. */
   readonly output: TypedArray
-  /** What the caller gets: plain memory, filled from `output` chunk by chunk (`collect`). */
-  readonly result: TypedArray
   /** Copies `[start, end)` of the input into shared memory (a no-op when it is there already). */
   stage(start: number, end: number): void
-  /** Copies the results of `[start, end)`, written by a worker, into `result`. */
-  collect(start: number, end: number): void
 }
 
 export type TypedArray =

@@ -81,13 +81,10 @@ export async function parallelMap(items: unknown, fn: unknown, options: Parallel
       return settled ? values : new Kind(values)
     }
     const { source, shared } = prepare(items)
-    let succeeded = false
     try {
-      const result = await collect(compute, source, shared, fn, options, stopOnError, settled)
-      succeeded = true
-      return result
+      return await collect(compute, source, shared, fn, options, stopOnError, settled)
     } finally {
-      shared?.release(succeeded)
+      shared?.release()
     }
   })
 }
@@ -115,12 +112,12 @@ async function collect(
         failures.push(error)
       }
     }
-    if (settled) return settle(shared?.result ?? values, failures, source.total ?? values.length)
+    if (settled) return settle(shared?.output ?? values, failures, source.total ?? values.length)
     if (failures.length > 0) {
       failures.sort((a, b) => a.index - b.index)
       throw new AggregateError(failures, `parallelMap: ${failures.length} of ${source.total ?? values.length} items failed`)
     }
-    return shared?.result ?? values
+    return shared?.output ?? values
 }
 
 /** Results as an async iterable: input order (default) or `{ index, value }` in completion order. */

