@@ -104,7 +104,7 @@ describe('graphSvg', () => {
 describe('renderReport', () => {
   const evil = '<img src=x onerror=alert(1)>'
   const step = (name: string, more: Partial<StepRecord> = {}): StepRecord => ({
-    name, kind: 'call', status: 'skipped', attempts: 0, node: undefined, startedAt: undefined, endedAt: undefined, error: undefined, blockedBy: undefined, reused: undefined, cacheKey: undefined, ...more,
+    name, kind: 'call', status: 'skipped', attempts: 0, node: undefined, startedAt: undefined, dispatchedAt: undefined, endedAt: undefined, error: undefined, blockedBy: undefined, reused: undefined, cacheKey: undefined, ...more,
   })
   const record: RunRecord = {
     id: 'run-1', pipeline: 'esc', status: 'failed', startedAt: 1000, endedAt: 1050,
