@@ -23,6 +23,8 @@ export interface RunContext {
   /** Every step record of the run, nested ones named `parallel/branch/step`, in the order they appear. */
   readonly records: StepRecord[]
   readonly emit: (event: PipelineEvent) => void
+  /** Whether anyone listens to `emit` (run({ onEvent })). */
+  readonly listening: boolean
   /** Set when any step has finally failed. */
   failed: boolean
   /** The run log, resume data and step cache. */
@@ -49,17 +51,19 @@ const FINAL: ReadonlySet<StepStatus> = new Set(['succeeded', 'failed', 'skipped'
  * so a step reported done is on disk, whenever the process dies.
  */
 export function transition(ctx: RunContext, record: StepRecord, status: StepStatus, error?: unknown, output?: unknown): void {
+  const now = Date.now()
   record.status = status
-  if (status === 'running') record.startedAt ??= Date.now()
-  else if (status !== 'pending') record.endedAt = Date.now()
+  if (status === 'running') record.startedAt ??= now
+  else if (status !== 'pending') record.endedAt = now
   if (error !== undefined) record.error = error
   if (FINAL.has(status)) ctx.persistence.record(record, output)
+  if (!ctx.listening) return // nobody listens: no event object per transition
   ctx.emit({
     type: 'step',
     step: record.name,
     status,
     attempt: record.attempts,
-    at: Date.now(),
+    at: now,
     ...(error !== undefined && { error }),
     // Where and when the attempt's call reached a node (unset on `running`, which comes first).
     ...(record.dispatchedAt !== undefined && { node: record.node, dispatchedAt: record.dispatchedAt }),

@@ -69,6 +69,7 @@ export async function runPipeline(pipeline: Pipeline, options: RunPipelineOption
     params: options.params ?? {},
     records: [],
     emit,
+    listening: options.onEvent !== undefined,
     failed: false,
     persistence,
     graphs,
