@@ -24,6 +24,13 @@ export interface Backend {
   close(): Promise<void>
 }
 
+/**
+ * Whether a node takes work: `'up'`; `'reconnecting'` (lost, and trying to come back: calls
+ * pinned to it wait); `'gone'` (lost for good: calls pinned to it fail with `lostBecause`). Local nodes
+ * replace their own workers and are always up; an SSH host can be lost.
+ */
+export type NodeStatus = 'up' | 'reconnecting' | 'gone'
+
 export interface BackendNode {
   /** Index in `Backend.nodes`; also `instanceInfo().node` inside tasks it runs. */
   readonly index: number
@@ -41,6 +48,12 @@ export interface BackendNode {
    * forward them to `handler`; the dispatcher installs it.
    */
   serveNested?(handler: NestedHandler): void
+  /** Absent on nodes that are always up. */
+  readonly status?: NodeStatus
+  /** Why the node is gone, once `status` is `'gone'`. */
+  readonly lostBecause?: Error | undefined
+  /** Called (by the dispatcher) each time `status` changes. */
+  watch?(listener: () => void): void
   /**
    * Runs a batch and reports once: `done` with one outcome per call, or `failed` with a
    * `NodeFailure` when the batch could not finish (the worker died, and the node replaces it; or

@@ -6,7 +6,7 @@
  * when a node is lost under them, stopped at their deadline, cancelled by their signal.
  * It imports no worker API: any Backend will do.
  */
-import { ClosedError, SpindleError, TimeoutError } from '../errors.js'
+import { ClosedError, InterruptedError, SpindleError, TimeoutError } from '../errors.js'
 import type { Backend, BackendNode, NodeFailure } from '../backends/backend.js'
 import { RESPONSE_HEADER, type BatchResponse } from '../protocol/messages.js'
 import { BatchWriter, taskId } from './batch-writer.js'
@@ -48,6 +48,7 @@ export class Dispatcher {
     this.writer = new BatchWriter(backend.nodes)
     for (const node of backend.nodes) {
       node.serveNested?.((parent, task, args, options) => this.submitNested(node.index, parent, task, args, options))
+      node.watch?.(() => this.statusChanged(node))
     }
   }
 
@@ -67,6 +68,8 @@ export class Dispatcher {
     const call = new Call(this.nextSeq++, task, taskId(task), args, options, resolve, reject)
     if (this.closed) return call.reject(closedError(call))
     const { signal, node } = options
+    const target = node !== undefined ? this.backend.nodes[node]! : this.backend.nodes.find((n) => n.status !== 'gone')
+    if (target === undefined || target.status === 'gone') return call.reject(lostNodeError(call, target ?? this.backend.nodes[0]!))
     if (signal !== undefined) {
       if (signal.aborted) return call.reject(signal.reason)
       call.onAbort = () => this.cancel(call, signal.reason)
@@ -133,10 +136,32 @@ export class Dispatcher {
       }
       call.state = 'queued'
       const node = call.options.node
+      if (node !== undefined && this.backend.nodes[node]!.status === 'gone') {
+        call.reject(lostNodeError(call, this.backend.nodes[node]!))
+        continue
+      }
       if (node !== undefined) this.pinned[node]!.unshift(call)
       else this.queue.unshift(call)
       this.queued++
     }
+  }
+
+  /**
+   * A node was lost or came back (an SSH host). Lost for good: the calls pinned to it cannot
+   * run anywhere else and fail; when every node is gone, so does everything queued.
+   */
+  private statusChanged(node: BackendNode): void {
+    if (node.status === 'gone') {
+      const allGone = this.backend.nodes.every((n) => n.status === 'gone')
+      for (const deque of allGone ? [this.queue, ...this.pinned] : [this.pinned[node.index]!]) {
+        for (const call of deque.drain()) {
+          if (call.settled) continue
+          this.queued--
+          call.reject(lostNodeError(call, this.backend.nodes[call.options.node ?? node.index]!))
+        }
+      }
+    }
+    this.pump()
   }
 
   /**
@@ -150,7 +175,7 @@ export class Dispatcher {
       const nodes = this.backend.nodes
       for (let progress = true; progress && this.queued > 0; ) {
         progress = false
-        const order = nodes.filter((n) => this.free[n.index]! > 0).sort((a, b) => this.busy(a) - this.busy(b))
+        const order = nodes.filter((n) => this.free[n.index]! > 0 && (n.status ?? 'up') === 'up').sort((a, b) => this.busy(a) - this.busy(b))
         for (const node of order) {
           const calls = this.take(node.index)
           if (calls === undefined) continue
@@ -278,6 +303,17 @@ function nextLive(deque: Deque<Call>, peek = false): Call | undefined {
     deque.shift()
   }
   return undefined
+}
+
+function lostNodeError(call: Call, node: BackendNode): InterruptedError {
+  const why = node.lostBecause?.message ?? `${node.describe()} was lost`
+  return new InterruptedError(
+    `Task ${call.label} could not run: ${why} ` +
+      (call.options.node !== undefined ? 'It was pinned to that node (or broadcast to every node). ' : 'No node is left to run it. ') +
+      'Check the host, or enable `ssh.reconnect` to wait for it to come back.',
+    call.interruptions,
+    { cause: node.lostBecause },
+  )
 }
 
 export function closedError(call: Call): SpindleError {
