@@ -132,7 +132,7 @@ export class Compute implements AsyncDisposable {
     const { dispatcher } = this
     return {
       nodes: dispatcher.nodeCount,
-      sharedMemory: dispatcher.backend.kind !== 'process',
+      sharedMemory: dispatcher.backend.kind !== 'process' && dispatcher.backend.kind !== 'ssh', // memory is not shared across processes or hosts
       submit: (task: TaskRef, args: readonly unknown[], options: CallOptions) =>
         new Promise((resolve, reject) => dispatcher.submit(task, args, options, resolve, reject)),
     }

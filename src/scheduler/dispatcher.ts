@@ -68,8 +68,8 @@ export class Dispatcher {
     const call = new Call(this.nextSeq++, task, taskId(task), args, options, resolve, reject)
     if (this.closed) return call.reject(closedError(call))
     const { signal, node } = options
-    const target = node !== undefined ? this.backend.nodes[node]! : this.backend.nodes.find((n) => n.status !== 'gone')
-    if (target === undefined || target.status === 'gone') return call.reject(lostNodeError(call, target ?? this.backend.nodes[0]!))
+    const nowhere = this.nowhereToRun(call)
+    if (nowhere !== undefined) return call.reject(nowhere)
     if (signal !== undefined) {
       if (signal.aborted) return call.reject(signal.reason)
       call.onAbort = () => this.cancel(call, signal.reason)
@@ -135,15 +135,25 @@ export class Dispatcher {
         continue
       }
       call.state = 'queued'
-      const node = call.options.node
-      if (node !== undefined && this.backend.nodes[node]!.status === 'gone') {
-        call.reject(lostNodeError(call, this.backend.nodes[node]!))
+      const nowhere = this.nowhereToRun(call)
+      if (nowhere !== undefined) {
+        call.reject(nowhere)
         continue
       }
+      const node = call.options.node
       if (node !== undefined) this.pinned[node]!.unshift(call)
       else this.queue.unshift(call)
       this.queued++
     }
+  }
+
+  /** Why `call` can never run: the node it is pinned to, or every node, is gone for good. */
+  private nowhereToRun(call: Call): InterruptedError | undefined {
+    const { nodes } = this.backend
+    const pinned = call.options.node
+    if (pinned !== undefined) return nodes[pinned]!.status === 'gone' ? lostNodeError(call, nodes[pinned]!) : undefined
+    if (nodes[0]!.status !== 'gone') return undefined // the common case: O(1) on every submit
+    return nodes.every((n) => n.status === 'gone') ? lostNodeError(call, nodes[0]!) : undefined
   }
 
   /**

@@ -96,7 +96,8 @@ export async function startSshLab(count: number): Promise<SshLab> {
     node: process.execPath, // CI's Node may not be on a non-interactive login's PATH
     cacheDir: join(dir, 'cache'),
     ...extra,
-    sshOptions: ['-F', '/dev/null', '-o', `UserKnownHostsFile=${knownHosts}`, '-o', 'GlobalKnownHostsFile=/dev/null', ...(extra.sshOptions ?? [])],
+    // The test's own options first: for ssh the first value given wins.
+    sshOptions: [...(extra.sshOptions ?? []), '-F', '/dev/null', '-o', `UserKnownHostsFile=${knownHosts}`, '-o', 'GlobalKnownHostsFile=/dev/null'],
   })
   return {
     dir,
