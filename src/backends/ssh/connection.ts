@@ -70,7 +70,7 @@ export class Connection {
     clearInterval(this.timer)
     const child = this.child
     if (child.exitCode !== null || child.signalCode !== null) return
-    const exited = new Promise((resolve) => child.once('exit', resolve))
+    const exited = new Promise((resolve) => child.once('close', resolve))
     child.stdin!.end()
     const timer = setTimeout(() => child.kill('SIGKILL'), KILL_GRACE_MS)
     await exited
@@ -145,17 +145,14 @@ export class Connection {
         this.keep(line)
         if (this.up) process.stderr.write(`[host ${setup.index}] ${line}\n`)
       })
-      child.once('exit', (code, signal) => {
-        if (!this.up) {
-          // stderr may still hold the reason: read it to the end first.
-          child.stderr!.once('close', () => fail(diagnose(host, { exitCode: code, signal, stderr: this.stderrTail(), remoteNode, timedOut: undefined })))
-          return
-        }
+      // 'close', not 'exit': by then stderr has been read to the end, and the reason is in it.
+      child.once('close', (code, signal) => {
+        if (!this.up) return fail(diagnose(host, { exitCode: code, signal, stderr: this.stderrTail(), remoteNode, timedOut: undefined }))
         clearInterval(this.timer)
         if (this.gone) return
         this.gone = true
         const how = signal !== null ? `ssh was killed by ${signal}` : `the connection ended (ssh exit code ${code})`
-        setTimeout(() => setup.lost(how, this.stderrTail(), this), 20) // let the last stderr lines arrive
+        setup.lost(how, this.stderrTail(), this)
       })
       child.unref()
       for (const stream of [child.stdout, child.stderr, child.stdin]) (stream as { unref?: () => void } | null)?.unref?.()
