@@ -24,7 +24,7 @@ export interface ComputeOptions {
    * aliases) or objects with an identity file, port, extra ssh arguments, ...
    */
   hosts?: Array<string | SshHost>
-  /** The SSH backend's heartbeat, connection timeout and reconnection. */
+  /** The SSH backend's heartbeat, connection timeout and reconnection, and settings for every host. */
   ssh?: SshOptions
   /**
    * Number of nodes: worker threads, or processes. Ignored by `'inline'`, which has one.
@@ -97,8 +97,8 @@ export function resolveComputeOptions(options: ComputeOptions): ResolvedComputeO
   if (backend !== 'ssh' && (options.hosts !== undefined || options.ssh !== undefined)) {
     throw new InvalidOptionError(`\`${options.hosts !== undefined ? 'hosts' : 'ssh'}\` is for the SSH backend. Add \`backend: 'ssh'\`.`)
   }
-  const hosts = backend === 'ssh' ? resolveHosts(options.hosts) : []
   const ssh = backend === 'ssh' ? resolveSshOptions(options.ssh) : undefined
+  const hosts = backend === 'ssh' ? resolveHosts(options.hosts, options.ssh) : []
   checkInteger('interruptionRetries', interruptionRetries, 0)
   checkDuration('closeTimeout', closeTimeout, true)
   return {

@@ -25,7 +25,10 @@ export interface SshHost {
   cacheDir?: string
 }
 
-export interface SshOptions {
+/** What every host gets unless it says otherwise. */
+export type SshHostDefaults = Pick<SshHost, 'identityFile' | 'sshOptions' | 'acceptNewHostKey' | 'node' | 'cacheDir'>
+
+export interface SshOptions extends SshHostDefaults {
   /** How often each side says it is alive, in ms. @default 1000 */
   heartbeatInterval?: number
   /** Silence after which a host (or, on the host, the caller) is taken for lost, in ms. @default 5000 */
@@ -61,23 +64,26 @@ export interface ResolvedSshOptions {
 }
 
 const HOST_KEYS = ['host', 'user', 'port', 'identityFile', 'sshOptions', 'acceptNewHostKey', 'node', 'cacheDir']
-const SSH_KEYS = ['heartbeatInterval', 'heartbeatTimeout', 'connectTimeout', 'reconnect']
+const DEFAULT_KEYS = ['identityFile', 'sshOptions', 'acceptNewHostKey', 'node', 'cacheDir'] as const
+const SSH_KEYS = ['heartbeatInterval', 'heartbeatTimeout', 'connectTimeout', 'reconnect', ...DEFAULT_KEYS]
 // A DNS name, an IPv4 address or an alias; IPv6 in brackets. Nothing a shell or ssh's option
 // parser could read as anything else (no leading '-', no spaces, quotes, ;, $, `, |, &, ...).
 const HOST_NAME = /^(?:[A-Za-z0-9_](?:[A-Za-z0-9._-]*[A-Za-z0-9_])?|\[[0-9A-Fa-f:.]+\])$/
 const USER_NAME = /^[A-Za-z0-9_][A-Za-z0-9._-]*$/
 
-export function resolveHosts(hosts: unknown): ResolvedHost[] {
+export function resolveHosts(hosts: unknown, options: SshOptions = {}): ResolvedHost[] {
   if (!Array.isArray(hosts) || hosts.length === 0) {
     throw new InvalidOptionError(
       `Expected \`hosts\` to be a non-empty array of 'user@host[:port]' strings or { host, ... } objects, got ${shown(hosts)}`,
     )
   }
-  return hosts.map((entry: unknown, i) => resolveHost(entry, i))
+  const defaults: SshHostDefaults = {}
+  for (const key of DEFAULT_KEYS) if (options[key] !== undefined) (defaults as Record<string, unknown>)[key] = options[key]
+  return hosts.map((entry: unknown, i) => resolveHost(entry, i, defaults))
 }
 
-function resolveHost(entry: unknown, i: number): ResolvedHost {
-  if (typeof entry === 'string') return check(entry, parseSpec(entry), {})
+function resolveHost(entry: unknown, i: number, defaults: SshHostDefaults): ResolvedHost {
+  if (typeof entry === 'string') return check(entry, parseSpec(entry), defaults)
   if (typeof entry !== 'object' || entry === null) {
     throw new InvalidOptionError(`Expected \`hosts[${i}]\` to be a 'user@host[:port]' string or a { host } object, got ${shown(entry)}`)
   }
@@ -85,7 +91,11 @@ function resolveHost(entry: unknown, i: number): ResolvedHost {
   const given = entry as SshHost
   if (typeof given.host !== 'string') throw new InvalidOptionError(`Expected \`hosts[${i}].host\` to be a string, got ${shown(given.host)}`)
   const name = `${typeof given.user === 'string' ? `${given.user}@` : ''}${given.host}${given.port !== undefined ? `:${String(given.port)}` : ''}`
-  return check(name, { host: given.host, user: given.user, port: given.port }, given, i)
+  // The host's own ssh arguments first: for ssh the first value given for an option wins.
+  const own = given.sshOptions ?? []
+  const shared = defaults.sshOptions ?? []
+  const sshOptions = Array.isArray(own) && Array.isArray(shared) ? [...own, ...shared] : Array.isArray(own) ? shared : own // a bad one is reported by check()
+  return check(name, { host: given.host, user: given.user, port: given.port }, { ...defaults, ...given, sshOptions }, i)
 }
 
 function parseSpec(spec: string): { host: string; user: string | undefined; port: number | undefined } {
