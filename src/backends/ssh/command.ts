@@ -64,7 +64,7 @@ export function sshArguments(host: ResolvedHost, options: SshCommandOptions): st
     ...(host.identityFile !== undefined ? ['-i', host.identityFile, '-o', 'IdentitiesOnly=yes'] : []),
     ...(host.user !== undefined ? ['-l', host.user] : []),
     '--',
-    host.host,
+    host.host.replace(/^\[(.*)\]$/, '$1'), // ssh takes IPv6 addresses bare; brackets only set off a port in `host:port`
     remote,
   ]
 }
