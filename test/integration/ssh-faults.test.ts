@@ -2,7 +2,8 @@
 // (SIGSTOP until the heartbeat gives up), reconnection, retries running out, a dead caller.
 // Every call still completes exactly once, with the results of an undisturbed run, and no
 // process is left behind (found by the lab's unique directory in their command lines).
-import { spawn } from 'node:child_process'
+import { execFile, spawn } from 'node:child_process'
+import { promisify } from 'node:util'
 import { mkdtempSync, readdirSync, readFileSync, rmSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
@@ -106,6 +107,11 @@ describe.runIf(runSshTests)('SSH backend faults', () => {
     expect(pids.every(alive)).toBe(true)
     caller.kill('SIGKILL')
     await until(() => pids.every((pid) => !alive(pid)), `agents ${pids.join(', ')} to exit`)
+  })
+
+  it('a program that never closes its pool still exits, and its agents with it', async () => {
+    const { stdout } = await promisify(execFile)(process.execPath, [child, 'ssh-no-close', JSON.stringify(lab.hosts(2))], { timeout: 30_000 })
+    expect(stdout).toBe('[3,12]\n')
   })
 
   it('close() stops every agent and ssh client', async () => {
