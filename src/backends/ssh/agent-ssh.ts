@@ -5,7 +5,8 @@
  * stdout is the protocol channel, so everything else that would write there (console.log in a
  * task, on any thread) is sent to stderr, which the caller forwards line by line. The agent stops
  * itself when the caller is gone: stdin ends (the SSH connection closed) or nothing, not even a
- * heartbeat, arrived for `heartbeatTimeout` (a frozen caller, a dead link that TCP has not noticed).
+ * heartbeat, arrived for `callerTimeout` (a dead link that TCP has not noticed, a caller frozen
+ * for good).
  */
 import { mkdirSync, renameSync, rmSync, writeFileSync, existsSync } from 'node:fs'
 import { dirname, join } from 'node:path'
@@ -57,8 +58,8 @@ function configure(frame: ConfigFrame): void {
   callerDist = frame.dist
   receive = startAgentHost(frame.config, send, modules)
   setInterval(() => {
-    if (Date.now() - lastHeard > frame.heartbeatTimeout) {
-      process.stderr.write(`spindle agent: nothing from the caller for ${frame.heartbeatTimeout} ms; exiting\n`)
+    if (Date.now() - lastHeard > frame.callerTimeout) {
+      process.stderr.write(`spindle agent: nothing from the caller for ${frame.callerTimeout} ms; exiting\n`)
       process.exit(0)
     }
     send(null)

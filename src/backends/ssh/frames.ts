@@ -28,7 +28,8 @@ export interface ModuleFrame {
 export interface ConfigFrame {
   readonly config: AgentConfig
   readonly heartbeatInterval: number
-  readonly heartbeatTimeout: number
+  /** Silence from the caller after which the agent exits (longer than the caller's own timeout). */
+  readonly callerTimeout: number
   /** The caller's URL of spindle's dist/ directory: modules under it are the bundle's own copy. */
   readonly dist: string
   readonly protocol: number

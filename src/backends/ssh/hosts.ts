@@ -31,7 +31,10 @@ export type SshHostDefaults = Pick<SshHost, 'identityFile' | 'sshOptions' | 'acc
 export interface SshOptions extends SshHostDefaults {
   /** How often each side says it is alive, in ms. @default 1000 */
   heartbeatInterval?: number
-  /** Silence after which a host (or, on the host, the caller) is taken for lost, in ms. @default 5000 */
+  /**
+   * Silence after which a host is taken for lost, in ms. The agent on a host waits 6× as long
+   * (at least 30 s) for the caller, whose main thread your own code may keep busy. @default 5000
+   */
   heartbeatTimeout?: number
   /** How long connecting and starting the agent on a host may take, in ms. @default 30000 */
   connectTimeout?: number

@@ -33,7 +33,9 @@ export async function startSshBackend(
     const config = {
       config: { info, ...(resourceLimits !== undefined && { resourceLimits }) },
       heartbeatInterval: options.heartbeatInterval,
-      heartbeatTimeout: options.heartbeatTimeout,
+      // The caller's heartbeats come from its main thread, which the user's own code may block
+      // for a while (the agent's never runs tasks): the agent is more patient than the caller.
+      callerTimeout: Math.max(6 * options.heartbeatTimeout, 30_000),
       dist: DIST,
       protocol: PROTOCOL,
     }
