@@ -109,6 +109,18 @@ describe.runIf(runSshTests)('SSH backend faults', () => {
     await until(() => pids.every((pid) => !alive(pid)), `agents ${pids.join(', ')} to exit`)
   })
 
+  it('agents whose caller is frozen (its ssh still connected) stop themselves when its heartbeat stops', async () => {
+    const ssh = { heartbeatInterval: 100, heartbeatTimeout: 400 } // the agents wait 6 × 400 ms
+    const caller = spawn(process.execPath, [child, 'ssh-orphans', JSON.stringify(lab.hosts(2)), JSON.stringify(ssh)], { stdio: ['ignore', 'pipe', 'inherit'] })
+    const pids = await new Promise<number[]>((resolve) => caller.stdout.once('data', (d: Buffer) => resolve(JSON.parse(d.toString()))))
+    caller.kill('SIGSTOP') // its ssh clients live on: no EOF reaches the agents, only silence
+    try {
+      await until(() => pids.every((pid) => !alive(pid)), `agents ${pids.join(', ')} to notice the silence and exit`)
+    } finally {
+      caller.kill('SIGKILL')
+    }
+  })
+
   it('a program that never closes its pool still exits, and its agents with it', async () => {
     const { stdout } = await promisify(execFile)(process.execPath, [child, 'ssh-no-close', JSON.stringify(lab.hosts(2))], { timeout: 30_000 })
     expect(stdout).toBe('[3,12]\n')

@@ -33,7 +33,7 @@ export interface SshOptions extends SshHostDefaults {
   heartbeatInterval?: number
   /**
    * Silence after which a host is taken for lost, in ms. The agent on a host waits 6× as long
-   * (at least 30 s) for the caller, whose main thread your own code may keep busy. @default 5000
+   * for the caller, whose main thread your own code may keep busy. @default 5000
    */
   heartbeatTimeout?: number
   /** How long connecting and starting the agent on a host may take, in ms. @default 30000 */

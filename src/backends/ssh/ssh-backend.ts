@@ -35,7 +35,7 @@ export async function startSshBackend(
       heartbeatInterval: options.heartbeatInterval,
       // The caller's heartbeats come from its main thread, which the user's own code may block
       // for a while (the agent's never runs tasks): the agent is more patient than the caller.
-      callerTimeout: Math.max(6 * options.heartbeatTimeout, 30_000),
+      callerTimeout: 6 * options.heartbeatTimeout,
       dist: DIST,
       protocol: PROTOCOL,
     }
