@@ -126,6 +126,15 @@ describe.runIf(runSshTests)('SSH backend faults', () => {
     expect(stdout).toBe('[3,12]\n')
   })
 
+  it('close() with a call still running: it rejects as closed once closeTimeout has passed', async () => {
+    dir = mkdtempSync(join(tmpdir(), 'spindle-ssh-runs-'))
+    const pool = await start({ backend: 'ssh', hosts: lab.hosts(1), closeTimeout: 100 })
+    const held = pool.run(t.holdUntilFile(join(dir, 'started'), join(dir, 'never')))
+    await until(() => readdirSync(dir).includes('started') && readdirSync(join(dir, 'started')).length === 1, 'the call to start')
+    await pool.close()
+    await expect(held).rejects.toMatchObject({ code: 'ERR_SPINDLE_CLOSED' })
+  })
+
   it('close() stops every agent and ssh client', async () => {
     const pool = await open({}, {})
     const pids = await pool.broadcast(t.pid())

@@ -91,10 +91,14 @@ export class SshNode implements BackendNode {
     return () => connection.send({ stop: batch[1] })
   }
 
+  /** Ends the agent; batches still running fail as aborted (the dispatcher rejects their calls as closed). */
   async close(): Promise<void> {
     this.closed = true
     clearTimeout(this.retry)
     await this.connection?.close()
+    const entries = [...this.inFlight.values()]
+    this.inFlight.clear()
+    for (const entry of entries) entry.failed(new NodeFailure('aborted', `${this.describe()} was closed`))
   }
 
   private connectionSetup(): ConnectionSetup {
