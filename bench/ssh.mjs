@@ -2,6 +2,8 @@
 // a throw-away sshd on 127.0.0.1, the process backend (one child process: the same agent over
 // IPC) and a raw baseline (lib/raw-ssh.mjs: bytes echoed on one long-lived ssh channel).
 //
+// The thread backend and piscina (one thread each) are measured in the same run, for scale.
+//
 //   (a) round trip: 2,000 sequential awaited no-op calls on an open connection; p10 / p50 µs.
 //       Bar: spindle ssh p50 < 1 ms.
 //   (b) throughput: 20,000 no-op calls submitted at once (one gather) on one host running one
@@ -16,6 +18,7 @@ import { existsSync } from 'node:fs'
 import {
   roundsFromEnv, rounds, median, percentile, nowMs, nowNs, nsToUs, withTimeout, printTable, bar, writeResult, expectExit,
 } from './lib/harness.mjs'
+import { anchorContenders } from './lib/contenders.mjs'
 import { RawSsh } from './lib/raw-ssh.mjs'
 import { SSHD, startSshd } from './lib/sshd.mjs'
 
@@ -54,6 +57,16 @@ const contenders = [
   { name: 'spindle-process', open: async () => {
     const started = nowMs()
     return wrap(await Compute.start({ backend: 'process', workers: 1 }), nowMs() - started)
+  } },
+  { name: 'spindle-thread', open: async () => {
+    const started = nowMs()
+    return wrap(await Compute.start({ workers: 1 }), nowMs() - started)
+  } },
+  // The anchor: piscina with one thread, one call per message, as its users call it.
+  { name: 'piscina', open: async () => {
+    const started = nowMs()
+    const pool = await anchorContenders(1).find((c) => c.name === 'piscina').open()
+    return { run: () => pool.run('noop'), batch: (n) => pool.batch('noop', undefined, n), close: () => pool.close(), startMs: nowMs() - started }
   } },
   { name: 'raw-ssh', open: async () => {
     const started = nowMs()
@@ -117,8 +130,10 @@ const bars = [
   bar('spindle ssh no-op calls/s per host (batched)', ssh.tps, '>=', 20_000, ' calls/s'),
   bar('spindle ssh bootstrap, bundle cached (second run)', ssh.startMs / 1000, '<=', 1, ' s'),
 ]
-console.log(`ratios: ssh/process round trip p50 ${(ssh.p50 / row('spindle-process').p50).toFixed(2)}×, ` +
-  `ssh/raw-ssh p50 ${(ssh.p50 / row('raw-ssh').p50).toFixed(2)}×, ssh/process throughput ${(ssh.tps / row('spindle-process').tps).toFixed(2)}×`)
+const ratio = (a, b) => `${(a / b).toFixed(2)}×`
+console.log(`ratios: round trip p50 ssh/process ${ratio(ssh.p50, row('spindle-process').p50)}, ssh/thread ${ratio(ssh.p50, row('spindle-thread').p50)}, ` +
+  `ssh/piscina ${ratio(ssh.p50, row('piscina').p50)}, ssh/raw-ssh ${ratio(ssh.p50, row('raw-ssh').p50)}; ` +
+  `throughput ssh/process ${ratio(ssh.tps, row('spindle-process').tps)}, ssh/thread ${ratio(ssh.tps, row('spindle-thread').tps)}, ssh/piscina ${ratio(ssh.tps, row('piscina').tps)}`)
 for (const [name, err] of Object.entries(errors)) console.log(`ERROR ${name}: ${err.split('\n')[0]}`)
 
 writeResult('ssh', { tasks: TASKS, trips: TRIPS, rounds: ROUNDS, summary: rows, perRound: raw, bars, errors })
