@@ -68,5 +68,9 @@ export function diagnose(host: ResolvedHost, seen: BootFailure): SshError {
     )
   }
   const how = seen.signal !== null ? `was killed by ${seen.signal}` : `exited with code ${seen.exitCode}`
-  return error('ERR_SPINDLE_SSH_BOOTSTRAP', `the node agent did not start (ssh ${how})`, 'Run the same ssh command by hand to see what the host says.')
+  return error(
+    'ERR_SPINDLE_SSH_BOOTSTRAP',
+    `the node agent did not start (ssh ${how})`,
+    `Run \`ssh ${host.name} ${host.node} --version\` to see what the host says; if its spindle cache may be damaged, remove ${host.cacheDir} there.`,
+  )
 }

@@ -9,17 +9,10 @@
 import { NodeFailure, type BackendNode, type NestedHandler, type NodeStatus } from '../backend.js'
 import { SshError } from '../../errors.js'
 import { decodeThrown, encodeThrown } from '../../protocol/error-codec.js'
-import type { BatchRequest, BatchResponse, NestedReply, NestedSubmit } from '../../protocol/messages.js'
+import { callCount, type BatchRequest, type BatchResponse, type NestedReply, type NestedSubmit } from '../../protocol/messages.js'
 import type { FromAgent } from '../process/messages.js'
 import { Connection, type ConnectionSetup } from './connection.js'
 import { moduleFrame } from './modules.js'
-import { callCount } from '../../protocol/messages.js'
-
-function everyCallFailed(batch: BatchRequest, error: unknown): BatchResponse {
-  const encoded = encodeThrown(error)
-  const errors = Array.from({ length: callCount(batch) }, (_, i): [number, typeof encoded] => [i, encoded])
-  return [0, errors, batch[1], ...errors.map(() => undefined)]
-}
 
 interface InFlight {
   readonly done: (response: BatchResponse) => void
@@ -183,4 +176,11 @@ export class SshNode implements BackendNode {
     }
     this.listener?.()
   }
+}
+
+/** A batch none of whose calls could be sent: each fails with `error`. */
+function everyCallFailed(batch: BatchRequest, error: unknown): BatchResponse {
+  const encoded = encodeThrown(error)
+  const errors = Array.from({ length: callCount(batch) }, (_, i): [number, typeof encoded] => [i, encoded])
+  return [0, errors, batch[1], ...errors.map(() => undefined)]
 }
