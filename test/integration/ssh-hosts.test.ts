@@ -52,6 +52,21 @@ describe.runIf(runSshTests)('SSH hosts', () => {
     expect(error.message).toContain('that sshd runs there')
   })
 
+  it('a host that never answers: start gives up at connectTimeout, and no ssh is left running', async () => {
+    // Accepts TCP connections and says nothing: ssh waits for a banner that never comes.
+    const silent = createServer(() => {}).listen(0, '127.0.0.1')
+    await new Promise((resolve) => silent.once('listening', resolve))
+    const { port } = silent.address() as { port: number }
+    try {
+      const started = Date.now()
+      const error = await Compute.start({ backend: 'ssh', hosts: [lab.host(0, { port })], ssh: { connectTimeout: 1500 } }).catch((e: Error & { code: string }) => e)
+      expect(error).toMatchObject({ code: 'ERR_SPINDLE_SSH_UNREACHABLE', message: expect.stringContaining('within 1500 ms') })
+      expect(Date.now() - started, 'start gave up at the connection timeout, not later').toBeLessThan(15_000)
+    } finally {
+      silent.close()
+    }
+  })
+
   it('a refused key', async () => {
     const error = await refused([lab.host(0, { identityFile: lab.strangerKey })])
     expect(error).toMatchObject({ code: 'ERR_SPINDLE_SSH_AUTH' })
