@@ -41,7 +41,15 @@ const reader = new FrameReader((frame) => {
   if (receive !== undefined && (Array.isArray(message) || !('ship' in message || 'config' in message))) {
     return receive(message as ToAgent)
   }
-  if ('ship' in message) return ship(message)
+  if ('ship' in message) {
+    try {
+      return ship(message)
+    } catch (error) {
+      // Left unmapped, the module's calls fail to load it, naming it; this line says why.
+      process.stderr.write(`spindle agent: cannot write task module ${message.ship} into the cache: ${(error as Error).message}\n`)
+      return
+    }
+  }
   if ('config' in message) return configure(message)
 })
 process.stdin.on('data', (chunk: Buffer) => reader.push(chunk))
