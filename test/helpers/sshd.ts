@@ -12,7 +12,10 @@ import { tmpdir, userInfo } from 'node:os'
 import { join } from 'node:path'
 import type { SshHost } from 'spindle'
 
-export const SSHD = ['/usr/sbin/sshd', '/usr/bin/sshd'].find((p) => existsSync(p))
+// SPINDLE_TEST_SSHD names another sshd (or a missing one, to see the tests fail under SPINDLE_REQUIRE_SSH=1).
+export const SSHD = [process.env.SPINDLE_TEST_SSHD ?? '/usr/sbin/sshd', '/usr/bin/sshd']
+  .slice(0, process.env.SPINDLE_TEST_SSHD === undefined ? 2 : 1)
+  .find((p) => existsSync(p))
 const hasCommand = (name: string) => {
   try {
     execFileSync('sh', ['-c', `command -v ${name}`], { stdio: 'ignore' })
