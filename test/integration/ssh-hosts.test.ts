@@ -129,6 +129,22 @@ describe.runIf(runSshTests)('SSH hosts', () => {
     expect(existsSync(cacheDir)).toBe(true)
   })
 
+  it('hosts from an ssh_config, reached through a ProxyJump host: the user\'s own ssh does the work', async () => {
+    const config = join(scratch, 'ssh_config_jump')
+    const common = [`  User ${lab.host(0).user}`, `  IdentityFile ${lab.identityFile}`, '  IdentitiesOnly yes', `  UserKnownHostsFile ${lab.knownHosts}`, '  GlobalKnownHostsFile /dev/null']
+    writeFileSync(
+      config,
+      [`Host spindle-jump`, '  HostName 127.0.0.1', `  Port ${lab.ports[0]}`, ...common, `Host spindle-behind`, '  HostName 127.0.0.1', `  Port ${lab.ports[0]}`, '  ProxyJump spindle-jump', ...common, ''].join('\n'),
+    )
+    const pool = await start({ backend: 'ssh', hosts: ['spindle-behind'], ssh: { sshOptions: ['-F', config], node: process.execPath, cacheDir: lab.host(0).cacheDir! } })
+    const [info] = await pool.broadcast(t.info())
+    expect(info).toMatchObject({ peers: ['spindle-behind'], backend: 'ssh' })
+    // Two ssh clients on this machine for the one host: ours, and the jump that ssh itself started.
+    expect(processesWith('spindle-jump').length).toBeGreaterThanOrEqual(1)
+    await pool.close()
+    await until(() => processesWith('spindle-jump').length === 0, 'the jump connection to end with the pool')
+  })
+
   it('unknown option keys get a did-you-mean', async () => {
     await expect(Compute.start({ backend: 'ssh', hosts: [{ host: 'a', identityfile: 'k' } as never] })).rejects.toThrow(
       'Unknown option "identityfile" for hosts[0]. Did you mean "identityFile"?',
