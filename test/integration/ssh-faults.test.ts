@@ -33,6 +33,12 @@ describe.runIf(runSshTests)('SSH backend faults', () => {
   })
   const start = usePools() // after hooks run last-registered first: pools close before the check above
 
+  /** A caller killed by SIGKILL cannot remove its ControlMaster directory: it makes it in the test's own. */
+  const killedCallerOptions = () => {
+    dir = mkdtempSync(join(tmpdir(), 'spindle-ssh-caller-'))
+    return { stdio: ['ignore', 'pipe', 'inherit'] as ['ignore', 'pipe', 'inherit'], env: { ...process.env, TMPDIR: dir } }
+  }
+
   const open = (extra: Partial<SshHost> = {}, ssh = {}) => start({ backend: 'ssh', hosts: lab.hosts(2, extra), ssh })
 
   /** Runs CALLS recordRun calls, doing `disturb(pid of node 0's agent)` once node 0 has started some. */
@@ -102,7 +108,7 @@ describe.runIf(runSshTests)('SSH backend faults', () => {
   })
 
   it('agents exit when their caller dies, even by SIGKILL', async () => {
-    const caller = spawn(process.execPath, [child, 'ssh-orphans', JSON.stringify(lab.hosts(2))], { stdio: ['ignore', 'pipe', 'inherit'] })
+    const caller = spawn(process.execPath, [child, 'ssh-orphans', JSON.stringify(lab.hosts(2))], killedCallerOptions())
     const pids = await new Promise<number[]>((resolve) => caller.stdout.once('data', (d: Buffer) => resolve(JSON.parse(d.toString()))))
     expect(pids.every(alive)).toBe(true)
     caller.kill('SIGKILL')
@@ -111,7 +117,7 @@ describe.runIf(runSshTests)('SSH backend faults', () => {
 
   it('agents whose caller is frozen (its ssh still connected) stop themselves when its heartbeat stops', async () => {
     const ssh = { heartbeatInterval: 100, heartbeatTimeout: 400 } // the agents wait 6 × 400 ms
-    const caller = spawn(process.execPath, [child, 'ssh-orphans', JSON.stringify(lab.hosts(2)), JSON.stringify(ssh)], { stdio: ['ignore', 'pipe', 'inherit'] })
+    const caller = spawn(process.execPath, [child, 'ssh-orphans', JSON.stringify(lab.hosts(2)), JSON.stringify(ssh)], killedCallerOptions())
     const pids = await new Promise<number[]>((resolve) => caller.stdout.once('data', (d: Buffer) => resolve(JSON.parse(d.toString()))))
     caller.kill('SIGSTOP') // its ssh clients live on: no EOF reaches the agents, only silence
     try {

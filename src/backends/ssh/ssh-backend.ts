@@ -26,6 +26,11 @@ export async function startSshBackend(
 ): Promise<Backend> {
   const { hash, archive, agent } = bundle()
   const controlDir = mkdtempSync(join(tmpdir(), 'spindle-ssh-'))
+  if (controlDirs.size === 0 && !exitHooked) {
+    exitHooked = true
+    process.once('exit', removeControlDirs) // one listener, however many pools
+  }
+  controlDirs.add(controlDir)
   const peers = hosts.map((h) => h.name)
   const nodes = hosts.map((host, index) => {
     const info = { node: index, totalNodes: hosts.length, workersPerNode, isHead: index === 0, peers, jobId, backend: 'ssh' as const }
@@ -44,6 +49,7 @@ export async function startSshBackend(
   const close = async () => {
     await Promise.all(nodes.map((node) => node.close()))
     rmSync(controlDir, { recursive: true, force: true })
+    controlDirs.delete(controlDir)
   }
   const opened = await Promise.allSettled(nodes.map((node) => node.open()))
   const failed = opened.find((o): o is PromiseRejectedResult => o.status === 'rejected')
@@ -52,4 +58,11 @@ export async function startSshBackend(
     throw failed.reason
   }
   return { kind: 'ssh', nodes, close }
+}
+
+/** ControlMaster directories of pools not closed yet: removed when the program exits without closing them. */
+const controlDirs = new Set<string>()
+let exitHooked = false
+function removeControlDirs(): void {
+  for (const dir of controlDirs) rmSync(dir, { recursive: true, force: true })
 }
