@@ -34,6 +34,18 @@ export type SpindleErrorCode =
   | 'ERR_SPINDLE_USAGE'
   | 'ERR_SPINDLE_NO_PIPELINE'
   | 'ERR_SPINDLE_PIPELINE_IMPORT'
+  | SshErrorCode
+
+/** The SSH backend's failures, each with its own code: what went wrong decides the fix. */
+export type SshErrorCode =
+  | 'ERR_SPINDLE_SSH_INVALID_HOST'
+  | 'ERR_SPINDLE_SSH_UNREACHABLE'
+  | 'ERR_SPINDLE_SSH_AUTH'
+  | 'ERR_SPINDLE_SSH_HOST_KEY'
+  | 'ERR_SPINDLE_SSH_NO_NODE'
+  | 'ERR_SPINDLE_SSH_NODE_VERSION'
+  | 'ERR_SPINDLE_SSH_BOOTSTRAP'
+  | 'ERR_SPINDLE_SSH_LOST'
 
 export class SpindleError extends Error {
   readonly code: SpindleErrorCode
@@ -171,6 +183,15 @@ export class PipelineLoadError extends SpindleError {
   }
 }
 
+/** An SSH host could not be used (or was lost for good); `host` is the host as the user gave it. */
+export class SshError extends SpindleError {
+  readonly host: string
+  constructor(code: SshErrorCode, message: string, host: string, options?: { cause?: unknown }) {
+    super(code, message, options)
+    this.host = host
+  }
+}
+
 /** Names every error class that must be rebuilt with its own prototype after crossing a boundary. */
 export const spindleErrorClasses: Record<string, new (...args: never[]) => Error> = {
   SpindleError,
@@ -186,5 +207,6 @@ export const spindleErrorClasses: Record<string, new (...args: never[]) => Error
   CycleError,
   UsageError,
   PipelineLoadError,
+  SshError,
 }
 

@@ -11,6 +11,7 @@ export { instanceInfo } from './worker/context.js'
 export type { InstanceInfo, BackendKind } from './worker/context.js'
 export { Compute } from './compute/compute.js'
 export type { ComputeOptions, RunOptions, StreamOptions } from './compute/compute.js'
+export type { SshHost, SshOptions } from './backends/ssh/hosts.js'
 export type { Finished, FinishedOf } from './compute/stream.js'
 export {
   SpindleError,
@@ -24,7 +25,8 @@ export {
 export type { SpindleErrorCode } from './errors.js'
 export { parallelMap } from './map/parallel-map.js'
 export type { ParallelMapOptions, IterateOptions, Mapper, SettledItem } from './map/parallel-map.js'
-export { MapItemError, CycleError, DuplicateStepError, UnknownStepError } from './errors.js'
+export { MapItemError, CycleError, DuplicateStepError, UnknownStepError, SshError } from './errors.js'
+export type { SshErrorCode } from './errors.js'
 export { UnknownRunError } from './runlog/run-log.js'
 export { glob } from './map/glob.js'
 export { Pipeline } from './pipeline/pipeline.js'

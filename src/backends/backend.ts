@@ -27,6 +27,13 @@ export interface Backend {
   close(): Promise<void>
 }
 
+/**
+ * Whether a node takes work: `'up'`; `'reconnecting'` (lost, and trying to come back: calls
+ * pinned to it wait); `'gone'` (lost for good: calls pinned to it fail with `lostBecause`). Local nodes
+ * replace their own workers and are always up; an SSH host can be lost.
+ */
+export type NodeStatus = 'up' | 'reconnecting' | 'gone'
+
 export interface BackendNode {
   /** Index in `Backend.nodes`; also `instanceInfo().node` inside tasks it runs. */
   readonly index: number
@@ -44,6 +51,12 @@ export interface BackendNode {
    * forward them to `handler`; the dispatcher installs it.
    */
   serveNested?(handler: NestedHandler): void
+  /** Absent on nodes that are always up. */
+  readonly status?: NodeStatus
+  /** Why the node is gone, once `status` is `'gone'`. */
+  readonly lostBecause?: Error | undefined
+  /** Called (by the dispatcher) each time `status` changes. */
+  watch?(listener: () => void): void
   /**
    * Where the lines tasks print go, each with the call that printed it; the dispatcher installs
    * it to prefix them with what the call is for. Nodes whose tasks share the caller's own

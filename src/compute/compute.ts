@@ -10,6 +10,7 @@ import type { Backend } from '../backends/backend.js'
 import { startInlineBackend } from '../backends/inline/inline-backend.js'
 import { startThreadBackend } from '../backends/thread/thread-backend.js'
 import { startProcessBackend } from '../backends/process/process-backend.js'
+import { startSshBackend } from '../backends/ssh/ssh-backend.js'
 import { Dispatcher } from '../scheduler/dispatcher.js'
 import { isPending, type Pending, type TaskRef } from '../task/pending.js'
 import type { CallObserver, CallOptions, CallSink } from '../scheduler/call.js'
@@ -59,9 +60,11 @@ export class Compute implements AsyncDisposable {
     const backend =
       resolved.backend === 'inline'
         ? startInlineBackend(jobId)
-        : resolved.backend === 'process'
-          ? startProcessBackend(resolved.workers, resolved.workersPerNode, jobId, resolved)
-          : startThreadBackend(resolved.workers, jobId, resolved)
+        : resolved.backend === 'ssh'
+          ? await startSshBackend(resolved.hosts, resolved.ssh!, resolved.workersPerNode, jobId, resolved.resourceLimits)
+          : resolved.backend === 'process'
+            ? startProcessBackend(resolved.workers, resolved.workersPerNode, jobId, resolved)
+            : startThreadBackend(resolved.workers, jobId, resolved)
     return new Compute(backend, resolved.closeTimeout, resolved.interruptionRetries, jobId)
   }
 
@@ -134,7 +137,7 @@ export class Compute implements AsyncDisposable {
     const { dispatcher } = this
     return {
       nodes: dispatcher.nodeCount,
-      sharedMemory: dispatcher.backend.kind !== 'process',
+      sharedMemory: dispatcher.backend.kind !== 'process' && dispatcher.backend.kind !== 'ssh', // memory is not shared across processes or hosts
       submit: (task: TaskRef, args: readonly unknown[], options: CallOptions) =>
         new Promise((resolve, reject) => dispatcher.submit(task, args, options, resolve, reject)),
     }

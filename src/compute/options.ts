@@ -3,19 +3,29 @@ import type { ResourceLimits } from 'node:worker_threads'
 import { InvalidOptionError, SpindleError } from '../errors.js'
 import { checkDuration, checkInteger, checkKnownKeys, checkOneOf, checkSignal } from '../options.js'
 import type { CallOptions } from '../scheduler/call.js'
+import { resolveHosts, resolveSshOptions, type ResolvedHost, type ResolvedSshOptions, type SshHost, type SshOptions } from '../backends/ssh/hosts.js'
 
-export type BackendName = 'thread' | 'process' | 'inline'
+export type BackendName = 'thread' | 'process' | 'ssh' | 'inline'
+export type { SshHost, SshOptions }
 
 export interface ComputeOptions {
   /**
    * Where calls run: `'thread'` (worker threads in this process, on Piscina), `'process'` (child
-   * processes, each a node running `workersPerNode` threads) or `'inline'` (this thread, one
-   * batch at a time: for debugging).
+   * processes, each a node running `workersPerNode` threads), `'ssh'` (one node per host in
+   * `hosts`, each running `workersPerNode` threads) or `'inline'` (this thread, one batch at a
+   * time: for debugging).
    * @default 'thread'
    */
   backend?: BackendName
-  /** Threads in each node of the process backend. @default 1 */
+  /** Threads in each node of the process and SSH backends. @default 1 */
   workersPerNode?: number
+  /**
+   * The SSH backend's hosts, one node each: `'user@host[:port]'` strings (or ~/.ssh/config
+   * aliases) or objects with an identity file, port, extra ssh arguments, ...
+   */
+  hosts?: Array<string | SshHost>
+  /** The SSH backend's heartbeat, connection timeout and reconnection, and settings for every host. */
+  ssh?: SshOptions
   /**
    * Number of nodes: worker threads, or processes. Ignored by `'inline'`, which has one.
    * @default Math.max(1, os.availableParallelism() - 1)
@@ -54,7 +64,7 @@ export interface StreamOptions extends RunOptions {
   ordered?: boolean
 }
 
-const COMPUTE_KEYS = ['backend', 'workers', 'workersPerNode', 'interruptionRetries', 'closeTimeout', 'resourceLimits', 'env', 'execArgv']
+const COMPUTE_KEYS = ['backend', 'workers', 'workersPerNode', 'hosts', 'ssh', 'interruptionRetries', 'closeTimeout', 'resourceLimits', 'env', 'execArgv']
 const RUN_KEYS = ['signal', 'timeout', 'node']
 
 export interface ResolvedComputeOptions {
@@ -66,30 +76,42 @@ export interface ResolvedComputeOptions {
   resourceLimits: ResourceLimits | undefined
   env: Record<string, string> | undefined
   execArgv: string[] | undefined
+  hosts: ResolvedHost[]
+  ssh: ResolvedSshOptions | undefined
 }
 
 export function resolveComputeOptions(options: ComputeOptions): ResolvedComputeOptions {
   checkKnownKeys('Compute.start()', options, COMPUTE_KEYS)
   const { backend = 'thread', workers = Math.max(1, availableParallelism() - 1) } = options
   const { interruptionRetries = 3, closeTimeout = 10_000 } = options
-  checkOneOf('backend', backend, ['thread', 'process', 'inline'] as const)
+  checkOneOf('backend', backend, ['thread', 'process', 'ssh', 'inline'] as const)
   checkInteger('workers', workers, 1)
   const { workersPerNode = 1 } = options
   checkInteger('workersPerNode', workersPerNode, 1)
-  if (options.workersPerNode !== undefined && backend !== 'process') {
-    throw new InvalidOptionError(`\`workersPerNode\` is for the process backend; a ${backend} node is one thread. Use \`workers\`.`)
+  if (options.workersPerNode !== undefined && backend !== 'process' && backend !== 'ssh') {
+    throw new InvalidOptionError(`\`workersPerNode\` is for the process and SSH backends; a ${backend} node is one thread. Use \`workers\`.`)
   }
+  if (backend === 'ssh' && options.workers !== undefined) {
+    throw new InvalidOptionError('`workers` is not for the SSH backend: it has one node per host. List them in `hosts`, and set `workersPerNode`.')
+  }
+  if (backend !== 'ssh' && (options.hosts !== undefined || options.ssh !== undefined)) {
+    throw new InvalidOptionError(`\`${options.hosts !== undefined ? 'hosts' : 'ssh'}\` is for the SSH backend. Add \`backend: 'ssh'\`.`)
+  }
+  const ssh = backend === 'ssh' ? resolveSshOptions(options.ssh) : undefined
+  const hosts = backend === 'ssh' ? resolveHosts(options.hosts, options.ssh) : []
   checkInteger('interruptionRetries', interruptionRetries, 0)
   checkDuration('closeTimeout', closeTimeout, true)
   return {
     backend,
-    workers: backend === 'inline' ? 1 : workers,
+    workers: backend === 'inline' ? 1 : backend === 'ssh' ? hosts.length : workers,
     workersPerNode,
     interruptionRetries,
     closeTimeout,
     resourceLimits: options.resourceLimits,
     env: options.env,
     execArgv: options.execArgv,
+    hosts,
+    ssh,
   }
 }
 

@@ -2,7 +2,7 @@
  * What crosses between the dispatcher and a node. One request carries a batch of calls, so a
  * deep queue costs one message per batch, not per call. Both messages are flat arrays: a
  * structured clone costs per object, and on a sequential round trip every ~0.1 µs shows. The
- * same arrays travel as JSON frames to process and SSH nodes.
+ * same arrays travel over IPC to process nodes and as v8-serialized frames to SSH nodes.
  *
  * Tasks are named by a numeric id, defined (module URL and export name) in the first request
  * that a node's current worker receives with it, and by id alone after that.

@@ -6,7 +6,7 @@
  * when a node is lost under them, stopped at their deadline, cancelled by their signal.
  * It imports no worker API: any Backend will do.
  */
-import { ClosedError, SpindleError, TimeoutError } from '../errors.js'
+import { ClosedError, InterruptedError, SpindleError, TimeoutError } from '../errors.js'
 import type { Backend, BackendNode, NodeFailure } from '../backends/backend.js'
 import { RESPONSE_HEADER, type BatchResponse } from '../protocol/messages.js'
 import { BatchWriter, taskId } from './batch-writer.js'
@@ -54,6 +54,7 @@ export class Dispatcher {
     for (const node of backend.nodes) {
       node.serveNested?.((parent, task, args, options) => this.submitNested(node.index, parent, task, args, options))
       node.serveOutput?.((seq, stream, text) => writeTaskOutput(this.running, backend.kind, node, seq, stream, text))
+      node.watch?.(() => this.statusChanged(node))
     }
   }
 
@@ -81,6 +82,8 @@ export class Dispatcher {
         : watchedCall(this.observer, this.nextSeq++, task, taskId(task), args, options, resolve, reject)
     if (this.closed) return call.reject(closedError(call))
     const { signal, node } = options
+    const nowhere = this.nowhereToRun(call)
+    if (nowhere !== undefined) return call.reject(nowhere)
     if (signal !== undefined) {
       if (signal.aborted) return call.reject(signal.reason)
       call.abortWatch = this.abortWatch
@@ -146,12 +149,44 @@ export class Dispatcher {
         continue
       }
       call.state = 'queued'
+      const nowhere = this.nowhereToRun(call)
+      if (nowhere !== undefined) {
+        call.reject(nowhere)
+        continue
+      }
       this.observer?.queued(call)
       const node = call.options.node
       if (node !== undefined) this.pinned[node]!.unshift(call)
       else this.queue.unshift(call)
       this.queued++
     }
+  }
+
+  /** Why `call` can never run: the node it is pinned to, or every node, is gone for good. */
+  private nowhereToRun(call: Call): InterruptedError | undefined {
+    const { nodes } = this.backend
+    const pinned = call.options.node
+    if (pinned !== undefined) return nodes[pinned]!.status === 'gone' ? lostNodeError(call, nodes[pinned]!) : undefined
+    if (nodes[0]!.status !== 'gone') return undefined // the common case: O(1) on every submit
+    return nodes.every((n) => n.status === 'gone') ? lostNodeError(call, nodes[0]!) : undefined
+  }
+
+  /**
+   * A node was lost or came back (an SSH host). Lost for good: the calls pinned to it cannot
+   * run anywhere else and fail; when every node is gone, so does everything queued.
+   */
+  private statusChanged(node: BackendNode): void {
+    if (node.status === 'gone') {
+      const allGone = this.backend.nodes.every((n) => n.status === 'gone')
+      for (const deque of allGone ? [this.queue, ...this.pinned] : [this.pinned[node.index]!]) {
+        for (const call of deque.drain()) {
+          if (call.settled) continue
+          this.queued--
+          call.reject(lostNodeError(call, this.backend.nodes[call.options.node ?? node.index]!))
+        }
+      }
+    }
+    this.pump()
   }
 
   /**
@@ -165,7 +200,7 @@ export class Dispatcher {
       const nodes = this.backend.nodes
       for (let progress = true; progress && this.queued > 0; ) {
         progress = false
-        const order = nodes.filter((n) => this.free[n.index]! > 0).sort((a, b) => this.busy(a) - this.busy(b))
+        const order = nodes.filter((n) => this.free[n.index]! > 0 && (n.status ?? 'up') === 'up').sort((a, b) => this.busy(a) - this.busy(b))
         for (const node of order) {
           const calls = this.take(node.index)
           if (calls === undefined) continue
@@ -295,6 +330,17 @@ function nextLive(deque: Deque<Call>, peek = false): Call | undefined {
     deque.shift()
   }
   return undefined
+}
+
+function lostNodeError(call: Call, node: BackendNode): InterruptedError {
+  const why = node.lostBecause?.message ?? `${node.describe()} was lost`
+  return new InterruptedError(
+    `Task ${call.label} could not run: ${why} ` +
+      (call.options.node !== undefined ? 'It was pinned to that node (or broadcast to every node). ' : 'No node is left to run it. ') +
+      'Check the host, or enable `ssh.reconnect` to wait for it to come back.',
+    call.interruptions,
+    { cause: node.lostBecause },
+  )
 }
 
 export function closedError(call: Call): SpindleError {

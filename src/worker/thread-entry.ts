@@ -23,7 +23,7 @@ const typescript = registerTypeScript(data.tsxApi)
 /** The one Piscina task a worker runs: it hands over the port every later message uses. */
 export default async function connect({ connect: port }: { connect: MessagePort }): Promise<void> {
   await typescript
-  const pool = new PortPool(port, data.info.totalNodes, data.info.backend !== 'process')
+  const pool = new PortPool(port, data.info.totalNodes, data.info.backend !== 'process' && data.info.backend !== 'ssh')
   setWorkerContext(data.info, pool)
   // Output travels on the same port as answers, so a call's lines arrive before its result.
   captureOutput((seq, stream, text) => port.postMessage({ output: [seq, stream, text] } satisfies OutputLine))

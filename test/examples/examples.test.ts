@@ -3,7 +3,10 @@ import { execFile } from 'node:child_process'
 import { readdirSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { promisify } from 'node:util'
-import { describe, expect, it } from 'vitest'
+import { writeFileSync } from 'node:fs'
+import { join } from 'node:path'
+import { afterAll, beforeAll, describe, expect, it } from 'vitest'
+import { runSshTests, startSshLab, type SshLab } from '../helpers/sshd.js'
 
 const run = promisify(execFile)
 const root = new URL('../../', import.meta.url)
@@ -54,6 +57,54 @@ describe('examples', () => {
       'Node 3: 250 items, sum=125250',
       'Total: 499500 (expected: 499500)',
     ])
+  })
+
+  describe.runIf(runSshTests)('over SSH (two sshd on 127.0.0.1, named by Host aliases of an ssh_config)', () => {
+    let lab: SshLab
+    let ssh: string[]
+    beforeAll(async () => {
+      lab = await startSshLab(2)
+      const config = join(lab.dir, 'ssh_config')
+      writeFileSync(
+        config,
+        lab.ports
+          .map((port, i) =>
+            [
+              `Host spindle-example-${i}`,
+              '  HostName 127.0.0.1',
+              `  Port ${port}`,
+              `  User ${lab.host(0).user}`,
+              `  IdentityFile ${lab.identityFile}`,
+              '  IdentitiesOnly yes',
+              `  UserKnownHostsFile ${lab.knownHosts}`,
+              '  GlobalKnownHostsFile /dev/null',
+              '',
+            ].join('\n'),
+          )
+          .join(''),
+      )
+      ssh = ['--hosts', 'spindle-example-0,spindle-example-1', '--ssh-config', config, '--node', process.execPath]
+    })
+    afterAll(async () => {
+      await lab?.stop()
+    })
+
+    it('broadcast.ts --backend ssh: one node per host', async () => {
+      expect(await example('broadcast.ts', '--backend', 'ssh', ...ssh)).toEqual([
+        'Node 0: 500 items, sum=249500',
+        'Node 1: 500 items, sum=250000',
+        'Total: 499500 (expected: 499500)',
+      ])
+    })
+
+    it('ssh-cluster.ts: a gather over the hosts, then a broadcast to each', async () => {
+      expect(await example('ssh-cluster.ts', ...ssh)).toEqual([
+        'Chunk sums: 6, 15, 24, 33',
+        'Node 0 of 2: spindle-example-0, 2 threads',
+        'Node 1 of 2: spindle-example-1, 2 threads',
+        'One job id on every node: true',
+      ])
+    })
   })
 
   it('broadcast.ts --backend inline: one node holds everything', async () => {

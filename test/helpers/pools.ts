@@ -1,9 +1,10 @@
 import { existsSync, mkdtempSync, readdirSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
-import { afterEach } from 'vitest'
+import { afterAll, afterEach } from 'vitest'
 import { Compute, remote, type ComputeOptions } from 'spindle'
 import type * as Tasks from '../fixtures/tasks.mjs'
+import { runSshTests, startSshLab, type SshLab } from './sshd.js'
 
 export const tasks = remote<typeof Tasks>(new URL('../fixtures/tasks.mjs', import.meta.url))
 
@@ -14,7 +15,7 @@ export function usePools(): (options?: ComputeOptions) => Promise<Compute> {
     await Promise.all(open.splice(0).map((pool) => pool.close()))
   })
   return async (options) => {
-    const pool = await Compute.start(options)
+    const pool = await Compute.start(await withLabHosts(options))
     open.push(pool)
     return pool
   }
@@ -48,11 +49,35 @@ const waitAsync = (Atomics as unknown as {
   waitAsync(view: Int32Array, index: number, value: number, timeout: number): { value: Promise<string> | string }
 }).waitAsync
 
-export const BACKENDS = [
+const LOCAL_BACKENDS = [
   { name: 'thread', options: { backend: 'thread', workers: 2 } },
   { name: 'process', options: { backend: 'process', workers: 2 } },
   { name: 'inline', options: { backend: 'inline' } },
 ] as const satisfies ReadonlyArray<{ name: string; options: ComputeOptions }>
+
+/**
+ * Every backend the contract suites run on. `ssh` (two hosts: two sshd on 127.0.0.1, see
+ * sshd.ts) is there when sshd is installed, or when CI requires it (then a missing sshd fails).
+ * Its hosts are filled in by usePools from a lab started on first use in each test file.
+ */
+export const BACKENDS: ReadonlyArray<{ name: 'thread' | 'process' | 'inline' | 'ssh'; options: ComputeOptions }> = [
+  ...LOCAL_BACKENDS,
+  ...(runSshTests ? [{ name: 'ssh' as const, options: { backend: 'ssh' as const } }] : []),
+]
+
+let lab: Promise<SshLab> | undefined
+afterAll(async () => {
+  const started = lab
+  lab = undefined
+  await (await started)?.stop()
+})
+
+/** SSH options without hosts get the test lab's two hosts. */
+async function withLabHosts(options: ComputeOptions | undefined): Promise<ComputeOptions | undefined> {
+  if (options?.backend !== 'ssh' || options.hosts !== undefined) return options
+  lab ??= startSshLab(2)
+  return { ...options, hosts: (await lab).hosts(2) }
+}
 
 /**
  * Probes for tasks on any backend (threads and processes alike): counters, concurrency and

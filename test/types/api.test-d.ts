@@ -1,5 +1,5 @@
 import { describe, expectTypeOf, it } from 'vitest'
-import { gather, remote, type Compute, type Finished, type Pending, type SettledItem } from 'spindle'
+import { gather, remote, type Compute, type ComputeOptions, type Finished, type Pending, type SettledItem, type SpindleErrorCode, type SshErrorCode, type SshHost, type SshOptions } from 'spindle'
 import type * as Tasks from '../fixtures/typed-tasks.js'
 
 const t = remote<typeof Tasks>(new URL('../fixtures/typed-tasks.js', import.meta.url))
@@ -74,5 +74,19 @@ describe('parallelMap()', () => {
     const { parallelMap } = await import('spindle')
     // @ts-expect-error items are strings, multiply takes numbers
     void parallelMap(['a'], t.multiply)
+  })
+})
+
+describe('SSH options', () => {
+  it('take hosts as strings or SshHost objects, and SshError carries the host', async () => {
+    const { SshError } = await import('spindle')
+    expectTypeOf<NonNullable<ComputeOptions['hosts']>[number]>().toEqualTypeOf<string | SshHost>()
+    expectTypeOf<SshHost['port']>().toEqualTypeOf<number | undefined>()
+    expectTypeOf<NonNullable<SshOptions['reconnect']>>().toEqualTypeOf<boolean | { attempts?: number; delay?: number }>()
+    expectTypeOf<InstanceType<typeof SshError>['host']>().toEqualTypeOf<string>()
+    expectTypeOf<InstanceType<typeof SshError>['code']>().toExtend<SshErrorCode | SpindleErrorCode>()
+    // @ts-expect-error hosts are not numbers
+    const bad: ComputeOptions = { backend: 'ssh', hosts: [22] }
+    void bad
   })
 })

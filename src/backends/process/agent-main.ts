@@ -1,110 +1,14 @@
 /**
- * The node agent: one Node process that is one node of a pool. It runs batches on its own worker
- * threads (the thread backend's nodes, so crashes inside it are blamed as on a thread pool),
- * forwards calls its tasks submit (parallelMap inside a task) to the caller, and exits as soon as
- * its channel to the caller closes: an agent never outlives the program that started it.
+ * The process backend's node agent: the agent host (agent-host.ts) over the IPC channel of the
+ * process that forked it. It exits as soon as that channel closes: an agent never outlives the
+ * program that started it.
  */
-import type { NodeFailure } from '../backend.js'
-import { ThreadNode } from '../thread/thread-node.js'
-import { decodeThrown, encodeThrown } from '../../protocol/error-codec.js'
-import { CALL_FIELDS, REQUEST_HEADER, type BatchRequest, type NestedReply, type TaskDefinition } from '../../protocol/messages.js'
-import type { AgentConfig, FailureData, FromAgent, ToAgent } from './messages.js'
+import { startAgentHost } from './agent-host.js'
+import type { AgentConfig, FromAgent, ToAgent } from './messages.js'
 
 const config = JSON.parse(process.argv[2]!) as AgentConfig
-const send = (message: FromAgent) => process.send!(message)
+const receive = startAgentHost(config, (message: FromAgent) => process.send!(message))
 
-const threads: ThreadNode[] = Array.from(
-  { length: config.info.workersPerNode },
-  (_, worker) => new ThreadNode(worker, { ...config.info, worker }, { resourceLimits: config.resourceLimits }),
-)
-const busy = threads.map(() => 0)
-/** Every task definition seen, and which ones each thread's current worker has had. */
-const definitions = new Map<number, TaskDefinition>()
-const sent = threads.map((t) => ({ generation: t.generation, ids: new Set<number>() }))
-const stops = new Map<number, () => void>()
-const nested = new Map<number, { resolve: (v: unknown) => void; reject: (e: unknown) => void }>()
-let nextNested = 1
-
-for (const thread of threads) {
-  // Lines its threads' tasks print go to the caller with their call, as from a thread node.
-  thread.serveOutput((seq, stream, text) => send({ output: [seq, stream, text] }))
-  thread.serveNested((parent, task, args, options) => {
-    const id = nextNested++
-    return new Promise((resolve, reject) => {
-      nested.set(id, { resolve, reject })
-      send({ submit: id, parent, task: [task.module, task.name], args, timeout: options.timeout, costKey: options.costKey })
-    })
-  })
-}
-
-process.on('message', (message: ToAgent) => {
-  if (Array.isArray(message)) return run(message)
-  if ('stop' in message) return stops.get(message.stop)?.()
-  reply(message)
-})
+process.on('message', (message: ToAgent) => receive(message))
 process.on('disconnect', () => process.exit(0))
-send({ ready: true, pid: process.pid })
-
-function run(batch: BatchRequest): void {
-  for (const d of batch[0] ?? []) definitions.set(d[0], d)
-  const index = busy.indexOf(Math.min(...busy)) // the least busy thread
-  const thread = threads[index]!
-  busy[index]!++
-  const id = batch[1]
-  const settle = () => {
-    busy[index]!--
-    stops.delete(id)
-  }
-  const stop = thread.execute(
-    withDefinitions(index, batch),
-    (response) => {
-      settle()
-      send({ done: response })
-    },
-    (failure) => {
-      settle()
-      send({ failed: id, failure: flatten(failure) })
-    },
-  )
-  stops.set(id, stop)
-}
-
-/** The batch with the definitions this thread's current worker has not had (the caller sent them to the node once). */
-function withDefinitions(index: number, batch: BatchRequest): BatchRequest {
-  const known = sent[index]!
-  const thread = threads[index]!
-  if (known.generation !== thread.generation) {
-    known.generation = thread.generation
-    known.ids.clear()
-  }
-  const missing: TaskDefinition[] = []
-  for (let at = REQUEST_HEADER + 1; at < batch.length; at += CALL_FIELDS) {
-    const id = batch[at] as number
-    if (!known.ids.has(id)) {
-      known.ids.add(id)
-      missing.push(definitions.get(id)!)
-    }
-  }
-  return [missing.length > 0 ? missing : undefined, ...batch.slice(1)] as BatchRequest
-}
-
-function flatten(failure: NodeFailure): FailureData {
-  const { exitCode, crash, interrupted, cause } = failure.details
-  return {
-    reason: failure.reason,
-    message: failure.message,
-    exitCode,
-    crash,
-    interrupted: interrupted === true,
-    cause: cause === undefined ? undefined : encodeThrown(cause),
-  }
-}
-
-function reply(message: NestedReply): void {
-  const waiter = nested.get(message.reply)
-  if (waiter === undefined) return
-  nested.delete(message.reply)
-  if (message.ok) waiter.resolve(message.value)
-  else waiter.reject(decodeThrown(message.error!))
-}
-
+process.send!({ ready: true, pid: process.pid })

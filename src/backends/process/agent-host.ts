@@ -1,0 +1,120 @@
+/**
+ * The node agent's core, whatever carries its messages: one Node process that is one node of a
+ * pool. It runs batches on its own worker threads (the thread backend's nodes, so crashes inside
+ * it are blamed as on a thread pool) and forwards calls its tasks submit (parallelMap inside a
+ * task) to the caller. The transport is the caller's: IPC for the process backend
+ * (agent-main.ts), length-prefixed frames on stdin/stdout for SSH (ssh/agent-ssh.ts).
+ */
+import type { NodeFailure } from '../backend.js'
+import { ThreadNode } from '../thread/thread-node.js'
+import { decodeThrown, encodeThrown } from '../../protocol/error-codec.js'
+import { CALL_FIELDS, REQUEST_HEADER, type BatchRequest, type NestedReply, type TaskDefinition } from '../../protocol/messages.js'
+import type { AgentConfig, FailureData, FromAgent, ToAgent } from './messages.js'
+
+/**
+ * Where task modules live, when that is not where the caller said: on an SSH host, a module is
+ * a copy in the host's cache, and nested calls name it by the caller's URL again.
+ */
+export interface ModuleMap {
+  toAgent(url: string): string
+  toCaller(url: string): string
+}
+
+const SAME: ModuleMap = { toAgent: (url) => url, toCaller: (url) => url }
+
+/** Starts the threads; returns what handles each message from the caller. */
+export function startAgentHost(config: AgentConfig, send: (message: FromAgent) => void, modules = SAME): (message: ToAgent) => void {
+  const threads: ThreadNode[] = Array.from(
+    { length: config.info.workersPerNode },
+    (_, worker) => new ThreadNode(worker, { ...config.info, worker }, { resourceLimits: config.resourceLimits }),
+  )
+  const busy = threads.map(() => 0)
+  /** Every task definition seen, and which ones each thread's current worker has had. */
+  const definitions = new Map<number, TaskDefinition>()
+  const sent = threads.map((t) => ({ generation: t.generation, ids: new Set<number>() }))
+  const stops = new Map<number, () => void>()
+  const nested = new Map<number, { resolve: (v: unknown) => void; reject: (e: unknown) => void }>()
+  let nextNested = 1
+
+  for (const thread of threads) {
+    // Lines its threads' tasks print go to the caller with their call, as from a thread node.
+    thread.serveOutput((seq, stream, text) => send({ output: [seq, stream, text] }))
+    thread.serveNested((parent, task, args, options) => {
+      const id = nextNested++
+      return new Promise((resolve, reject) => {
+        nested.set(id, { resolve, reject })
+        const module = modules.toCaller(task.module)
+        send({ submit: id, parent, task: [module, task.name], args, timeout: options.timeout, costKey: options.costKey })
+      })
+    })
+  }
+
+  function run(batch: BatchRequest): void {
+    for (const d of batch[0] ?? []) definitions.set(d[0], [d[0], modules.toAgent(d[1]), d[2]])
+    const index = busy.indexOf(Math.min(...busy)) // the least busy thread
+    const thread = threads[index]!
+    busy[index]!++
+    const id = batch[1]
+    const settle = () => {
+      busy[index]!--
+      stops.delete(id)
+    }
+    const stop = thread.execute(
+      withDefinitions(index, batch),
+      (response) => {
+        settle()
+        send({ done: response })
+      },
+      (failure) => {
+        settle()
+        send({ failed: id, failure: flatten(failure) })
+      },
+    )
+    stops.set(id, stop)
+  }
+
+  /** The batch with the definitions this thread's current worker has not had (the caller sent them to the node once). */
+  function withDefinitions(index: number, batch: BatchRequest): BatchRequest {
+    const known = sent[index]!
+    const thread = threads[index]!
+    if (known.generation !== thread.generation) {
+      known.generation = thread.generation
+      known.ids.clear()
+    }
+    const missing: TaskDefinition[] = []
+    for (let at = REQUEST_HEADER + 1; at < batch.length; at += CALL_FIELDS) {
+      const id = batch[at] as number
+      if (!known.ids.has(id)) {
+        known.ids.add(id)
+        missing.push(definitions.get(id)!)
+      }
+    }
+    return [missing.length > 0 ? missing : undefined, ...batch.slice(1)] as BatchRequest
+  }
+
+  function reply(message: NestedReply): void {
+    const waiter = nested.get(message.reply)
+    if (waiter === undefined) return
+    nested.delete(message.reply)
+    if (message.ok) waiter.resolve(message.value)
+    else waiter.reject(decodeThrown(message.error!))
+  }
+
+  return (message) => {
+    if (Array.isArray(message)) return run(message)
+    if ('stop' in message) return stops.get(message.stop)?.()
+    reply(message)
+  }
+}
+
+function flatten(failure: NodeFailure): FailureData {
+  const { exitCode, crash, interrupted, cause } = failure.details
+  return {
+    reason: failure.reason,
+    message: failure.message,
+    exitCode,
+    crash,
+    interrupted: interrupted === true,
+    cause: cause === undefined ? undefined : encodeThrown(cause),
+  }
+}

@@ -1,0 +1,197 @@
+/**
+ * A node of the SSH backend: one host, running one node agent with `workersPerNode` threads
+ * over one SSH connection. Batches travel as frames; the task modules a batch needs are shipped
+ * to the host (content-addressed) just before the first batch that uses them. When the
+ * connection is lost, what was in flight fails as *interrupted* (the dispatcher runs it again on
+ * the other hosts) and the node is taken out of the rotation: for good, or until a reconnection
+ * with backoff succeeds (`ssh.reconnect`).
+ */
+import { NodeFailure, type BackendNode, type NestedHandler, type NodeStatus, type OutputHandler } from '../backend.js'
+import { SshError } from '../../errors.js'
+import { decodeThrown, encodeThrown } from '../../protocol/error-codec.js'
+import { callCount, type BatchRequest, type BatchResponse, type NestedReply, type NestedSubmit } from '../../protocol/messages.js'
+import type { FromAgent } from '../process/messages.js'
+import { Connection, type ConnectionSetup } from './connection.js'
+import { moduleFrame } from './modules.js'
+
+interface InFlight {
+  readonly done: (response: BatchResponse) => void
+  readonly failed: (failure: NodeFailure) => void
+}
+
+export class SshNode implements BackendNode {
+  readonly slots: number
+  generation = 0
+  status: NodeStatus = 'up'
+  lostBecause: Error | undefined
+  private connection: Connection | undefined
+  private readonly inFlight = new Map<number, InFlight>()
+  /** Task modules this connection's agent has been sent, by the caller's URL. */
+  private shipped = new Set<string>()
+  private nestedHandler: NestedHandler | undefined
+  private outputHandler: OutputHandler | undefined
+  private listener: (() => void) | undefined
+  private retry: NodeJS.Timeout | undefined
+  private closed = false
+
+  constructor(
+    readonly index: number,
+    private readonly setup: Omit<ConnectionSetup, 'receive' | 'lost'>,
+    workersPerNode: number,
+  ) {
+    // Two batches per thread: the next one waits on the host while the current one runs.
+    this.slots = workersPerNode * 2
+  }
+
+  /** Connects; rejects with the SshError that says why the host cannot be used. */
+  async open(): Promise<void> {
+    this.connection = await Connection.open(this.connectionSetup())
+  }
+
+  describe(): string {
+    const pid = this.connection?.pid
+    return `host ${this.index} (${this.setup.host.name}${pid ? `, agent pid ${pid}` : ''})`
+  }
+
+  serveNested(handler: NestedHandler): void {
+    this.nestedHandler = handler
+  }
+
+  serveOutput(handler: OutputHandler): void {
+    this.outputHandler = handler
+  }
+
+  watch(listener: () => void): void {
+    this.listener = listener
+  }
+
+  execute(batch: BatchRequest, done: (response: BatchResponse) => void, failed: (failure: NodeFailure) => void): () => void {
+    const connection = this.connection
+    if (connection === undefined) {
+      failed(new NodeFailure('crash', `${this.describe()} is not connected`, { interrupted: true }))
+      return () => {}
+    }
+    for (const [, module] of batch[0] ?? []) {
+      if (this.shipped.has(module)) continue
+      let frame
+      try {
+        frame = moduleFrame(module)
+      } catch (error) {
+        done(everyCallFailed(batch, error)) // a module that cannot be read or compiled: each call says so
+        return () => {}
+      }
+      this.shipped.add(module)
+      if (frame !== undefined) connection.send(frame)
+    }
+    this.inFlight.set(batch[1], { done, failed })
+    connection.hold(true)
+    connection.send(batch)
+    return () => connection.send({ stop: batch[1] })
+  }
+
+  /** Ends the agent; batches still running fail as aborted (the dispatcher rejects their calls as closed). */
+  async close(): Promise<void> {
+    this.closed = true
+    clearTimeout(this.retry)
+    await this.connection?.close()
+    const entries = [...this.inFlight.values()]
+    this.inFlight.clear()
+    for (const entry of entries) entry.failed(new NodeFailure('aborted', `${this.describe()} was closed`))
+  }
+
+  private connectionSetup(): ConnectionSetup {
+    return {
+      ...this.setup,
+      receive: (message, from) => this.receive(from, message),
+      lost: (reason, tail, from) => this.drop(from, reason, tail),
+    }
+  }
+
+  private receive(connection: Connection, message: FromAgent): void {
+    if (connection !== this.connection) return
+    if ('done' in message) return this.settle(message.done[2])?.done(message.done)
+    if ('failed' in message) {
+      const { reason, message: text, exitCode, crash, interrupted, cause } = message.failure
+      const details = { exitCode, crash, interrupted, ...(cause !== undefined && { cause: decodeThrown(cause) }) }
+      return this.settle(message.failed)?.failed(new NodeFailure(reason, text, details))
+    }
+    if ('submit' in message) return this.nested(message)
+    if ('output' in message) {
+      // A line a task printed, with the call that printed it (the dispatcher names its step).
+      const [seq, stream, text] = message.output
+      if (this.outputHandler !== undefined) return this.outputHandler(seq, stream, text)
+      process.stderr.write(`[host ${this.index}] ${text}\n`)
+    }
+  }
+
+  private nested(message: NestedSubmit): void {
+    const connection = this.connection
+    const answer = (reply: NestedReply) => connection?.send(reply)
+    if (this.nestedHandler === undefined) return
+    const [module, name] = message.task
+    this.nestedHandler(message.parent, { module, name }, message.args, { timeout: message.timeout, costKey: message.costKey }).then(
+      (value) => answer({ reply: message.submit, ok: true, value }),
+      (error: unknown) => answer({ reply: message.submit, ok: false, error: encodeThrown(error) }),
+    )
+  }
+
+  private settle(id: number): InFlight | undefined {
+    const entry = this.inFlight.get(id)
+    this.inFlight.delete(id)
+    if (this.inFlight.size === 0) this.connection?.hold(false)
+    return entry
+  }
+
+  /** The connection is gone: out of the rotation first, then what it ran is interrupted (and runs elsewhere). */
+  private drop(connection: Connection, reason: string, tail: string): void {
+    if (connection !== this.connection) return
+    const where = this.describe()
+    this.connection = undefined
+    this.generation++
+    this.shipped = new Set()
+    const attempts = this.setup.options.reconnect.attempts
+    this.setStatus(this.closed ? 'gone' : attempts > 0 ? 'reconnecting' : 'gone', reason)
+    const failure = new NodeFailure('crash', `${where} was lost: ${reason}${tail === '' ? '' : `; last stderr lines:\n${tail}`}`, {
+      stderrTail: tail,
+      interrupted: true,
+    })
+    const entries = [...this.inFlight.values()]
+    this.inFlight.clear()
+    for (const entry of entries) entry.failed(this.closed ? new NodeFailure('aborted', 'closed') : failure)
+    if (this.status === 'reconnecting') this.reconnect(1, reason)
+  }
+
+  /** Tries again after `delay`, 2×, 4×, ...; the host is gone for good after the last attempt. */
+  private reconnect(attempt: number, reason: string): void {
+    const { attempts, delay } = this.setup.options.reconnect
+    this.retry = setTimeout(() => {
+      Connection.open(this.connectionSetup()).then(
+        (connection) => {
+          if (this.closed) return void connection.close()
+          this.connection = connection
+          this.setStatus('up', reason)
+        },
+        (error: unknown) => {
+          if (this.closed) return
+          if (attempt < attempts) return this.reconnect(attempt + 1, (error as Error).message)
+          this.setStatus('gone', `${reason}; ${attempts} reconnection attempts failed, the last: ${(error as Error).message}`)
+        },
+      )
+    }, delay * 2 ** (attempt - 1))
+  }
+
+  private setStatus(status: NodeStatus, reason: string): void {
+    this.status = status
+    if (status === 'gone') {
+      this.lostBecause = new SshError('ERR_SPINDLE_SSH_LOST', `SSH host ${this.setup.host.name} (node ${this.index}) was lost: ${reason}.`, this.setup.host.name)
+    }
+    this.listener?.()
+  }
+}
+
+/** A batch none of whose calls could be sent: each fails with `error`. */
+function everyCallFailed(batch: BatchRequest, error: unknown): BatchResponse {
+  const encoded = encodeThrown(error)
+  const errors = Array.from({ length: callCount(batch) }, (_, i): [number, typeof encoded] => [i, encoded])
+  return [0, errors, batch[1], ...errors.map(() => undefined)]
+}

@@ -1,0 +1,83 @@
+// The SSH backend's pure parts: host parsing and checks, the remote command's quoting (checked
+// by a real shell), and frames split and joined at any byte.
+import { execFileSync } from 'node:child_process'
+import { describe, expect, it } from 'vitest'
+import { resolveHosts, resolveSshOptions } from '../../src/backends/ssh/hosts.js'
+import { shellQuote, sshArguments } from '../../src/backends/ssh/command.js'
+import { encodeFrame, FrameReader } from '../../src/backends/ssh/frames.js'
+import { prng } from '../helpers/testing.js'
+
+describe('SSH hosts', () => {
+  it('parses user@host[:port] strings, aliases and bracketed IPv6', () => {
+    const [a, b, c, d] = resolveHosts(['alice@10.0.0.5:2222', 'gpu1', 'bob@[::1]:22', '[fe80::1]'])
+    expect([a, b, c, d].map((h) => [h!.name, h!.user, h!.host, h!.port])).toEqual([
+      ['alice@10.0.0.5:2222', 'alice', '10.0.0.5', 2222],
+      ['gpu1', undefined, 'gpu1', undefined],
+      ['bob@[::1]:22', 'bob', '[::1]', 22],
+      ['[fe80::1]', undefined, '[fe80::1]', undefined],
+    ])
+  })
+
+  it('applies `ssh` settings to every host, the host\'s own first', () => {
+    const [h] = resolveHosts([{ host: 'a', sshOptions: ['-o', 'Port=1'], node: '/opt/node' }], { sshOptions: ['-F', 'cfg'], node: 'n', cacheDir: '/c' })
+    expect(h).toMatchObject({ sshOptions: ['-o', 'Port=1', '-F', 'cfg'], node: '/opt/node', cacheDir: '/c', name: 'a' })
+  })
+
+  it.each([
+    'a;b', 'a b', '$(id)', '`id`', '-oProxyCommand=x', 'a|b', 'a&b', "a'b", 'a"b', 'a\nb', 'a>b', '', 'x@', '@x', 'a@b@c', 'a:99999', 'a:0',
+  ])('refuses %j with ERR_SPINDLE_SSH_INVALID_HOST', (spec) => {
+    expect(() => resolveHosts([spec])).toThrow(expect.objectContaining({ code: 'ERR_SPINDLE_SSH_INVALID_HOST', host: spec }))
+  })
+
+  it('checks option types and values, p-map style', () => {
+    expect(() => resolveHosts([{ host: 'a', port: '22' } as never])).toThrow(/port `"22"` \(string\)/)
+    expect(() => resolveHosts([{ host: 'a', sshOptions: '-F x' } as never])).toThrow('Expected `sshOptions` of SSH host hosts[0] ("a") to be an array of strings')
+    expect(() => resolveHosts('a')).toThrow('Expected `hosts` to be a non-empty array')
+    expect(() => resolveSshOptions({ heartbeatInterval: 1000, heartbeatTimeout: 500 })).toThrow('longer than `ssh.heartbeatInterval`')
+    expect(() => resolveSshOptions({ reconnect: { attempt: 2 } as never })).toThrow('Did you mean "attempts"?')
+    expect(resolveSshOptions({ reconnect: true }).reconnect).toEqual({ attempts: 5, delay: 500 })
+    expect(resolveSshOptions({}).reconnect.attempts).toBe(0)
+  })
+})
+
+describe('the remote command', () => {
+  it('quotes any string so that sh reads it back unchanged', () => {
+    const random = prng(7)
+    const samples = ["plain", "it's", "'", "''", "$(touch x) `id` ; | & > < * ? ~ \\ \" \n\t", "~/.cache/spindle", "-e"]
+    for (let i = 0; i < 20; i++) samples.push(Array.from({ length: 12 }, () => String.fromCharCode(32 + Math.floor(random() * 95))).join(''))
+    for (const word of samples) {
+      expect(execFileSync('sh', ['-c', `printf %s ${shellQuote(word)}`], { encoding: 'utf8' })).toBe(word)
+    }
+  })
+
+  it('puts the user\'s ssh arguments first, strict host keys unless asked, -- before the host', () => {
+    const [host] = resolveHosts([{ host: 'h', user: 'u', port: 2, identityFile: '/k', sshOptions: ['-o', 'StrictHostKeyChecking=no'] }])
+    const args = sshArguments(host!, { controlDir: '/tmp/cm', heartbeatInterval: 1000, connectTimeout: 30_000, bundleHash: 'abc', agent: 'x.js' })
+    expect(args.slice(0, 6)).toEqual(['-T', '-o', 'BatchMode=yes', '-o', 'StrictHostKeyChecking=no', '-o'])
+    expect(args).toContain('StrictHostKeyChecking=yes')
+    expect(args).toContain('ControlPath=/tmp/cm/%C')
+    expect(args).toContain('ServerAliveInterval=1')
+    expect(args.slice(-3, -1)).toEqual(['--', 'h'])
+    expect(args.at(-1)!.startsWith("'node' '-e' '")).toBe(true)
+    const [trusting] = resolveHosts([{ host: 'h', acceptNewHostKey: true }])
+    expect(sshArguments(trusting!, { controlDir: '/c', heartbeatInterval: 1000, connectTimeout: 1, bundleHash: 'a', agent: 'x' })).toContain('StrictHostKeyChecking=accept-new')
+  })
+})
+
+describe('frames', () => {
+  it('come out whole and in order however the stream splits them', () => {
+    const messages = [null, [undefined, 1, 7, 3, [1, 2]], { done: [0.5, undefined, 1, new Float64Array([1, 2])] }, 'x'.repeat(70_000), new Map([[1, 2n]])]
+    const bytes = Buffer.concat(messages.map(encodeFrame))
+    const random = prng(3)
+    for (let round = 0; round < 50; round++) {
+      const seen: unknown[] = []
+      const reader = new FrameReader((m) => seen.push(m))
+      for (let at = 0; at < bytes.length; ) {
+        const size = 1 + Math.floor(random() * (round % 2 === 0 ? 7 : 20_000))
+        reader.push(bytes.subarray(at, at + size))
+        at += size
+      }
+      expect(seen).toEqual(messages)
+    }
+  })
+})
