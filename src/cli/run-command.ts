@@ -10,7 +10,7 @@
  */
 import { join, resolve } from 'node:path'
 import { Compute, type ComputeOptions } from '../compute/compute.js'
-import { InvalidOptionError, SpindleError, UsageError } from '../errors.js'
+import { UsageError } from '../errors.js'
 import { createRecorder } from '../observe/recorder.js'
 import { ParallelExecutor } from '../pipeline/executor.js'
 import type { PipelineEvent, RunRecord } from '../pipeline/types.js'
@@ -101,13 +101,5 @@ async function startCompute(flags: RunFlags, tsxArgv: string[] | undefined): Pro
     ...(flags.hosts !== undefined && { hosts: flags.hosts }),
     ...(execArgv !== undefined && { execArgv }),
   }
-  try {
-    return await Compute.start(options as ComputeOptions)
-  } catch (error) {
-    if (flags.backend === 'ssh' && error instanceof InvalidOptionError) {
-      // Until the SSH backend lands, Compute rejects it: say so plainly rather than pretend.
-      throw new SpindleError('ERR_SPINDLE_INVALID_OPTION', `--backend ssh: this build of spindle cannot start an SSH pool. Compute.start() said: ${error.message}`, { cause: error })
-    }
-    throw error
-  }
+  return Compute.start(options as ComputeOptions)
 }

@@ -18,7 +18,7 @@ export function writeTaskOutput(
   text: string,
 ): void {
   const label = seq === 0 ? undefined : labelOf(running, node, seq)
-  const where = `${kind} ${node.index}`
+  const where = `${kind === 'ssh' ? 'host' : kind} ${node.index}`
   const line = `[${label === undefined ? where : `${label} · ${where}`}] ${text}\n`
   const out = stream === 1 ? process.stdout : process.stderr
   // On a terminal, clear the line first: a live progress line may be drawn there (it redraws).

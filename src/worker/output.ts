@@ -33,6 +33,7 @@ export function captureOutput(send: LineSink): void {
 
 /** Sends the unfinished last lines of these calls (their batch has ended). */
 export function flushOutput(seqs: Iterable<number>): void {
+  if (pending.size === 0) return // the usual case: nothing printed, or only whole lines
   for (const seq of seqs) {
     for (const stream of [1, 2] as const) {
       const key = `${seq}:${stream}`

@@ -4,6 +4,7 @@ import { join } from 'node:path'
 import { afterEach, beforeEach, describe, expect, it } from 'vitest'
 import { USAGE } from '../../dist/cli/main.js'
 import { cli, fixture, tempDir } from './helpers.js'
+import { runSshTests } from '../helpers/sshd.js'
 
 let cwd: string
 beforeEach(() => {
@@ -85,11 +86,11 @@ describe('spindle run', () => {
     expect(code, stderr).toBe(0)
   })
 
-  it('--backend ssh goes to Compute.start() with the hosts; a build without SSH says so, having run nothing', async () => {
-    // Pins the behaviour until the SSH backend lands (then a refused port is an unreachable host).
-    const { code, stderr } = await cli(['run', fixture('ok.mjs'), '--backend', 'ssh', '--hosts', '127.0.0.1:1,localhost:1'], cwd)
-    expect(code).toBe(2)
-    expect(stderr).toMatch(/^spindle run: --backend ssh: this build of spindle cannot start an SSH pool\. Compute\.start\(\) said: .+ \[ERR_SPINDLE_INVALID_OPTION\]$/m)
+  it.runIf(runSshTests)('--backend ssh goes to Compute.start() with the hosts: an unreachable one fails the run before any step, naming it', async () => {
+    const { code, stderr } = await cli(['run', fixture('ok.mjs'), '--backend', 'ssh', '--hosts', '127.0.0.1:1'], cwd)
+    expect(code).toBe(1)
+    expect(stderr).toContain('127.0.0.1')
+    expect(stderr).toContain('[ERR_SPINDLE_SSH_UNREACHABLE]')
     expect(existsSync(join(cwd, '.spindle/runs'))).toBe(false)
   })
 })

@@ -1,5 +1,6 @@
 // Faults on real worker threads: crashes are blamed on the call that caused them, never on
 // the next one; every call settles; the worker is replaced and the pool keeps working.
+import { execFile } from 'node:child_process'
 import { describe, expect, it } from 'vitest'
 import { gather, WorkerExitError, type ComputeOptions } from 'spindle'
 import { cells, tasks as t, usePools } from '../helpers/pools.js'
@@ -61,11 +62,12 @@ describe.each([
   })
 
   it('a task that exceeds resourceLimits rejects, and the pool recovers', async () => {
-    const pool = await start({ workers: 1, resourceLimits: { maxOldGenerationSizeMb: 32 } })
-    const error = await pool.run(t.allocateForever()).catch((e: unknown) => e)
-    expect(error).toBeInstanceOf(WorkerExitError)
-    expect((error as Error).message).toMatch(/allocateForever/)
-    expect(await pool.run(t.add(5, 5))).toBe(10)
+    // In a child process: on Node 20, a worker torn down at its heap limit can abort the whole
+    // process when a background JIT job is still running for it (a Node bug; see README, Known
+    // limits). That abort, recognised by its exact assertion, is retried; any other outcome counts.
+    const outcome = await heapLimitChild(warm ? 'warm' : 'fresh')
+    expect(outcome).toMatchObject({ name: 'WorkerExitError', code: 'ERR_SPINDLE_WORKER_EXIT', recovered: 10 })
+    expect(outcome.message).toMatch(/allocateForever/)
   })
 
   it('a timeout stops a CPU-bound infinite loop', async () => {
@@ -120,3 +122,18 @@ describe.each([
     expect(heldOutcome).toMatchObject({ status: 'rejected', reason: { code: 'ERR_SPINDLE_CLOSED' } })
   })
 })
+
+const NODE_20_TEARDOWN_ABORT = 'node::NodePlatform::ForIsolate'
+
+/** Runs the heap-limit scenario in a child; retries only the Node 20 teardown abort, at most twice. */
+async function heapLimitChild(path: 'fresh' | 'warm'): Promise<{ name: string; code: string; message: string; recovered: number }> {
+  const child = new URL('../fixtures/lifecycle-child.mjs', import.meta.url).pathname
+  for (let attempt = 1; ; attempt++) {
+    const { code, stdout, stderr } = await new Promise<{ code: number | null; stdout: string; stderr: string }>((resolve) => {
+      const proc = execFile(process.execPath, [child, 'heap-limit', path], { timeout: 60_000 }, (_error, stdout, stderr) => resolve({ code: proc.exitCode, stdout, stderr }))
+    })
+    if (code === 0) return JSON.parse(stdout)
+    if (attempt < 3 && stderr.includes(NODE_20_TEARDOWN_ABORT)) continue
+    throw new Error(`heap-limit child exited with ${code}:\n${stderr}`)
+  }
+}

@@ -123,7 +123,12 @@ export class ThreadNode implements BackendNode {
       return () => (stopLater !== undefined ? stopLater() : void (stopped = true))
     }
     this.inFlight.set(batch[1], entry)
-    channel.port.ref() // something in flight: keep the process alive until the answer comes
+    // Something in flight: keep the process alive until the answer comes. The worker too, not
+    // only the port: a worker that dies (out of memory, say) closes the port before its 'exit'
+    // event, and that event is what fails the batch; with nothing else ref'd the process would
+    // exit first, its awaited call never settled.
+    channel.port.ref()
+    channel.worker.ref()
     channel.port.postMessage(batch)
     return () => {
       // Stopping running code on a thread means stopping the thread; Piscina replaces it.
@@ -206,7 +211,10 @@ export class ThreadNode implements BackendNode {
     const entry = this.inFlight.get(id)
     if (entry === undefined) return undefined
     this.inFlight.delete(id)
-    if (this.inFlight.size === 0) this.channel?.port.unref()
+    if (this.inFlight.size === 0) {
+      this.channel?.port.unref()
+      this.channel?.worker.unref()
+    }
     return entry
   }
 
