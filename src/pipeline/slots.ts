@@ -12,7 +12,7 @@
  */
 const LOOKAHEAD_MS = 1
 /** At most this many extra steps per worker, however cheap they are. */
-const MAX_LOOKAHEAD_PER_WORKER = 64
+const MAX_LOOKAHEAD_PER_WORKER = 256
 
 export class Slots {
   private inFlight = 0
