@@ -18,7 +18,7 @@
 //
 // Every output is checked against the loop's (same values, same order, same kind of array):
 // a mismatch is an error of that contender. Times are medians over rounds, pools fresh and
-// warmed each round (a burst of no-ops, a short CPU task per worker, one map of the same input).
+// warmed each round (a burst of no-ops, a short CPU task per worker, a map of up to 100,000 of the items).
 //
 // Usage: node bench/parallel-map.mjs   (SPINDLE_BENCH_WORKERS, SPINDLE_BENCH_ROUNDS)
 import {
@@ -30,6 +30,7 @@ import { sqrt2, work50 } from './fixtures/map-tasks.mjs'
 const ROUNDS = roundsFromEnv(5)
 const NAIVE_ROUNDS = Math.min(2, ROUNDS) // piscina one task per item takes seconds a round
 const WARM_ITEMS = 1_000
+const WARM_MAX = 100_000
 const TIMEOUT_MS = 60_000 // far above any sane figure: only a hang gets there
 
 // One loop per function, so each call site stays monomorphic, as in a user's own loop.
@@ -108,10 +109,10 @@ async function measure(kase, items, ref, c, round) {
     } else {
       const pool = await withTimeout(c.open(), TIMEOUT_MS, `${key}: start + warm-up`)
       try {
-        // One map of the same input first (of 1,000 items for piscina one task per item, which
-        // takes seconds): the workers' JIT has then compiled the per-item code, as in any pool
-        // that has mapped before, and every contender is measured warm.
-        const warmCount = c.lib === 'piscina naive' ? WARM_ITEMS : items.length
+        // A map of up to 100,000 items of the same input first (1,000 for piscina one task per
+        // item, which takes seconds): the workers' JIT has then compiled the per-item code, as in
+        // any pool that has mapped before, without leaving a full-size result behind for the GC.
+        const warmCount = c.lib === 'piscina naive' ? WARM_ITEMS : Math.min(items.length, WARM_MAX)
         const warmOut = await withTimeout(pool.map(items.slice(0, warmCount), kase.op), TIMEOUT_MS, `${key}: warm-up map`)
         const wrong = mismatch(warmOut, ref.slice(0, warmCount))
         if (wrong) throw new Error(`wrong results mapping ${warmCount} items: ${wrong}`)
