@@ -41,6 +41,19 @@ describe('process backend', () => {
     for (const pid of pids) expect(alive(pid), `agent ${pid}`).toBe(false)
   })
 
+  it('close() sends SIGKILL to an agent that ignores SIGTERM, after the grace period', async () => {
+    const ignoreSigterm = new URL('../fixtures/ignore-sigterm.mjs', import.meta.url).href
+    const pool = await start({ backend: 'process', workers: 1, execArgv: ['--import', ignoreSigterm] })
+    const [pid] = await pool.broadcast(t.pid())
+    process.kill(pid!, 'SIGTERM')
+    expect(await pool.run(t.pid()), 'the same agent answers after SIGTERM').toBe(pid)
+    const began = Date.now()
+    await pool.close()
+    expect(alive(pid!), `agent ${pid}`).toBe(false)
+    // SIGTERM alone would have been ignored: it took the SIGKILL at the end of the 2 s grace.
+    expect(Date.now() - began).toBeGreaterThanOrEqual(1_900)
+  })
+
   it('agents exit when their parent dies, even by SIGKILL', async () => {
     const parent = spawn(process.execPath, [child, 'process-orphans'], { stdio: ['ignore', 'pipe', 'inherit'] })
     const pids = await new Promise<number[]>((resolve) => parent.stdout.once('data', (d: Buffer) => resolve(JSON.parse(d.toString()))))
