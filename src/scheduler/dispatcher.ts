@@ -6,7 +6,7 @@
  * when a node is lost under them, stopped at their deadline, cancelled by their signal.
  * It imports no worker API: any Backend will do.
  */
-import { ClosedError, InterruptedError, SpindleError, TimeoutError } from '../errors.js'
+import { TimeoutError } from '../errors.js'
 import type { Backend, BackendNode, NodeFailure } from '../backends/backend.js'
 import { RESPONSE_HEADER, type BatchResponse } from '../protocol/messages.js'
 import { BatchWriter, taskId } from './batch-writer.js'
@@ -18,6 +18,7 @@ import { Deque } from './deque.js'
 import { AbortWatch } from './abort-watch.js'
 import { handleNodeFailure } from './failures.js'
 import { writeTaskOutput } from './task-output.js'
+import { closedError, lostNodeError, nowhereToRun } from './unrunnable.js'
 
 export interface DispatcherOptions {
   /** How many times a call may be interrupted by a lost node before it fails. */
@@ -82,7 +83,7 @@ export class Dispatcher {
         : watchedCall(this.observer, this.nextSeq++, task, taskId(task), args, options, resolve, reject)
     if (this.closed) return call.reject(closedError(call))
     const { signal, node } = options
-    const nowhere = this.nowhereToRun(call)
+    const nowhere = nowhereToRun(this.backend.nodes, call)
     if (nowhere !== undefined) return call.reject(nowhere)
     if (signal !== undefined) {
       if (signal.aborted) return call.reject(signal.reason)
@@ -149,7 +150,7 @@ export class Dispatcher {
         continue
       }
       call.state = 'queued'
-      const nowhere = this.nowhereToRun(call)
+      const nowhere = nowhereToRun(this.backend.nodes, call)
       if (nowhere !== undefined) {
         call.reject(nowhere)
         continue
@@ -160,15 +161,6 @@ export class Dispatcher {
       else this.queue.unshift(call)
       this.queued++
     }
-  }
-
-  /** Why `call` can never run: the node it is pinned to, or every node, is gone for good. */
-  private nowhereToRun(call: Call): InterruptedError | undefined {
-    const { nodes } = this.backend
-    const pinned = call.options.node
-    if (pinned !== undefined) return nodes[pinned]!.status === 'gone' ? lostNodeError(call, nodes[pinned]!) : undefined
-    if (nodes[0]!.status !== 'gone') return undefined // the common case: O(1) on every submit
-    return nodes.every((n) => n.status === 'gone') ? lostNodeError(call, nodes[0]!) : undefined
   }
 
   /**
@@ -330,22 +322,4 @@ function nextLive(deque: Deque<Call>, peek = false): Call | undefined {
     deque.shift()
   }
   return undefined
-}
-
-function lostNodeError(call: Call, node: BackendNode): InterruptedError {
-  const why = node.lostBecause?.message ?? `${node.describe()} was lost`
-  return new InterruptedError(
-    `Task ${call.label} could not run: ${why} ` +
-      (call.options.node !== undefined ? 'It was pinned to that node (or broadcast to every node). ' : 'No node is left to run it. ') +
-      'Check the host, or enable `ssh.reconnect` to wait for it to come back.',
-    call.interruptions,
-    { cause: node.lostBecause },
-  )
-}
-
-export function closedError(call: Call): SpindleError {
-  return new ClosedError(
-    `The pool was closed before task ${call.label} could finish. ` +
-      'Await your calls before close(), or raise `closeTimeout` to let running work end.',
-  )
 }
