@@ -11,8 +11,12 @@ import { SCHEDULING_POLICIES, type SchedulingPolicy } from '../scheduler/list-sc
 export interface ParallelExecutorOptions {
   /** Steps running at once (and the pool's threads, when the executor starts the pool). @default max(1, availableParallelism() - 1) */
   maxWorkers?: number
-  /** `'thread'`, `'inline'`, or a Compute to run on (not closed by the executor). @default 'thread' */
-  backend?: 'thread' | 'inline' | Compute
+  /**
+   * `'thread'`, `'process'` (one process per worker: a step that crashes or runs out of memory
+   * takes only its process), `'inline'`, or a Compute to run on (SSH hosts, say; the executor does
+   * not close it). @default 'thread'
+   */
+  backend?: 'thread' | 'process' | 'inline' | Compute
   /** How ready steps are ordered: by bottom level (critical path first) or first-readied first. @default 'bottom-level' */
   policy?: SchedulingPolicy
 }
@@ -20,14 +24,14 @@ export interface ParallelExecutorOptions {
 export class ParallelExecutor {
   readonly maxWorkers: number
   readonly policy: SchedulingPolicy
-  private readonly backend: 'thread' | 'inline' | Compute
+  private readonly backend: 'thread' | 'process' | 'inline' | Compute
   /** Watchers of every call on the pools this executor opens (run recorders). */
   private readonly observers = new Set<CallObserver>()
 
   constructor(options: ParallelExecutorOptions = {}) {
     checkKnownKeys('ParallelExecutor', options, ['maxWorkers', 'backend', 'policy'])
     const { backend = 'thread', policy = 'bottom-level' } = options
-    if (!(backend instanceof Compute)) checkOneOf('backend', backend, ['thread', 'inline'] as const)
+    if (!(backend instanceof Compute)) checkOneOf('backend', backend, ['thread', 'process', 'inline'] as const)
     checkOneOf('policy', policy, SCHEDULING_POLICIES)
     const maxWorkers = options.maxWorkers ?? (backend instanceof Compute ? backend.nodes : Math.max(1, availableParallelism() - 1))
     checkInteger('maxWorkers', maxWorkers, 1)
