@@ -6,14 +6,14 @@
  */
 import { InvalidOptionError } from '../errors.js'
 import type { Compute } from '../compute/compute.js'
-import type { Pending } from '../task/pending.js'
+import type { Pending, TaskRef } from '../task/pending.js'
 import { checkDuration, checkInteger, checkKnownKeys, checkSignal } from '../options.js'
 import { defaultCompute } from './default-pool.js'
 import { mapChunks, type EngineOptions } from './engine.js'
 import { fnSpec } from './fn-spec.js'
 import type { ChunkOutcome, SharedArrays, TypedArray } from './outcome.js'
 import { itemSource, rangeSource, type ItemSource, type MapInput } from './source.js'
-import { shareTypedArray } from './shared-memory.js'
+import { prepareSpare, shareTypedArray } from './shared-memory.js'
 import { Compute as ComputeClass, callSink } from '../compute/compute.js'
 import type { CallSink } from '../scheduler/call.js'
 import { currentPool } from '../worker/context.js'
@@ -64,6 +64,9 @@ export type SameKind<A extends TypedArray> = A extends Float64Array ? Float64Arr
 
 export type SettledItem<R> = { status: 'fulfilled'; value: R } | { status: 'rejected'; reason: MapItemError }
 
+/** Faults in a spare output's pages on a worker (worker/map-chunk.ts). */
+const TOUCH_TASK: TaskRef = { module: new URL('../worker/map-chunk.js', import.meta.url).href, name: 'touchPages' }
+
 const MAP_KEYS = ['compute', 'workers', 'chunkSize', 'signal', 'timeout', 'stopOnError', 'settled', 'onProgress', 'context']
 
 export function parallelMap<T, R>(items: MapInput<T>, fn: Mapper<T, R>, options: ParallelMapOptions & { settled: true }): Promise<SettledItem<R>[]>
@@ -82,7 +85,10 @@ export async function parallelMap(items: unknown, fn: unknown, options: Parallel
     }
     const { source, shared } = prepare(items)
     try {
-      return await collect(compute, source, shared, fn, options, stopOnError, settled)
+      const result = await collect(compute, source, shared, fn, options, stopOnError, settled)
+      // The next typed map of this size finds its output's pages already faulted in.
+      if (shared !== undefined && compute.offThread) prepareSpare(shared.output.byteLength, (buffer) => compute.submit(TOUCH_TASK, [buffer], {}))
+      return result
     } finally {
       shared?.release()
     }

@@ -45,6 +45,8 @@ export interface CallSink {
   readonly nodes: number
   /** Whether a SharedArrayBuffer reaches the nodes as shared memory (not across processes). */
   readonly sharedMemory: boolean
+  /** Set when calls run on threads other than the caller's (a thread pool seen from its owner): background work there costs the caller nothing. */
+  readonly offThread?: true
   submit(task: TaskRef, args: readonly unknown[], options: CallOptions): Promise<unknown>
 }
 

@@ -57,6 +57,15 @@ describe.each(BACKENDS)('parallelMap on $name', ({ options }) => {
     expect([...second]).toEqual([...input].map((x) => 1 - x))
     expect([...input]).toEqual([...sharedInput])
     expect(input[4999]).toBe(4999)
+    // Outputs of a megabyte or more are prepared ahead on thread pools: still one per map.
+    const big = Float64Array.from({ length: 300_000 }, (_, i) => i)
+    const results = []
+    for (const k of [2, 3, 4]) {
+      results.push(await parallelMap(big, (x: number) => x * k, { compute, context: { k } }))
+      await compute.run(t.noop()) // a moment for the pool to touch the next output's pages
+    }
+    results.forEach((out, i) => expect(out.every((x, j) => x === j * (i + 2)), `map ${i}`).toBe(true))
+    expect(new Set(results.map((r) => r.buffer)).size).toBe(3)
     const settled = await parallelMap(new Float64Array([1, 2, 3]), (x: number) => {
       if (x === 2) throw new Error('two')
       return x * 10
