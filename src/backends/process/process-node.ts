@@ -8,9 +8,10 @@
  */
 import { fork, type ChildProcess } from 'node:child_process'
 import { createInterface } from 'node:readline'
+import { answerNested } from '../nested-answer.js'
 import { NodeFailure, type BackendNode, type NestedHandler, type OutputHandler } from '../backend.js'
-import { decodeThrown, encodeThrown } from '../../protocol/error-codec.js'
-import type { BatchRequest, BatchResponse, NestedReply, NestedSubmit } from '../../protocol/messages.js'
+import { decodeThrown } from '../../protocol/error-codec.js'
+import type { BatchRequest, BatchResponse, NestedSubmit } from '../../protocol/messages.js'
 import type { AgentConfig, FromAgent, ToAgent } from './messages.js'
 
 const AGENT = new URL('./agent-main.js', import.meta.url)
@@ -122,13 +123,7 @@ export class ProcessNode implements BackendNode {
   }
 
   private nested(child: ChildProcess, message: NestedSubmit): void {
-    const answer = (reply: NestedReply) => child.connected && child.send(reply)
-    if (this.nestedHandler === undefined) return
-    const [module, name] = message.task
-    this.nestedHandler(message.parent, { module, name }, message.args, { timeout: message.timeout, costKey: message.costKey }).then(
-      (value) => answer({ reply: message.submit, ok: true, value }),
-      (error: unknown) => answer({ reply: message.submit, ok: false, error: encodeThrown(error) }),
-    )
+    answerNested(this.nestedHandler, message, (reply) => void (child.connected && child.send(reply)))
   }
 
   private settle(id: number): InFlight | undefined {

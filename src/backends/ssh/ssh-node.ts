@@ -6,10 +6,11 @@
  * the other hosts) and the node is taken out of the rotation: for good, or until a reconnection
  * with backoff succeeds (`ssh.reconnect`).
  */
+import { answerNested } from '../nested-answer.js'
 import { NodeFailure, type BackendNode, type NestedHandler, type NodeStatus, type OutputHandler } from '../backend.js'
 import { SshError } from '../../errors.js'
 import { decodeThrown, encodeThrown } from '../../protocol/error-codec.js'
-import { callCount, type BatchRequest, type BatchResponse, type NestedReply, type NestedSubmit } from '../../protocol/messages.js'
+import { callCount, type BatchRequest, type BatchResponse, type NestedSubmit } from '../../protocol/messages.js'
 import type { FromAgent } from '../process/messages.js'
 import { Connection, type ConnectionSetup } from './connection.js'
 import { moduleFrame } from './modules.js'
@@ -126,13 +127,7 @@ export class SshNode implements BackendNode {
 
   private nested(message: NestedSubmit): void {
     const connection = this.connection
-    const answer = (reply: NestedReply) => connection?.send(reply)
-    if (this.nestedHandler === undefined) return
-    const [module, name] = message.task
-    this.nestedHandler(message.parent, { module, name }, message.args, { timeout: message.timeout, costKey: message.costKey }).then(
-      (value) => answer({ reply: message.submit, ok: true, value }),
-      (error: unknown) => answer({ reply: message.submit, ok: false, error: encodeThrown(error) }),
-    )
+    answerNested(this.nestedHandler, message, (reply) => connection?.send(reply))
   }
 
   private settle(id: number): InFlight | undefined {
