@@ -257,6 +257,11 @@ function pathOf(frame: Frame, root: string): string {
 // ---------------------------------------------------------------------------------------------
 
 /** Whether a value needs a look of its own: objects, functions and symbols. */
+/** `[]`: the arguments of a call that takes none. Checked on every call, so without allocating. */
+function isBareEmptyArray(x: unknown): boolean {
+  return Array.isArray(x) && x.length === 0 && Object.getPrototypeOf(x) === Array.prototype
+}
+
 function needsLook(x: unknown): boolean {
   const t = typeof x
   return t === 'object' ? x !== null : t === 'function' || t === 'symbol'
@@ -267,7 +272,7 @@ function needsLook(x: unknown): boolean {
  * or silently damage, with its path; undefined when the whole value can be sent. Never throws.
  */
 export function findNotCloneable(value: unknown, path = 'value'): NotCloneable | undefined {
-  if (!needsLook(value)) return undefined
+  if (!needsLook(value) || isBareEmptyArray(value)) return undefined
   const stack: Frame[] = [new Frame(value, undefined, SEG_ROOT, undefined, 0)]
   const visited = new Set<object>()
   const found = (frame: Frame, what: string): NotCloneable => ({ path: pathOf(frame, path), what })

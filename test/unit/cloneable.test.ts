@@ -21,6 +21,12 @@ describe('findNotCloneable', () => {
     expect(findNotCloneable(args, 'args')).toEqual({ path: 'args[1].model.predict', what: 'a function (predict)' })
   })
 
+  it('passes an empty argument list, and finds what an empty-looking list holds', () => {
+    expect(findNotCloneable([], 'args')).toBeUndefined()
+    expect(findNotCloneable([[]], 'args')).toBeUndefined()
+    expect(findNotCloneable([[], Symbol('s')], 'args')).toEqual({ path: 'args[1]', what: 'a symbol (Symbol(s))' })
+  })
+
   it('reports a function at the root, an arrow function and an anonymous one', () => {
     expect(findNotCloneable(function foo() {})).toEqual({ path: 'value', what: 'a function (foo)' })
     const handlers = { onDone: () => 1 }
