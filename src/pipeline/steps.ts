@@ -46,71 +46,92 @@ export function lookahead(ctx: RunContext, def: StepDefinition): number {
   return ctx.slots.lookahead(ctx.compute[msPerCall](pending.task!))
 }
 
-async function execute(ctx: RunContext, level: Level, def: StepDefinition, record: StepRecord): Promise<unknown> {
-  const stop = ctx.stop.signal
-  const { timeout } = def.options
-  const resolve = (ref: Pending<unknown>) => resolveStep(ctx, level, ref)
+/**
+ * Runs one attempt of a step: its value, or a promise of it. Not an async function: a plain call
+ * step (the common case, thousands per run) returns its call's promise without wrapping it in
+ * another one.
+ */
+function execute(ctx: RunContext, level: Level, def: StepDefinition, record: StepRecord): unknown {
   switch (def.kind) {
     case 'stub':
       return undefined
     case 'shell': {
+      const { timeout } = def.options
+      const stop = ctx.stop.signal
       const signal = timeout === undefined ? stop : AbortSignal.any([stop, AbortSignal.timeout(timeout)])
       return runShell(def.name, def.command!, def.shell, signal)
     }
-    case 'call': {
-      const run = () => ctx.compute[runWithSteps](def.pending!, { signal: stop, timeout, onDispatch: (node) => dispatched(record, node), label: record.name }, resolve)
-      if (def.options.cache !== true) return run()
-      const key = await stepCacheKey(def.pending!, resolve, (ref) => upstreamKey(level, ref))
-      record.cacheKey = key
-      level.keys.set(def.name, key)
-      const cached = ctx.persistence.cache.get(key)
-      if (cached.hit) {
-        record.reused = 'cache'
-        return cached.value
-      }
-      const value = await run()
-      ctx.persistence.cache.put(key, value)
-      return value
-    }
-    case 'parallel': {
-      const names = Object.keys(def.branches!)
-      const results = await Promise.all(
-        names.map((branch) =>
-          runLevel(ctx, { pipeline: def.branches![branch]!, prefix: `${level.prefix}${def.name}/${branch}/`, outputs: new Map(), keys: new Map(), parent: level }),
-        ),
-      )
-      const failed = results.findIndex((r) => !r.ok)
-      if (failed !== -1) {
-        throw new Error(`Branch "${names[failed]}" of parallel step "${def.name}" failed: see its steps in run.steps.`, {
-          cause: results[failed]!.error,
-        })
-      }
-      return Object.fromEntries(names.map((branch, i) => [branch, results[i]!.result]))
-    }
-    case 'map': {
-      const { each, reduce } = def.map!
-      const items = Array.isArray(def.map!.items) ? def.map!.items : ((await resolve(def.map!.items as Pending<unknown>)) as unknown[])
-      let done = 0
-      const progress = () => ctx.emit({ type: 'items', step: record.name, done, total: items.length, at: Date.now() })
-      progress() // progress displays show "items done / total" for a running map step
-      const values = await Promise.all(
-        items.map(async (item, index) => {
-          const pending = each(item, index)
-          const cost = pending.kind === 'call' && timeout === undefined ? ctx.compute[msPerCall](pending.task!) : undefined
-          await ctx.slots.acquire(stop, ctx.slots.lookahead(cost)) // each item is a leaf: it takes a slot of the run
-          try {
-            const value = await ctx.compute[runWithSteps](pending, { signal: stop, timeout, label: `${record.name}[${index}]` }, resolve)
-            done++
-            progress()
-            return value
-          } finally {
-            ctx.slots.give()
-          }
-        }),
-      )
-      return reduce === undefined ? values : reduce(values)
-    }
+    case 'call':
+      return def.options.cache === true ? cachedCall(ctx, level, def, record) : call(ctx, level, def, record)
+    case 'parallel':
+      return parallel(ctx, level, def)
+    case 'map':
+      return map(ctx, level, def, record)
   }
+}
+
+function call(ctx: RunContext, level: Level, def: StepDefinition, record: StepRecord): Promise<unknown> {
+  const options = { signal: ctx.stop.signal, timeout: def.options.timeout, onDispatch: (node: number) => dispatched(record, node), label: record.name }
+  return ctx.compute[runWithSteps](def.pending!, options, (ref) => resolveStep(ctx, level, ref))
+}
+
+async function cachedCall(ctx: RunContext, level: Level, def: StepDefinition, record: StepRecord): Promise<unknown> {
+  const key = await stepCacheKey(def.pending!, (ref) => resolveStep(ctx, level, ref), (ref) => upstreamKey(level, ref))
+  record.cacheKey = key
+  level.keys.set(def.name, key)
+  const cached = ctx.persistence.cache.get(key)
+  if (cached.hit) {
+    record.reused = 'cache'
+    return cached.value
+  }
+  const value = await call(ctx, level, def, record)
+  ctx.persistence.cache.put(key, value)
+  return value
+}
+
+/** Every branch as a level of its own, on the run's one pool; the step fails if a branch does. */
+async function parallel(ctx: RunContext, level: Level, def: StepDefinition): Promise<unknown> {
+  const names = Object.keys(def.branches!)
+  const results = await Promise.all(
+    names.map((branch) =>
+      runLevel(ctx, { pipeline: def.branches![branch]!, prefix: `${level.prefix}${def.name}/${branch}/`, outputs: new Map(), keys: new Map(), parent: level }),
+    ),
+  )
+  const failed = results.findIndex((r) => !r.ok)
+  if (failed !== -1) {
+    throw new Error(`Branch "${names[failed]}" of parallel step "${def.name}" failed: see its steps in run.steps.`, {
+      cause: results[failed]!.error,
+    })
+  }
+  return Object.fromEntries(names.map((branch, i) => [branch, results[i]!.result]))
+}
+
+/** One call per item, each a leaf that takes a slot of the run; results by index, then `reduce`. */
+async function map(ctx: RunContext, level: Level, def: StepDefinition, record: StepRecord): Promise<unknown> {
+  const stop = ctx.stop.signal
+  const { timeout } = def.options
+  const resolve = (ref: Pending<unknown>) => resolveStep(ctx, level, ref)
+  const { each, reduce } = def.map!
+  const items = Array.isArray(def.map!.items) ? def.map!.items : ((await resolve(def.map!.items as Pending<unknown>)) as unknown[])
+  let done = 0
+  const progress = () => ctx.emit({ type: 'items', step: record.name, done, total: items.length, at: Date.now() })
+  progress() // progress displays show "items done / total" for a running map step
+  const values = await Promise.all(
+    items.map(async (item, index) => {
+      const pending = each(item, index)
+      const cost = pending.kind === 'call' && timeout === undefined ? ctx.compute[msPerCall](pending.task!) : undefined
+      await ctx.slots.acquire(stop, ctx.slots.lookahead(cost))
+      try {
+        const value = await ctx.compute[runWithSteps](pending, { signal: stop, timeout, label: `${record.name}[${index}]` }, resolve)
+        done++
+        progress()
+        return value
+      } finally {
+        ctx.slots.give()
+      }
+    }),
+  )
+  return reduce === undefined ? values : reduce(values)
 }
 
 function sleep(ms: number, signal: AbortSignal): Promise<void> {
