@@ -1,0 +1,34 @@
+// 'auto' chunk sizes: how a known-length input is cut as it runs out.
+import { describe, expect, it } from 'vitest'
+import { nextChunkSize } from '../../src/map/chunking.js'
+
+/** The chunks a map would send for `total` items, taking them one after another. */
+function cut(total: number, base: number, workers: number, floor: number): number[] {
+  const chunks: number[] = []
+  for (let left = total; left > 0; ) {
+    const n = Math.min(left, nextChunkSize(base, left, workers, floor))
+    chunks.push(n)
+    left -= n
+  }
+  return chunks
+}
+
+describe('nextChunkSize', () => {
+  it('keeps the base size while plenty is left, and never goes below the floor then', () => {
+    expect(nextChunkSize(1250, 20_000, 2, 40)).toBe(1250)
+    expect(nextChunkSize(1250, 400, 2, 40)).toBe(100) // guided: a quarter of what is left
+    expect(nextChunkSize(1250, 100, 2, 40)).toBe(40) // the floor: ~2 ms of work
+  })
+
+  it('takes the base size when the length is unknown', () => {
+    expect(nextChunkSize(64, undefined, 2, 40)).toBe(64)
+  })
+
+  it('never exceeds the base size, and always makes progress', () => {
+    for (const [total, base, workers, floor] of [[10, 3, 4, 2], [1, 1, 1, 1], [999, 50, 16, 5], [7, 100, 2, 1000]] as const) {
+      const chunks = cut(total, base, workers, floor)
+      expect(chunks.every((n) => n >= 1 && n <= base)).toBe(true)
+      expect(chunks.reduce((a, b) => a + b, 0)).toBe(total)
+    }
+  })
+})
