@@ -11,7 +11,7 @@
 //
 // Usage: node bench/cpu-scaling.mjs   (SPINDLE_BENCH_WORKERS, SPINDLE_BENCH_ROUNDS)
 import {
-  WORKERS, roundsFromEnv, rounds, median, nowMs, withTimeout, printTable, bar, writeResult, expectExit,
+  WORKERS, roundsFromEnv, rounds, median, nowMs, withTimeout, printTable, bar, writeResult, expectExit, onPool,
 } from './lib/harness.mjs'
 import { spindleContenders, anchorContenders, rawContenders, openWarm } from './lib/contenders.mjs'
 import { spin } from './fixtures/tasks.mjs'
@@ -39,26 +39,16 @@ async function measure(c) {
     for (let i = 0; i < TASKS; i++) spin(TASK_MS)
     return { wallMs: nowMs() - start }
   }
-  if (errors[c.name]) return null
-  try {
-    const pool = await withTimeout(openWarm(c, WORKERS), TIMEOUT_MS, `${c.name}: start + warm-up`)
-    try {
-      const start = nowMs()
-      const results = await withTimeout(pool.batch('spin', TASK_MS, TASKS), TIMEOUT_MS, `${c.name}: ${TASKS} tasks`)
-      const wallMs = nowMs() - start
-      // Every task returns its ms argument: a cheap check that all of them really ran.
-      if (!Array.isArray(results) || results.length !== TASKS || results.some((r) => r !== TASK_MS)) {
-        throw new Error(`${c.name}: unexpected results ${JSON.stringify(results)?.slice(0, 200)}`)
-      }
-      return { wallMs }
-    } finally {
-      await withTimeout(pool.close(), TIMEOUT_MS, `${c.name}: close`)
+  return onPool(c.name, errors, TIMEOUT_MS, () => openWarm(c, WORKERS), async (pool) => {
+    const start = nowMs()
+    const results = await withTimeout(pool.batch('spin', TASK_MS, TASKS), TIMEOUT_MS, `${c.name}: ${TASKS} tasks`)
+    const wallMs = nowMs() - start
+    // Every task returns its ms argument: a cheap check that all of them really ran.
+    if (!Array.isArray(results) || results.length !== TASKS || results.some((r) => r !== TASK_MS)) {
+      throw new Error(`${c.name}: unexpected results ${JSON.stringify(results)?.slice(0, 200)}`)
     }
-  } catch (err) {
-    errors[c.name] = err.stack ?? String(err)
-    console.error(`\n${c.name} FAILED: ${errors[c.name]}`)
-    return null
-  }
+    return { wallMs }
+  })
 }
 
 console.log(`cpu-scaling: ${WORKERS} workers, ${TASKS} × spin(${TASK_MS}) = ${IDEAL_MS} ms of CPU, ${ROUNDS} rounds + 1 warm-up`)

@@ -10,7 +10,7 @@
 // Usage: node bench/dispatch.mjs   (SPINDLE_BENCH_WORKERS, SPINDLE_BENCH_ROUNDS)
 import {
   WORKERS, roundsFromEnv, rounds, median, percentile, nowMs, nowNs, nsToUs,
-  withTimeout, printTable, bar, writeResult, expectExit,
+  withTimeout, printTable, bar, writeResult, expectExit, onPool,
 } from './lib/harness.mjs'
 import { spindleContenders, anchorContenders, rawContenders, openWarm } from './lib/contenders.mjs'
 
@@ -38,27 +38,17 @@ async function roundTrips(pool) {
 
 // One round for one contender: a fresh, warmed pool; latency, then throughput; close.
 async function measure(c) {
-  if (errors[c.name]) return null // broken in an earlier round: do not pay its timeout again
-  try {
-    const pool = await withTimeout(openWarm(c, WORKERS), TIMEOUT_MS, `${c.name}: start + warm-up`)
-    try {
-      // Latency first: the throughput burst leaves garbage whose collection would land in these samples.
-      const samples = await withTimeout(roundTrips(pool), TIMEOUT_MS, `${c.name}: round trips`)
-      const start = nowMs()
-      const results = await withTimeout(pool.batch('noop', undefined, TASKS), TIMEOUT_MS, `${c.name}: ${TASKS} tasks`)
-      const ms = nowMs() - start
-      if (!Array.isArray(results) || results.length !== TASKS) {
-        throw new Error(`${c.name}: batch of ${TASKS} returned ${Array.isArray(results) ? results.length + ' results' : typeof results}`)
-      }
-      return { tps: TASKS / (ms / 1000), p10: percentile(samples, 10), p50: percentile(samples, 50) }
-    } finally {
-      await withTimeout(pool.close(), TIMEOUT_MS, `${c.name}: close`)
+  return onPool(c.name, errors, TIMEOUT_MS, () => openWarm(c, WORKERS), async (pool) => {
+    // Latency first: the throughput burst leaves garbage whose collection would land in these samples.
+    const samples = await withTimeout(roundTrips(pool), TIMEOUT_MS, `${c.name}: round trips`)
+    const start = nowMs()
+    const results = await withTimeout(pool.batch('noop', undefined, TASKS), TIMEOUT_MS, `${c.name}: ${TASKS} tasks`)
+    const ms = nowMs() - start
+    if (!Array.isArray(results) || results.length !== TASKS) {
+      throw new Error(`${c.name}: batch of ${TASKS} returned ${Array.isArray(results) ? results.length + ' results' : typeof results}`)
     }
-  } catch (err) {
-    errors[c.name] = err.stack ?? String(err)
-    console.error(`\n${c.name} FAILED: ${errors[c.name]}`)
-    return null
-  }
+    return { tps: TASKS / (ms / 1000), p10: percentile(samples, 10), p50: percentile(samples, 50) }
+  })
 }
 
 console.log(`dispatch: ${WORKERS} workers, ${TASKS} no-op tasks, ${TRIPS} round trips, ${ROUNDS} rounds + 1 warm-up`)

@@ -13,7 +13,7 @@
 import { existsSync } from 'node:fs'
 import Tinypool from 'tinypool'
 import {
-  WORKERS, roundsFromEnv, rounds, median, nowMs, withTimeout, printTable, bar, writeResult, expectExit,
+  WORKERS, roundsFromEnv, rounds, median, nowMs, withTimeout, printTable, bar, writeResult, expectExit, onPool,
 } from './lib/harness.mjs'
 import { openWarm } from './lib/contenders.mjs'
 import { RawForkPool } from './lib/raw-fork.mjs'
@@ -64,31 +64,21 @@ const errors = {}
 // One round for one contender: a fresh, warmed pool (process start-up is not measured);
 // the no-op burst, then the CPU tasks; close.
 async function measure(c) {
-  if (errors[c.name]) return null // broken in an earlier round: do not pay its timeout again
-  try {
-    const pool = await withTimeout(openWarm(c, WORKERS), TIMEOUT_MS, `${c.name}: start + warm-up`)
-    try {
-      let start = nowMs()
-      const noops = await withTimeout(pool.batch('noop', undefined, NOOPS), TIMEOUT_MS, `${c.name}: ${NOOPS} no-ops`)
-      const noopMs = nowMs() - start
-      if (!Array.isArray(noops) || noops.length !== NOOPS) {
-        throw new Error(`${c.name}: batch of ${NOOPS} returned ${Array.isArray(noops) ? noops.length + ' results' : typeof noops}`)
-      }
-      start = nowMs()
-      const spins = await withTimeout(pool.batch('spin', SPIN_MS, SPINS), TIMEOUT_MS, `${c.name}: ${SPINS} spins`)
-      const spinMs = nowMs() - start
-      if (!Array.isArray(spins) || spins.length !== SPINS || spins.some((r) => r !== SPIN_MS)) {
-        throw new Error(`${c.name}: unexpected results ${JSON.stringify(spins)?.slice(0, 200)}`)
-      }
-      return { tps: NOOPS / (noopMs / 1000), wallMs: spinMs }
-    } finally {
-      await withTimeout(pool.close(), TIMEOUT_MS, `${c.name}: close`)
+  return onPool(c.name, errors, TIMEOUT_MS, () => openWarm(c, WORKERS), async (pool) => {
+    let start = nowMs()
+    const noops = await withTimeout(pool.batch('noop', undefined, NOOPS), TIMEOUT_MS, `${c.name}: ${NOOPS} no-ops`)
+    const noopMs = nowMs() - start
+    if (!Array.isArray(noops) || noops.length !== NOOPS) {
+      throw new Error(`${c.name}: batch of ${NOOPS} returned ${Array.isArray(noops) ? noops.length + ' results' : typeof noops}`)
     }
-  } catch (err) {
-    errors[c.name] = err.stack ?? String(err)
-    console.error(`\n${c.name} FAILED: ${errors[c.name]}`)
-    return null
-  }
+    start = nowMs()
+    const spins = await withTimeout(pool.batch('spin', SPIN_MS, SPINS), TIMEOUT_MS, `${c.name}: ${SPINS} spins`)
+    const spinMs = nowMs() - start
+    if (!Array.isArray(spins) || spins.length !== SPINS || spins.some((r) => r !== SPIN_MS)) {
+      throw new Error(`${c.name}: unexpected results ${JSON.stringify(spins)?.slice(0, 200)}`)
+    }
+    return { tps: NOOPS / (noopMs / 1000), wallMs: spinMs }
+  })
 }
 
 console.log(`process: ${WORKERS} processes, ${NOOPS} no-op tasks, ${SPINS} × spin(${SPIN_MS}), ${ROUNDS} rounds + 1 warm-up`)

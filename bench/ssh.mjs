@@ -16,7 +16,7 @@
 // Usage: node bench/ssh.mjs   (SPINDLE_BENCH_ROUNDS; needs sshd: apt-get install openssh-server)
 import { existsSync } from 'node:fs'
 import {
-  roundsFromEnv, rounds, median, percentile, nowMs, nowNs, nsToUs, withTimeout, printTable, bar, writeResult, expectExit,
+  roundsFromEnv, rounds, median, percentile, nowMs, nowNs, nsToUs, withTimeout, printTable, bar, writeResult, expectExit, onPool,
 } from './lib/harness.mjs'
 import { anchorContenders } from './lib/contenders.mjs'
 import { RawSsh } from './lib/raw-ssh.mjs'
@@ -78,30 +78,20 @@ const contenders = [
 const errors = {}
 
 async function measure(c) {
-  if (errors[c.name]) return null
-  try {
-    const pool = await withTimeout(c.open(), TIMEOUT_MS, `${c.name}: start`)
-    try {
-      for (let i = 0; i < 200; i++) await pool.run() // warm the path (JIT, batch sizer)
-      const samples = new Float64Array(TRIPS)
-      for (let i = 0; i < TRIPS; i++) {
-        const start = nowNs()
-        await pool.run()
-        samples[i] = nsToUs(nowNs() - start)
-      }
-      const start = nowMs()
-      const out = await withTimeout(pool.batch(TASKS), TIMEOUT_MS, `${c.name}: ${TASKS} no-ops`)
-      const ms = nowMs() - start
-      if (out.length !== TASKS) throw new Error(`${c.name}: ${out.length} results for ${TASKS} calls`)
-      return { p10: percentile(samples, 10), p50: percentile(samples, 50), tps: TASKS / (ms / 1000), startMs: pool.startMs, coldMs: pool.coldMs }
-    } finally {
-      await withTimeout(pool.close(), TIMEOUT_MS, `${c.name}: close`)
+  return onPool(c.name, errors, TIMEOUT_MS, () => c.open(), async (pool) => {
+    for (let i = 0; i < 200; i++) await pool.run() // warm the path (JIT, batch sizer)
+    const samples = new Float64Array(TRIPS)
+    for (let i = 0; i < TRIPS; i++) {
+      const start = nowNs()
+      await pool.run()
+      samples[i] = nsToUs(nowNs() - start)
     }
-  } catch (err) {
-    errors[c.name] = err.stack ?? String(err)
-    console.error(`\n${c.name} FAILED: ${errors[c.name]}`)
-    return null
-  }
+    const start = nowMs()
+    const out = await withTimeout(pool.batch(TASKS), TIMEOUT_MS, `${c.name}: ${TASKS} no-ops`)
+    const ms = nowMs() - start
+    if (out.length !== TASKS) throw new Error(`${c.name}: ${out.length} results for ${TASKS} calls`)
+    return { p10: percentile(samples, 10), p50: percentile(samples, 50), tps: TASKS / (ms / 1000), startMs: pool.startMs, coldMs: pool.coldMs }
+  })
 }
 
 console.log(`ssh: one loopback host, 1 thread; ${TRIPS} round trips, ${TASKS} no-op calls, ${ROUNDS} rounds + 1 warm-up`)

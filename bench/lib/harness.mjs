@@ -49,6 +49,27 @@ export function withTimeout(promise, ms, label) {
   return Promise.race([promise, timeout]).finally(() => clearTimeout(timer))
 }
 
+/**
+ * One round for one contender: `measure(pool)` on the pool `open()` starts, closed afterwards
+ * whatever happened. A contender that fails or hangs is recorded in `errors[name]` (the script
+ * then exits 1) and is not run again: its rounds are null.
+ */
+export async function onPool(name, errors, timeoutMs, open, measure) {
+  if (errors[name]) return null // broken in an earlier round: do not pay its timeout again
+  try {
+    const pool = await withTimeout(open(), timeoutMs, `${name}: start`)
+    try {
+      return await measure(pool)
+    } finally {
+      await withTimeout(pool.close(), timeoutMs, `${name}: close`)
+    }
+  } catch (err) {
+    errors[name] = err.stack ?? String(err)
+    console.error(`\n${name} FAILED: ${errors[name]}`)
+    return null
+  }
+}
+
 function shuffle(array) {
   const a = array.slice()
   for (let i = a.length - 1; i > 0; i--) {

@@ -41,8 +41,12 @@ function dispatched(record: StepRecord, node: number): void {
 
 /** Extra steps that may be in flight beside this one (see Slots): for a cheap call step with no deadline. */
 export function lookahead(ctx: RunContext, def: StepDefinition): number {
-  const pending = def.kind === 'call' ? def.pending! : undefined
-  if (pending?.kind !== 'call' || def.options.timeout !== undefined) return 0
+  return def.kind === 'call' ? lookaheadFor(ctx, def.pending!, def.options.timeout) : 0
+}
+
+/** The same for one call (a step's, or a map item's): none for a gather, or a call with a deadline. */
+function lookaheadFor(ctx: RunContext, pending: Pending<unknown>, timeout: number | undefined): number {
+  if (pending.kind !== 'call' || timeout !== undefined) return 0
   return ctx.slots.lookahead(ctx.compute[msPerCall](pending.task!))
 }
 
@@ -119,8 +123,7 @@ async function map(ctx: RunContext, level: Level, def: StepDefinition, record: S
   const values = await Promise.all(
     items.map(async (item, index) => {
       const pending = each(item, index)
-      const cost = pending.kind === 'call' && timeout === undefined ? ctx.compute[msPerCall](pending.task!) : undefined
-      await ctx.slots.acquire(stop, ctx.slots.lookahead(cost))
+      await ctx.slots.acquire(stop, lookaheadFor(ctx, pending, timeout))
       try {
         const value = await ctx.compute[runWithSteps](pending, { signal: stop, timeout, label: `${record.name}[${index}]` }, resolve)
         done++

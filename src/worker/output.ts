@@ -11,6 +11,7 @@
  * sent when its call's batch ends, so nothing a call printed is lost or held back.
  */
 import { currentCallSeq } from './runtime.js'
+import { CALL_FIELDS, REQUEST_HEADER, type BatchRequest } from '../protocol/messages.js'
 
 export type OutputStream = 1 | 2
 
@@ -31,10 +32,11 @@ export function captureOutput(send: LineSink): void {
   patch(process.stderr, 2)
 }
 
-/** Sends the unfinished last lines of these calls (their batch has ended). */
-export function flushOutput(seqs: Iterable<number>): void {
-  if (pending.size === 0) return // the usual case: nothing printed, or only whole lines
-  for (const seq of seqs) {
+/** Sends the unfinished last lines of the calls of `request` (their batch has ended). */
+export function flushOutput(request: BatchRequest): void {
+  if (pending.size === 0) return // the usual case, on every batch: nothing printed, or only whole lines
+  for (let at = REQUEST_HEADER; at < request.length; at += CALL_FIELDS) {
+    const seq = request[at] as number
     for (const stream of [1, 2] as const) {
       const key = `${seq}:${stream}`
       const rest = pending.get(key)

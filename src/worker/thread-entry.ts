@@ -5,7 +5,7 @@ import { PortPool } from './nested-pool.js'
 import { captureOutput, flushOutput } from './output.js'
 import { reportCrashesTo, runBatch } from './runtime.js'
 import { registerTypeScript } from './typescript-loader.js'
-import { CALL_FIELDS, REQUEST_HEADER, type BatchRequest, type NestedReply, type OutputLine } from '../protocol/messages.js'
+import type { BatchRequest, NestedReply, OutputLine } from '../protocol/messages.js'
 
 export interface ThreadWorkerData {
   info: InstanceInfo
@@ -31,14 +31,10 @@ export default async function connect({ connect: port }: { connect: MessagePort 
     if (!Array.isArray(message)) return pool.reply(message)
     const response = runBatch(message)
     if (Array.isArray(response)) {
-      flushOutput(seqsOf(message))
+      flushOutput(message)
       port.postMessage(response)
     } else {
-      void response.then((r) => (flushOutput(seqsOf(message)), port.postMessage(r)))
+      void response.then((r) => (flushOutput(message), port.postMessage(r)))
     }
   })
-}
-
-function* seqsOf(request: BatchRequest): Generator<number> {
-  for (let at = REQUEST_HEADER; at < request.length; at += CALL_FIELDS) yield request[at] as number
 }

@@ -8,19 +8,13 @@
  */
 import { fork, type ChildProcess } from 'node:child_process'
 import { createInterface } from 'node:readline'
-import { answerNested } from '../nested-answer.js'
+import { answerNested, failureOf, type InFlight } from '../agent-replies.js'
 import { NodeFailure, type BackendNode, type NestedHandler, type OutputHandler } from '../backend.js'
-import { decodeThrown } from '../../protocol/error-codec.js'
 import type { BatchRequest, BatchResponse, NestedSubmit } from '../../protocol/messages.js'
 import type { AgentConfig, FromAgent, ToAgent } from './messages.js'
 
 const AGENT = new URL('./agent-main.js', import.meta.url)
 const KILL_GRACE_MS = 2000
-
-interface InFlight {
-  readonly done: (response: BatchResponse) => void
-  readonly failed: (failure: NodeFailure) => void
-}
 
 export class ProcessNode implements BackendNode {
   readonly slots: number
@@ -107,11 +101,7 @@ export class ProcessNode implements BackendNode {
 
   private receive(child: ChildProcess, message: FromAgent): void {
     if ('done' in message) return this.settle(message.done[2])?.done(message.done)
-    if ('failed' in message) {
-      const { reason, message: text, exitCode, crash, interrupted, cause } = message.failure
-      const details = { exitCode, crash, interrupted, ...(cause !== undefined && { cause: decodeThrown(cause) }) }
-      return this.settle(message.failed)?.failed(new NodeFailure(reason, text, details))
-    }
+    if ('failed' in message) return this.settle(message.failed)?.failed(failureOf(message.failure))
     if ('submit' in message) return this.nested(child, message)
     if ('output' in message) {
       const [seq, stream, text] = message.output

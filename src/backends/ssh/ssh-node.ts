@@ -6,7 +6,7 @@
  * the other hosts) and the node is taken out of the rotation: for good, or until a reconnection
  * with backoff succeeds (`ssh.reconnect`).
  */
-import { answerNested } from '../nested-answer.js'
+import { answerNested, failureOf, type InFlight } from '../agent-replies.js'
 import { NodeFailure, type BackendNode, type NestedHandler, type NodeStatus, type OutputHandler } from '../backend.js'
 import { SshError } from '../../errors.js'
 import { decodeThrown, encodeThrown } from '../../protocol/error-codec.js'
@@ -14,11 +14,6 @@ import { callCount, type BatchRequest, type BatchResponse, type NestedSubmit } f
 import type { FromAgent } from '../process/messages.js'
 import { Connection, type ConnectionSetup } from './connection.js'
 import { moduleFrame } from './modules.js'
-
-interface InFlight {
-  readonly done: (response: BatchResponse) => void
-  readonly failed: (failure: NodeFailure) => void
-}
 
 export class SshNode implements BackendNode {
   readonly slots: number
@@ -111,17 +106,13 @@ export class SshNode implements BackendNode {
   private receive(connection: Connection, message: FromAgent): void {
     if (connection !== this.connection) return
     if ('done' in message) return this.settle(message.done[2])?.done(message.done)
-    if ('failed' in message) {
-      const { reason, message: text, exitCode, crash, interrupted, cause } = message.failure
-      const details = { exitCode, crash, interrupted, ...(cause !== undefined && { cause: decodeThrown(cause) }) }
-      return this.settle(message.failed)?.failed(new NodeFailure(reason, text, details))
-    }
+    if ('failed' in message) return this.settle(message.failed)?.failed(failureOf(message.failure))
     if ('submit' in message) return this.nested(message)
     if ('output' in message) {
       // A line a task printed, with the call that printed it (the dispatcher names its step).
       const [seq, stream, text] = message.output
       if (this.outputHandler !== undefined) return this.outputHandler(seq, stream, text)
-      process.stderr.write(`[host ${this.index}] ${text}\n`)
+      ;(stream === 1 ? process.stdout : process.stderr).write(`[host ${this.index}] ${text}\n`)
     }
   }
 
