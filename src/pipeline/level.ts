@@ -94,14 +94,10 @@ export async function runLevel(ctx: RunContext, level: Level): Promise<{ ok: boo
   const ended = new Completions<Ended>()
   const waitingForSlot: string[] = [] // taken from the scheduler, in its order, until a slot frees
   // A slot freed by another level (a nested branch) wakes this one while it waits for a slot.
-  let givingOwn = false
-  const stopListening = ctx.slots.onRelease(() => !givingOwn && waitingForSlot.length > 0 && ended.poke())
+  const slots = ctx.slots.onRelease(() => waitingForSlot.length > 0 && ended.poke())
   /** A leaf's slot goes back once its end is reported, so the events never show more steps running than the slots allow. */
   const release = (name: string) => {
-    if (!isLeaf(definitions.get(name)!)) return
-    givingOwn = true
-    ctx.slots.give()
-    givingOwn = false
+    if (isLeaf(definitions.get(name)!)) slots.give()
   }
   let running = 0
   let failed = false
@@ -170,7 +166,7 @@ export async function runLevel(ctx: RunContext, level: Level): Promise<{ ok: boo
       if (!ctx.continueOnError && ctx.cancelRunning) ctx.stop.abort(new Error(`step "${record.name}" failed`))
     }
   }
-  stopListening()
+  slots.stop()
   // Steps that never started because the run stopped early.
   for (const [name, record] of records) {
     if (record.status !== 'pending') continue

@@ -41,22 +41,26 @@ export class Slots {
     return true
   }
 
-  give(): void {
+  /** Gives a slot back; every release listener but `from` (the giver's own) hears of it. */
+  give(from?: () => void): void {
     this.inFlight--
-    for (const listener of this.listeners) listener()
+    for (const listener of this.listeners) if (listener !== from) listener()
   }
 
-  /** Calls `listener` at every `give()` until the returned function is called. */
-  onRelease(listener: () => void): () => void {
+  /**
+   * Calls `listener` at every `give()` (but its own) until `stop()`. `give` gives a slot back as
+   * this listener: a level that frees a slot itself need not be woken to hear of it.
+   */
+  onRelease(listener: () => void): { give(): void; stop(): void } {
     const own = () => listener() // a distinct entry, even for a listener added twice
     this.listeners.add(own)
-    return () => this.listeners.delete(own)
+    return { give: () => this.give(own), stop: () => void this.listeners.delete(own) }
   }
 
   /** Resolves at the next `give()`: a loop waiting for a slot freed elsewhere in the run. */
   released(): Promise<void> {
     return new Promise((resolve) => {
-      const stop = this.onRelease(() => (stop(), resolve()))
+      const { stop } = this.onRelease(() => (stop(), resolve()))
     })
   }
 
