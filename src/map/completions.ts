@@ -20,7 +20,13 @@ export class Completions<T> {
   /** The next promise to settle (rejections are rethrown). */
   async next(): Promise<T> {
     while (this.settled.length === 0) await new Promise<void>((resolve) => (this.wake = resolve))
-    const first = this.settled.shift()!
+    return this.poll()!
+  }
+
+  /** A value that has already settled, without waiting; undefined if none has (rejections are rethrown). */
+  poll(): T | undefined {
+    const first = this.settled.shift()
+    if (first === undefined) return undefined
     this.pending--
     if (!first.ok) throw first.reason
     return first.value

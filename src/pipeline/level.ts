@@ -133,7 +133,12 @@ export async function runLevel(ctx: RunContext, level: Level): Promise<{ ok: boo
     }
     const woke = await ended.nextOrPoke()
     if (woke === undefined) continue // a slot freed elsewhere in the run
-    const { name, ok, value } = woke
+    // Every step that has ended by now is taken in before refilling: the steps started next
+    // then reach the pool together, and the dispatcher can send them in one message.
+    for (let next: Ended | undefined = woke; next !== undefined; next = ended.poll()) onEnded(next)
+  }
+  /** Records how a step ended, readies what it unblocks, or skips what it blocks. */
+  function onEnded({ name, ok, value }: Ended): void {
     running--
     const record = records.get(name)!
     if (ok) {
@@ -141,7 +146,7 @@ export async function runLevel(ctx: RunContext, level: Level): Promise<{ ok: boo
       transition(ctx, record, 'succeeded', undefined, value)
       release(name)
       if (!recoverySet.has(name)) scheduler.complete(name)
-      continue
+      return
     }
     const cancelled = ctx.user?.aborted ?? false
     transition(ctx, record, cancelled ? 'cancelled' : 'failed', value)
@@ -157,7 +162,7 @@ export async function runLevel(ctx: RunContext, level: Level): Promise<{ ok: boo
     if (!cancelled && recoverWith !== undefined && records.get(recoverWith)!.status === 'pending') {
       // A recovery step handles this failure (runnable's on_failure): it runs; the run fails only if it does.
       waitingForSlot.push(recoverWith)
-      continue
+      return
     }
     if (!cancelled) {
       failed = true

@@ -14,6 +14,7 @@ const SURPRISE = 4
 
 interface Estimate {
   msPerCall: number
+  /** The largest batch since the last surprise: the next may be at most twice as large. */
   lastSize: number
 }
 
@@ -44,6 +45,8 @@ export class BatchSizer {
     }
     const surprised = sample > estimate.msPerCall * SURPRISE
     estimate.msPerCall = surprised ? sample : estimate.msPerCall + SMOOTHING * (sample - estimate.msPerCall)
-    estimate.lastSize = calls
+    // A batch that was small because the queue was short says nothing against the estimate:
+    // only a surprise restarts the growth.
+    estimate.lastSize = surprised ? calls : Math.max(estimate.lastSize, calls)
   }
 }

@@ -41,6 +41,7 @@ export class Dispatcher {
   private nextSeq = 1
   private closed = false
   private pumping = false
+  private pumpQueued = false
   private drained: (() => void) | undefined
   /** Set while a recorder watches (Compute manages it); checked once per call or batch. */
   observer: CallObserver | undefined = undefined
@@ -94,7 +95,7 @@ export class Dispatcher {
     if (front) deque.unshift(call)
     else deque.push(call)
     this.queued++
-    this.pump()
+    this.pumpSoon()
   }
 
   /**
@@ -179,6 +180,21 @@ export class Dispatcher {
       }
     }
     this.pump()
+  }
+
+  /**
+   * Submits pump once the code submitting has run its course (a microtask later): calls
+   * submitted together, by a loop or by the continuations of calls that just ended, go out
+   * together. Sending each at once would send the first alone to a free node, and so would
+   * every refill of a caller that keeps a window of calls in flight.
+   */
+  private pumpSoon(): void {
+    if (this.pumpQueued) return
+    this.pumpQueued = true
+    queueMicrotask(() => {
+      this.pumpQueued = false
+      this.pump()
+    })
   }
 
   /**

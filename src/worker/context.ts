@@ -1,6 +1,6 @@
-import { AsyncLocalStorage } from 'node:async_hooks'
 import { SpindleError } from '../errors.js'
 import type { CallSink } from '../scheduler/call.js'
+import { TaskLocal } from './task-local.js'
 
 export type BackendKind = 'thread' | 'process' | 'ssh' | 'inline'
 
@@ -25,37 +25,42 @@ export interface InstanceInfo {
 
 // Kept on globalThis so that every copy of this module in a thread (a task module may load
 // spindle from another path than the worker runtime did) sees the same context.
-interface TaskContext {
+export interface TaskContext {
   readonly info: InstanceInfo
   /** The pool the task runs on, for work the task fans out itself (parallelMap in a task). */
   readonly pool: CallSink | undefined
 }
+/** Whose code runs: set per call by the runtime, inherited by what a tracked call starts. */
+export interface CallOwner {
+  readonly seq: number
+  readonly task: string
+  /** Where the call runs, for calls of the inline backend (a worker has one place: `worker`). */
+  readonly place?: TaskContext
+}
 interface ContextState {
   worker: TaskContext | undefined
-  inline: AsyncLocalStorage<TaskContext>
+  calls: TaskLocal<CallOwner>
 }
-const KEY = Symbol.for('spindle.taskContext')
+const KEY = Symbol.for('spindle.taskContext.v2')
 const holder = globalThis as unknown as Record<symbol, ContextState | undefined>
-const state: ContextState = (holder[KEY] ??= { worker: undefined, inline: new AsyncLocalStorage() })
+const state: ContextState = (holder[KEY] ??= { worker: undefined, calls: new TaskLocal() })
+
+/** Which call's code runs now, on this thread (see TaskLocal). */
+export const callOwners: TaskLocal<CallOwner> = state.calls
 
 /** Called once by a worker runtime: every task on this thread runs on this node. */
 export function setWorkerContext(info: InstanceInfo, pool?: CallSink): void {
   state.worker = { info: Object.freeze({ ...info, peers: Object.freeze([...info.peers]) }), pool }
 }
 
-/** Runs `fn` as a task of the inline backend (same thread as the caller). */
-export function runInContext<T>(info: InstanceInfo, pool: CallSink | undefined, fn: () => T): T {
-  return state.inline.run({ info, pool }, fn)
-}
-
 /** The context of the task running now, or undefined outside a task. */
 export function currentContext(): InstanceInfo | undefined {
-  return (state.inline.getStore() ?? state.worker)?.info
+  return (state.calls.get()?.place ?? state.worker)?.info
 }
 
 /** The pool the running task is on, or undefined outside a task. */
 export function currentPool(): CallSink | undefined {
-  return (state.inline.getStore() ?? state.worker)?.pool
+  return (state.calls.get()?.place ?? state.worker)?.pool
 }
 
 /**

@@ -3,22 +3,20 @@
  * SSH agent, and (for the inline backend) on the caller's thread. It never throws and never
  * returns something that cannot be cloned: every failure becomes an encoded error outcome.
  */
-import { AsyncLocalStorage } from 'node:async_hooks'
 import { NotCloneableError, SpindleError } from '../errors.js'
 import { findNotCloneable } from '../protocol/cloneable.js'
 import { encodeThrown, type EncodedThrown } from '../protocol/error-codec.js'
 import { CALL_FIELDS, REQUEST_HEADER, RESPONSE_HEADER, type BatchRequest, type BatchResponse } from '../protocol/messages.js'
 import { taskLabel } from '../task/pending.js'
-import { writeCrash, type Owner } from './crash-slot.js'
+import { callOwners, type CallOwner, type TaskContext } from './context.js'
+import { writeCrash } from './crash-slot.js'
 import { loadTask } from './task-loader.js'
 
 type Fn = (...args: unknown[]) => unknown
 
-/** Which call's code is running: timers and promises a call starts inherit it. */
-const owner = new AsyncLocalStorage<Owner>()
 /** The sequence number of the call whose code is running, if any (nested calls name their parent). */
 export function currentCallSeq(): number | undefined {
-  return owner.getStore()?.seq
+  return callOwners.get()?.seq
 }
 
 /** Task id → [module, name, label], from the definitions requests carry. */
@@ -26,17 +24,44 @@ const definitions = new Map<number, readonly [string, string, string]>()
 /** Task id → its function, once loaded. */
 const functions = new Map<number, Fn>()
 
-export function runBatch(request: BatchRequest): BatchResponse | Promise<BatchResponse> {
+/**
+ * On the caller's thread (inline backend), tasks whose last call returned a plain value run
+ * untracked (see TaskLocal): the first call of each task is tracked, and so is every call of
+ * an async function or of a task that has returned a promise. Workers track every call: there,
+ * a timer a task leaves behind must still name it if it throws.
+ */
+const returnsPlain = new Set<number>()
+let inlineBatches = 0
+
+/** Runs a batch: on a worker, or (with `place`) on the caller's thread as the inline backend. */
+export function runBatch(request: BatchRequest, place?: TaskContext): BatchResponse | Promise<BatchResponse> {
+  if (place === undefined) return loadAndRun(request, undefined)
+  inlineBatches++
+  const done = () => {
+    if (--inlineBatches === 0) callOwners.switchOff()
+  }
+  try {
+    const response = loadAndRun(request, place)
+    if (!(response instanceof Promise)) done()
+    else void response.then(done, done)
+    return response
+  } catch (error) {
+    done()
+    throw error
+  }
+}
+
+function loadAndRun(request: BatchRequest, place: TaskContext | undefined): BatchResponse | Promise<BatchResponse> {
   const defs = request[0]
   if (defs !== undefined) {
     for (const [id, module, name] of defs) definitions.set(id, [module, name, taskLabel({ module, name })])
   }
   const missing = missingTasks(request)
-  if (missing.length === 0) return runCalls(request)
-  return Promise.all(missing.map(load)).then(() => runCalls(request))
+  if (missing.length === 0) return runCalls(request, place)
+  return Promise.all(missing.map(load)).then(() => runCalls(request, place))
 }
 
-function runCalls(request: BatchRequest): BatchResponse | Promise<BatchResponse> {
+function runCalls(request: BatchRequest, place: TaskContext | undefined): BatchResponse | Promise<BatchResponse> {
   const started = performance.now()
   const n = (request.length - REQUEST_HEADER) / CALL_FIELDS
   const response = new Array(RESPONSE_HEADER + n) as BatchResponse
@@ -60,8 +85,9 @@ function runCalls(request: BatchRequest): BatchResponse | Promise<BatchResponse>
       continue
     }
     try {
-      const context: Owner = { seq: request[at] as number, task: definitions.get(id)![2] }
-      const result = owner.run(context, fn, ...(request[at + 2] as unknown[]))
+      const context: CallOwner = { seq: request[at] as number, task: definitions.get(id)![2], place }
+      const result = callOwners.run(context, place === undefined || !returnsPlain.has(id), fn, request[at + 2] as unknown[])
+      if (place !== undefined) learnPlain(id, fn, result)
       if (isThenable(result)) {
         ;(waiting ??= []).push(Promise.resolve(result).then((v) => store(i, id, v), (e: unknown) => fail(i, e)))
       } else {
@@ -79,6 +105,12 @@ function runCalls(request: BatchRequest): BatchResponse | Promise<BatchResponse>
   }
   return waiting === undefined ? finish() : Promise.all(waiting).then(finish)
 }
+
+function learnPlain(id: number, fn: Fn, result: unknown): void {
+  if (isThenable(result) || fn instanceof AsyncFunction) returnsPlain.delete(id)
+  else returnsPlain.add(id)
+}
+const AsyncFunction = (async () => {}).constructor
 
 /** Why a task could not be loaded, per id; cleared when a later load succeeds. */
 const loadErrors = new Map<number, unknown>()
@@ -141,10 +173,10 @@ function isThenable(value: unknown): value is PromiseLike<unknown> {
  */
 export function reportCrashesTo(slot: SharedArrayBuffer): void {
   const die = (thrown: unknown) => {
-    writeCrash(slot, owner.getStore(), encodeThrown(thrown))
+    writeCrash(slot, callOwners.get(), encodeThrown(thrown))
     process.exit(1)
   }
   process.on('uncaughtException', die)
   process.on('unhandledRejection', die)
-  process.on('exit', () => writeCrash(slot, owner.getStore()))
+  process.on('exit', () => writeCrash(slot, callOwners.get()))
 }

@@ -58,10 +58,14 @@ function setup(count: number) {
   return { nodes, call }
 }
 
+/** Lets the dispatcher hand out what was just submitted (it pumps a microtask after a submit). */
+const dispatched = () => new Promise<void>((resolve) => setImmediate(resolve))
+
 describe('dispatcher with nodes that can be lost', () => {
   it('re-runs a lost node\'s calls on the others, and gives the lost node nothing more', async () => {
     const { nodes, call } = setup(2)
     const results = [call('a'), call('b')]
+    await dispatched()
     expect(nodes.map((n) => n.held.length)).toEqual([1, 1])
     nodes[0]!.lose('gone')
     expect(nodes[0]!.held).toHaveLength(0)
@@ -70,6 +74,7 @@ describe('dispatcher with nodes that can be lost', () => {
     nodes[1]!.answer()
     expect(await Promise.all(results)).toEqual(['a', 'b'])
     const later = call('c')
+    await dispatched()
     expect(nodes[0]!.held).toHaveLength(0)
     nodes[1]!.answer()
     expect(await later).toBe('c')
@@ -79,6 +84,7 @@ describe('dispatcher with nodes that can be lost', () => {
     const { nodes, call } = setup(2)
     const running = call('x', { node: 0 }) // takes node 0's one slot
     const waiting = call('y', { node: 0 }) // waits in node 0's own queue
+    await dispatched()
     expect(nodes[0]!.held).toHaveLength(1)
     nodes[0]!.lose('gone')
     for (const pinned of [running, waiting, call('z', { node: 0 })]) {
@@ -89,6 +95,7 @@ describe('dispatcher with nodes that can be lost', () => {
   it('fails everything once every node is gone', async () => {
     const { nodes, call } = setup(2)
     const calls = [call(1), call(2), call(3)]
+    await dispatched()
     nodes[0]!.lose('gone')
     nodes[1]!.lose('gone')
     for (const c of [...calls, call(4)]) await expect(c).rejects.toMatchObject({ code: 'ERR_SPINDLE_INTERRUPTED' })
@@ -98,6 +105,7 @@ describe('dispatcher with nodes that can be lost', () => {
     const { nodes, call } = setup(1)
     const pinned = call('p', { node: 0 })
     const free = call('q')
+    await dispatched()
     nodes[0]!.lose('reconnecting')
     expect(nodes[0]!.held).toHaveLength(0)
     nodes[0]!.comeBack()

@@ -1,6 +1,6 @@
 import { describe, it, expect } from 'vitest'
 import { shard, type ShardOptions } from '../../src/task/shard.js'
-import { runInContext, type InstanceInfo } from '../../src/worker/context.js'
+import { callOwners, type InstanceInfo } from '../../src/worker/context.js'
 import { InvalidOptionError, SpindleError } from '../../src/errors.js'
 
 const range = (n: number): number[] => Array.from({ length: n }, (_, i) => i)
@@ -250,6 +250,11 @@ describe('shard types', () => {
     expect([na, sb, na2, sb2, single, typed, wrong].length).toBe(7)
   })
 })
+
+/** Runs `fn` as the synchronous part of a task placed on `info` (as the inline backend does). */
+function runInContext<T>(info: InstanceInfo, pool: undefined, fn: () => T): T {
+  return callOwners.run({ seq: 1, task: 'test', place: { info, pool } }, false, fn, []) as T
+}
 
 function ctx(over: Partial<InstanceInfo>): InstanceInfo {
   const totalNodes = over.totalNodes ?? 1

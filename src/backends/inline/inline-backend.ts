@@ -7,7 +7,7 @@
  */
 import { NodeFailure, type Backend, type BackendNode, type NestedHandler } from '../backend.js'
 import type { CallSink } from '../../scheduler/call.js'
-import { runInContext, type InstanceInfo } from '../../worker/context.js'
+import type { InstanceInfo, TaskContext } from '../../worker/context.js'
 import { currentCallSeq, runBatch } from '../../worker/runtime.js'
 
 export function startInlineBackend(jobId: string): Backend {
@@ -31,6 +31,7 @@ export function startInlineBackend(jobId: string): Backend {
         ? Promise.reject(new Error('the inline pool is not serving calls'))
         : nested(currentCallSeq() ?? -1, task, args, options),
   }
+  const place: TaskContext = { info, pool }
   const node: BackendNode = {
     index: 0,
     slots: 1,
@@ -44,7 +45,7 @@ export function startInlineBackend(jobId: string): Backend {
         settled = true
         report()
       }
-      Promise.resolve(runInContext(info, pool, () => runBatch(structuredClone(batch)))).then(
+      Promise.resolve(runBatch(structuredClone(batch), place)).then(
         (response) => settle(() => done(structuredClone(response))),
         (error: unknown) => settle(() => failed(new NodeFailure('crash', String(error), { cause: error }))),
       )
