@@ -1,6 +1,6 @@
+import { AsyncLocalStorage } from 'node:async_hooks'
 import { SpindleError } from '../errors.js'
 import type { CallSink } from '../scheduler/call.js'
-import { TaskLocal } from './task-local.js'
 
 export type BackendKind = 'thread' | 'process' | 'ssh' | 'inline'
 
@@ -30,7 +30,7 @@ export interface TaskContext {
   /** The pool the task runs on, for work the task fans out itself (parallelMap in a task). */
   readonly pool: CallSink | undefined
 }
-/** Whose code runs: set per call by the runtime, inherited by what a tracked call starts. */
+/** Whose code runs: set per call by the runtime, inherited by the promises and timers the call starts. */
 export interface CallOwner {
   readonly seq: number
   readonly task: string
@@ -39,14 +39,14 @@ export interface CallOwner {
 }
 interface ContextState {
   worker: TaskContext | undefined
-  calls: TaskLocal<CallOwner>
+  calls: AsyncLocalStorage<CallOwner>
 }
 const KEY = Symbol.for('spindle.taskContext.v2')
 const holder = globalThis as unknown as Record<symbol, ContextState | undefined>
-const state: ContextState = (holder[KEY] ??= { worker: undefined, calls: new TaskLocal() })
+const state: ContextState = (holder[KEY] ??= { worker: undefined, calls: new AsyncLocalStorage() })
 
-/** Which call's code runs now, on this thread (see TaskLocal). */
-export const callOwners: TaskLocal<CallOwner> = state.calls
+/** Which call's code runs now, on this thread. */
+export const callOwners: AsyncLocalStorage<CallOwner> = state.calls
 
 /** Called once by a worker runtime: every task on this thread runs on this node. */
 export function setWorkerContext(info: InstanceInfo, pool?: CallSink): void {
@@ -55,12 +55,12 @@ export function setWorkerContext(info: InstanceInfo, pool?: CallSink): void {
 
 /** The context of the task running now, or undefined outside a task. */
 export function currentContext(): InstanceInfo | undefined {
-  return (state.calls.get()?.place ?? state.worker)?.info
+  return (state.calls.getStore()?.place ?? state.worker)?.info
 }
 
 /** The pool the running task is on, or undefined outside a task. */
 export function currentPool(): CallSink | undefined {
-  return (state.calls.get()?.place ?? state.worker)?.pool
+  return (state.calls.getStore()?.place ?? state.worker)?.pool
 }
 
 /**

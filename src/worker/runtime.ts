@@ -16,7 +16,7 @@ type Fn = (...args: unknown[]) => unknown
 
 /** The sequence number of the call whose code is running, if any (nested calls name their parent). */
 export function currentCallSeq(): number | undefined {
-  return callOwners.get()?.seq
+  return callOwners.getStore()?.seq
 }
 
 /** Task id → [module, name, label], from the definitions requests carry. */
@@ -25,12 +25,13 @@ const definitions = new Map<number, readonly [string, string, string]>()
 const functions = new Map<number, Fn>()
 
 /**
- * On the caller's thread (inline backend), tasks whose last call returned a plain value run
- * untracked (see TaskLocal): the first call of each task is tracked, and so is every call of
- * an async function or of a task that has returned a promise. Workers track every call: there,
- * a timer a task leaves behind must still name it if it throws.
+ * Inline batches running on this thread. AsyncLocalStorage's first run() switches on a promise
+ * hook for the whole thread (Node 20), and from then on every promise made by anyone pays about a
+ * microsecond to carry the store along. In a worker those are the tasks' own promises; on the
+ * caller's thread (the inline backend) they would be every promise of the dispatcher and the
+ * pipeline too, a fifth of the cost of a no-op step. So once no inline batch runs, the storage is
+ * switched off (its next run() switches it on again).
  */
-const returnsPlain = new Set<number>()
 let inlineBatches = 0
 
 /** Runs a batch: on a worker, or (with `place`) on the caller's thread as the inline backend. */
@@ -38,17 +39,12 @@ export function runBatch(request: BatchRequest, place?: TaskContext): BatchRespo
   if (place === undefined) return loadAndRun(request, undefined)
   inlineBatches++
   const done = () => {
-    if (--inlineBatches === 0) callOwners.switchOff()
+    if (--inlineBatches === 0) callOwners.disable()
   }
-  try {
-    const response = loadAndRun(request, place)
-    if (!(response instanceof Promise)) done()
-    else void response.then(done, done)
-    return response
-  } catch (error) {
-    done()
-    throw error
-  }
+  const response = loadAndRun(request, place) // never throws (see above)
+  if (response instanceof Promise) void response.then(done)
+  else done()
+  return response
 }
 
 function loadAndRun(request: BatchRequest, place: TaskContext | undefined): BatchResponse | Promise<BatchResponse> {
@@ -86,8 +82,7 @@ function runCalls(request: BatchRequest, place: TaskContext | undefined): BatchR
     }
     try {
       const context: CallOwner = { seq: request[at] as number, task: definitions.get(id)![2], place }
-      const result = callOwners.run(context, place === undefined || !returnsPlain.has(id), fn, request[at + 2] as unknown[])
-      if (place !== undefined) learnPlain(id, fn, result)
+      const result = callOwners.run(context, fn, ...(request[at + 2] as unknown[]))
       if (isThenable(result)) {
         ;(waiting ??= []).push(Promise.resolve(result).then((v) => store(i, id, v), (e: unknown) => fail(i, e)))
       } else {
@@ -105,12 +100,6 @@ function runCalls(request: BatchRequest, place: TaskContext | undefined): BatchR
   }
   return waiting === undefined ? finish() : Promise.all(waiting).then(finish)
 }
-
-function learnPlain(id: number, fn: Fn, result: unknown): void {
-  if (isThenable(result) || fn instanceof AsyncFunction) returnsPlain.delete(id)
-  else returnsPlain.add(id)
-}
-const AsyncFunction = (async () => {}).constructor
 
 /** Why a task could not be loaded, per id; cleared when a later load succeeds. */
 const loadErrors = new Map<number, unknown>()
@@ -173,10 +162,10 @@ function isThenable(value: unknown): value is PromiseLike<unknown> {
  */
 export function reportCrashesTo(slot: SharedArrayBuffer): void {
   const die = (thrown: unknown) => {
-    writeCrash(slot, callOwners.get(), encodeThrown(thrown))
+    writeCrash(slot, callOwners.getStore(), encodeThrown(thrown))
     process.exit(1)
   }
   process.on('uncaughtException', die)
   process.on('unhandledRejection', die)
-  process.on('exit', () => writeCrash(slot, callOwners.get()))
+  process.on('exit', () => writeCrash(slot, callOwners.getStore()))
 }

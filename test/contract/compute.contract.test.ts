@@ -80,6 +80,14 @@ describe.each(BACKENDS)('Compute contract on $name', ({ name, options }) => {
       }
     })
 
+    it('answers instanceInfo() after an await, in every call of a task (not only its first)', async () => {
+      await open()
+      for (let round = 0; round < 3; round++) {
+        const infos = await pool.run(gather(t.info(), t.infoLater(), t.infoLater()))
+        for (const info of infos) expect(info).toMatchObject({ backend: name, jobId: pool.jobId })
+      }
+    })
+
     it('shards data over the nodes so every item is seen once', async () => {
       await open()
       const data = Array.from({ length: 1000 }, (_, i) => i)

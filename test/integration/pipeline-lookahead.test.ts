@@ -3,7 +3,7 @@
 // number of calls actually executing at once never exceeds maxWorkers. Counted from events and
 // from counters inside the tasks, not timed.
 import { describe, expect, it } from 'vitest'
-import { ParallelExecutor, Pipeline, type Compute, type PipelineEvent } from 'spindle'
+import { createRecorder, ParallelExecutor, Pipeline, type Compute, type PipelineEvent } from 'spindle'
 import { cells, tasks as t, usePools } from '../helpers/pools.js'
 
 /** The most steps that were between 'running' and a final status at once. */
@@ -40,6 +40,22 @@ describe('look-ahead of cheap steps', () => {
     const pool = await start({ backend: 'inline' })
     await runSteps(pool, 1, 50, () => t.noop())
     expect(await runSteps(pool, 1, 2000, () => t.noop())).toBeGreaterThan(1)
+  })
+
+  it('sends the steps readied by a batch together: many cheap steps per message on inline', async () => {
+    const pool = await start({ backend: 'inline' })
+    await runSteps(pool, 1, 50, () => t.noop())
+    const p = new Pipeline('batched')
+    for (let i = 0; i < 2000; i++) p.step(`s${i}`, t.noop())
+    const executor = new ParallelExecutor({ backend: pool, maxWorkers: 1 })
+    const recorder = createRecorder(p, executor)
+    const run = await p.run({ executor, runLog: false, onEvent: recorder.onEvent })
+    expect(run.status).toBe('succeeded')
+    // Each call knows the size of the batch it went in: 1/size of a message per call.
+    const calls = recorder.recording.calls.filter((c) => c.runs.length > 0)
+    expect(calls).toHaveLength(2000)
+    const messages = calls.reduce((sum, c) => sum + 1 / c.runs[0]!.batch, 0)
+    expect(messages).toBeLessThan(2000 / 16) // about 55 here; one message per step before
   })
 
   it('never starts steps of unknown or real cost beyond maxWorkers', async () => {

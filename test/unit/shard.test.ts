@@ -253,7 +253,7 @@ describe('shard types', () => {
 
 /** Runs `fn` as the synchronous part of a task placed on `info` (as the inline backend does). */
 function runInContext<T>(info: InstanceInfo, pool: undefined, fn: () => T): T {
-  return callOwners.run({ seq: 1, task: 'test', place: { info, pool } }, false, fn, []) as T
+  return callOwners.run({ seq: 1, task: 'test', place: { info, pool } }, fn)
 }
 
 function ctx(over: Partial<InstanceInfo>): InstanceInfo {
