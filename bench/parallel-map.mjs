@@ -172,7 +172,9 @@ async function runCase(kase) {
 
 console.log(`parallel-map: ${WORKERS} workers, ${ROUNDS} rounds + 1 warm-up per case`)
 const cases = {}
-for (const kase of CASES) cases[kase.id] = await runCase(kase)
+// SPINDLE_BENCH_CASES=f64,work50 runs only those cases.
+const only = process.env.SPINDLE_BENCH_CASES?.split(',')
+for (const kase of CASES) if (!only || only.includes(kase.id)) cases[kase.id] = await runCase(kase)
 
 const allBars = Object.values(cases).flatMap((c) => c.bars)
 console.log('\nsummary of bars')

@@ -16,6 +16,7 @@ import { resolveFn, type FnSpec, type ItemFn } from './fn-spec.js'
 import { probe, runBlock } from './local.js'
 import { chunkFailed, itemError, type ChunkOutcome, type SharedArrays } from './outcome.js'
 import type { ItemSource } from './source.js'
+import { mapTypedBlocks } from './typed-blocks.js'
 
 export interface EngineOptions {
   readonly chunkSize: number | 'auto'
@@ -60,6 +61,13 @@ export async function* mapChunks(
   }
   try {
     options.signal?.throwIfAborted()
+    if (shared !== undefined && compute.sharedMemory && options.timeout === undefined) {
+      // Typed arrays in shared memory: one call per worker, claiming blocks (no per-item deadline there).
+      const local = await localFn(spec, options.context)
+      const blocks = { chunkSize: options.chunkSize, signal, stopOnError: options.stopOnError, context: options.context, costKey, progress: options.onProgress !== undefined }
+      for await (const outcome of mapTypedBlocks(compute, spec, shared, local, blocks)) yield report(outcome)
+      return
+    }
     let start = 0
     let size = typeof options.chunkSize === 'number' ? options.chunkSize : defaultChunkSize(source.total, workers, shared !== undefined)
     let floor: number | undefined // the smallest useful chunk (~2 ms of work), once the cost is known

@@ -87,7 +87,7 @@ export async function parallelMap(items: unknown, fn: unknown, options: Parallel
     try {
       const result = await collect(compute, source, shared, fn, options, stopOnError, settled)
       // The next typed map of this size finds its output's pages already faulted in.
-      if (shared !== undefined && compute.offThread) prepareSpare(shared.output.byteLength, (buffer) => compute.submit(TOUCH_TASK, [buffer], {}))
+      if (shared !== undefined && compute.offThread) prepareSpare(shared.output.byteLength, (buffer, stop) => compute.submit(TOUCH_TASK, [buffer, stop], {}))
       return result
     } finally {
       shared?.release()

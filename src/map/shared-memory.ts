@@ -19,11 +19,16 @@ const KEEP_MAX_BYTES = 256 * 1024 * 1024
 
 type Kind = new (buffer: SharedArrayBuffer, byteOffset?: number, length?: number) => TypedArray
 
-/** Outputs of a size a map has used, zero-filled and with every page touched, ready for the next such map. */
+/**
+ * Outputs of a size a map has used, zero-filled, their pages being faulted in by an idle worker
+ * for the next such map. A spare is handed out at once, touched or not: the touching adds 0 to
+ * one word per page atomically, which keeps whatever a map has written there meanwhile.
+ */
 const spares = new Map<number, SharedArrayBuffer>()
-const preparing = new Set<number>()
 /** Below this, faults cost less than preparing a spare. */
 const SPARE_MIN_BYTES = 1024 * 1024
+/** Set when a typed map takes its output: a touching task still running stops, so it never delays a map. */
+const touchStop = new Int32Array(new SharedArrayBuffer(4))
 
 /** The input in shared memory (borrowed, warm when possible) and a fresh output of its kind. */
 export function shareTypedArray(input: TypedArray): SharedArrays & { release(): void } {
@@ -46,8 +51,9 @@ export function shareTypedArray(input: TypedArray): SharedArrays & { release(): 
   }
 }
 
-/** A new zero-filled buffer: a prepared spare of exactly this size if there is one. */
+/** A new zero-filled buffer: the spare of exactly this size if there is one. */
 function freshBuffer(bytes: number): SharedArrayBuffer {
+  Atomics.store(touchStop, 0, 1)
   const spare = spares.get(bytes)
   if (spare === undefined) return new SharedArrayBuffer(bytes)
   spares.delete(bytes)
@@ -55,22 +61,16 @@ function freshBuffer(bytes: number): SharedArrayBuffer {
 }
 
 /**
- * After a map whose output was `bytes` long, prepares the output of the next one of that size:
- * `touch` faults its pages in on an idle worker. A spare is handed out only once touched (a
- * worker writing into it meanwhile would race with the touching), and never to two maps.
+ * After a map whose output was `bytes` long, keeps a spare output of that size for the next
+ * one, and has `touch(buffer, stop)` (touchPages, on an idle worker) fault its pages in.
  */
-export function prepareSpare(bytes: number, touch: (buffer: SharedArrayBuffer) => Promise<unknown>): void {
-  if (bytes < SPARE_MIN_BYTES || bytes > KEEP_MAX_BYTES || spares.has(bytes) || preparing.has(bytes)) return
-  preparing.add(bytes)
+export function prepareSpare(bytes: number, touch: (buffer: SharedArrayBuffer, stop: SharedArrayBuffer) => Promise<unknown>): void {
+  if (bytes < SPARE_MIN_BYTES || bytes > KEEP_MAX_BYTES || spares.has(bytes)) return
+  if (spares.size >= KEEP) spares.delete(spares.keys().next().value!) // the oldest size goes
   const buffer = new SharedArrayBuffer(bytes)
-  touch(buffer).then(
-    () => {
-      preparing.delete(bytes)
-      if (spares.size >= KEEP) spares.delete(spares.keys().next().value!) // the oldest size goes
-      spares.set(bytes, buffer)
-    },
-    () => preparing.delete(bytes), // the pool closed: no spare, nothing lost
-  )
+  spares.set(bytes, buffer)
+  Atomics.store(touchStop, 0, 0)
+  touch(buffer, touchStop.buffer as SharedArrayBuffer).catch(() => {}) // the pool closed: an untouched spare is still a new buffer
 }
 
 function borrow(bytes: number): SharedArrayBuffer {

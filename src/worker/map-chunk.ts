@@ -95,12 +95,18 @@ async function mapShared(
 }
 
 /**
- * Touches every 4 KiB page of a fresh buffer (writing the zero it already holds), so the page
- * faults of first touch are paid here, on an idle worker, instead of by the next typed map.
+ * Faults in every 4 KiB page of a fresh buffer, so the first touch is paid here, on an idle
+ * worker, instead of by the next typed map. It adds 0 to one word per page atomically: a write
+ * (the page is faulted in for writing) that keeps whatever a map writing into the buffer at the
+ * same time put there. Stops as soon as `stop` is set (a map is starting: this must not delay it).
  */
-export function touchPages(buffer: SharedArrayBuffer): void {
-  const bytes = new Uint8Array(buffer)
-  for (let i = 0; i < bytes.length; i += 4096) bytes[i] = 0
+export function touchPages(buffer: SharedArrayBuffer, stop: SharedArrayBuffer): void {
+  const words = new Int32Array(buffer, 0, buffer.byteLength >> 2)
+  const flag = new Int32Array(stop)
+  for (let i = 0; i < words.length; i += 1024) {
+    if ((i & 0x7fff) === 0 && Atomics.load(flag, 0) !== 0) return // checked every 32 pages
+    Atomics.add(words, i, 0)
+  }
 }
 
 /** A result that cannot travel back fails its own item, not the whole chunk. */

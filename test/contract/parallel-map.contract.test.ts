@@ -86,6 +86,20 @@ describe.each(BACKENDS)('parallelMap on $name', ({ options }) => {
     expect((error as Error).cause).toBeInstanceOf(RangeError)
   })
 
+  it('rejects with the failing element\'s index for a typed array, and lists every failure with stopOnError: false', async () => {
+    await open()
+    const input = Float64Array.from({ length: 20_000 }, (_, i) => i)
+    const failAt = (x: number) => {
+      if (x % 5000 === 4321) throw new RangeError(`bad ${x}`)
+      return x * 2
+    }
+    const first = await parallelMap(input, failAt, { compute }).catch((e: unknown) => e)
+    expect(first).toMatchObject({ code: 'ERR_SPINDLE_MAP_ITEM' })
+    expect([4321, 9321, 14321, 19321]).toContain((first as MapItemError).index)
+    const all = (await parallelMap(input, failAt, { compute, stopOnError: false }).catch((e: unknown) => e)) as AggregateError
+    expect(all.errors.map((e: MapItemError) => e.index)).toEqual([4321, 9321, 14321, 19321])
+  })
+
   it('with stopOnError: false, runs everything and rejects with an AggregateError in input order', async () => {
     await open()
     const items = Array.from({ length: 30 }, (_, i) => i)
@@ -143,6 +157,10 @@ describe.each(BACKENDS)('parallelMap on $name', ({ options }) => {
     await parallelMap(Array.from({ length: 100 }, (_, i) => i), t.square, { compute, chunkSize: 10, onProgress: (d, n) => seen.push([d, n]) })
     expect(seen.at(-1)).toEqual([100, 100])
     expect(seen.map(([d]) => d)).toEqual([...seen.map(([d]) => d)].sort((a, b) => a - b))
+    const typed: number[] = []
+    await parallelMap(new Float64Array(50_000), (x: number) => x + 1, { compute, onProgress: (d, n) => (expect(n).toBe(50_000), typed.push(d)) })
+    expect(typed.at(-1)).toBe(50_000)
+    expect(typed).toEqual([...typed].sort((a, b) => a - b))
   })
 
   it('stops pulling and rejects with the reason when aborted mid-way', async () => {

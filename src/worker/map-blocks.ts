@@ -1,0 +1,119 @@
+/**
+ * Typed-array maps in shared memory, in blocks that threads claim from a shared counter
+ * (dynamic self-scheduling, OpenMP's `schedule(dynamic)`). Each worker gets one call and takes
+ * block after block until none is left, so however unevenly the threads get the CPU (a worker
+ * that wakes late, a core shared with the calling thread), they finish within one block of
+ * each other, and the calling thread never has to answer a worker mid-map. The calling thread
+ * stages the input block by block (workers wait for a block that is not there yet) and takes
+ * blocks itself for a moment (see src/map/typed-blocks.ts).
+ *
+ * The state buffer: four counters, then per block who claimed it (slot + 1) and whether it is done.
+ * A block claimed by a call whose worker was lost under it is claimed but not done: the caller
+ * runs such blocks again in a later round, so no result is ever partial or written twice wrong.
+ */
+import { encodeThrown, type EncodedThrown } from '../protocol/error-codec.js'
+import { resolveFn, type FnSpec, type ItemFn } from '../map/fn-spec.js'
+import type { TypedArray } from '../map/outcome.js'
+import { alreadyChecked } from './runtime.js'
+
+/** Int32 cells of the state: the next claim (an index into the round's blocks). */
+export const NEXT = 0
+/** Blocks of the input in shared memory so far (staged in order, so block b is there when STAGED > b). */
+export const STAGED = 1
+/** Non-zero: claim nothing more (the map was aborted, or an item failed with stopOnError). */
+export const STOP = 2
+/** Items finished so far, for progress. */
+export const DONE_ITEMS = 3
+const HEADER = 4
+
+export interface BlockPlan {
+  readonly state: SharedArrayBuffer
+  readonly input: TypedArray
+  readonly output: TypedArray
+  readonly blockSize: number
+  /** Blocks of the whole array. */
+  readonly blocks: number
+  /** The blocks this round runs, in claim order; undefined: every block, in order. */
+  readonly list: Int32Array | undefined
+}
+
+export interface BlocksResult {
+  /** Failed items as [index in the input, what was thrown], in the order they ran. */
+  errors?: Array<[number, EncodedThrown]>
+}
+
+/** A fresh state for a round over `blocks` blocks. */
+export function blockState(blocks: number): SharedArrayBuffer {
+  return new SharedArrayBuffer((HEADER + 2 * blocks) * 4)
+}
+
+/** Slot + 1 of the call that claimed block `b`, or 0. */
+export function claimedBy(cells: Int32Array, b: number): number {
+  return Atomics.load(cells, HEADER + b)
+}
+
+export function isDone(cells: Int32Array, blocks: number, b: number): boolean {
+  return Atomics.load(cells, HEADER + blocks + b) === 1
+}
+
+/** The task a worker runs: blocks until none is left or the map stops. */
+export async function mapBlocks(
+  spec: FnSpec,
+  plan: BlockPlan,
+  slot: number,
+  context: Record<string, unknown> | undefined,
+  stopOnError: boolean,
+): Promise<BlocksResult> {
+  const fn = await resolveFn(spec, context)
+  return alreadyChecked(runBlocks(fn, plan, slot, stopOnError))
+}
+
+/**
+ * Claims and runs blocks as `slot` until none is left, the map stops, or `until` (a
+ * performance.now() time) has passed. Results go straight into the output.
+ */
+export function runBlocks(fn: ItemFn, plan: BlockPlan, slot: number, stopOnError: boolean, until = Infinity): BlocksResult {
+  const { input, output, blockSize, blocks, list } = plan
+  const cells = new Int32Array(plan.state)
+  const claims = list === undefined ? blocks : list.length
+  const result: BlocksResult = {}
+  while (Atomics.load(cells, STOP) === 0 && performance.now() < until) {
+    const k = Atomics.add(cells, NEXT, 1)
+    if (k >= claims) break
+    const b = list === undefined ? k : list[k]!
+    Atomics.store(cells, HEADER + b, slot + 1)
+    for (let staged = Atomics.load(cells, STAGED); staged <= b; staged = Atomics.load(cells, STAGED)) {
+      Atomics.wait(cells, STAGED, staged)
+    }
+    const start = b * blockSize
+    const end = Math.min(input.length, start + blockSize)
+    for (let i = start; (i = runRange(fn, input, output, i, end)) < end; i++) {
+      ;(result.errors ??= []).push([i, encodeThrown(failure.thrown)])
+      if (stopOnError) {
+        Atomics.store(cells, STOP, 1)
+        return result
+      }
+    }
+    Atomics.store(cells, HEADER + blocks + b, 1)
+    Atomics.add(cells, DONE_ITEMS, end - start)
+  }
+  return result
+}
+
+/** What the item at the index runRange returned threw. */
+const failure: { thrown: unknown } = { thrown: undefined }
+
+/**
+ * Maps items [start, end) into the output: `end`, or the index of the first item that threw.
+ * A small function of its own: V8 optimizes it after a few blocks, where a loop inside the
+ * once-per-map claiming loop would run unoptimized until on-stack replacement, map after map.
+ */
+function runRange(fn: ItemFn, input: TypedArray, output: TypedArray, start: number, end: number): number {
+  let i = start
+  try {
+    for (; i < end; i++) output[i] = fn(input[i], i) as number
+  } catch (thrown) {
+    failure.thrown = thrown
+  }
+  return i
+}

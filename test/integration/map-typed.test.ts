@@ -1,0 +1,40 @@
+// Typed-array maps on threads, where workers claim blocks of shared memory: an abort stops the
+// claiming and the map rejects at once, even while every worker is busy in a block; the
+// calling thread never waits on a block it has not staged yet.
+import { describe, expect, it } from 'vitest'
+import { parallelMap } from 'spindle'
+import { cells, tasks as t, usePools } from '../helpers/pools.js'
+
+describe('typed-array maps on threads', () => {
+  const start = usePools()
+
+  it('rejects with the reason at once when aborted while every worker is in a block, and the pool goes on', async () => {
+    const compute = await start({ workers: 2 })
+    const gate = cells(2) // [0]: released, [1]: items that started
+    const controller = new AbortController()
+    const input = Float64Array.from({ length: 100_000 }, (_, i) => i)
+    const map = parallelMap(input, (x: number) => {
+      const view = new Int32Array(gate)
+      Atomics.add(view, 1, 1)
+      while (Atomics.load(view, 0) === 0) Atomics.wait(view, 0, 0, 50)
+      return x
+    }, { compute, context: { gate: gate.buffer }, signal: controller.signal })
+    await gate.until(1, 2) // both workers are inside an item
+    controller.abort(new Error('enough'))
+    await expect(map).rejects.toThrow('enough')
+    gate.release()
+    await compute.run(t.noop()) // the workers have let go of the map
+    expect(Atomics.load(gate.view, 1), "items run").toBeLessThan(10_000) // a block or so per worker, not the rest of the map
+    expect(await compute.run(t.add(1, 2))).toBe(3)
+  })
+
+  it('maps a SharedArrayBuffer-backed input in place of staging, with each result once', async () => {
+    const compute = await start({ workers: 2 })
+    const input = new Int32Array(new SharedArrayBuffer(4 * 300_000))
+    for (let i = 0; i < input.length; i++) input[i] = i
+    const out = await parallelMap(input, (x: number) => x - 7, { compute, chunkSize: 1000 })
+    expect(out).toBeInstanceOf(Int32Array)
+    expect(out.every((x, i) => x === i - 7)).toBe(true)
+    expect(input[299_999]).toBe(299_999)
+  })
+})
