@@ -12,13 +12,15 @@ describe('typed-array maps on threads', () => {
     const compute = await start({ workers: 2 })
     const gate = cells(2) // [0]: released, [1]: items that started
     const controller = new AbortController()
+    // The function runs on the workers with `shared` from `context`; declared here for TypeScript.
+    const shared = gate.buffer
     const input = Float64Array.from({ length: 100_000 }, (_, i) => i)
     const map = parallelMap(input, (x: number) => {
-      const view = new Int32Array(gate)
+      const view = new Int32Array(shared)
       Atomics.add(view, 1, 1)
       while (Atomics.load(view, 0) === 0) Atomics.wait(view, 0, 0, 50)
       return x
-    }, { compute, context: { gate: gate.buffer }, signal: controller.signal })
+    }, { compute, context: { shared: gate.buffer }, signal: controller.signal })
     await gate.until(1, 2) // both workers are inside an item
     controller.abort(new Error('enough'))
     await expect(map).rejects.toThrow('enough')
