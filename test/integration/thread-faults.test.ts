@@ -97,6 +97,19 @@ describe.each([
     expect(await pool.run(t.add(1, 1))).toBe(2) // the held worker was replaced
   })
 
+  it('a call of the same task sent while its worker is being stopped reaches the replacement, definition and all', async () => {
+    const pool = await start({ workers: 1 })
+    const c = cells()
+    const controller = new AbortController()
+    const running = pool.run(t.holdUntilReleased(c.buffer, 1), { signal: controller.signal })
+    await c.until(1, 1)
+    controller.abort(new Error('stop it'))
+    Atomics.store(c.view, 0, 1) // the next call of the task returns at once
+    const next = pool.run(t.holdUntilReleased(c.buffer, 2)) // sent while the held worker is terminating
+    await expect(running).rejects.toThrow('stop it')
+    expect(await next).toBe(2)
+  })
+
   it('interrupted calls of a crashed batch run again and every call settles exactly once', async () => {
     const pool = await start({ workers: 2 })
     // Cheap calls get batched; one of them kills its worker. Only that one may fail.

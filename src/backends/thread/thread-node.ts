@@ -135,6 +135,9 @@ export class ThreadNode implements BackendNode {
       if (!this.inFlight.has(batch[1]) || this.channel !== channel) return
       entry.stopped = true
       channel.terminating = true
+      // Batches written from now on wait for the replacement (see above): they must carry every
+      // task definition they use, so the worker they reach counts as new already.
+      this.generation++
       void channel.worker.terminate()
     }
   }
