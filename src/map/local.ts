@@ -10,8 +10,6 @@ import { itemError, type ChunkOutcome, type SharedArrays } from './outcome.js'
 const PROBE_MS = 0.5
 const PROBE_MAX_MS = 5
 const PROBE_WARM_ITEMS = 32_768
-/** An item this costly (ms) is measured from the first batch after the first item. */
-const COSTLY_MS = 0.02
 
 export interface Probe {
   /** What ran, as an outcome (may be empty). */
@@ -52,9 +50,8 @@ export async function probe(
   let best = Infinity
   for (let batch = 2; done < items.length; batch *= 2) {
     const elapsed = performance.now() - began
-    // (A function that costs a microsecond or more is measured well enough warm or not, and one
-    // of tens of µs from a couple of items: the workers wait while this thread measures.)
-    if (elapsed > PROBE_MAX_MS || (elapsed > PROBE_MS && (done >= PROBE_WARM_ITEMS || best > 0.001)) || best > COSTLY_MS) break
+    // (A function that costs a microsecond or more is measured well enough warm or not.)
+    if (elapsed > PROBE_MAX_MS || (elapsed > PROBE_MS && (done >= PROBE_WARM_ITEMS || best > 0.001))) break
     const end = Math.min(items.length, done + batch)
     const batchStart = performance.now()
     runRange(fn, items, start, done, end, values, errors, shared)
