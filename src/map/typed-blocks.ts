@@ -16,7 +16,7 @@ import { decodeThrown } from '../protocol/error-codec.js'
 import { blockState, claimedBy, isDone, runBlocks, DONE_ITEMS, STAGED, STOP, type BlockPlan, type BlocksResult } from '../worker/map-blocks.js'
 import type { FnSpec, ItemFn } from './fn-spec.js'
 import { chunkFailed, itemError, type ChunkOutcome, type SharedArrays } from './outcome.js'
-import type { MapItemError } from '../errors.js'
+import { InterruptedError, type MapItemError } from '../errors.js'
 
 const BLOCKS_TASK: TaskRef = { module: new URL('../worker/map-blocks.js', import.meta.url).href, name: 'mapBlocks' }
 /** How long the calling thread takes blocks itself, at most, per map. */
@@ -76,7 +76,7 @@ export async function* mapTypedBlocks(
     const calls = Array.from({ length: slots }, (_, slot) =>
       compute
         .submit(BLOCKS_TASK, [spec, plan, slot, options.context, options.stopOnError], { signal: options.signal, costKey: options.costKey, node: slot })
-        .then((value) => ({ ok: true as const, value: value as BlocksResult }), (error: unknown) => ({ ok: false as const, error })),
+        .then((value): CallOutcome => ({ ok: true, value: value as BlocksResult }), (error: unknown): CallOutcome => ({ ok: false, error })),
     )
     try {
       if (!staged) {
@@ -103,28 +103,14 @@ export async function* mapTypedBlocks(
       const outcomes = await all
       if (options.signal.aborted) throw options.signal.reason
       for (const outcome of outcomes) if (outcome.ok) addErrors(errors, outcome.value)
-      // Unfinished blocks: failed with their call, or (claimed by a lost worker's attempt, or
-      // never claimed) run again, unless an item failed with stopOnError and the map is over.
-      const again: number[] = []
-      let failedItems = 0
-      const firstFailure = outcomes.find((o) => !o.ok)
-      for (let k = 0; k < claims; k++) {
-        const b = list === undefined ? k : list[k]!
-        if (isDone(cells, blocks, b)) continue
-        const owner = claimedBy(cells, b)
-        const failure = owner > 0 && owner <= slots ? outcomes[owner - 1]! : firstFailure
-        const start = b * blockSize
-        const count = Math.min(total, start + blockSize) - start
-        if (failure !== undefined && !failure.ok) {
-          for (const [i, error] of chunkFailed(start, count, failure.error).errors!) errors.push([start + i, error])
-          failedItems += count
-        } else if (Atomics.load(cells, STOP) === 0) {
-          again.push(b)
-        }
-      }
+      const { again, failedItems } = unfinished(plan, claims, outcomes, errors)
       const lastRound = again.length === 0 || Atomics.load(cells, STOP) !== 0
       if (!lastRound && (round === MAX_ROUNDS || again.length === claims)) {
-        throw new Error(`parallelMap: ${again.length} blocks of the typed array were claimed by workers that were lost, ${round} rounds in a row.`)
+        throw new InterruptedError(
+          `parallelMap: ${again.length} blocks of the typed array were claimed by workers that were lost before finishing them, ` +
+            `${round} rounds in a row. Check what ends the pool's workers (its nodes' status, memory limits).`,
+          round,
+        )
       }
       errors.sort((a, b) => a[0] - b[0])
       const last = progressed()
@@ -136,6 +122,37 @@ export async function* mapTypedBlocks(
       stop() // calls still running (the map threw) claim nothing more
     }
   }
+}
+
+type CallOutcome = { ok: true; value: BlocksResult } | { ok: false; error: unknown }
+
+/**
+ * The blocks of a round left unfinished: those a failed call had claimed fail with its error
+ * (into `errors`, all their items); the rest (claimed by an attempt whose worker was lost, or
+ * never claimed) are to run again, unless the map was stopped.
+ */
+function unfinished(plan: BlockPlan, claims: number, outcomes: readonly CallOutcome[], errors: Array<[number, MapItemError]>): { again: number[]; failedItems: number } {
+  const cells = new Int32Array(plan.state)
+  const { blocks, blockSize, list } = plan
+  const total = plan.input.length
+  const firstFailure = outcomes.find((o) => !o.ok)
+  const again: number[] = []
+  let failedItems = 0
+  for (let k = 0; k < claims; k++) {
+    const b = list === undefined ? k : list[k]!
+    if (isDone(cells, blocks, b)) continue
+    const owner = claimedBy(cells, b) // slot + 1; the calling thread's slot is past the calls'
+    const failure = owner > 0 && owner <= outcomes.length ? outcomes[owner - 1]! : firstFailure
+    const start = b * blockSize
+    const count = Math.min(total, start + blockSize) - start
+    if (failure !== undefined && !failure.ok) {
+      for (const [i, error] of chunkFailed(start, count, failure.error).errors!) errors.push([start + i, error])
+      failedItems += count
+    } else if (Atomics.load(cells, STOP) === 0) {
+      again.push(b)
+    }
+  }
+  return { again, failedItems }
 }
 
 /** Copies the input into shared memory block by block, waking workers waiting for a block. */

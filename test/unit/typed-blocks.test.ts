@@ -79,7 +79,7 @@ describe('typed-array maps by claimed blocks', () => {
 
   it('gives up when a round finishes none of the blocks it had to run again', async () => {
     const { sink } = fakePool(1, () => 'lost')
-    await expect(run(sink, input, true)).rejects.toThrow(/claimed by workers that were lost/)
+    await expect(run(sink, input, true)).rejects.toMatchObject({ code: 'ERR_SPINDLE_INTERRUPTED', message: expect.stringMatching(/claimed by workers that were lost/) })
   })
 
   it('sizes blocks at about 16 per thread for auto, and as given otherwise', () => {
