@@ -183,7 +183,7 @@ export class Dispatcher {
   }
 
   /**
-   * Submits pump once the code submitting has run its course (a microtask later): calls
+   * A submit pumps a microtask later, once the code submitting has run its course: calls
    * submitted together, by a loop or by the continuations of calls that just ended, go out
    * together. Sending each at once would send the first alone to a free node, and so would
    * every refill of a caller that keeps a window of calls in flight.

@@ -3,6 +3,7 @@
  * SSH agent, and (for the inline backend) on the caller's thread. It never throws and never
  * returns something that cannot be cloned: every failure becomes an encoded error outcome.
  */
+import { isMainThread } from 'node:worker_threads'
 import { NotCloneableError, SpindleError } from '../errors.js'
 import { findNotCloneable } from '../protocol/cloneable.js'
 import { encodeThrown, type EncodedThrown } from '../protocol/error-codec.js'
@@ -39,7 +40,8 @@ export function runBatch(request: BatchRequest, place?: TaskContext): BatchRespo
   if (place === undefined) return loadAndRun(request, undefined)
   inlineBatches++
   const done = () => {
-    if (--inlineBatches === 0) callOwners.disable()
+    // In a worker thread (an inline pool inside a task) the storage tracks the worker's own calls too.
+    if (--inlineBatches === 0 && isMainThread) callOwners.disable()
   }
   const response = loadAndRun(request, place) // never throws (see above)
   if (response instanceof Promise) void response.then(done)
