@@ -57,7 +57,7 @@ export async function* mapTypedBlocks(
 ): AsyncGenerator<ChunkOutcome> {
   const total = shared.input.length
   // The calling thread helps only where a core is left for it: on a pool with a worker per
-  // core, a third thread would only take turns with them (measured: 1.1–1.5× slower on 2 cores).
+  // core, a third thread would only take turns with them (measured: 1.1–1.8× slower on 2 cores).
   const helps = local !== undefined && compute.offThread === true && compute.nodes < availableParallelism()
   const blockSize = blockSizeFor(total, compute.nodes + (helps ? 1 : 0), options.chunkSize)
   const blocks = Math.ceil(total / blockSize)
