@@ -51,6 +51,33 @@ export function shareTypedArray(input: TypedArray): SharedArrays & { release(): 
   }
 }
 
+/**
+ * `array[start..]` as a Float64Array in borrowed shared memory, and an output of the same size
+ * (borrowed too: the results are copied into the map's result array, so it is not the caller's);
+ * undefined if an item is not a number. Numbers survive a Float64Array exactly (NaN and -0 too).
+ */
+export function shareNumbers(array: readonly unknown[], start: number): (SharedArrays & { release(): void }) | undefined {
+  const n = array.length - start
+  const inputBuffer = borrow(n * 8)
+  const input = new Float64Array(inputBuffer, 0, n)
+  for (let i = 0; i < n; i++) {
+    const x = array[start + i]
+    if (typeof x !== 'number') {
+      giveBack(inputBuffer)
+      return undefined
+    }
+    input[i] = x
+  }
+  const outputBuffer = borrow(n * 8)
+  return {
+    original: input,
+    input,
+    output: new Float64Array(outputBuffer, 0, n),
+    stage: () => {},
+    release: () => (giveBack(inputBuffer), giveBack(outputBuffer)),
+  }
+}
+
 /** A new zero-filled buffer: the spare of exactly this size if there is one. */
 function freshBuffer(bytes: number): SharedArrayBuffer {
   Atomics.store(touchStop, 0, 1)

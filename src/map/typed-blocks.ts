@@ -15,7 +15,7 @@ import type { TaskRef } from '../task/pending.js'
 import { decodeThrown } from '../protocol/error-codec.js'
 import { blockState, claimedBy, isDone, runBlocks, DONE_ITEMS, STAGED, STOP, type BlockPlan, type BlocksResult } from '../worker/map-blocks.js'
 import type { FnSpec, ItemFn } from './fn-spec.js'
-import { chunkFailed, itemError, type ChunkOutcome, type SharedArrays } from './outcome.js'
+import { chunkFailed, itemError, type ChunkOutcome, type SharedArrays, type TypedArray } from './outcome.js'
 import { InterruptedError, type MapItemError } from '../errors.js'
 
 const BLOCKS_TASK: TaskRef = { module: new URL('../worker/map-blocks.js', import.meta.url).href, name: 'mapBlocks' }
@@ -29,7 +29,12 @@ const MAX_ROUNDS = 4
 const PROGRESS_MS = 100
 
 export interface TypedBlocksOptions {
+  /** Items per block; for 'auto', about BLOCKS_PER_THREAD blocks per thread. */
   readonly chunkSize: number | 'auto'
+  /** The index of the input's first element among the map's items. @default 0 */
+  readonly offset?: number
+  /** An array of numbers (see BlockPlan.others): results go here, by item index, numbers or not. */
+  readonly into?: unknown[]
   readonly signal: AbortSignal
   readonly stopOnError: boolean
   readonly context: Record<string, unknown> | undefined
@@ -56,6 +61,8 @@ export async function* mapTypedBlocks(
   options: TypedBlocksOptions,
 ): AsyncGenerator<ChunkOutcome> {
   const total = shared.input.length
+  const offset = options.offset ?? 0
+  const others: Array<[number, unknown]> = []
   // The calling thread helps only where a core is left for it: on a pool with a worker per
   // core, a third thread would only take turns with them (measured: 1.1–1.8× slower on 2 cores).
   const helps = local !== undefined && compute.offThread === true && compute.nodes < availableParallelism()
@@ -64,7 +71,7 @@ export async function* mapTypedBlocks(
   let list: Int32Array | undefined
   let staged = shared.input === shared.original // already in shared memory
   for (let round = 1; ; round++) {
-    const plan: BlockPlan = { state: blockState(blocks), input: shared.input, output: shared.output, blockSize, blocks, list }
+    const plan: BlockPlan = { state: blockState(blocks), input: shared.input, output: shared.output, offset, others: options.into !== undefined, blockSize, blocks, list }
     const cells = new Int32Array(plan.state)
     const claims = list?.length ?? blocks
     // On the inline backend the calls run on this very thread: the input must be there first.
@@ -92,7 +99,7 @@ export async function* mapTypedBlocks(
         reported = done
         return outcome
       }
-      if (helps) addErrors(errors, runBlocks(local, plan, slots, options.stopOnError, performance.now() + HELP_MS))
+      if (helps) addResult(errors, others, offset, runBlocks(local, plan, slots, options.stopOnError, performance.now() + HELP_MS))
       const all = Promise.all(calls)
       if (options.progress) {
         for (let settled = false; !settled; ) {
@@ -102,7 +109,7 @@ export async function* mapTypedBlocks(
       }
       const outcomes = await all
       if (options.signal.aborted) throw options.signal.reason
-      for (const outcome of outcomes) if (outcome.ok) addErrors(errors, outcome.value)
+      for (const outcome of outcomes) if (outcome.ok) addResult(errors, others, offset, outcome.value)
       const { again, failedItems } = unfinished(plan, claims, outcomes, errors)
       const lastRound = again.length === 0 || Atomics.load(cells, STOP) !== 0
       if (!lastRound && (round === MAX_ROUNDS || again.length === claims)) {
@@ -115,7 +122,10 @@ export async function* mapTypedBlocks(
       errors.sort((a, b) => a[0] - b[0])
       const last = progressed()
       yield { ...last, count: last.count + failedItems, errors: errors.length > 0 ? errors : undefined }
-      if (lastRound) return
+      if (lastRound) {
+        if (options.into !== undefined) fill(options.into, offset, shared.output, others)
+        return
+      }
       list = Int32Array.from(again)
     } finally {
       options.signal.removeEventListener('abort', stop)
@@ -133,7 +143,7 @@ type CallOutcome = { ok: true; value: BlocksResult } | { ok: false; error: unkno
  */
 function unfinished(plan: BlockPlan, claims: number, outcomes: readonly CallOutcome[], errors: Array<[number, MapItemError]>): { again: number[]; failedItems: number } {
   const cells = new Int32Array(plan.state)
-  const { blocks, blockSize, list } = plan
+  const { blocks, blockSize, list, offset } = plan
   const total = plan.input.length
   const firstFailure = outcomes.find((o) => !o.ok)
   const again: number[] = []
@@ -146,7 +156,7 @@ function unfinished(plan: BlockPlan, claims: number, outcomes: readonly CallOutc
     const start = b * blockSize
     const count = Math.min(total, start + blockSize) - start
     if (failure !== undefined && !failure.ok) {
-      for (const [i, error] of chunkFailed(start, count, failure.error).errors!) errors.push([start + i, error])
+      for (const [i, error] of chunkFailed(offset + start, count, failure.error).errors!) errors.push([offset + start + i, error])
       failedItems += count
     } else if (Atomics.load(cells, STOP) === 0) {
       again.push(b)
@@ -164,8 +174,16 @@ function stage(shared: SharedArrays, plan: BlockPlan, cells: Int32Array): void {
   }
 }
 
-function addErrors(into: Array<[number, MapItemError]>, result: BlocksResult): void {
-  for (const [index, thrown] of result.errors ?? []) into.push([index, itemError(index, decodeThrown(thrown))])
+/** A call's (or this thread's) failures and non-number results, by item index. */
+function addResult(errors: Array<[number, MapItemError]>, others: Array<[number, unknown]>, offset: number, result: BlocksResult): void {
+  for (const [i, thrown] of result.errors ?? []) errors.push([offset + i, itemError(offset + i, decodeThrown(thrown))])
+  for (const [i, value] of result.others ?? []) others.push([offset + i, value])
+}
+
+/** The results of an array of numbers, into the map's result array. */
+function fill(into: unknown[], offset: number, output: TypedArray, others: ReadonlyArray<[number, unknown]>): void {
+  for (let i = 0; i < output.length; i++) into[offset + i] = output[i]
+  for (const [index, value] of others) into[index] = value
 }
 
 /** Whether `promise` settles within `ms`. */

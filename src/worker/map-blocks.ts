@@ -15,6 +15,7 @@ import { encodeThrown, type EncodedThrown } from '../protocol/error-codec.js'
 import { resolveFn, type FnSpec, type ItemFn } from '../map/fn-spec.js'
 import type { TypedArray } from '../map/outcome.js'
 import { alreadyChecked } from './runtime.js'
+import { checkedResult } from './map-chunk.js'
 
 /** Int32 cells of the state: the next claim (an index into the round's blocks). */
 export const NEXT = 0
@@ -30,6 +31,13 @@ export interface BlockPlan {
   readonly state: SharedArrayBuffer
   readonly input: TypedArray
   readonly output: TypedArray
+  /** The index of `input[0]` among the map's items (the function is given item indices). */
+  readonly offset: number
+  /**
+   * An array of numbers mapped through shared memory: a result that is not a number comes back
+   * in `BlocksResult.others` (a typed array's results are numbers by definition).
+   */
+  readonly others: boolean
   readonly blockSize: number
   /** Blocks of the whole array. */
   readonly blocks: number
@@ -40,6 +48,8 @@ export interface BlockPlan {
 export interface BlocksResult {
   /** Failed items as [index in the input, what was thrown], in the order they ran. */
   errors?: Array<[number, EncodedThrown]>
+  /** Results that are not numbers, as [index in the input, value] (plans with `others`). */
+  others?: Array<[number, unknown]>
 }
 
 /** A fresh state for a round over `blocks` blocks. */
@@ -87,7 +97,8 @@ export function runBlocks(fn: ItemFn, plan: BlockPlan, slot: number, stopOnError
     }
     const start = b * blockSize
     const end = Math.min(input.length, start + blockSize)
-    for (let i = start; (i = runRange(fn, input, output, i, end)) < end; i++) {
+    const run = plan.others ? runRangeKeeping : runRange
+    for (let i = start; (i = run(fn, plan, result, i, end)) < end; i++) {
       ;(result.errors ??= []).push([i, encodeThrown(failure.thrown)])
       if (stopOnError) {
         Atomics.store(cells, STOP, 1)
@@ -100,7 +111,7 @@ export function runBlocks(fn: ItemFn, plan: BlockPlan, slot: number, stopOnError
   return result
 }
 
-/** What the item at the index runRange returned threw. */
+/** What the item at the index a range runner returned threw. */
 const failure: { thrown: unknown } = { thrown: undefined }
 
 /**
@@ -108,10 +119,27 @@ const failure: { thrown: unknown } = { thrown: undefined }
  * A small function of its own: V8 optimizes it after a few blocks, where a loop inside the
  * once-per-map claiming loop would run unoptimized until on-stack replacement, map after map.
  */
-function runRange(fn: ItemFn, input: TypedArray, output: TypedArray, start: number, end: number): number {
+function runRange(fn: ItemFn, plan: BlockPlan, _result: BlocksResult, start: number, end: number): number {
+  const { input, output, offset } = plan
   let i = start
   try {
-    for (; i < end; i++) output[i] = fn(input[i], i) as number
+    for (; i < end; i++) output[i] = fn(input[i], offset + i) as number
+  } catch (thrown) {
+    failure.thrown = thrown
+  }
+  return i
+}
+
+/** The same for an array of numbers: a result that is not a number is kept aside, checked for sending. */
+function runRangeKeeping(fn: ItemFn, plan: BlockPlan, result: BlocksResult, start: number, end: number): number {
+  const { input, output, offset } = plan
+  let i = start
+  try {
+    for (; i < end; i++) {
+      const value = fn(input[i], offset + i)
+      if (typeof value === 'number') output[i] = value
+      else (result.others ??= []).push([i, checkedResult(value, offset + i)])
+    }
   } catch (thrown) {
     failure.thrown = thrown
   }

@@ -59,10 +59,10 @@ async function mapArray(fn: ItemFn, items: readonly unknown[], start: number, st
     }
     if (value instanceof Promise) {
       // Async items of a chunk run concurrently; their order in `values` is kept by index.
-      ;(pending ??= []).push(value.then((v) => void (values[i] = checked(v, start + i)), (e: unknown) => fail(i, e)))
+      ;(pending ??= []).push(value.then((v) => void (values[i] = checkedResult(v, start + i)), (e: unknown) => fail(i, e)))
     } else {
       try {
-        values[i] = checked(value, start + i)
+        values[i] = checkedResult(value, start + i)
       } catch (thrown) {
         fail(i, thrown)
         if (stopOnError) return { ...result, stoppedAt: i }
@@ -110,7 +110,7 @@ export function touchPages(buffer: SharedArrayBuffer, stop: SharedArrayBuffer): 
 }
 
 /** A result that cannot travel back fails its own item, not the whole chunk. */
-function checked(value: unknown, index: number): unknown {
+export function checkedResult(value: unknown, index: number): unknown {
   const bad = findNotCloneable(value, 'result')
   if (bad === undefined) return value
   throw new NotCloneableError(

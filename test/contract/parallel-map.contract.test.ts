@@ -86,6 +86,24 @@ describe.each(BACKENDS)('parallelMap on $name', ({ options }) => {
     expect((error as Error).cause).toBeInstanceOf(RangeError)
   })
 
+  it('maps an array of numbers to results of any kind, in order, the same after an early failure', async () => {
+    await open()
+    const items = Array.from({ length: 4000 }, (_, i) => i)
+    // ~20 µs per item: worth sending to the workers (on threads: as shared memory, in blocks).
+    const mixed = (x: number) => {
+      const end = performance.now() + 0.02
+      while (performance.now() < end);
+      if (x === 123) throw new Error('one two three')
+      return x % 7 === 0 ? `s${x}` : x % 11 === 0 ? { v: x } : x * 2
+    }
+    const expected = (x: number) => (x % 7 === 0 ? `s${x}` : x % 11 === 0 ? { v: x } : x * 2)
+    // The first map stops at the failure; the next (reusing its shared memory on threads) gets none of its leftovers.
+    await expect(parallelMap(items, mixed, { compute })).rejects.toMatchObject({ index: 123 })
+    const out = await parallelMap(items, mixed, { compute, settled: true })
+    expect(out[123]).toMatchObject({ status: 'rejected', reason: { index: 123 } })
+    out.forEach((o, x) => x !== 123 && expect(o).toEqual({ status: 'fulfilled', value: expected(x) }))
+  })
+
   it('rejects with the failing element\'s index for a typed array, and lists every failure with stopOnError: false', async () => {
     await open()
     const input = Float64Array.from({ length: 20_000 }, (_, i) => i)
