@@ -1,7 +1,7 @@
 // Typed-array maps' shared memory: staged inputs come from a warm pool, outputs are fresh, and a
 // spare output (its pages faulted in by an idle worker) goes to the next map of its size, once.
 import { describe, expect, it } from 'vitest'
-import { prepareSpare, shareTypedArray } from '../../src/map/shared-memory.js'
+import { prepareSpare, shareNumbers, shareTypedArray } from '../../src/map/shared-memory.js'
 import { touchPages } from '../../src/worker/map-chunk.js'
 
 const MB = 1024 * 1024
@@ -41,6 +41,17 @@ describe('shared memory for typed-array maps', () => {
     for (let i = 0; i < words.length; i += 1024) words[i] = i + 1 // a map got there first
     touchPages(buffer, new SharedArrayBuffer(4))
     for (let i = 0; i < words.length; i += 1024) expect(words[i]).toBe(i + 1)
+  })
+
+  it('stages an array of numbers from an index on, exactly (NaN, -0, Infinity), or nothing if an item is not a number', () => {
+    const numbers = [9, 8, 1.5, Number.NaN, -0, Infinity, -1e308, 2 ** 53 + 2]
+    const shared = shareNumbers(numbers, 2)!
+    expect(shared.input.buffer).toBeInstanceOf(SharedArrayBuffer)
+    expect([...shared.input].every((x, i) => Object.is(x, numbers[2 + i]))).toBe(true)
+    expect(shared.output).toHaveLength(6)
+    shared.release()
+    expect(shareNumbers([1, 2, '3', 4], 0)).toBeUndefined()
+    expect(shareNumbers([1, 2n, 3], 0)).toBeUndefined()
   })
 
   it('stages the input into shared memory, range by range, leaving the caller\'s array as it is', () => {
