@@ -46,7 +46,7 @@ export interface TypedBlocksOptions {
 /** Items per block: the given chunk size, or for 'auto' about BLOCKS_PER_THREAD blocks per thread. */
 export function blockSizeFor(total: number, threads: number, chunkSize: number | 'auto'): number {
   if (chunkSize !== 'auto') return chunkSize
-  return Math.max(Math.min(total, MIN_BLOCK), Math.ceil(total / (threads * BLOCKS_PER_THREAD)))
+  return Math.max(1, Math.min(total, MIN_BLOCK), Math.ceil(total / (threads * BLOCKS_PER_THREAD)))
 }
 
 /**
@@ -61,6 +61,7 @@ export async function* mapTypedBlocks(
   options: TypedBlocksOptions,
 ): AsyncGenerator<ChunkOutcome> {
   const total = shared.input.length
+  if (total === 0) return
   const offset = options.offset ?? 0
   const others: Array<[number, unknown]> = []
   // The calling thread helps only where a core is left for it: on a pool with a worker per

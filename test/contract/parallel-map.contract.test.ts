@@ -39,6 +39,9 @@ describe.each(BACKENDS)('parallelMap on $name', ({ options }) => {
       yield 7
     }
     expect(await parallelMap(agen(), t.square, { compute })).toEqual([36, 49])
+    const none = await parallelMap(new Int16Array(0), (x: number) => x + 1, { compute })
+    expect(none).toBeInstanceOf(Int16Array)
+    expect(none).toHaveLength(0)
     const typed = await parallelMap(new Float64Array([1, 2, 3, 4]), (x: number) => x / 2, { compute, chunkSize: 3 })
     expect(typed).toBeInstanceOf(Float64Array)
     expect([...typed]).toEqual([0.5, 1, 1.5, 2])
