@@ -13,7 +13,7 @@ import { decodeThrown } from '../protocol/error-codec.js'
 import { chunkSizeFor, defaultChunkSize, fewestChunks, nextChunkSize, runsLocally } from './chunking.js'
 import { Completions } from './completions.js'
 import { resolveFn, type FnSpec, type ItemFn } from './fn-spec.js'
-import { probe, runBlock } from './local.js'
+import { probe, runBlock, settleBlock } from './local.js'
 import { chunkFailed, itemError, type ChunkOutcome, type SharedArrays } from './outcome.js'
 import type { ItemSource } from './source.js'
 import { blockSizeFor, mapTypedBlocks } from './typed-blocks.js'
@@ -162,12 +162,12 @@ async function* runLocally(
   // An array is read in place: no block copies.
   const array = source.array
   if (array !== undefined) {
-    for (const outcome of runLocallyFromArray(fn, array, start, shared, options)) yield report(outcome)
+    for (const outcome of runLocallyFromArray(fn, array, start, shared, options)) yield report(await settleBlock(outcome, options.output))
     return
   }
   for (let items = await source.take(LOCAL_BLOCK); items.length > 0; items = await source.take(LOCAL_BLOCK)) {
     options.signal?.throwIfAborted()
-    const outcome = runBlock(fn, items, 0, start, items.length, shared, options.output, options.stopOnError)
+    const outcome = await settleBlock(runBlock(fn, items, 0, start, items.length, shared, options.output, options.stopOnError), options.output)
     yield report(outcome)
     start += outcome.count
   }

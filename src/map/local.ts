@@ -59,7 +59,9 @@ export async function probe(
     if (end - done >= 64 || best === Infinity) best = Math.min(best, perItem)
     done = end
   }
-  const outcome: ChunkOutcome = { start, count: done, values: shared === undefined ? values : undefined, errors: errors.length > 0 ? errors : undefined }
+  let waiting: Array<[number, PromiseLike<unknown>]> | undefined
+  if (shared === undefined) for (let i = 1; i < done; i++) if (isThenable(values[i])) (waiting ??= []).push([i, values[i] as PromiseLike<unknown>])
+  const outcome = await settleBlock({ start, count: done, values: shared === undefined ? values : undefined, errors: errors.length > 0 ? errors : undefined, waiting }, undefined)
   if (best === Infinity) return { outcome, cost: undefined }
   return { outcome, cost: { msPerItem: best, transferMsPerItem: shared ? 0 : transferCost(items, values, done) } }
 }
@@ -111,18 +113,55 @@ export function runBlock(
   shared: SharedArrays | undefined,
   output: unknown[] | undefined,
   stopOnError: boolean,
-): ChunkOutcome {
+): LocalOutcome {
   const values: unknown[] | undefined = shared === undefined && output === undefined ? new Array(count) : undefined
   let errors: Array<[number, MapItemError]> | undefined
+  let waiting: Array<[number, PromiseLike<unknown>]> | undefined
   for (let i = 0; i < count; i++) {
     try {
-      if (shared !== undefined) shared.output[start + i] = fn(shared.original[start + i], start + i) as number
-      else if (output !== undefined) output[start + i] = fn(items[offset + i], start + i)
-      else values![i] = fn(items[offset + i], start + i)
+      if (shared !== undefined) {
+        shared.output[start + i] = fn(shared.original[start + i], start + i) as number
+        continue
+      }
+      const value = fn(items[offset + i], start + i)
+      if (isThenable(value)) (waiting ??= []).push([i, value])
+      if (output !== undefined) output[start + i] = value
+      else values![i] = value
     } catch (thrown) {
       ;(errors ??= []).push([i, itemError(start + i, thrown)])
-      if (stopOnError) return { start, count: i + 1, values, errors }
+      if (stopOnError) return { start, count: i + 1, values, errors, waiting }
     }
   }
-  return { start, count, values, errors }
+  return { start, count, values, errors, waiting }
+}
+
+/**
+ * A block whose function returned promises for some items (it returned plain values before, or
+ * the probe would have seen it async): waits for them and puts their values in their places;
+ * a rejection fails its item.
+ */
+export async function settleBlock(outcome: LocalOutcome, output: unknown[] | undefined): Promise<ChunkOutcome> {
+  const { waiting, ...settled } = outcome
+  if (waiting === undefined) return settled
+  const errors = [...(settled.errors ?? [])]
+  await Promise.all(
+    waiting.map(async ([i, promise]) => {
+      try {
+        const value = await promise
+        if (output !== undefined) output[settled.start + i] = value
+        else settled.values![i] = value
+      } catch (thrown) {
+        errors.push([i, itemError(settled.start + i, thrown)])
+      }
+    }),
+  )
+  errors.sort((a, b) => a[0] - b[0])
+  return { ...settled, errors: errors.length > 0 ? errors : undefined }
+}
+
+/** A block's outcome on this thread, with the items still to come. */
+export type LocalOutcome = ChunkOutcome & { readonly waiting?: Array<[number, PromiseLike<unknown>]> | undefined }
+
+function isThenable(value: unknown): value is PromiseLike<unknown> {
+  return typeof value === 'object' && value !== null && typeof (value as { then?: unknown }).then === 'function'
 }

@@ -13,7 +13,7 @@ import { availableParallelism } from 'node:os'
 import type { CallSink } from '../scheduler/call.js'
 import type { TaskRef } from '../task/pending.js'
 import { decodeThrown } from '../protocol/error-codec.js'
-import { blockState, claimedBy, isDone, runBlocks, DONE_ITEMS, STAGED, STOP, type BlockPlan, type BlocksResult } from '../worker/map-blocks.js'
+import { blockState, claimedBy, isDone, runBlocks, settleWaiting, DONE_ITEMS, STAGED, STOP, type BlockPlan, type BlocksResult } from '../worker/map-blocks.js'
 import type { FnSpec, ItemFn } from './fn-spec.js'
 import { chunkFailed, itemError, type ChunkOutcome, type SharedArrays, type TypedArray } from './outcome.js'
 import { InterruptedError, type MapItemError } from '../errors.js'
@@ -100,7 +100,11 @@ export async function* mapTypedBlocks(
         reported = done
         return outcome
       }
-      if (helps) addResult(errors, others, offset, runBlocks(local, plan, slots, options.stopOnError, performance.now() + HELP_MS))
+      if (helps) {
+        const helped = runBlocks(local, plan, slots, options.stopOnError, performance.now() + HELP_MS)
+        await settleWaiting(plan, helped, options.stopOnError)
+        addResult(errors, others, offset, helped)
+      }
       const all = Promise.all(calls)
       if (options.progress) {
         for (let settled = false; !settled; ) {

@@ -50,6 +50,8 @@ export interface BlocksResult {
   errors?: Array<[number, EncodedThrown]>
   /** Results that are not numbers, as [index in the input, value] (plans with `others`). */
   others?: Array<[number, unknown]>
+  /** Results still to come (an item's promise), by block: settled by `settleWaiting`, never sent. */
+  waiting?: Map<number, Array<[number, PromiseLike<unknown>]>>
 }
 
 /** A fresh state for a round over `blocks` blocks. */
@@ -75,7 +77,9 @@ export async function mapBlocks(
   stopOnError: boolean,
 ): Promise<BlocksResult> {
   const fn = await resolveFn(spec, context)
-  return alreadyChecked(runBlocks(fn, plan, slot, stopOnError))
+  const result = runBlocks(fn, plan, slot, stopOnError)
+  await settleWaiting(plan, result, stopOnError)
+  return alreadyChecked(result)
 }
 
 /**
@@ -105,10 +109,46 @@ export function runBlocks(fn: ItemFn, plan: BlockPlan, slot: number, stopOnError
         return result
       }
     }
-    Atomics.store(cells, HEADER + blocks + b, 1)
-    Atomics.add(cells, DONE_ITEMS, end - start)
+    // A block with items still to come is done once they are (settleWaiting).
+    if (!result.waiting?.has(b)) markDone(cells, plan, b)
   }
   return result
+}
+
+function markDone(cells: Int32Array, plan: BlockPlan, b: number): void {
+  Atomics.store(cells, HEADER + plan.blocks + b, 1)
+  Atomics.add(cells, DONE_ITEMS, Math.min(plan.input.length, (b + 1) * plan.blockSize) - b * plan.blockSize)
+}
+
+/**
+ * An array of numbers whose function returned promises for some items (the probe saw plain
+ * numbers): waits for them, all at once as a chunk's async items run, stores them like the
+ * others, and only then counts their blocks as done, so a worker lost meanwhile has them run again.
+ */
+export async function settleWaiting(plan: BlockPlan, result: BlocksResult, stopOnError: boolean): Promise<void> {
+  const waiting = result.waiting
+  if (waiting === undefined) return
+  delete result.waiting
+  const cells = new Int32Array(plan.state)
+  await Promise.all(
+    [...waiting].map(async ([b, items]) => {
+      await Promise.all(items.map(async ([i, promise]) => {
+        try {
+          store(plan, result, i, await promise)
+        } catch (thrown) {
+          ;(result.errors ??= []).push([i, encodeThrown(thrown)])
+          if (stopOnError) Atomics.store(cells, STOP, 1)
+        }
+      }))
+      markDone(cells, plan, b)
+    }),
+  )
+}
+
+/** A result of an array of numbers: into the output if a number, else kept aside, checked for sending. */
+function store(plan: BlockPlan, result: BlocksResult, i: number, value: unknown): void {
+  if (typeof value === 'number') plan.output[i] = value
+  else (result.others ??= []).push([i, checkedResult(value, plan.offset + i)])
 }
 
 /** What the item at the index a range runner returned threw. */
@@ -130,18 +170,30 @@ function runRange(fn: ItemFn, plan: BlockPlan, _result: BlocksResult, start: num
   return i
 }
 
-/** The same for an array of numbers: a result that is not a number is kept aside, checked for sending. */
+/** The same for an array of numbers: a result that is not a number is kept aside (a promise, until it settles). */
 function runRangeKeeping(fn: ItemFn, plan: BlockPlan, result: BlocksResult, start: number, end: number): number {
-  const { input, output, offset } = plan
+  const { input, output, offset, blockSize } = plan
   let i = start
   try {
     for (; i < end; i++) {
       const value = fn(input[i], offset + i)
       if (typeof value === 'number') output[i] = value
-      else (result.others ??= []).push([i, checkedResult(value, offset + i)])
+      else if (isThenable(value)) waitFor(result, Math.floor(i / blockSize), i, value)
+      else store(plan, result, i, value)
     }
   } catch (thrown) {
     failure.thrown = thrown
   }
   return i
+}
+
+function waitFor(result: BlocksResult, b: number, i: number, promise: PromiseLike<unknown>): void {
+  const waiting = (result.waiting ??= new Map())
+  const items = waiting.get(b)
+  if (items === undefined) waiting.set(b, [[i, promise]])
+  else items.push([i, promise])
+}
+
+function isThenable(value: unknown): value is PromiseLike<unknown> {
+  return typeof value === 'object' && value !== null && typeof (value as { then?: unknown }).then === 'function'
 }

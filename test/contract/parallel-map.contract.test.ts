@@ -105,6 +105,18 @@ describe.each(BACKENDS)('parallelMap on $name', ({ options }) => {
     const out = await parallelMap(items, mixed, { compute, settled: true })
     expect(out[123]).toMatchObject({ status: 'rejected', reason: { index: 123 } })
     out.forEach((o, x) => x !== 123 && expect(o).toEqual({ status: 'fulfilled', value: expected(x) }))
+    // Plain numbers for the items the probe runs, promises for some later ones: awaited, in place.
+    const sometimesLater = (x: number): number | Promise<string> => {
+      const end = performance.now() + 0.02
+      while (performance.now() < end);
+      if (x % 500 === 499) return x === 1999 ? Promise.reject(new Error('later, bad')) : Promise.resolve(`later ${x}`)
+      return x
+    }
+    const later = await parallelMap<number, number | string>(items, sometimesLater, { compute, settled: true })
+    later.forEach((o, x) => {
+      if (x === 1999) expect(o).toMatchObject({ status: 'rejected', reason: { index: 1999 } })
+      else expect(o).toEqual({ status: 'fulfilled', value: x % 500 === 499 ? `later ${x}` : x })
+    })
   })
 
   it('rejects with the failing element\'s index for a typed array, and lists every failure with stopOnError: false', async () => {
