@@ -1,13 +1,14 @@
 /**
- * A typed-array map on a pool that shares this process's memory (threads, inline): one call
- * per worker, each claiming blocks from a shared counter (see src/worker/map-blocks.ts).
+ * A typed-array map (or an array of numbers staged as one) on a pool that shares this process's
+ * memory (threads, inline): one call per worker, each claiming blocks from a shared counter (see
+ * src/worker/map-blocks.ts).
  *
  * The calling thread stages the input block by block right after the calls go out (the workers
  * start on the first blocks while it copies the rest), then, where a core is free for it, takes
  * blocks itself for at most HELP_MS: on a small map it is a thread that would otherwise wait for
- * the workers to wake, and on a large one the event loop is back within a few milliseconds. Blocks a lost worker had
- * claimed but not finished run again in another round; the blocks of a call that failed fail
- * with its error, as a chunk would.
+ * the workers to wake, and on a large one the event loop is back within a few milliseconds.
+ * Blocks a lost worker had claimed but not finished run again in another round; the blocks of a
+ * call that failed fail with its error, as a chunk would.
  */
 import { availableParallelism } from 'node:os'
 import type { CallSink } from '../scheduler/call.js'
@@ -51,7 +52,7 @@ export function blockSizeFor(total: number, threads: number, chunkSize: number |
 
 /**
  * Yields outcomes whose counts add up to the items done (progress) and whose errors name items
- * by input index (`start` 0). `local` is the function on this thread (undefined: it cannot load here).
+ * by item index (`start` 0). `local` is the function on this thread (undefined: it cannot load here).
  */
 export async function* mapTypedBlocks(
   compute: CallSink,
