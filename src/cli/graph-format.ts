@@ -20,15 +20,50 @@ interface Edge {
   readonly to: string
 }
 
+/** What differs between the formats: the same walk writes both. Lines come without indentation. */
+interface Syntax {
+  head(pipeline: Pipeline): string[]
+  tail: string[]
+  step(node: Node): string
+  /** A parallel step's subgraph: its opening lines, then the step's own node inside it. */
+  group(node: Node): { open: string[]; own: string }
+  /** A branch's subgraph inside its parallel step's. */
+  branch(node: Node, branch: string): string[]
+  close: string
+  edge(edge: Edge): string
+}
+
+const MERMAID: Syntax = {
+  head: () => ['flowchart TD'],
+  tail: [],
+  step: (node) => `${node.id}${mermaidShape(node)}`,
+  group: (node) => ({ open: [`subgraph ${node.id}_group[${mermaidLabel(`${node.def.name} (parallel)`)}]`], own: `${node.id}${mermaidShape(node)}` }),
+  branch: (node, branch) => [`subgraph ${node.id}_${safe(branch)}[${mermaidLabel(branch)}]`],
+  close: 'end',
+  edge: (e) => `${e.from} --> ${e.to}`,
+}
+
+const DOT: Syntax = {
+  head: (pipeline) => [`digraph ${quote(pipeline.name)} {`, '  rankdir=TB;', '  node [shape=box, style=rounded];'],
+  tail: ['}'],
+  step: (node) => `${node.id} [label=${quote(labelOf(node))}${dotShape(node)}];`,
+  group: (node) => ({
+    open: [`subgraph cluster_${node.id} {`, `  label=${quote(`${node.def.name} (parallel)`)};`],
+    own: `${node.id} [label=${quote(labelOf(node))}, shape=diamond, style=""];`,
+  }),
+  branch: (node, branch) => [`subgraph cluster_${node.id}_${safe(branch)} {`, `  label=${quote(branch)};`],
+  close: '}',
+  edge: (e) => `${e.from} -> ${e.to};`,
+}
+
 /** The step graph of `pipeline` (nested branches included) in `format`, ending with a newline. */
 export function formatGraph(pipeline: Pipeline, format: GraphTextFormat): string {
+  const syntax = format === 'mermaid' ? MERMAID : DOT
   const edges: Edge[] = []
   let next = 0
   const newId = () => `s${next++}`
-  const body = (format === 'mermaid' ? mermaidLevel(pipeline, 1) : dotLevel(pipeline, 1)).lines
-  const head = format === 'mermaid' ? ['flowchart TD'] : [`digraph ${quote(pipeline.name)} {`, '  rankdir=TB;', '  node [shape=box, style=rounded];']
-  const arrows = edges.map((e) => (format === 'mermaid' ? `  ${e.from} --> ${e.to}` : `  ${e.from} -> ${e.to};`))
-  return [...head, ...body, ...arrows, ...(format === 'dot' ? ['}'] : [])].join('\n') + '\n'
+  const body = levelLines(pipeline, 1).lines
+  return [...syntax.head(pipeline), ...body, ...edges.map((e) => `  ${syntax.edge(e)}`), ...syntax.tail].join('\n') + '\n'
 
   /** Gives each step of a level an id and records its edges; nested levels first, depth-first. */
   function nodesOf(level: Pipeline): Node[] {
@@ -43,46 +78,24 @@ export function formatGraph(pipeline: Pipeline, format: GraphTextFormat): string
     return nodes
   }
 
-  function mermaidLevel(level: Pipeline, depth: number): { lines: string[]; nodes: Node[] } {
+  function levelLines(level: Pipeline, depth: number): { lines: string[]; nodes: Node[] } {
     const pad = '  '.repeat(depth)
     const lines: string[] = []
     const nodes = nodesOf(level)
     for (const node of nodes) {
       if (node.def.kind !== 'parallel') {
-        lines.push(`${pad}${node.id}${mermaidShape(node)}`)
+        lines.push(`${pad}${syntax.step(node)}`)
         continue
       }
-      lines.push(`${pad}subgraph ${node.id}_group[${mermaidLabel(`${node.def.name} (parallel)`)}]`)
-      lines.push(`${pad}  ${node.id}${mermaidShape(node)}`)
+      const { open, own } = syntax.group(node)
+      lines.push(...open.map((line) => pad + line), `${pad}  ${own}`)
       for (const [branch, sub] of Object.entries(node.def.branches ?? {})) {
-        lines.push(`${pad}  subgraph ${node.id}_${safe(branch)}[${mermaidLabel(branch)}]`)
-        const inner = mermaidLevel(sub, depth + 2)
-        lines.push(...inner.lines, `${pad}  end`)
+        lines.push(...syntax.branch(node, branch).map((line) => `${pad}  ${line}`))
+        const inner = levelLines(sub, depth + 2)
+        lines.push(...inner.lines, `${pad}  ${syntax.close}`)
         for (const root of roots(inner.nodes)) edges.push({ from: node.id, to: root })
       }
-      lines.push(`${pad}end`)
-    }
-    return { lines, nodes }
-  }
-
-  function dotLevel(level: Pipeline, depth: number): { lines: string[]; nodes: Node[] } {
-    const pad = '  '.repeat(depth)
-    const lines: string[] = []
-    const nodes = nodesOf(level)
-    for (const node of nodes) {
-      if (node.def.kind !== 'parallel') {
-        lines.push(`${pad}${node.id} [label=${quote(labelOf(node))}${dotShape(node)}];`)
-        continue
-      }
-      lines.push(`${pad}subgraph cluster_${node.id} {`, `${pad}  label=${quote(`${node.def.name} (parallel)`)};`)
-      lines.push(`${pad}  ${node.id} [label=${quote(labelOf(node))}, shape=diamond, style=""];`)
-      for (const [branch, sub] of Object.entries(node.def.branches ?? {})) {
-        lines.push(`${pad}  subgraph cluster_${node.id}_${safe(branch)} {`, `${pad}    label=${quote(branch)};`)
-        const inner = dotLevel(sub, depth + 2)
-        lines.push(...inner.lines, `${pad}  }`)
-        for (const root of roots(inner.nodes)) edges.push({ from: node.id, to: root })
-      }
-      lines.push(`${pad}}`)
+      lines.push(`${pad}${syntax.close}`)
     }
     return { lines, nodes }
   }
