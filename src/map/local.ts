@@ -6,6 +6,7 @@ import { MapItemError } from '../errors.js'
 import type { CostEstimate } from './chunking.js'
 import type { ItemFn } from './fn-spec.js'
 import { itemError, type ChunkOutcome, type SharedArrays } from './outcome.js'
+import { isThenable } from '../worker/runtime.js'
 
 const PROBE_MS = 0.5
 const PROBE_MAX_MS = 5
@@ -161,7 +162,3 @@ export async function settleBlock(outcome: LocalOutcome, output: unknown[] | und
 
 /** A block's outcome on this thread, with the items still to come. */
 export type LocalOutcome = ChunkOutcome & { readonly waiting?: Array<[number, PromiseLike<unknown>]> | undefined }
-
-function isThenable(value: unknown): value is PromiseLike<unknown> {
-  return typeof value === 'object' && value !== null && typeof (value as { then?: unknown }).then === 'function'
-}

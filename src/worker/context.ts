@@ -1,6 +1,7 @@
 import { AsyncLocalStorage } from 'node:async_hooks'
 import { SpindleError } from '../errors.js'
 import type { CallSink } from '../scheduler/call.js'
+import type { Owner } from './crash-slot.js'
 
 export type BackendKind = 'thread' | 'process' | 'ssh' | 'inline'
 
@@ -31,9 +32,7 @@ export interface TaskContext {
   readonly pool: CallSink | undefined
 }
 /** Whose code runs: set per call by the runtime, inherited by the promises and timers the call starts. */
-export interface CallOwner {
-  readonly seq: number
-  readonly task: string
+export interface CallOwner extends Owner {
   /** Where the call runs, for calls of the inline backend (a worker has one place: `worker`). */
   readonly place?: TaskContext
 }

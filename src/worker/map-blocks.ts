@@ -14,7 +14,7 @@
 import { encodeThrown, type EncodedThrown } from '../protocol/error-codec.js'
 import { resolveFn, type FnSpec, type ItemFn } from '../map/fn-spec.js'
 import type { TypedArray } from '../map/outcome.js'
-import { alreadyChecked } from './runtime.js'
+import { alreadyChecked, isThenable } from './runtime.js'
 import { checkedResult } from './map-chunk.js'
 
 /** Int32 cells of the state: the next claim (an index into the round's blocks). */
@@ -192,8 +192,4 @@ function waitFor(result: BlocksResult, b: number, i: number, promise: PromiseLik
   const items = waiting.get(b)
   if (items === undefined) waiting.set(b, [[i, promise]])
   else items.push([i, promise])
-}
-
-function isThenable(value: unknown): value is PromiseLike<unknown> {
-  return typeof value === 'object' && value !== null && typeof (value as { then?: unknown }).then === 'function'
 }
