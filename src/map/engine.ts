@@ -65,13 +65,13 @@ export async function* mapChunks(
     if (outcome.count > 0) options.onProgress?.(done, source.total)
     return outcome
   }
+  const blocks = (chunkSize: number | 'auto') => ({ chunkSize, signal, stopOnError: options.stopOnError, context: options.context, costKey, progress: options.onProgress !== undefined })
   try {
     options.signal?.throwIfAborted()
     if (shared !== undefined && compute.sharedMemory && options.timeout === undefined) {
       // Typed arrays in shared memory: one call per worker, claiming blocks (no per-item deadline there).
       const local = await localFn(spec, options.context)
-      const blocks = { chunkSize: options.chunkSize, signal, stopOnError: options.stopOnError, context: options.context, costKey, progress: options.onProgress !== undefined }
-      for await (const outcome of mapTypedBlocks(compute, spec, shared, local, blocks)) yield report(outcome)
+      for await (const outcome of mapTypedBlocks(compute, spec, shared, local, blocks(options.chunkSize))) yield report(outcome)
       return
     }
     let start = 0
@@ -93,17 +93,16 @@ export async function* mapChunks(
         }
         floor = chunkSizeFor(measured.cost.msPerItem, shared !== undefined)
         size = Math.max(floor, fewestChunks(source.total, workers))
-        const numbers = numbersInSharedMemory(compute, source, start, options)
-        if (numbers !== undefined) {
-          // An array of numbers goes the way of a typed array: blocks claimed by one call per
-          // worker, nothing cloned per chunk, and the calling thread woken once per worker.
-          const blockSize = Math.min(Math.ceil(floor / BLOCK_PER_CHUNK), blockSizeFor(numbers.input.length, workers, 'auto'))
-          const blocks = { chunkSize: blockSize, offset: start, into: options.output, signal, stopOnError: options.stopOnError, context: options.context, costKey, progress: options.onProgress !== undefined }
-          for await (const outcome of mapTypedBlocks(compute, spec, numbers, local, blocks)) yield report(outcome)
-          numbers.release() // only once every call has ended: a call still running may write to the output
-          return
-        }
       }
+    }
+    // Measured worth sending, an array of numbers goes the way of a typed array: blocks claimed by
+    // one call per worker, nothing cloned per chunk, and the calling thread woken once per worker.
+    const numbers = floor === undefined ? undefined : numbersInSharedMemory(compute, source, start, options)
+    if (numbers !== undefined && floor !== undefined) {
+      const blockSize = Math.min(Math.ceil(floor / BLOCK_PER_CHUNK), blockSizeFor(numbers.input.length, workers, 'auto'))
+      for await (const outcome of mapTypedBlocks(compute, spec, numbers, local, { ...blocks(blockSize), offset: start, into: options.output })) yield report(outcome)
+      numbers.release() // only once every call has ended: a call still running may write to the output
+      return
     }
 
     const running = new Completions<ChunkOutcome>()
