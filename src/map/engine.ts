@@ -69,8 +69,9 @@ export async function* mapChunks(
   try {
     options.signal?.throwIfAborted()
     if (shared !== undefined && compute.sharedMemory && options.timeout === undefined) {
-      // Typed arrays in shared memory: one call per worker, claiming blocks (no per-item deadline there).
-      const local = await localFn(spec, options.context)
+      // Typed arrays in shared memory: one call per worker, claiming blocks (no per-item deadline
+      // there). Only 'auto' runs items on the calling thread: a chunk size given keeps them on workers.
+      const local = options.chunkSize === 'auto' ? await localFn(spec, options.context) : undefined
       for await (const outcome of mapTypedBlocks(compute, spec, shared, local, blocks(options.chunkSize))) yield report(outcome)
       return
     }

@@ -13,7 +13,7 @@ import { mapChunks, type EngineOptions } from './engine.js'
 import { fnSpec } from './fn-spec.js'
 import type { ChunkOutcome, SharedArrays, TypedArray } from './outcome.js'
 import { itemSource, rangeSource, type ItemSource, type MapInput } from './source.js'
-import { prepareSpare, shareTypedArray } from './shared-memory.js'
+import { prepareSpareLater, shareTypedArray } from './shared-memory.js'
 import { Compute as ComputeClass, callSink } from '../compute/compute.js'
 import type { CallSink } from '../scheduler/call.js'
 import { currentPool } from '../worker/context.js'
@@ -87,7 +87,7 @@ export async function parallelMap(items: unknown, fn: unknown, options: Parallel
     try {
       const result = await collect(compute, source, shared, fn, options, stopOnError, settled)
       // The next typed map of this size finds its output's pages already faulted in.
-      if (shared !== undefined && compute.offThread) prepareSpare(shared.output.byteLength, (buffer, stop) => compute.submit(TOUCH_TASK, [buffer, stop], {}))
+      if (shared !== undefined && compute.offThread) prepareSpareLater(shared.output.byteLength, (buffer, stop) => compute.submit(TOUCH_TASK, [buffer, stop], {}))
       return result
     } finally {
       shared?.release()

@@ -29,6 +29,8 @@ const spares = new Map<number, SharedArrayBuffer>()
 const SPARE_MIN_BYTES = 1024 * 1024
 /** Set when a typed map takes its output: a touching task still running stops, so it never delays a map. */
 const touchStop = new Int32Array(new SharedArrayBuffer(4))
+/** Outputs taken so far: a spare prepared later is skipped if a map took one meanwhile. */
+let outputsTaken = 0
 
 /** The input in shared memory (borrowed, warm when possible) and a fresh output of its kind. */
 export function shareTypedArray(input: TypedArray): SharedArrays & { release(): void } {
@@ -80,6 +82,7 @@ export function shareNumbers(array: readonly unknown[], start: number): (SharedA
 
 /** A new zero-filled buffer: the spare of exactly this size if there is one. */
 function freshBuffer(bytes: number): SharedArrayBuffer {
+  outputsTaken++
   Atomics.store(touchStop, 0, 1)
   const spare = spares.get(bytes)
   if (spare === undefined) return new SharedArrayBuffer(bytes)
@@ -98,6 +101,18 @@ export function prepareSpare(bytes: number, touch: (buffer: SharedArrayBuffer, s
   spares.set(bytes, buffer)
   Atomics.store(touchStop, 0, 0)
   touch(buffer, touchStop.buffer as SharedArrayBuffer).catch(() => {}) // the pool closed: an untouched spare is still a new buffer
+}
+
+/**
+ * prepareSpare once the caller has its result: allocating 8 MB can take milliseconds (the
+ * allocator zero-fills reused memory). Skipped if another typed map has started meanwhile: its
+ * touching would compete with that map, which prepares its own spare when it ends.
+ */
+export function prepareSpareLater(bytes: number, touch: (buffer: SharedArrayBuffer, stop: SharedArrayBuffer) => Promise<unknown>): void {
+  const taken = outputsTaken
+  setImmediate(() => {
+    if (outputsTaken === taken) prepareSpare(bytes, touch)
+  }).unref()
 }
 
 function borrow(bytes: number): SharedArrayBuffer {

@@ -15,12 +15,14 @@ describe('typed-array maps on threads', () => {
     // The function runs on the workers with `shared` from `context`; declared here for TypeScript.
     const shared = gate.buffer
     const input = Float64Array.from({ length: 100_000 }, (_, i) => i)
+    // A chunk size given keeps every item on the workers ('auto' has the calling thread take
+    // blocks too, and it would wait in an item for a release that only it can give).
     const map = parallelMap(input, (x: number) => {
       const view = new Int32Array(shared)
       Atomics.add(view, 1, 1)
       while (Atomics.load(view, 0) === 0) Atomics.wait(view, 0, 0, 50)
       return x
-    }, { compute, context: { shared: gate.buffer }, signal: controller.signal })
+    }, { compute, context: { shared: gate.buffer }, signal: controller.signal, chunkSize: 1024 })
     await gate.until(1, 2) // both workers are inside an item
     controller.abort(new Error('enough'))
     await expect(map).rejects.toThrow('enough')

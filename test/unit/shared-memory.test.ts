@@ -1,7 +1,7 @@
 // Typed-array maps' shared memory: staged inputs come from a warm pool, outputs are fresh, and a
 // spare output (its pages faulted in by an idle worker) goes to the next map of its size, once.
 import { describe, expect, it } from 'vitest'
-import { prepareSpare, shareNumbers, shareTypedArray } from '../../src/map/shared-memory.js'
+import { prepareSpare, prepareSpareLater, shareNumbers, shareTypedArray } from '../../src/map/shared-memory.js'
 import { touchPages } from '../../src/worker/map-chunk.js'
 
 const MB = 1024 * 1024
@@ -33,6 +33,22 @@ describe('shared memory for typed-array maps', () => {
     const output = shareTypedArray(input).output
     expect(output.buffer).toBe(spare)
     expect(output.every((x) => x === 0)).toBe(true)
+  })
+
+  it('prepares a spare later, once the caller has its result, unless another map took an output meanwhile', async () => {
+    const bytes = 2 * MB + 8 // a size of its own: other tests' spares are not in the way
+    const touched: SharedArrayBuffer[] = []
+    const touch = async (buffer: SharedArrayBuffer) => void touched.push(buffer)
+    const immediate = () => new Promise((resolve) => setImmediate(resolve))
+    prepareSpareLater(bytes, touch)
+    shareTypedArray(new Float64Array(4)) // a map started before the spare was prepared
+    await immediate()
+    expect(touched, 'skipped: it would compete with that map').toHaveLength(0)
+    prepareSpareLater(bytes, touch)
+    expect(touched, 'not before the caller goes on').toHaveLength(0)
+    await immediate()
+    expect(touched).toHaveLength(1)
+    expect(shareTypedArray(new Float64Array(bytes / 8)).output.buffer, 'the next map of that size gets it').toBe(touched[0])
   })
 
   it('touches pages without changing what a map has already written there', () => {
