@@ -17,6 +17,8 @@
 import { createRequire } from 'node:module'
 import { types } from 'node:util'
 import { TYPED_ARRAYS } from './codec-shared.js'
+import { describeValue, errorText, ownConstructorName } from './describe-value.js'
+import { Frame, pathOf, SEG_INDEX, SEG_MAP_KEY, SEG_MAP_VALUE, SEG_PROP, SEG_ROOT, SEG_SET_MEMBER } from './value-path.js'
 
 export interface NotCloneable {
   /** Where the value sits, e.g. `args[1].model.predict` or `value.get("key")`. */
@@ -114,19 +116,6 @@ function isHostInstance(value: object): boolean {
   return false
 }
 
-/** The name of the class a prototype belongs to, or undefined when it has no named constructor. */
-function ownConstructorName(proto: object): string | undefined {
-  try {
-    const desc = Object.getOwnPropertyDescriptor(proto, 'constructor')
-    const ctor: unknown = desc?.value
-    if (typeof ctor !== 'function') return undefined
-    const name: unknown = (ctor as { name?: unknown }).name
-    return typeof name === 'string' ? name : ''
-  } catch {
-    return undefined
-  }
-}
-
 function builtinBrand(value: object): string | undefined {
   if (Array.isArray(value)) return 'Array'
   if (types.isMap(value)) return 'Map'
@@ -186,82 +175,12 @@ function classifyNew(value: object, proto: object): Verdict {
   return `an instance of ${cls} (its methods would be lost)`
 }
 
-// ---------------------------------------------------------------------------------------------
-// Paths
-
-const SEG_ROOT = 0
-const SEG_PROP = 1
-const SEG_INDEX = 2
-const SEG_MAP_KEY = 3
-const SEG_MAP_VALUE = 4
-const SEG_SET_MEMBER = 5
-
-/** One value waiting to be checked, with how it was reached (the path is only built on a find). */
-class Frame {
-  constructor(
-    readonly value: unknown,
-    readonly parent: Frame | undefined,
-    readonly seg: number,
-    /** The property name, the index, or the Map key. */
-    readonly key: unknown,
-    /** The position among a Map's or Set's entries. */
-    readonly position: number,
-  ) {}
-}
-
-const IDENTIFIER = /^[A-Za-z_$][\w$]*$/
-
-function mapKeyText(key: unknown): string | undefined {
-  switch (typeof key) {
-    case 'string':
-      return key.length <= 60 ? JSON.stringify(key) : undefined
-    case 'number':
-      return Object.is(key, -0) ? '-0' : String(key)
-    case 'bigint':
-      return `${key}n`
-    case 'boolean':
-    case 'undefined':
-      return String(key)
-    default:
-      return key === null ? 'null' : undefined
-  }
-}
-
-function segmentText(frame: Frame): string {
-  switch (frame.seg) {
-    case SEG_PROP: {
-      const key = frame.key as string
-      return IDENTIFIER.test(key) ? `.${key}` : `[${JSON.stringify(key)}]`
-    }
-    case SEG_INDEX:
-      return `[${frame.key as number}]`
-    case SEG_MAP_KEY:
-      return `.keys()[${frame.position}]`
-    case SEG_MAP_VALUE: {
-      const text = mapKeyText(frame.key)
-      return text === undefined ? `.values()[${frame.position}]` : `.get(${text})`
-    }
-    case SEG_SET_MEMBER:
-      return `.values()[${frame.position}]`
-    default:
-      return ''
-  }
-}
-
-function pathOf(frame: Frame, root: string): string {
-  const parts: string[] = []
-  for (let f: Frame | undefined = frame; f !== undefined && f.seg !== SEG_ROOT; f = f.parent) parts.push(segmentText(f))
-  return root + parts.reverse().join('')
-}
-
-// ---------------------------------------------------------------------------------------------
-
-/** Whether a value needs a look of its own: objects, functions and symbols. */
 /** `[]`: the arguments of a call that takes none. Checked on every call, so without allocating. */
 function isBareEmptyArray(x: unknown): boolean {
   return Array.isArray(x) && x.length === 0 && Object.getPrototypeOf(x) === Array.prototype
 }
 
+/** Whether a value needs a look of its own: objects, functions and symbols. */
 function needsLook(x: unknown): boolean {
   const t = typeof x
   return t === 'object' ? x !== null : t === 'function' || t === 'symbol'
@@ -350,96 +269,4 @@ export function findNotCloneable(value: unknown, path = 'value'): NotCloneable |
     }
   }
   return undefined
-}
-
-function errorText(error: unknown): string {
-  try {
-    if (error instanceof Error) return `${error.name}: ${error.message}`
-    return String(error)
-  } catch {
-    return 'unprintable'
-  }
-}
-
-function plural(n: number, one: string, many: string): string {
-  return `${n} ${n === 1 ? one : many}`
-}
-
-function quote(text: string, max = 40): string {
-  return JSON.stringify(text.length > max ? `${text.slice(0, max)}…` : text)
-}
-
-/** A short description of a value for messages: `a function (foo)`, `an instance of class Model`... */
-export function describeValue(v: unknown): string {
-  try {
-    switch (typeof v) {
-      case 'undefined':
-        return 'undefined'
-      case 'boolean':
-        return `a boolean (${v})`
-      case 'number':
-        return `a number (${Object.is(v, -0) ? '-0' : v})`
-      case 'bigint':
-        return `a bigint (${v}n)`
-      case 'string':
-        return `a string (${quote(v)})`
-      case 'symbol':
-        return `a symbol (${v.toString()})`
-      case 'function': {
-        const name: unknown = (v as { name?: unknown }).name
-        const shown = typeof name === 'string' && name !== '' ? name : 'anonymous'
-        let source = ''
-        try {
-          source = Function.prototype.toString.call(v)
-        } catch {
-          // a proxy
-        }
-        return source.startsWith('class') ? `a class (${shown})` : `a function (${shown})`
-      }
-      default:
-        break
-    }
-    if (v === null) return 'null'
-    const obj = v as object
-    if (types.isProxy(obj)) return 'a Proxy'
-    if (Array.isArray(obj)) return `an array (length ${obj.length})`
-    if (types.isNativeError(obj) || obj instanceof Error) {
-      const err = obj as Error
-      return `an error (${String(err.name)}: ${quote(String(err.message), 60)})`
-    }
-    if (types.isMap(obj)) return withClass(obj, 'Map', `a Map (${plural((obj as Map<unknown, unknown>).size, 'entry', 'entries')})`)
-    if (types.isSet(obj)) return withClass(obj, 'Set', `a Set (${plural((obj as Set<unknown>).size, 'member', 'members')})`)
-    if (types.isDate(obj)) return withClass(obj, 'Date', 'a Date')
-    if (types.isRegExp(obj)) return withClass(obj, 'RegExp', `a RegExp (${String(obj)})`)
-    if (types.isPromise(obj)) return 'a Promise'
-    if (types.isWeakMap(obj)) return 'a WeakMap'
-    if (types.isWeakSet(obj)) return 'a WeakSet'
-    if (types.isAnyArrayBuffer(obj)) {
-      const kind = types.isSharedArrayBuffer(obj) ? 'a SharedArrayBuffer' : 'an ArrayBuffer'
-      return `${kind} (${(obj as ArrayBuffer).byteLength} bytes)`
-    }
-    if (ArrayBuffer.isView(obj)) {
-      const kind = Buffer.isBuffer(obj) ? 'Buffer' : (ownConstructorName(Object.getPrototypeOf(obj) as object) ?? 'view')
-      return obj instanceof DataView
-        ? `a DataView (${obj.byteLength} bytes)`
-        : `a ${kind} (length ${(obj as unknown as { length: number }).length})`
-    }
-    if (types.isBoxedPrimitive(obj)) return `a boxed primitive (${describeValue(obj.valueOf())})`
-    const proto = Object.getPrototypeOf(obj) as object | null
-    if (proto === null) return 'an object (with a null prototype)'
-    const name = ownConstructorName(proto)
-    if (name === 'Object' && (proto === Object.prototype || Object.getPrototypeOf(proto) === null)) return 'an object'
-    if (name === undefined) return 'an object with a custom prototype'
-    if (name === '') return 'an instance of an anonymous class'
-    return `an instance of class ${name}`
-  } catch {
-    return 'a value that cannot be inspected'
-  }
-}
-
-/** `a Map`, or `an instance of class Registry (a Map subclass)` for subclasses. */
-function withClass(obj: object, builtin: string, plain: string): string {
-  const name = ownConstructorName(Object.getPrototypeOf(obj) as object)
-  if (name === builtin) return plain
-  return `an instance of ${name ? `class ${name}` : 'an anonymous class'} (a ${builtin} subclass)`
 }

@@ -14,7 +14,7 @@ import { decodeThrown } from '../protocol/error-codec.js'
 import type { TaskRef } from '../task/pending.js'
 import { BatchSizer } from './batch-sizer.js'
 import { Call, watchedCall, type CallObserver, type CallOptions, type RunningBatch } from './call.js'
-import { Deque } from './deque.js'
+import { CallQueue } from './call-queue.js'
 import { AbortWatch } from './abort-watch.js'
 import { handleNodeFailure } from './failures.js'
 import { writeTaskOutput } from './task-output.js'
@@ -26,8 +26,7 @@ export interface DispatcherOptions {
 }
 
 export class Dispatcher {
-  private readonly queue = new Deque<Call>()
-  private readonly pinned: Deque<Call>[]
+  private readonly waiting: CallQueue
   private readonly free: number[]
   private readonly writer: BatchWriter
   private readonly running = new Set<RunningBatch>()
@@ -37,7 +36,6 @@ export class Dispatcher {
   private readonly nestedCostKeys = new Map<string, number>()
   private readonly sizer = new BatchSizer()
   private readonly abortWatch = new AbortWatch<Call>((call, reason) => this.cancel(call, reason))
-  private queued = 0
   private nextSeq = 1
   private closed = false
   private pumping = false
@@ -50,7 +48,7 @@ export class Dispatcher {
     readonly backend: Backend,
     readonly options: DispatcherOptions,
   ) {
-    this.pinned = backend.nodes.map(() => new Deque<Call>())
+    this.waiting = new CallQueue(backend.nodes.length)
     this.free = backend.nodes.map((node) => node.slots)
     this.writer = new BatchWriter(backend.nodes)
     for (const node of backend.nodes) {
@@ -83,7 +81,7 @@ export class Dispatcher {
         ? new Call(this.nextSeq++, task, taskId(task), args, options, resolve, reject)
         : watchedCall(this.observer, this.nextSeq++, task, taskId(task), args, options, resolve, reject)
     if (this.closed) return call.reject(closedError(call))
-    const { signal, node } = options
+    const { signal } = options
     const nowhere = nowhereToRun(this.backend.nodes, call)
     if (nowhere !== undefined) return call.reject(nowhere)
     if (signal !== undefined) {
@@ -91,10 +89,7 @@ export class Dispatcher {
       call.abortWatch = this.abortWatch
       this.abortWatch.watch(call, signal)
     }
-    const deque = node !== undefined ? this.pinned[node]! : this.queue
-    if (front) deque.unshift(call)
-    else deque.push(call)
-    this.queued++
+    this.waiting.add(call, front)
     this.pumpSoon()
   }
 
@@ -126,10 +121,7 @@ export class Dispatcher {
   async close(closeTimeout: number): Promise<void> {
     if (this.closed) return
     this.closed = true
-    for (const deque of [this.queue, ...this.pinned]) {
-      for (const call of deque.drain()) call.reject(closedError(call))
-    }
-    this.queued = 0
+    for (const call of this.waiting.drain()) call.reject(closedError(call))
     if (this.running.size > 0) {
       let timer: NodeJS.Timeout | undefined
       await new Promise<void>((resolve) => {
@@ -157,10 +149,7 @@ export class Dispatcher {
         continue
       }
       this.observer?.queued(call)
-      const node = call.options.node
-      if (node !== undefined) this.pinned[node]!.unshift(call)
-      else this.queue.unshift(call)
-      this.queued++
+      this.waiting.add(call, true)
     }
   }
 
@@ -171,12 +160,8 @@ export class Dispatcher {
   private statusChanged(node: BackendNode): void {
     if (node.status === 'gone') {
       const allGone = this.backend.nodes.every((n) => n.status === 'gone')
-      for (const deque of allGone ? [this.queue, ...this.pinned] : [this.pinned[node.index]!]) {
-        for (const call of deque.drain()) {
-          if (call.settled) continue
-          this.queued--
-          call.reject(lostNodeError(call, this.backend.nodes[call.options.node ?? node.index]!))
-        }
+      for (const call of this.waiting.drain(allGone ? undefined : node.index)) {
+        call.reject(lostNodeError(call, this.backend.nodes[call.options.node ?? node.index]!))
       }
     }
     this.pump()
@@ -206,11 +191,12 @@ export class Dispatcher {
     this.pumping = true
     try {
       const nodes = this.backend.nodes
-      for (let progress = true; progress && this.queued > 0; ) {
+      for (let progress = true; progress && this.waiting.size > 0; ) {
         progress = false
         const order = nodes.filter((n) => this.free[n.index]! > 0 && (n.status ?? 'up') === 'up').sort((a, b) => this.busy(a) - this.busy(b))
         for (const node of order) {
-          const calls = this.take(node.index)
+          const idle = this.free[node.index] === node.slots
+          const calls = this.waiting.take(node.index, idle, (head, waiting) => this.sizer.size(head.costKey, waiting, this.nodeCount))
           if (calls === undefined) continue
           this.send(node, calls)
           progress = true
@@ -224,31 +210,6 @@ export class Dispatcher {
   /** How many of a node's slots are taken. */
   private busy(node: BackendNode): number {
     return node.slots - this.free[node.index]!
-  }
-
-  /** The next batch for a node: its pinned calls first, then the shared queue. */
-  private take(index: number): Call[] | undefined {
-    const pinned = this.pinned[index]!
-    const peeked = nextLive(pinned, true) ?? nextLive(this.queue, true)
-    if (peeked === undefined) return undefined
-    // A deadline counts from the call's start: it goes only to a node with nothing in flight,
-    // where it starts the moment it arrives (never queued behind another batch on the node).
-    const node = this.backend.nodes[index]!
-    if (peeked.options.timeout !== undefined && this.free[index]! < node.slots) return undefined
-    const head = nextLive(pinned) ?? nextLive(this.queue)!
-    this.queued--
-    const calls = [head]
-    if (head.options.timeout !== undefined || head.solo) return calls
-    const size = this.sizer.size(head.costKey, this.queued + 1, this.nodeCount)
-    while (calls.length < size) {
-      const source = nextLive(pinned, true) !== undefined ? pinned : this.queue
-      const next = nextLive(source, true)
-      if (next === undefined || next.options.timeout !== undefined || next.solo) break
-      source.shift()
-      this.queued--
-      calls.push(next)
-    }
-    return calls
   }
 
   private send(node: BackendNode, calls: Call[]): void {
@@ -323,19 +284,10 @@ export class Dispatcher {
   private cancel(call: Call, reason: unknown): void {
     if (call.settled) return
     const batch = call.batch
-    if (call.state === 'queued') this.queued-- // its queue entry is skipped when reached
+    if (call.state === 'queued') this.waiting.forget() // its queue entry is skipped when reached
     call.reject(reason)
     // Stop the work only when nobody else waits for this batch: killing a worker to save one
     // call of many would throw away the others' work.
     if (batch !== undefined && batch.calls.every((c) => c.settled)) batch.stop?.()
   }
-}
-
-/** The first call of a deque that is still waiting, dropping cancelled ones on the way. */
-function nextLive(deque: Deque<Call>, peek = false): Call | undefined {
-  for (let call = deque.peek(); call !== undefined; call = deque.peek()) {
-    if (!call.settled) return peek ? call : deque.shift()
-    deque.shift()
-  }
-  return undefined
 }

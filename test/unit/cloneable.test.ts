@@ -3,7 +3,8 @@ import { performance } from 'node:perf_hooks'
 import { MessageChannel } from 'node:worker_threads'
 import { createSecretKey } from 'node:crypto'
 import { runInNewContext } from 'node:vm'
-import { findNotCloneable, describeValue } from '../../src/protocol/cloneable.js'
+import { findNotCloneable } from '../../src/protocol/cloneable.js'
+import { describeValue } from '../../src/protocol/describe-value.js'
 
 class Model {
   weights = [0.1, 0.2]
