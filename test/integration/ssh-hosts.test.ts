@@ -7,7 +7,9 @@ import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { promisify } from 'node:util'
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest'
-import { Compute, gather, type SshHost } from 'spindle'
+import { Compute, gather, remote, type SshHost } from 'spindle'
+import type * as Relative from '../fixtures/relative/tasks.mjs'
+import type * as Typed from '../fixtures/relative/typed.js'
 import { tasks as t, usePools } from '../helpers/pools.js'
 import { processesWith, until } from '../helpers/processes.js'
 import { runSshTests, sshMissing, sshRequired, startSshLab, type SshLab } from '../helpers/sshd.js'
@@ -173,6 +175,13 @@ describe.runIf(runSshTests)('SSH hosts', () => {
     const entries = readdirSync(lab.host(0).cacheDir!)
     expect(entries).toHaveLength(1) // one content-hashed bundle, no temporary directory left
     expect(await pool.run(gather(t.echo(new Float64Array([1.5, 2])), t.echo(new Map([[1, 'a']]))))).toEqual([new Float64Array([1.5, 2]), new Map([[1, 'a']])])
+  })
+
+  it('a task module travels with the files it imports relatively; a TypeScript one, compiled with them', async () => {
+    const pool = await start({ backend: 'ssh', hosts: [lab.host(0)] })
+    const relative = remote<typeof Relative>(new URL('../fixtures/relative/tasks.mjs', import.meta.url))
+    const typed = remote<typeof Typed>(new URL('../fixtures/relative/typed.ts', import.meta.url))
+    expect(await pool.run(gather(relative.scaled(4), relative.twiceLater(3), typed.labelled(5)))).toEqual([41, [3, 3], '#5'])
   })
 
   it("forwards a task's output line by line with the host's prefix, stdout to stdout", async () => {

@@ -13,7 +13,7 @@ import { decodeThrown, encodeThrown } from '../../protocol/error-codec.js'
 import { callCount, type BatchRequest, type BatchResponse, type NestedSubmit } from '../../protocol/messages.js'
 import type { FromAgent } from '../process/messages.js'
 import { Connection, type ConnectionSetup } from './connection.js'
-import { moduleFrame } from './modules.js'
+import { moduleFrames } from './modules.js'
 
 export class SshNode implements BackendNode {
   readonly slots: number
@@ -69,15 +69,15 @@ export class SshNode implements BackendNode {
     }
     for (const [, module] of batch[0] ?? []) {
       if (this.shipped.has(module)) continue
-      let frame
+      let frames
       try {
-        frame = moduleFrame(module)
+        frames = moduleFrames(module)
       } catch (error) {
         done(everyCallFailed(batch, error)) // a module that cannot be read or compiled: each call says so
         return () => {}
       }
       this.shipped.add(module)
-      if (frame !== undefined) connection.send(frame)
+      for (const frame of frames) connection.send(frame)
     }
     this.inFlight.set(batch[1], { done, failed })
     connection.hold(true)
