@@ -113,8 +113,8 @@ export class TimeoutError extends SpindleError {
 export class NotCloneableError extends SpindleError {
   /** Where the offending value sits, e.g. `args[1].model.predict`. */
   readonly path: string
-  constructor(message: string, path: string) {
-    super('ERR_SPINDLE_NOT_CLONEABLE', message)
+  constructor(message: string, path: string, options?: { cause?: unknown }) {
+    super('ERR_SPINDLE_NOT_CLONEABLE', message, options)
     this.path = path
   }
 }

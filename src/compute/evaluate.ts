@@ -3,8 +3,8 @@
  * many calls use it), independent calls at once, each call submitted as soon as its arguments
  * are values. A call whose arguments cannot be sent to a worker fails here, before any work.
  */
-import { NotCloneableError, SpindleError } from '../errors.js'
-import { findNotCloneable } from '../protocol/cloneable.js'
+import { SpindleError } from '../errors.js'
+import { argumentsNotCloneable, findNotCloneable } from '../protocol/cloneable.js'
 import { isPending, taskLabel, type Pending, type TaskRef } from '../task/pending.js'
 import type { CallOptions } from '../scheduler/call.js'
 import type { Dispatcher } from '../scheduler/dispatcher.js'
@@ -72,17 +72,7 @@ export class Evaluation {
   private submit(task: TaskRef, args: readonly unknown[], options: CallOptions): Promise<unknown> {
     return new Promise((resolve, reject) => {
       const bad = findNotCloneable(args, 'args')
-      if (bad !== undefined) {
-        const position = /^args\[(\d+)\]/.exec(bad.path)?.[1]
-        return reject(
-          new NotCloneableError(
-            `Cannot send ${position === undefined ? 'the arguments' : `argument ${position}`} of task ` +
-              `${taskLabel(task)} to a worker: ${bad.path} is ${bad.what}. Pass plain data (objects, arrays, ` +
-              'numbers, strings, typed arrays, Map, Set, Date), or build the object inside the task.',
-            bad.path,
-          ),
-        )
-      }
+      if (bad !== undefined) return reject(argumentsNotCloneable(taskLabel(task), bad))
       this.dispatcher.submit(task, args, options, resolve, reject)
     })
   }

@@ -16,6 +16,7 @@
  */
 import { createRequire } from 'node:module'
 import { types } from 'node:util'
+import { NotCloneableError } from '../errors.js'
 import { TYPED_ARRAYS } from './codec-shared.js'
 import { describeValue, errorText, ownConstructorName } from './describe-value.js'
 import { Frame, pathOf, SEG_INDEX, SEG_MAP_KEY, SEG_MAP_VALUE, SEG_PROP, SEG_ROOT, SEG_SET_MEMBER } from './value-path.js'
@@ -25,6 +26,18 @@ export interface NotCloneable {
   path: string
   /** What it is and why it cannot be sent, e.g. `a function (predict)`. */
   what: string
+}
+
+/** The error of a call of task `label` whose arguments hold `bad` (found in `args`). */
+export function argumentsNotCloneable(label: string, bad: NotCloneable, cause?: unknown): NotCloneableError {
+  const position = /^args\[(\d+)\]/.exec(bad.path)?.[1]
+  return new NotCloneableError(
+    `Cannot send ${position === undefined ? 'the arguments' : `argument ${position}`} of task ${label} to a worker: ` +
+      `${bad.path} is ${bad.what}. Pass plain data (objects, arrays, numbers, strings, typed arrays, Map, Set, Date), ` +
+      'or build the object inside the task.',
+    bad.path,
+    cause === undefined ? undefined : { cause },
+  )
 }
 
 // How an object is walked, or (a string) what is wrong with it.
@@ -175,6 +188,20 @@ function classifyNew(value: object, proto: object): Verdict {
   return `an instance of ${cls} (its methods would be lost)`
 }
 
+/**
+ * An array's own properties that are not indices (`Object.assign([1], { f() {} })`): structured
+ * clone copies them too. A key walk per array, so only in thorough checks (after a send failed).
+ */
+function pushNamedProperties(stack: Frame[], frame: Frame, array: unknown[]): void {
+  const keys = Object.keys(array)
+  for (let i = keys.length - 1; i >= 0; i--) {
+    const key = keys[i]!
+    if (String(Number(key) >>> 0) === key) continue // an index
+    const x = (array as unknown as Record<string, unknown>)[key]
+    if (needsLook(x)) stack.push(new Frame(x, frame, SEG_PROP, key, 0))
+  }
+}
+
 /** `[]`: the arguments of a call that takes none. Checked on every call, so without allocating. */
 function isBareEmptyArray(x: unknown): boolean {
   return Array.isArray(x) && x.length === 0 && Object.getPrototypeOf(x) === Array.prototype
@@ -189,8 +216,10 @@ function needsLook(x: unknown): boolean {
 /**
  * The first thing in `value` (depth first, in property order) that structured clone would reject
  * or silently damage, with its path; undefined when the whole value can be sent. Never throws.
+ * `thorough` also walks arrays' named properties: a key walk per array, for explaining a send
+ * that failed rather than for every call.
  */
-export function findNotCloneable(value: unknown, path = 'value'): NotCloneable | undefined {
+export function findNotCloneable(value: unknown, path = 'value', thorough = false): NotCloneable | undefined {
   if (!needsLook(value) || isBareEmptyArray(value)) return undefined
   const stack: Frame[] = [new Frame(value, undefined, SEG_ROOT, undefined, 0)]
   const visited = new Set<object>()
@@ -222,6 +251,7 @@ export function findNotCloneable(value: unknown, path = 'value'): NotCloneable |
               stack.push(new Frame(x, frame, SEG_INDEX, i, 0))
             }
           }
+          if (thorough) pushNamedProperties(stack, frame, array)
           continue
         }
         case PLAIN: {

@@ -51,4 +51,10 @@ export class BatchWriter {
     request[0] = definitions
     return request
   }
+
+  /** A request that could not be sent: its worker did not get the definitions it carried. */
+  unsent(node: BackendNode, request: BatchRequest): void {
+    const defined = this.defined[node.index]!
+    if (defined.generation === node.generation) for (const [key] of request[0] ?? []) defined.ids.delete(key)
+  }
 }

@@ -6,7 +6,8 @@
  * when a node is lost under them, stopped at their deadline, cancelled by their signal.
  * It imports no worker API: any Backend will do.
  */
-import { TimeoutError } from '../errors.js'
+import { NotCloneableError, TimeoutError } from '../errors.js'
+import { argumentsNotCloneable, findNotCloneable } from '../protocol/cloneable.js'
 import type { Backend, BackendNode, NodeFailure } from '../backends/backend.js'
 import { RESPONSE_HEADER, type BatchResponse } from '../protocol/messages.js'
 import { BatchWriter, taskId } from './batch-writer.js'
@@ -227,11 +228,43 @@ export class Dispatcher {
     if (this.observer !== undefined) this.observer.sent(calls, node.index)
     this.free[node.index]!--
     this.running.add(batch)
-    batch.stop = node.execute(
-      this.writer.request(node, calls),
-      (response) => this.complete(batch, response),
-      (failure) => this.fail(batch, failure),
-    )
+    const request = this.writer.request(node, calls)
+    try {
+      batch.stop = node.execute(
+        request,
+        (response) => this.complete(batch, response),
+        (failure) => this.fail(batch, failure),
+      )
+    } catch (error) {
+      this.writer.unsent(node, request)
+      this.unsendable(batch, error)
+    }
+  }
+
+  /**
+   * Sending a batch threw before anything ran: structured clone refused a value the quick check
+   * let through (a function in an array's named property). Calls whose arguments a thorough check
+   * faults fail with the path; the others go back to the queue. With none to blame, each fails
+   * with what the send threw.
+   */
+  private unsendable(batch: RunningBatch, error: unknown): void {
+    this.release(batch)
+    const innocent: Call[] = []
+    for (const call of batch.calls) {
+      const bad = findNotCloneable(call.args, 'args', true)
+      if (bad !== undefined) call.reject(argumentsNotCloneable(call.label, bad, error))
+      else innocent.push(call)
+    }
+    if (innocent.length < batch.calls.length) {
+      this.requeue(innocent)
+      this.pumpSoon()
+      return
+    }
+    const refused = error instanceof Error && error.name === 'DataCloneError'
+    for (const call of innocent) {
+      if (!refused) call.reject(error)
+      else call.reject(new NotCloneableError(`Cannot send the arguments of task ${call.label} to a worker: ${error.message}`, 'args', { cause: error }))
+    }
   }
 
   private complete(batch: RunningBatch, response: BatchResponse): void {

@@ -132,6 +132,29 @@ function unknownTask(id: number): SpindleError {
   )
 }
 
+/**
+ * `response` once sending it has thrown: structured clone refused a value the quick check let
+ * through (a function in an array's named property). Each result a thorough check faults becomes
+ * its call's error; with none found, every call fails with what the send threw.
+ */
+export function unsendableResponse(request: BatchRequest, response: BatchResponse, thrown: unknown): BatchResponse {
+  const errors = new Map(response[1] ?? [])
+  const results = response.length - RESPONSE_HEADER
+  const blame = (i: number, error: unknown) => {
+    errors.set(i, encodeThrown(error))
+    response[RESPONSE_HEADER + i] = undefined
+  }
+  for (let i = 0; i < results; i++) {
+    const bad = errors.has(i) ? undefined : findNotCloneable(response[RESPONSE_HEADER + i], 'result', true)
+    if (bad === undefined) continue
+    const id = request[REQUEST_HEADER + i * CALL_FIELDS + 1] as number
+    blame(i, notCloneableResult(definitions.get(id)?.[2] ?? `task ${id}`, bad))
+  }
+  if (errors.size === (response[1]?.length ?? 0)) for (let i = 0; i < results; i++) if (!errors.has(i)) blame(i, thrown)
+  response[1] = [...errors].sort((a, b) => a[0] - b[0])
+  return response
+}
+
 function notCloneableResult(label: string, bad: { path: string; what: string }): NotCloneableError {
   return new NotCloneableError(
     `Task ${label} returned a value that cannot be sent back: ${bad.path} is ${bad.what}. ` +

@@ -3,9 +3,9 @@ import { workerData, type MessagePort } from 'node:worker_threads'
 import { setWorkerContext, type InstanceInfo } from './context.js'
 import { PortPool } from './nested-pool.js'
 import { captureOutput, flushOutput } from './output.js'
-import { reportCrashesTo, runBatch } from './runtime.js'
+import { reportCrashesTo, runBatch, unsendableResponse } from './runtime.js'
 import { registerTypeScript } from './typescript-loader.js'
-import type { BatchRequest, NestedReply, OutputLine } from '../protocol/messages.js'
+import type { BatchRequest, BatchResponse, NestedReply, OutputLine } from '../protocol/messages.js'
 
 export interface ThreadWorkerData {
   info: InstanceInfo
@@ -27,14 +27,18 @@ export default async function connect({ connect: port }: { connect: MessagePort 
   setWorkerContext(data.info, pool)
   // Output travels on the same port as answers, so a call's lines arrive before its result.
   captureOutput((seq, stream, text) => port.postMessage({ output: [seq, stream, text] } satisfies OutputLine))
+  const answer = (request: BatchRequest, response: BatchResponse) => {
+    flushOutput(request)
+    try {
+      port.postMessage(response)
+    } catch (thrown) {
+      port.postMessage(unsendableResponse(request, response, thrown))
+    }
+  }
   port.on('message', (message: BatchRequest | NestedReply) => {
     if (!Array.isArray(message)) return pool.reply(message)
     const response = runBatch(message)
-    if (Array.isArray(response)) {
-      flushOutput(message)
-      port.postMessage(response)
-    } else {
-      void response.then((r) => (flushOutput(message), port.postMessage(r)))
-    }
+    if (Array.isArray(response)) answer(message, response)
+    else void response.then((r) => answer(message, r))
   })
 }

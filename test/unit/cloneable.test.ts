@@ -35,6 +35,13 @@ describe('findNotCloneable', () => {
     expect(findNotCloneable([(() => () => 1)()])).toEqual({ path: 'value[0]', what: 'a function (anonymous)' })
   })
 
+  it("walks arrays' named properties only when thorough (after a send failed): a key walk per array", () => {
+    const value = { rows: [[1], Object.assign([2, 3], { 7: 4, total: () => 9 })] }
+    expect(findNotCloneable(value, 'args')).toBeUndefined()
+    expect(findNotCloneable(value, 'args', true)).toEqual({ path: 'args.rows[1].total', what: 'a function (total)' })
+    expect(findNotCloneable(Object.assign([1], { note: 'fine', 5: 2 }), 'args', true), 'indices and plain named values pass').toBeUndefined()
+  })
+
   it('reports a class passed as a value', () => {
     expect(findNotCloneable({ cls: Model })).toEqual({ path: 'value.cls', what: 'a class (Model)' })
   })

@@ -8,7 +8,8 @@
 import { NodeFailure, type Backend, type BackendNode, type NestedHandler } from '../backend.js'
 import type { CallSink } from '../../scheduler/call.js'
 import type { InstanceInfo, TaskContext } from '../../worker/context.js'
-import { currentCallSeq, runBatch } from '../../worker/runtime.js'
+import { currentCallSeq, runBatch, unsendableResponse } from '../../worker/runtime.js'
+import type { BatchRequest, BatchResponse } from '../../protocol/messages.js'
 
 export function startInlineBackend(jobId: string): Backend {
   const info: InstanceInfo = {
@@ -45,8 +46,9 @@ export function startInlineBackend(jobId: string): Backend {
         settled = true
         report()
       }
-      Promise.resolve(runBatch(structuredClone(batch), place)).then(
-        (response) => settle(() => done(structuredClone(response))),
+      const request = structuredClone(batch) // throws for a value clone refuses: the dispatcher sorts that out
+      Promise.resolve(runBatch(request, place)).then(
+        (response) => settle(() => done(cloneResponse(request, response))),
         (error: unknown) => settle(() => failed(new NodeFailure('crash', String(error), { cause: error }))),
       )
       // Stopping cannot end code on this thread; it stops waiting for it.
@@ -54,4 +56,13 @@ export function startInlineBackend(jobId: string): Backend {
     },
   }
   return { kind: 'inline', nodes: [node], close: async () => {} }
+}
+
+/** The response as a thread's answer would arrive: cloned, a value clone refuses failing its own call. */
+function cloneResponse(request: BatchRequest, response: BatchResponse): BatchResponse {
+  try {
+    return structuredClone(response)
+  } catch (thrown) {
+    return structuredClone(unsendableResponse(request, response, thrown))
+  }
 }

@@ -56,7 +56,12 @@ export class ProcessNode implements BackendNode {
       return () => {}
     }
     this.inFlight.set(batch[1], { done, failed })
-    this.send(child, batch)
+    try {
+      this.send(child, batch)
+    } catch (error) {
+      this.inFlight.delete(batch[1]) // a value serialization refuses: nothing went out
+      throw error
+    }
     return () => this.send(child, { stop: batch[1] })
   }
 

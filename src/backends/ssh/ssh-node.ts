@@ -79,9 +79,9 @@ export class SshNode implements BackendNode {
       this.shipped.add(module)
       for (const frame of frames) connection.send(frame)
     }
+    connection.send(batch) // first: a value serialization refuses throws here, with nothing recorded
     this.inFlight.set(batch[1], { done, failed })
     connection.hold(true)
-    connection.send(batch)
     return () => connection.send({ stop: batch[1] })
   }
 

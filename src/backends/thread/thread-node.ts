@@ -122,6 +122,7 @@ export class ThreadNode implements BackendNode {
       })
       return () => (stopLater !== undefined ? stopLater() : void (stopped = true))
     }
+    channel.port.postMessage(batch) // first: a value structured clone refuses throws here, with nothing recorded
     this.inFlight.set(batch[1], entry)
     // Something in flight: keep the process alive until the answer comes. The worker too, not
     // only the port: a worker that dies (out of memory, say) closes the port before its 'exit'
@@ -129,7 +130,6 @@ export class ThreadNode implements BackendNode {
     // exit first, its awaited call never settled.
     channel.port.ref()
     channel.worker.ref()
-    channel.port.postMessage(batch)
     return () => {
       // Stopping running code on a thread means stopping the thread; Piscina replaces it.
       if (!this.inFlight.has(batch[1]) || this.channel !== channel) return
