@@ -5,7 +5,7 @@
  */
 import { setMaxListeners } from 'node:events'
 import { findNotCloneable } from '../protocol/cloneable.js'
-import { NotCloneableError } from '../errors.js'
+import { NotCloneableError, type MapItemError } from '../errors.js'
 import type { CallSink } from '../scheduler/call.js'
 import type { TaskRef } from '../task/pending.js'
 import type { ChunkItems, ChunkResult } from '../worker/map-chunk.js'
@@ -178,16 +178,21 @@ interface Part {
   readonly items: ArrayLike<unknown>
   /** Set for an item that cannot be sent: its failure, already decided. */
   readonly outcome?: Promise<ChunkOutcome>
+  /** A part of a chunk that clone refused: split once, never again. */
+  readonly split?: boolean
 }
 
-/** Splits a chunk around items that cannot be sent to a worker; those fail alone, by index. */
-function sendable(items: ArrayLike<unknown>, start: number, shared: SharedArrays | undefined): Part[] {
-  if (shared !== undefined || findNotCloneable(items, 'items') === undefined) return [{ start, items }]
+/**
+ * Splits a chunk around items that cannot be sent to a worker; those fail alone, by index.
+ * `thorough`: after clone refused a chunk the quick check passed (see findNotCloneable).
+ */
+function sendable(items: ArrayLike<unknown>, start: number, shared: SharedArrays | undefined, thorough = false): Part[] {
+  if (shared !== undefined || findNotCloneable(items, 'items', thorough) === undefined) return [{ start, items }]
   const parts: Part[] = []
   let run: unknown[] = []
   let runStart = start
   Array.prototype.forEach.call(items, (item: unknown, i: number) => {
-    const bad = findNotCloneable(item, `item ${start + i}`)
+    const bad = findNotCloneable(item, `item ${start + i}`, thorough)
     if (bad === undefined) {
       if (run.length === 0) runStart = start + i
       run.push(item)
@@ -233,8 +238,26 @@ async function runChunk(
     return { start, count, values: result.values, errors, ms: result.ms }
   } catch (thrown) {
     if (signal.aborted) throw signal.reason
+    // Clone refused an item the quick check passed (the dispatcher found it, `args[1].items[k]…`):
+    // the chunk runs again split around it, so only that item fails, by its index.
+    if (thrown instanceof NotCloneableError && thrown.path.startsWith('args[1].items') && part.split !== true) {
+      const parts = sendable(items, start, shared, true).map((p) => p.outcome ?? runChunk(compute, spec, { ...p, split: true }, shared, call, options))
+      return joined(start, items.length, await Promise.all(parts))
+    }
     return chunkFailed(start, items.length, thrown)
   }
+}
+
+/** The outcomes of a chunk's parts as the chunk's own (results by offset, errors by offset). */
+function joined(start: number, count: number, parts: readonly ChunkOutcome[]): ChunkOutcome {
+  const values: unknown[] = new Array(count)
+  const errors: Array<[number, MapItemError]> = []
+  for (const part of parts) {
+    const offset = part.start - start
+    part.values?.forEach((value, i) => (values[offset + i] = value))
+    for (const [i, error] of part.errors ?? []) errors.push([offset + i, error])
+  }
+  return { start, count, values, errors: errors.length > 0 ? errors.sort((a, b) => a[0] - b[0]) : undefined }
 }
 
 /**

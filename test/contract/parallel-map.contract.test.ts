@@ -173,6 +173,15 @@ describe.each(BACKENDS)('parallelMap on $name', ({ options }) => {
     expect(error.errors[0]).toMatchObject({ index: 2, cause: { code: 'ERR_SPINDLE_NOT_CLONEABLE' } })
   })
 
+  it('names the index of an item that clone refuses past the quick check (a function in an array\'s named property)', async () => {
+    await open()
+    const items = Array.from({ length: 12 }, (_, i) => (i === 7 ? Object.assign([i], { f: () => i }) : [i]))
+    const settled = await parallelMap(items, t.echo, { compute, chunkSize: 4, settled: true })
+    expect(settled.map((s) => s.status)).toEqual(items.map((_, i) => (i === 7 ? 'rejected' : 'fulfilled')))
+    expect(settled[7]).toMatchObject({ reason: { index: 7, cause: { code: 'ERR_SPINDLE_NOT_CLONEABLE', path: 'item 7.f' } } })
+    expect(settled[6]).toEqual({ status: 'fulfilled', value: [6] })
+  })
+
   it('names the index of an item whose result cannot be sent back', async () => {
     await open()
     const error = (await parallelMap([1, 2, 3], (x: number) => (x === 2 ? { f: () => x } : x), {
