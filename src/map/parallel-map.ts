@@ -4,7 +4,8 @@
  * Validation, the pool to use and the assembly of results live here; chunking and running
  * live in the engine.
  */
-import { InvalidOptionError } from '../errors.js'
+import { InvalidOptionError, NotCloneableError } from '../errors.js'
+import { findNotCloneable } from '../protocol/cloneable.js'
 import type { Compute } from '../compute/compute.js'
 import type { Pending, TaskRef } from '../task/pending.js'
 import { checkDuration, checkInteger, checkKnownKeys, checkSignal } from '../options.js'
@@ -198,6 +199,15 @@ function engineOptions(options: ParallelMapOptions, stopOnError: boolean): Engin
   if (onProgress !== undefined && typeof onProgress !== 'function') throw new InvalidOptionError('Expected `onProgress` to be a function')
   if (context !== undefined && (context === null || typeof context !== 'object')) {
     throw new InvalidOptionError('Expected `context` to be an object whose keys the function uses by name')
+  }
+  // Checked once, thoroughly: it travels with every chunk, and a chunk would fail for it.
+  const bad = context === undefined ? undefined : findNotCloneable(context, 'context', true)
+  if (bad !== undefined) {
+    throw new NotCloneableError(
+      `parallelMap's context cannot be sent to the workers: ${bad.path} is ${bad.what}. ` +
+        'Put data in context; code the function needs belongs in a task module (remote()).',
+      bad.path,
+    )
   }
   return { chunkSize, signal, timeout, stopOnError, context, onProgress }
 }

@@ -165,6 +165,17 @@ describe.each(BACKENDS)('parallelMap on $name', ({ options }) => {
     expect(await parallelMap([1, 2], (x: number) => x * factor, { compute, context: { factor } })).toEqual([3, 6])
   })
 
+  it('rejects a context that cannot be sent, naming where the value is', async () => {
+    await open()
+    await expect(parallelMap([1, 2], (x: number) => x, { compute, context: { helper: () => 1 } })).rejects.toMatchObject({
+      code: 'ERR_SPINDLE_NOT_CLONEABLE',
+      path: 'context.helper',
+      message: expect.stringContaining('task module'),
+    })
+    const rows = Object.assign([1], { sum: () => 1 }) // only a thorough check finds it
+    await expect(parallelMap([1, 2], t.echo, { compute, context: { rows } })).rejects.toMatchObject({ path: 'context.rows.sum' })
+  })
+
   it('names the index of an item that cannot be sent, and maps the others', async () => {
     await open()
     const items: unknown[] = [1, 2, () => 3, 4]
