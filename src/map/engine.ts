@@ -37,7 +37,9 @@ export interface EngineOptions {
 
 const CHUNK_TASK: TaskRef = { module: new URL('../worker/map-chunk.js', import.meta.url).href, name: 'mapChunk' }
 const PROBE_TAKE = 65_536
+/** Items per block on this thread: at most this many, and about LOCAL_BLOCK_MS of work (abort and progress are seen between blocks). */
 const LOCAL_BLOCK = 16_384
+const LOCAL_BLOCK_MS = 5
 /**
  * Blocks of an array of numbers are a quarter of a chunk (~0.5 ms of work): claiming one costs
  * an atomic add, not a round trip, and the workers then finish within ~0.5 ms of each other.
@@ -82,14 +84,20 @@ export async function* mapChunks(
     // chunk sizes come from what the workers measure.
     const local = options.chunkSize === 'auto' && shared === undefined ? await localFn(spec, options.context) : undefined
     if (local !== undefined) {
-      const sample = await source.take(PROBE_TAKE)
-      const measured = await probe(local, sample, start, shared)
+      // An array is there already; a lazy source gives items only as the probe runs them.
+      const lazy = source.array === undefined
+      const sample = lazy ? Array.from(await source.take(1)) : await source.take(PROBE_TAKE)
+      const pull = async (n: number) => {
+        for (const item of Array.from(await source.take(n))) (sample as unknown[]).push(item)
+      }
+      const measured = await probe(local, sample, start, shared, lazy ? pull : undefined)
       yield report(measured.outcome)
       start += measured.outcome.count
       source.putBack(Array.prototype.slice.call(sample, measured.outcome.count))
       if (measured.cost !== undefined) {
         if (runsLocally(measured.cost, workers)) {
-          yield* runLocally(local, source, start, shared, options, report)
+          const block = Math.max(1, Math.min(LOCAL_BLOCK, Math.ceil(LOCAL_BLOCK_MS / measured.cost.msPerItem)))
+          yield* runLocally(local, source, start, shared, options, report, block)
           return
         }
         floor = chunkSizeFor(measured.cost.msPerItem, shared !== undefined)
@@ -144,10 +152,11 @@ function* runLocallyFromArray(
   start: number,
   shared: SharedArrays | undefined,
   options: EngineOptions,
+  block: number,
 ): Generator<ChunkOutcome> {
-  for (let at = start; at < array.length; at += LOCAL_BLOCK) {
+  for (let at = start; at < array.length; at += block) {
     options.signal?.throwIfAborted()
-    yield runBlock(fn, array, at, at, Math.min(LOCAL_BLOCK, array.length - at), shared, options.output, options.stopOnError)
+    yield runBlock(fn, array, at, at, Math.min(block, array.length - at), shared, options.output, options.stopOnError)
   }
 }
 
@@ -158,14 +167,15 @@ async function* runLocally(
   shared: SharedArrays | undefined,
   options: EngineOptions,
   report: (outcome: ChunkOutcome) => ChunkOutcome,
+  block: number,
 ): AsyncGenerator<ChunkOutcome> {
   // An array is read in place: no block copies.
   const array = source.array
   if (array !== undefined) {
-    for (const outcome of runLocallyFromArray(fn, array, start, shared, options)) yield report(await settleBlock(outcome, options.output))
+    for (const outcome of runLocallyFromArray(fn, array, start, shared, options, block)) yield report(await settleBlock(outcome, options.output))
     return
   }
-  for (let items = await source.take(LOCAL_BLOCK); items.length > 0; items = await source.take(LOCAL_BLOCK)) {
+  for (let items = await source.take(block); items.length > 0; items = await source.take(block)) {
     options.signal?.throwIfAborted()
     const outcome = await settleBlock(runBlock(fn, items, 0, start, items.length, shared, options.output, options.stopOnError), options.output)
     yield report(outcome)

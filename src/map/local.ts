@@ -23,13 +23,15 @@ export interface Probe {
  * Runs items from the front of `items`, in batches of doubling size, until ~0.5 ms has passed,
  * and estimates the cost of an item from the last (warmest) batch, since the first calls of a
  * function run before the JIT has compiled it; and the cost of sending one (structured clone of
- * a sample of items and results, both ways).
+ * a sample of items and results, both ways). With `pull`, `items` is an array that grows only as
+ * batches need more (a lazy source: items are taken as the probe runs them, not ahead of it).
  */
 export async function probe(
   fn: ItemFn,
   items: ArrayLike<unknown>,
   start: number,
   shared: SharedArrays | undefined,
+  pull?: (n: number) => Promise<void>,
 ): Promise<Probe> {
   const values: unknown[] = []
   const errors: Array<[number, MapItemError]> = []
@@ -42,21 +44,24 @@ export async function probe(
     return { outcome: { start, count: 1, values, errors: errors.length > 0 ? errors : undefined }, cost: undefined }
   }
   store(values, shared, start, 0, first)
-  const began = performance.now()
+  let elapsed = 0 // running items only: not the time a lazy source takes to give them
   let done = 1
   // Doubling batches for at least ~0.5 ms and, for cheap functions, until ~32k items have run
   // (at most 5 ms): the first few thousand calls run before the JIT has compiled anything, and
   // a cold estimate is tens of times too high. The cheapest batch per item is the estimate
   // (robust to a GC pause landing in one batch).
   let best = Infinity
-  for (let batch = 2; done < items.length; batch *= 2) {
-    const elapsed = performance.now() - began
+  for (let batch = 2; ; batch *= 2) {
     // (A function that costs a microsecond or more is measured well enough warm or not.)
     if (elapsed > PROBE_MAX_MS || (elapsed > PROBE_MS && (done >= PROBE_WARM_ITEMS || best > 0.001))) break
+    if (pull !== undefined && items.length < done + batch) await pull(done + batch - items.length)
     const end = Math.min(items.length, done + batch)
+    if (end === done) break
     const batchStart = performance.now()
     runRange(fn, items, start, done, end, values, errors, shared)
-    const perItem = (performance.now() - batchStart) / (end - done)
+    const ran = performance.now() - batchStart
+    elapsed += ran
+    const perItem = ran / (end - done)
     if (end - done >= 64 || best === Infinity) best = Math.min(best, perItem)
     done = end
   }

@@ -256,6 +256,28 @@ describe.each(BACKENDS)('parallelMap on $name', ({ options }) => {
     expect(pulled).toBeLessThan(400)
   })
 
+  it("iterate() with 'auto' chunks takes from a lazy source only what the probe runs, then the read-ahead", async () => {
+    await open()
+    let pulled = 0
+    function* counted() {
+      for (let i = 0; i < 1_000_000; i++) {
+        pulled++
+        yield i
+      }
+    }
+    const costly = (x: number) => {
+      const end = performance.now() + 0.05 // ~50 µs: the probe stops after ~0.5 ms of items
+      while (performance.now() < end);
+      return x
+    }
+    let consumed = 0
+    for await (const value of parallelMap.iterate(counted(), costly, { compute })) {
+      expect(value).toBe(consumed++)
+      if (consumed === 50) break
+    }
+    expect(pulled - consumed, 'a probe sample of 65,536 items was taken before').toBeLessThan(1000)
+  })
+
   it('iterate({ ordered: false }): every item once, tagged with its index', async () => {
     await open()
     const seen = new Map<number, number>()
