@@ -236,46 +236,34 @@ describe.each(BACKENDS)('parallelMap on $name', ({ options }) => {
 
   it('iterate(): yields in input order with bounded read-ahead', async () => {
     await open()
-    let pulled = 0
-    function* counted() {
-      for (let i = 0; i < 1_000_000; i++) {
-        pulled++
-        yield i
-      }
-    }
+    const source = countedSource()
     let consumed = 0
     let maxAhead = 0
-    for await (const value of parallelMap.iterate(counted(), t.square, { compute, chunkSize: 10, readAhead: 2 })) {
+    for await (const value of parallelMap.iterate(source, t.square, { compute, chunkSize: 10, readAhead: 2 })) {
       expect(value).toBe(consumed * consumed)
       consumed++
-      maxAhead = Math.max(maxAhead, pulled - consumed)
+      maxAhead = Math.max(maxAhead, source.pulled - consumed)
       if (consumed === 300) break
     }
     // Read-ahead: 2 chunks of 10 per node, plus the chunk being yielded.
     expect(maxAhead).toBeLessThanOrEqual(compute.nodes * 2 * 10 + 10)
-    expect(pulled).toBeLessThan(400)
+    expect(source.pulled).toBeLessThan(400)
   })
 
   it("iterate() with 'auto' chunks takes from a lazy source only what the probe runs, then the read-ahead", async () => {
     await open()
-    let pulled = 0
-    function* counted() {
-      for (let i = 0; i < 1_000_000; i++) {
-        pulled++
-        yield i
-      }
-    }
+    const source = countedSource()
     const costly = (x: number) => {
       const end = performance.now() + 0.05 // ~50 µs: the probe stops after ~0.5 ms of items
       while (performance.now() < end);
       return x
     }
     let consumed = 0
-    for await (const value of parallelMap.iterate(counted(), costly, { compute })) {
+    for await (const value of parallelMap.iterate(source, costly, { compute })) {
       expect(value).toBe(consumed++)
       if (consumed === 50) break
     }
-    expect(pulled - consumed, 'a probe sample of 65,536 items was taken before').toBeLessThan(1000)
+    expect(source.pulled - consumed, 'a probe sample of 65,536 items was taken before').toBeLessThan(1000)
   })
 
   it('iterate({ ordered: false }): every item once, tagged with its index', async () => {
@@ -287,3 +275,17 @@ describe.each(BACKENDS)('parallelMap on $name', ({ options }) => {
     expect([...seen.entries()].sort((a, b) => a[0] - b[0])).toEqual([[0, 25], [1, 36], [2, 49], [3, 64]])
   })
 })
+
+/** A million numbers, lazily, counting how many have been pulled. */
+function countedSource(): Iterable<number> & { pulled: number } {
+  const source = {
+    pulled: 0,
+    *[Symbol.iterator]() {
+      for (let i = 0; i < 1_000_000; i++) {
+        source.pulled++
+        yield i
+      }
+    },
+  }
+  return source
+}
