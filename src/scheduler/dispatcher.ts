@@ -6,8 +6,7 @@
  * when a node is lost under them, stopped at their deadline, cancelled by their signal.
  * It imports no worker API: any Backend will do.
  */
-import { NotCloneableError, TimeoutError } from '../errors.js'
-import { argumentsNotCloneable, findNotCloneable } from '../protocol/cloneable.js'
+import { TimeoutError } from '../errors.js'
 import type { Backend, BackendNode, NodeFailure } from '../backends/backend.js'
 import { RESPONSE_HEADER, type BatchResponse } from '../protocol/messages.js'
 import { BatchWriter, taskId } from './batch-writer.js'
@@ -17,7 +16,7 @@ import { BatchSizer } from './batch-sizer.js'
 import { Call, watchedCall, type CallObserver, type CallOptions, type RunningBatch } from './call.js'
 import { CallQueue } from './call-queue.js'
 import { AbortWatch } from './abort-watch.js'
-import { handleNodeFailure } from './failures.js'
+import { handleNodeFailure, handleUnsendable } from './failures.js'
 import { writeTaskOutput } from './task-output.js'
 import { closedError, lostNodeError, nowhereToRun } from './unrunnable.js'
 
@@ -237,33 +236,8 @@ export class Dispatcher {
       )
     } catch (error) {
       this.writer.unsent(node, request)
-      this.unsendable(batch, error)
-    }
-  }
-
-  /**
-   * Sending a batch threw before anything ran: structured clone refused a value the quick check
-   * let through (a function in an array's named property). Calls whose arguments a thorough check
-   * faults fail with the path; the others go back to the queue. With none to blame, each fails
-   * with what the send threw.
-   */
-  private unsendable(batch: RunningBatch, error: unknown): void {
-    this.release(batch)
-    const innocent: Call[] = []
-    for (const call of batch.calls) {
-      const bad = findNotCloneable(call.args, 'args', true)
-      if (bad !== undefined) call.reject(argumentsNotCloneable(call.label, bad, error))
-      else innocent.push(call)
-    }
-    if (innocent.length < batch.calls.length) {
-      this.requeue(innocent)
-      this.pumpSoon()
-      return
-    }
-    const refused = error instanceof Error && error.name === 'DataCloneError'
-    for (const call of innocent) {
-      if (!refused) call.reject(error)
-      else call.reject(new NotCloneableError(`Cannot send the arguments of task ${call.label} to a worker: ${error.message}`, 'args', { cause: error }))
+      this.release(batch)
+      if (handleUnsendable(this, batch, error)) this.pumpSoon()
     }
   }
 

@@ -1,12 +1,14 @@
 /**
- * What happens to the calls of a batch whose node failed under them. Two kinds of failure
- * (SPEC, Contracts): the call whose own code killed the worker (process.exit, an uncaught error
- * from its timers, a resource limit while it ran alone) is to blame and rejects with
- * WorkerExitError; every other call was merely interrupted and runs again, elsewhere if it can,
- * up to `interruptionRetries` times. A crash that nobody in a shared batch can be blamed for
- * sends its calls back one per batch, so a repeat offender ends up alone and blamed.
+ * What happens to the calls of a batch that could not be sent (below), or whose node failed
+ * under them. Two kinds of node failure (SPEC, Contracts): the call whose own code killed the
+ * worker (process.exit, an uncaught error from its timers, a resource limit while it ran alone)
+ * is to blame and rejects with WorkerExitError; every other call was merely interrupted and runs
+ * again, elsewhere if it can, up to `interruptionRetries` times. A crash that nobody in a shared
+ * batch can be blamed for sends its calls back one per batch, so a repeat offender ends up alone
+ * and blamed.
  */
-import { InterruptedError, WorkerExitError } from '../errors.js'
+import { InterruptedError, NotCloneableError, WorkerExitError } from '../errors.js'
+import { argumentsNotCloneable, findNotCloneable } from '../protocol/cloneable.js'
 import type { NodeFailure } from '../backends/backend.js'
 import { decodeThrown } from '../protocol/error-codec.js'
 import { warnStrayCrash } from '../worker/crash-slot.js'
@@ -82,4 +84,29 @@ function describeThrown(thrown: unknown): string {
   } catch {
     return `the value ${String(thrown)}`
   }
+}
+
+/**
+ * Sending a batch threw before anything ran: structured clone refused a value the quick check
+ * let through (a function in an array's named property). Calls whose arguments a thorough check
+ * faults fail with the path; the others go back to the queue (true: there is work to pump). With
+ * none to blame, each fails with what the send threw.
+ */
+export function handleUnsendable(dispatcher: Dispatcher, batch: RunningBatch, error: unknown): boolean {
+  const innocent: Call[] = []
+  for (const call of batch.calls) {
+    const bad = findNotCloneable(call.args, 'args', true)
+    if (bad !== undefined) call.reject(argumentsNotCloneable(call.label, bad, error))
+    else innocent.push(call)
+  }
+  if (innocent.length < batch.calls.length) {
+    dispatcher.requeue(innocent)
+    return true
+  }
+  const refused = error instanceof Error && error.name === 'DataCloneError'
+  for (const call of innocent) {
+    if (!refused) call.reject(error)
+    else call.reject(new NotCloneableError(`Cannot send the arguments of task ${call.label} to a worker: ${error.message}`, 'args', { cause: error }))
+  }
+  return false
 }
