@@ -38,7 +38,31 @@ export async function mapChunk(
   const began = performance.now()
   const result = await (chunk.kind === 'array' ? mapArray(fn, chunk.items, start, stopOnError) : mapShared(fn, chunk, start, stopOnError))
   result.ms = performance.now() - began
-  return alreadyChecked(result) // every value was checked as it was stored
+  // Every value was checked as it was stored; if clone refuses one anyway, each fails on its own.
+  return alreadyChecked(result, () => checkedThoroughly(result, start, stopOnError))
+}
+
+/**
+ * The result again, every value checked thoroughly (an array's named properties too): those
+ * clone refuses fail as their items' errors; undefined if none does. Only after a send failed.
+ */
+function checkedThoroughly(result: ChunkResult, start: number, stopOnError: boolean): ChunkResult | undefined {
+  const values = result.values
+  if (values === undefined) return undefined
+  const errors = [...(result.errors ?? [])]
+  const before = errors.length
+  values.forEach((value, i) => {
+    try {
+      checkedResult(value, start + i, true)
+    } catch (thrown) {
+      values[i] = undefined
+      errors.push([i, encodeThrown(thrown)])
+    }
+  })
+  if (errors.length === before) return undefined
+  errors.sort((a, b) => a[0] - b[0])
+  const stoppedAt = stopOnError ? errors[0]![0] : result.stoppedAt
+  return { ...result, errors, stoppedAt }
 }
 
 async function mapArray(fn: ItemFn, items: readonly unknown[], start: number, stopOnError: boolean): Promise<ChunkResult> {
@@ -110,8 +134,8 @@ export function touchPages(buffer: SharedArrayBuffer, stop: SharedArrayBuffer): 
 }
 
 /** A result that cannot travel back fails its own item, not the whole chunk. */
-export function checkedResult(value: unknown, index: number): unknown {
-  const bad = findNotCloneable(value, 'result')
+export function checkedResult(value: unknown, index: number, thorough = false): unknown {
+  const bad = findNotCloneable(value, 'result', thorough)
   if (bad === undefined) return value
   throw new NotCloneableError(
     `parallelMap item ${index} produced a value that cannot be sent back: ${bad.path} is ${bad.what}. ` +

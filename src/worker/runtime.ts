@@ -144,13 +144,21 @@ export function unsendableResponse(request: BatchRequest, response: BatchRespons
     errors.set(i, encodeThrown(error))
     response[RESPONSE_HEADER + i] = undefined
   }
+  let found = false
   for (let i = 0; i < results; i++) {
+    const result = response[RESPONSE_HEADER + i]
+    const repaired = isObject(result) ? repairs.get(result)?.() : undefined
+    if (repaired !== undefined) {
+      response[RESPONSE_HEADER + i] = repaired
+      found = true
+    }
     const bad = errors.has(i) ? undefined : findNotCloneable(response[RESPONSE_HEADER + i], 'result', true)
     if (bad === undefined) continue
     const id = request[REQUEST_HEADER + i * CALL_FIELDS + 1] as number
     blame(i, notCloneableResult(definitions.get(id)?.[2] ?? `task ${id}`, bad))
+    found = true
   }
-  if (errors.size === (response[1]?.length ?? 0)) for (let i = 0; i < results; i++) if (!errors.has(i)) blame(i, thrown)
+  if (!found) for (let i = 0; i < results; i++) if (!errors.has(i)) blame(i, thrown)
   response[1] = [...errors].sort((a, b) => a[0] - b[0])
   return response
 }
@@ -166,11 +174,18 @@ function notCloneableResult(label: string, bad: { path: string; what: string }):
 /** Results whose every part a built-in task has already checked (map chunks check per item). */
 const checked = new WeakSet<object>()
 
-/** Marks a result as checked for cloneability, so it is not walked a second time. */
-export function alreadyChecked<T extends object>(result: T): T {
+/**
+ * Marks a result as checked for cloneability, so it is not walked a second time; `repair`, if
+ * given, is its own answer to a send that failed anyway (a map chunk fails the items at fault),
+ * or undefined when nothing in it is.
+ */
+export function alreadyChecked<T extends object>(result: T, repair?: () => T | undefined): T {
   checked.add(result)
+  if (repair !== undefined) repairs.set(result, repair)
   return result
 }
+
+const repairs = new WeakMap<object, () => unknown>()
 
 function isObject(value: unknown): value is object {
   return typeof value === 'object' && value !== null

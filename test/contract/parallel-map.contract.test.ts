@@ -193,6 +193,18 @@ describe.each(BACKENDS)('parallelMap on $name', ({ options }) => {
     expect(settled[6]).toEqual({ status: 'fulfilled', value: [6] })
   })
 
+  it('names the index of an item whose result clone refuses past the quick check, and maps the rest of its chunk', async () => {
+    await open()
+    const settled = await parallelMap([1, 2, 3, 4], (x: number) => (x === 3 ? Object.assign([x], { f: () => x }) : [x]), {
+      compute,
+      chunkSize: 4,
+      settled: true,
+    })
+    expect(settled.map((s) => s.status)).toEqual(['fulfilled', 'fulfilled', 'rejected', 'fulfilled'])
+    expect(settled[2]).toMatchObject({ reason: { index: 2, cause: { code: 'ERR_SPINDLE_NOT_CLONEABLE', path: 'result.f' } } })
+    expect(settled[3]).toEqual({ status: 'fulfilled', value: [4] })
+  })
+
   it('names the index of an item whose result cannot be sent back', async () => {
     await open()
     const error = (await parallelMap([1, 2, 3], (x: number) => (x === 2 ? { f: () => x } : x), {
