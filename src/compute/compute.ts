@@ -193,10 +193,10 @@ export class Compute implements AsyncDisposable {
 }
 
 function checkPending(pending: unknown, method: string): asserts pending is Pending<unknown> {
-  if (!isPending(pending)) {
-    throw new InvalidOptionError(
-      `compute.${method}() takes a Pending (a call of a remote function, or gather(...)), got ${typeof pending}. ` +
-        `Write compute.${method}(t.fn(args)).`,
-    )
-  }
+  if (isPending(pending)) return
+  const many = Array.isArray(pending) && pending.length > 0 && pending.every(isPending)
+  throw new InvalidOptionError(
+    `compute.${method}() takes a Pending (a call of a remote function, or gather(...)), got ` +
+      (many ? `an array of them. Write compute.${method}(gather(...calls)).` : `${typeof pending}. Write compute.${method}(t.fn(args)).`),
+  )
 }

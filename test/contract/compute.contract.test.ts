@@ -238,6 +238,12 @@ describe.each(BACKENDS)('Compute contract on $name', ({ name, options }) => {
       await expect(pool.run(t.echo(1), { timeot: 5 } as never)).rejects.toThrow('Did you mean "timeout"?')
     })
 
+    it('says how to write it when run() is given something other than a Pending', async () => {
+      await open()
+      await expect(pool.run(42 as never)).rejects.toMatchObject({ code: 'ERR_SPINDLE_INVALID_OPTION', message: expect.stringContaining('compute.run(t.fn(args))') })
+      await expect(pool.run([t.add(1, 2), t.add(3, 4)] as never)).rejects.toThrow('got an array of them. Write compute.run(gather(...calls))')
+    })
+
     it('rejects calls after close, with a code', async () => {
       await open()
       await pool.close()
