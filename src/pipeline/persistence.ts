@@ -59,7 +59,7 @@ export function openPersistence(options: PersistenceOptions, run: { id: string; 
 function lastDurations(log: RunLog, pipeline: string): Map<string, number> {
   const durations = new Map<string, number>()
   try {
-    const last = log.list().find((run) => run.pipeline === pipeline)
+    const last = log.latest(pipeline)
     if (last === undefined) return durations
     for (const step of log.read(last.id).steps) {
       // Reused steps (cache, resume) did not run: they have no start. Time queued in the pool is not the step's.

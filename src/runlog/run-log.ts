@@ -158,20 +158,40 @@ export class RunLog {
   list(): StoredRunSummary[] {
     const summaries: StoredRunSummary[] = []
     for (const entry of readdirIfExists(this.dir)) {
-      if (!RUN_ID.test(entry)) continue
-      const runDir = join(this.dir, entry)
-      try {
-        const text = readIfExists(join(runDir, RUN_FILE))
-        if (text === undefined) continue // a begin() killed before run.json, or not a run
-        const file = decodeRun(text, join(runDir, RUN_FILE))
-        const steps = file.counts ?? countSteps(file.steps, readSteps(join(runDir, STEPS_DIR)))
-        const { id, pipeline, status, startedAt, endedAt } = file
-        summaries.push({ id, pipeline, status, startedAt, endedAt, steps })
-      } catch {
-        // A damaged run must not hide the others from `spindle runs`; read(id) reports it.
-      }
+      const summary = this.#summary(entry)
+      if (summary !== undefined) summaries.push(summary)
     }
     return summaries.sort((a, b) => b.startedAt - a.startedAt || (a.id < b.id ? 1 : a.id > b.id ? -1 : 0))
+  }
+
+  /**
+   * The newest run of `pipeline`, reading runs newest first and stopping there: run ids begin
+   * with their start time, so their names sort by it (a log of thousands of runs is not read
+   * whole at the start of every run).
+   */
+  latest(pipeline: string): StoredRunSummary | undefined {
+    const entries = readdirIfExists(this.dir).sort().reverse()
+    for (const entry of entries) {
+      const summary = this.#summary(entry)
+      if (summary?.pipeline === pipeline) return summary
+    }
+    return undefined
+  }
+
+  /** A run directory's summary; undefined for what is not a readable run. */
+  #summary(entry: string): StoredRunSummary | undefined {
+    if (!RUN_ID.test(entry)) return undefined
+    const runDir = join(this.dir, entry)
+    try {
+      const text = readIfExists(join(runDir, RUN_FILE))
+      if (text === undefined) return undefined // a begin() killed before run.json, or not a run
+      const file = decodeRun(text, join(runDir, RUN_FILE))
+      const steps = file.counts ?? countSteps(file.steps, readSteps(join(runDir, STEPS_DIR)))
+      const { id, pipeline, status, startedAt, endedAt } = file
+      return { id, pipeline, status, startedAt, endedAt, steps }
+    } catch {
+      return undefined // a damaged run must not hide the others from `spindle runs`; read(id) reports it
+    }
   }
 
   #unknown(id: string): UnknownRunError {

@@ -206,6 +206,19 @@ describe('RunLog.read() of an unknown run and list()', () => {
     ])
   })
 
+  it('latest(pipeline) reads runs newest first by id (ids begin with their start time) and stops at the first of that pipeline', () => {
+    const log = RunLog.open(dir)
+    log.begin({ id: '2026-01-01T00-00-00-000Z-aaaa', pipeline: 'etl', startedAt: 100, steps: [] }).finish('succeeded', 110)
+    log.begin({ id: '2026-01-02T00-00-00-000Z-bbbb', pipeline: 'etl', startedAt: 200, steps: [] }).finish('failed', 210)
+    log.begin({ id: '2026-01-03T00-00-00-000Z-cccc', pipeline: 'train', startedAt: 300, steps: [] })
+    mkdirSync(join(dir, '2026-01-04T00-00-00-000Z-dddd')) // a begin() killed before run.json
+    writeFileSync(join(dir, '2026-01-04T00-00-00-000Z-dddd', 'run.json'), '{"id": "dam') // damaged: skipped
+    expect(log.latest('etl')).toMatchObject({ id: '2026-01-02T00-00-00-000Z-bbbb', status: 'failed' })
+    expect(log.latest('train')).toMatchObject({ id: '2026-01-03T00-00-00-000Z-cccc', status: 'running' })
+    expect(log.latest('nope')).toBeUndefined()
+    expect(RunLog.open(join(dir, 'missing')).latest('etl')).toBeUndefined()
+  })
+
   it('a damaged step file is reported by read() and does not hide other runs from list()', () => {
     const log = RunLog.open(dir)
     log.begin({ id: 'good', pipeline: 'p', startedAt: 1, steps: [] })
