@@ -12,4 +12,12 @@ process.on('SIGINT', () => {
   controller.abort(new Error('cancelled by Ctrl-C (SIGINT)'))
 })
 
+// A reader that goes away (`spindle runs | head`) ends the output, not the command: what is
+// written after that is dropped instead of crashing with an unhandled EPIPE.
+for (const stream of [process.stdout, process.stderr]) {
+  stream.on('error', (error: NodeJS.ErrnoException) => {
+    if (error.code !== 'EPIPE' && error.code !== 'ERR_STREAM_DESTROYED') throw error
+  })
+}
+
 process.exitCode = await main(process.argv.slice(2), { stdout: process.stdout, stderr: process.stderr, cwd: process.cwd(), signal: controller.signal })

@@ -1,6 +1,6 @@
 // The real executable on the repository's own example: what `npm start` runs. A .ts pipeline
 // whose .ts task module must load on worker threads (tsx registered by the CLI, not by a flag).
-import { execFile } from 'node:child_process'
+import { execFile, spawn } from 'node:child_process'
 import { existsSync, rmSync } from 'node:fs'
 import { join } from 'node:path'
 import { promisify } from 'node:util'
@@ -38,4 +38,18 @@ it('spindle graph examples/pipeline.ts prints its Mermaid graph without running 
   expect(stdout).toBe(
     ['flowchart TD', '  s0["load"]', '  s1["featA"]', '  s2["featB"]', '  s3["train"]', '  s4[/"notify (shell)"/]', '  s0 --> s1', '  s0 --> s2', '  s1 --> s3', '  s2 --> s3', '  s3 --> s4', ''].join('\n'),
   )
+})
+
+it('a reader that goes away (spindle run --json | head -1) ends the output, not the run: no EPIPE crash', async () => {
+  const dir = (cwd = tempDir())
+  const child = spawn(process.execPath, [join(root, 'dist/cli/bin.js'), 'run', join(root, 'examples/pipeline.ts'), '--json', '--workers', '2'], {
+    cwd: dir,
+    stdio: ['ignore', 'pipe', 'pipe'],
+  })
+  let stderr = ''
+  child.stderr.on('data', (chunk: Buffer) => (stderr += chunk))
+  child.stdout.once('data', () => child.stdout.destroy()) // like head -1: read one event, close the pipe
+  const code = await new Promise<number | null>((resolve) => child.on('exit', resolve))
+  expect(stderr).not.toMatch(/EPIPE|Unhandled/)
+  expect(code, 'the run went on and succeeded').toBe(0)
 })
