@@ -118,7 +118,12 @@ export class ThreadNode implements BackendNode {
       let stopLater: (() => void) | undefined
       this.waiting.push(() => {
         if (stopped) return failed(new NodeFailure('aborted', 'aborted'))
-        stopLater = this.execute(batch, done, failed)
+        try {
+          stopLater = this.execute(batch, done, failed)
+        } catch (error) {
+          // Not sent (a value clone refuses): back to the dispatcher, whose own send sorts it out.
+          failed(new NodeFailure('crash', `the batch could not be sent: ${String(error)}`, { interrupted: true, cause: error }))
+        }
       })
       return () => (stopLater !== undefined ? stopLater() : void (stopped = true))
     }
