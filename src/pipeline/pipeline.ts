@@ -12,6 +12,7 @@ import { checkDuration, checkInteger, checkKnownKeys, shown } from '../options.j
 import { isPending, Pending, type StepId } from '../task/pending.js'
 import { duplicateStep } from '../graph/validate.js'
 import { runPipeline, type RunPipelineOptions } from './run.js'
+import { mapItemCall } from './steps.js'
 import type { ShellOptions, ShellResult } from './shell.js'
 import type { RunRecord, StepKind, StepOptions } from './types.js'
 
@@ -137,7 +138,7 @@ export class Pipeline {
     read(parts.pending)
     if (parts.map !== undefined) {
       read(parts.map.items)
-      if (Array.isArray(parts.map.items)) parts.map.items.forEach((item, i) => read(parts.map!.each(item, i)))
+      if (Array.isArray(parts.map.items)) parts.map.items.forEach((item, i) => read(mapItemCall(name, parts.map!.each, item, i)))
     }
     for (const branch of Object.values(parts.branches ?? {})) {
       for (const ref of branch.externals.values()) this.reference(ref, deps)

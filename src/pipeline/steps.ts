@@ -1,6 +1,8 @@
 /** Running one step of each kind, with its retries. A step's outcome never rejects: it says how it ended. */
 import { msPerCall, runWithSteps } from '../compute/compute.js'
-import type { Pending } from '../task/pending.js'
+import { InvalidOptionError } from '../errors.js'
+import { shown } from '../options.js'
+import { isPending, type Pending } from '../task/pending.js'
 import { resolveStep, transition, type Level, type RunContext } from './context.js'
 import { runLevel } from './level.js'
 import type { StepDefinition } from './pipeline.js'
@@ -122,7 +124,7 @@ async function map(ctx: RunContext, level: Level, def: StepDefinition, record: S
   progress() // progress displays show "items done / total" for a running map step
   const values = await Promise.all(
     items.map(async (item, index) => {
-      const pending = each(item, index)
+      const pending = mapItemCall(def.name, each, item, index)
       await ctx.slots.acquire(stop, lookaheadFor(ctx, pending, timeout))
       try {
         const value = await ctx.compute[runWithSteps](pending, { signal: stop, timeout, label: `${record.name}[${index}]` }, resolve)
@@ -135,6 +137,16 @@ async function map(ctx: RunContext, level: Level, def: StepDefinition, record: S
     }),
   )
   return reduce === undefined ? values : reduce(values)
+}
+
+/** A map step's call for one item, checked: what `each` returns must be a call (or a gather). */
+export function mapItemCall(step: string, each: (item: unknown, index: number) => unknown, item: unknown, index: number): Pending<unknown> {
+  const pending = each(item, index)
+  if (isPending(pending)) return pending
+  throw new InvalidOptionError(
+    `Map step "${step}": its function must return a call of a remote function for each item, ` +
+      `(item) => t.fn(item); for item ${index} it returned ${shown(pending)}.`,
+  )
 }
 
 function sleep(ms: number, signal: AbortSignal): Promise<void> {

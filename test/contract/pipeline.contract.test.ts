@@ -139,6 +139,20 @@ describe('Pipeline: bad definitions get clear errors before any work', () => {
     })
   })
 
+  it('a map step whose function returns something other than a call: at definition, or when its items come from a step', async () => {
+    const p = new Pipeline('map-bad')
+    expect(() => p.map('doubled', [1, 2], (x: number) => (x * 2) as never)).toThrow(
+      expect.objectContaining({ code: 'ERR_SPINDLE_INVALID_OPTION', message: expect.stringContaining('Map step "doubled": its function must return a call') }),
+    )
+    const items = p.step('items', t.echo([1, 2]))
+    p.map('later', items, (x: number) => (x * 2) as never)
+    const run = await p.run({ executor: new ParallelExecutor({ backend: 'inline' }), runLog: false })
+    expect(run.steps.find((s) => s.name === 'later')).toMatchObject({
+      status: 'failed',
+      error: { code: 'ERR_SPINDLE_INVALID_OPTION', message: expect.stringContaining('for item 0 it returned `2` (number)') },
+    })
+  })
+
   it('maxWorkers: 0 and unknown options', () => {
     expect(() => new ParallelExecutor({ maxWorkers: 0 })).toThrow('Expected `maxWorkers` to be an integer >= 1, got `0` (number)')
     expect(() => new ParallelExecutor({ maxWorker: 2 } as never)).toThrow('Did you mean "maxWorkers"?')
