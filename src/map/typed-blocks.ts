@@ -14,7 +14,7 @@ import { availableParallelism } from 'node:os'
 import type { CallSink } from '../scheduler/call.js'
 import type { TaskRef } from '../task/pending.js'
 import { decodeThrown } from '../protocol/error-codec.js'
-import { blockState, claimedBy, isDone, runBlocks, settleWaiting, DONE_ITEMS, STAGED, STOP, type BlockPlan, type BlocksResult } from '../worker/map-blocks.js'
+import { blockState, claimedBy, isDone, markDelivered, runBlocks, settleWaiting, DONE_ITEMS, STAGED, STOP, type BlockPlan, type BlocksResult } from '../worker/map-blocks.js'
 import type { FnSpec, ItemFn } from './fn-spec.js'
 import { chunkFailed, itemError, type ChunkOutcome, type SharedArrays, type TypedArray } from './outcome.js'
 import { InterruptedError, type MapItemError } from '../errors.js'
@@ -25,7 +25,7 @@ const HELP_MS = 4
 /** Blocks per thread for 'auto': enough that threads finish within a small fraction of the map of each other. */
 const BLOCKS_PER_THREAD = 16
 const MIN_BLOCK = 1024
-/** Rounds for blocks whose workers were lost; a round that finishes none of them ends the map. */
+/** Rounds for blocks whose workers were lost; a later round that finishes none of them ends the map. */
 const MAX_ROUNDS = 4
 const PROGRESS_MS = 100
 
@@ -104,7 +104,7 @@ export async function* mapTypedBlocks(
       if (helps) {
         const helped = runBlocks(local, plan, slots, options.stopOnError, performance.now() + HELP_MS)
         await settleWaiting(plan, helped, options.stopOnError)
-        addResult(errors, others, offset, helped)
+        addResult(errors, others, plan, helped)
       }
       const all = Promise.all(calls)
       if (options.progress) {
@@ -115,10 +115,11 @@ export async function* mapTypedBlocks(
       }
       const outcomes = await all
       if (options.signal.aborted) throw options.signal.reason
-      for (const outcome of outcomes) if (outcome.ok) addResult(errors, others, offset, outcome.value)
+      for (const outcome of outcomes) if (outcome.ok) addResult(errors, others, plan, outcome.value)
       const { again, failedItems } = unfinished(plan, claims, outcomes, errors)
       const lastRound = again.length === 0 || Atomics.load(cells, STOP) !== 0
-      if (!lastRound && (round === MAX_ROUNDS || again.length === claims)) {
+      // A second round that finishes none of what it ran again ends the map (the first may lose everything to one crash).
+      if (!lastRound && (round === MAX_ROUNDS || (round > 1 && again.length === claims))) {
         throw new InterruptedError(
           `parallelMap: ${again.length} blocks of the typed array were claimed by workers that were lost before finishing them, ` +
             `${round} rounds in a row. Check what ends the pool's workers (its nodes' status, memory limits).`,
@@ -181,7 +182,9 @@ function stage(shared: SharedArrays, plan: BlockPlan, cells: Int32Array): void {
 }
 
 /** A call's (or this thread's) failures and non-number results, by item index. */
-function addResult(errors: Array<[number, MapItemError]>, others: Array<[number, unknown]>, offset: number, result: BlocksResult): void {
+function addResult(errors: Array<[number, MapItemError]>, others: Array<[number, unknown]>, plan: BlockPlan, result: BlocksResult): void {
+  const { offset } = plan
+  markDelivered(plan, result)
   for (const [i, thrown] of result.errors ?? []) errors.push([offset + i, itemError(offset + i, decodeThrown(thrown))])
   for (const [i, value] of result.others ?? []) others.push([offset + i, value])
 }

@@ -52,6 +52,12 @@ export interface BlocksResult {
   others?: Array<[number, unknown]>
   /** Results still to come (an item's promise), by block: settled by `settleWaiting`, never sent. */
   waiting?: Map<number, Array<[number, PromiseLike<unknown>]>>
+  /**
+   * Blocks finished with results outside shared memory (a failed item, a result not a number):
+   * done only once the caller has this result (`markDelivered`), so a worker lost before its
+   * answer arrived has them run again instead of leaving zeros in their place.
+   */
+  delivered?: number[]
 }
 
 /** A fresh state for a round over `blocks` blocks. */
@@ -79,7 +85,22 @@ export async function mapBlocks(
   const fn = await resolveFn(spec, context)
   const result = runBlocks(fn, plan, slot, stopOnError)
   await settleWaiting(plan, result, stopOnError)
-  return alreadyChecked(result)
+  // Results that are not numbers were checked as they were kept; if clone refuses one anyway, its item fails alone.
+  return alreadyChecked(result, () => othersChecked(result, plan.offset))
+}
+
+/** The result again, its non-number results checked thoroughly (see checkedThoroughly in map-chunk.ts); undefined if none fails. */
+function othersChecked(result: BlocksResult, offset: number): BlocksResult | undefined {
+  const others: Array<[number, unknown]> = []
+  const errors = [...(result.errors ?? [])]
+  for (const [i, value] of result.others ?? []) {
+    try {
+      others.push([i, checkedResult(value, offset + i, true)])
+    } catch (thrown) {
+      errors.push([i, encodeThrown(thrown)])
+    }
+  }
+  return errors.length === (result.errors?.length ?? 0) ? undefined : { ...result, others, errors }
 }
 
 /**
@@ -101,6 +122,7 @@ export function runBlocks(fn: ItemFn, plan: BlockPlan, slot: number, stopOnError
     }
     const start = b * blockSize
     const end = Math.min(input.length, start + blockSize)
+    const aside = keptAside(result)
     const run = plan.others ? runRangeKeeping : runRange
     for (let i = start; (i = run(fn, plan, result, i, end)) < end; i++) {
       ;(result.errors ??= []).push([i, encodeThrown(failure.thrown)])
@@ -109,10 +131,30 @@ export function runBlocks(fn: ItemFn, plan: BlockPlan, slot: number, stopOnError
         return result
       }
     }
-    // A block with items still to come is done once they are (settleWaiting).
-    if (!result.waiting?.has(b)) markDone(cells, plan, b)
+    // A block with items still to come is done once they are (settleWaiting); one with results
+    // aside already waits for delivery whatever they bring.
+    const hasAside = keptAside(result) > aside
+    if (!result.waiting?.has(b)) finish(cells, plan, result, b, hasAside)
+    else if (hasAside) (result.delivered ??= []).push(b)
   }
   return result
+}
+
+/** Results of a call kept outside shared memory so far: they travel with its answer. */
+function keptAside(result: BlocksResult): number {
+  return (result.errors?.length ?? 0) + (result.others?.length ?? 0)
+}
+
+/** A finished block: done now if all its results are in shared memory, else once delivered. */
+function finish(cells: Int32Array, plan: BlockPlan, result: BlocksResult, b: number, aside: boolean): void {
+  if (aside) (result.delivered ??= []).push(b)
+  else markDone(cells, plan, b)
+}
+
+/** The caller has `result`: the blocks whose results travelled with it are done. */
+export function markDelivered(plan: BlockPlan, result: BlocksResult): void {
+  const cells = new Int32Array(plan.state)
+  for (const b of result.delivered ?? []) markDone(cells, plan, b)
 }
 
 function markDone(cells: Int32Array, plan: BlockPlan, b: number): void {
@@ -132,23 +174,29 @@ export async function settleWaiting(plan: BlockPlan, result: BlocksResult, stopO
   const cells = new Int32Array(plan.state)
   await Promise.all(
     [...waiting].map(async ([b, items]) => {
+      let aside = false
       await Promise.all(items.map(async ([i, promise]) => {
         try {
-          store(plan, result, i, await promise)
+          aside = store(plan, result, i, await promise) || aside
         } catch (thrown) {
           ;(result.errors ??= []).push([i, encodeThrown(thrown)])
+          aside = true
           if (stopOnError) Atomics.store(cells, STOP, 1)
         }
       }))
-      markDone(cells, plan, b)
+      if (!result.delivered?.includes(b)) finish(cells, plan, result, b, aside) // else it waits for delivery already
     }),
   )
 }
 
-/** A result of an array of numbers: into the output if a number, else kept aside, checked for sending. */
-function store(plan: BlockPlan, result: BlocksResult, i: number, value: unknown): void {
-  if (typeof value === 'number') plan.output[i] = value
-  else (result.others ??= []).push([i, checkedResult(value, plan.offset + i)])
+/** A result of an array of numbers: into the output if a number, else kept aside (true), checked for sending. */
+function store(plan: BlockPlan, result: BlocksResult, i: number, value: unknown): boolean {
+  if (typeof value === 'number') {
+    plan.output[i] = value
+    return false
+  }
+  ;(result.others ??= []).push([i, checkedResult(value, plan.offset + i)])
+  return true
 }
 
 /** What the item at the index a range runner returned threw. */

@@ -1,6 +1,7 @@
 // Typed-array maps on threads, where workers claim blocks of shared memory: an abort stops the
 // claiming and the map rejects at once, even while every worker is busy in a block; the
-// calling thread never waits on a block it has not staged yet.
+// calling thread never waits on a block it has not staged yet; an array of numbers taking the
+// same road fails only the item whose result cannot travel.
 import { describe, expect, it } from 'vitest'
 import { parallelMap } from 'spindle'
 import { cells, tasks as t, usePools } from '../helpers/pools.js'
@@ -30,6 +31,19 @@ describe('typed-array maps on threads', () => {
     await compute.run(t.noop()) // the workers have let go of the map
     expect(Atomics.load(gate.view, 1), "items run").toBeLessThan(10_000) // a block or so per worker, not the rest of the map
     expect(await compute.run(t.add(1, 2))).toBe(3)
+  })
+
+  it('an array of numbers mapped through shared memory: a result clone refuses past the quick check fails its item alone', async () => {
+    const compute = await start({ workers: 2 })
+    const items = Array.from({ length: 400 }, (_, i) => i)
+    // ~50 µs an item: the probe sends the map to the workers, as blocks of shared memory.
+    const settled = await parallelMap(items, (x: number) => {
+      const end = performance.now() + 0.05
+      while (performance.now() < end);
+      return x === 321 ? Object.assign([x], { f: () => x }) : x
+    }, { compute, settled: true })
+    expect(settled[321]).toMatchObject({ status: 'rejected', reason: { index: 321, cause: { code: 'ERR_SPINDLE_NOT_CLONEABLE', path: 'result.f' } } })
+    expect(settled.filter((s, i) => i !== 321 && !(s.status === 'fulfilled' && s.value === i))).toEqual([])
   })
 
   it('maps a SharedArrayBuffer-backed input in place of staging, with each result once', async () => {

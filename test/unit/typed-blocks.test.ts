@@ -22,8 +22,12 @@ function claimOneAndVanish(plan: BlockPlan, slot: number): void {
   Atomics.store(cells, 4 + b, slot + 1) // claimed, never done
 }
 
-/** A pool of `nodes` whose calls run here, in slot order, after this turn (the input is staged by then). */
-function fakePool(nodes: number, lose: (plan: BlockPlan, slot: number, round: number) => 'lost' | 'fail' | undefined) {
+/**
+ * A pool of `nodes` whose calls run here, in slot order, after this turn (the input is staged by
+ * then). A call's fate: 'lost' (claims a block and vanishes), 'fail', or 'answerLost' (runs its
+ * blocks, then its answer never arrives: the dispatcher's retry of it finds nothing to claim).
+ */
+function fakePool(nodes: number, lose: (plan: BlockPlan, slot: number, round: number) => 'lost' | 'fail' | 'answerLost' | undefined, fn = triple) {
   const rounds = new Map<SharedArrayBuffer, number>()
   const sink: CallSink = {
     nodes,
@@ -34,12 +38,16 @@ function fakePool(nodes: number, lose: (plan: BlockPlan, slot: number, round: nu
       if (!rounds.has(plan.state)) rounds.set(plan.state, rounds.size + 1)
       await new Promise((resolve) => setImmediate(resolve))
       const fate = lose(plan, slot, rounds.get(plan.state)!)
+      if (fate === 'answerLost') {
+        runBlocks(fn, plan, slot, stopOnError)
+        return {}
+      }
       if (fate !== undefined) {
         claimOneAndVanish(plan, slot)
         if (fate === 'fail') throw new Error('worker died')
         return {}
       }
-      return runBlocks(triple, plan, slot, stopOnError)
+      return runBlocks(fn, plan, slot, stopOnError)
     },
   }
   return { sink, rounds: () => rounds.size }
@@ -75,6 +83,20 @@ describe('typed-array maps by claimed blocks', () => {
     const failed = new Set(errors.map(([index]) => index))
     for (let i = 0; i < 1000; i++) if (!failed.has(i)) expect(output[i]).toBe(triple(i))
     expect(outcomes.reduce((n, o) => n + o.count, 0)).toBe(1000)
+  })
+
+  it('runs again the blocks whose failures travelled with an answer that was lost: no item reads as a zero', async () => {
+    const failing = (x: unknown) => {
+      if ((x as number) % 100 === 7) throw new Error(`bad ${x}`)
+      return (x as number) * 3
+    }
+    const { sink, rounds } = fakePool(2, (_plan, slot, round) => (slot === 0 && round === 1 ? 'answerLost' : undefined), failing)
+    const { output, outcomes } = await run(sink, input, false)
+    const failed = outcomes.flatMap((o) => o.errors ?? []).map(([index]) => index)
+    expect(failed).toEqual([7, 107, 207, 307, 407, 507, 607, 707, 807, 907]) // each once, none lost with the answer
+    for (let i = 0; i < 1000; i++) if (i % 100 !== 7) expect(output[i]).toBe(i * 3)
+    expect(rounds()).toBe(2)
+    expect(outcomes.reduce((n, o) => n + o.count, 0), 'each item counted once').toBe(1000)
   })
 
   it('gives up when a round finishes none of the blocks it had to run again', async () => {
