@@ -146,10 +146,15 @@ async function* iterate(items: unknown, fn: unknown, options: IterateOptions = {
       held: () => heldCount,
     })
     let next = 0
+    // With stopOnError: false, failed items are not yielded (no value stands in for them): they
+    // are thrown together, in input order, once every other item has been.
+    const failures: MapItemError[] = []
     for await (const outcome of engine) {
       if (outcome.errors !== undefined && options.stopOnError !== false) throw outcome.errors[0]![1]
+      for (const [, error] of outcome.errors ?? []) failures.push(error)
       if (!ordered) {
-        for (let i = 0; i < outcome.count; i++) yield { index: outcome.start + i, value: outcome.values?.[i] }
+        const failed = new Set(outcome.errors?.map(([i]) => i))
+        for (let i = 0; i < outcome.count; i++) if (!failed.has(i)) yield { index: outcome.start + i, value: outcome.values?.[i] }
         continue
       }
       held.set(outcome.start, outcome)
@@ -158,8 +163,13 @@ async function* iterate(items: unknown, fn: unknown, options: IterateOptions = {
         held.delete(next)
         heldCount--
         next += ready.count
-        for (let i = 0; i < ready.count; i++) yield ready.values?.[i]
+        const skip = new Set(ready.errors?.map(([i]) => i))
+        for (let i = 0; i < ready.count; i++) if (!skip.has(i)) yield ready.values?.[i]
       }
+    }
+    if (failures.length > 0) {
+      failures.sort((a, b) => a.index - b.index)
+      throw new AggregateError(failures, `parallelMap.iterate: ${failures.length} items failed`)
     }
   } finally {
     await compute.release()

@@ -278,6 +278,24 @@ describe.each(BACKENDS)('parallelMap on $name', ({ options }) => {
     expect(source.pulled - consumed, 'a probe sample of 65,536 items was taken before').toBeLessThan(1000)
   })
 
+  it('iterate() with stopOnError: false yields every other item, then throws the failures in input order', async () => {
+    await open()
+    const failOdd = (x: number) => {
+      if (x % 2 === 1) throw new Error(`odd ${x}`)
+      return x * 10
+    }
+    for (const ordered of [true, false]) {
+      const got: unknown[] = []
+      const error = await (async () => {
+        for await (const value of parallelMap.iterate([0, 1, 2, 3, 4, 5], failOdd, { compute, chunkSize: 2, stopOnError: false, ordered })) got.push(value)
+      })().catch((e: unknown) => e as AggregateError)
+      const values = ordered ? got : (got as Array<{ index: number; value: number }>).sort((a, b) => a.index - b.index).map((g) => g.value)
+      expect(values, 'no stand-in value for a failed item').toEqual([0, 20, 40])
+      expect(error).toBeInstanceOf(AggregateError)
+      expect((error as AggregateError).errors.map((e: { index: number }) => e.index)).toEqual([1, 3, 5])
+    }
+  })
+
   it('iterate({ ordered: false }): every item once, tagged with its index', async () => {
     await open()
     const seen = new Map<number, number>()
