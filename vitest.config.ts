@@ -9,6 +9,7 @@ export default defineConfig({
   },
   test: {
     include: ['test/**/*.test.ts'],
+    setupFiles: ['test/helpers/own-cwd.ts'],
     typecheck: { enabled: true, include: ['test/types/**/*.test-d.ts'] },
     testTimeout: 60_000,
     hookTimeout: 60_000,
