@@ -36,6 +36,8 @@ export interface EngineOptions {
 }
 
 const CHUNK_TASK: TaskRef = { module: new URL('../worker/map-chunk.js', import.meta.url).href, name: 'mapChunk' }
+/** Where a chunk's items sit among a mapChunk call's arguments (the chunk is its second), as a path names them. */
+const CHUNK_ITEMS_PATH = 'args[1].items'
 const PROBE_TAKE = 65_536
 /** Items per block on this thread: at most this many, and about LOCAL_BLOCK_MS of work (abort and progress are seen between blocks). */
 const LOCAL_BLOCK = 16_384
@@ -250,7 +252,7 @@ async function runChunk(
     if (signal.aborted) throw signal.reason
     // Clone refused an item the quick check passed (the dispatcher found it, `args[1].items[k]…`):
     // the chunk runs again split around it, so only that item fails, by its index.
-    if (thrown instanceof NotCloneableError && thrown.path.startsWith('args[1].items') && part.split !== true) {
+    if (thrown instanceof NotCloneableError && thrown.path.startsWith(CHUNK_ITEMS_PATH) && part.split !== true) {
       const parts = sendable(items, start, shared, true).map((p) => p.outcome ?? runChunk(compute, spec, { ...p, split: true }, shared, call, options))
       return joined(start, items.length, await Promise.all(parts))
     }

@@ -41,6 +41,8 @@ export class Dispatcher {
   private pumping = false
   private pumpQueued = false
   private drained: (() => void) | undefined
+  /** Calls per batch for a batch headed by `head`, with `waiting` calls queued (one function: no closure per pump). */
+  private readonly batchSize = (head: Call, waiting: number): number => this.sizer.size(head.costKey, waiting, this.nodeCount)
   /** Set while a recorder watches (Compute manages it); checked once per call or batch. */
   observer: CallObserver | undefined = undefined
 
@@ -195,8 +197,7 @@ export class Dispatcher {
         progress = false
         const order = nodes.filter((n) => this.free[n.index]! > 0 && (n.status ?? 'up') === 'up').sort((a, b) => this.busy(a) - this.busy(b))
         for (const node of order) {
-          const idle = this.free[node.index] === node.slots
-          const calls = this.waiting.take(node.index, idle, (head, waiting) => this.sizer.size(head.costKey, waiting, this.nodeCount))
+          const calls = this.waiting.take(node.index, this.free[node.index] === node.slots, this.batchSize)
           if (calls === undefined) continue
           this.send(node, calls)
           progress = true

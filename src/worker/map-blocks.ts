@@ -15,7 +15,7 @@ import { encodeThrown, type EncodedThrown } from '../protocol/error-codec.js'
 import { resolveFn, type FnSpec, type ItemFn } from '../map/fn-spec.js'
 import type { TypedArray } from '../map/outcome.js'
 import { alreadyChecked, isThenable } from './runtime.js'
-import { checkedResult } from './map-chunk.js'
+import { checkedResult, refusedResults } from './map-chunk.js'
 
 /** Int32 cells of the state: the next claim (an index into the round's blocks). */
 export const NEXT = 0
@@ -89,18 +89,12 @@ export async function mapBlocks(
   return alreadyChecked(result, () => othersChecked(result, plan.offset))
 }
 
-/** The result again, its non-number results checked thoroughly (see checkedThoroughly in map-chunk.ts); undefined if none fails. */
+/** The result again, its non-number results checked thoroughly: those clone refuses fail their items; undefined if none does. */
 function othersChecked(result: BlocksResult, offset: number): BlocksResult | undefined {
-  const others: Array<[number, unknown]> = []
-  const errors = [...(result.errors ?? [])]
-  for (const [i, value] of result.others ?? []) {
-    try {
-      others.push([i, checkedResult(value, offset + i, true)])
-    } catch (thrown) {
-      errors.push([i, encodeThrown(thrown)])
-    }
-  }
-  return errors.length === (result.errors?.length ?? 0) ? undefined : { ...result, others, errors }
+  const refused = refusedResults(result.others ?? [], offset)
+  if (refused.length === 0) return undefined
+  const failed = new Set(refused.map(([i]) => i))
+  return { ...result, others: result.others!.filter(([i]) => !failed.has(i)), errors: [...(result.errors ?? []), ...refused] }
 }
 
 /**
@@ -108,7 +102,7 @@ function othersChecked(result: BlocksResult, offset: number): BlocksResult | und
  * performance.now() time) has passed. Results go straight into the output.
  */
 export function runBlocks(fn: ItemFn, plan: BlockPlan, slot: number, stopOnError: boolean, until = Infinity): BlocksResult {
-  const { input, output, blockSize, blocks, list } = plan
+  const { input, blockSize, blocks, list } = plan
   const cells = new Int32Array(plan.state)
   const claims = list === undefined ? blocks : list.length
   const result: BlocksResult = {}

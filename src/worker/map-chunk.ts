@@ -48,21 +48,24 @@ export async function mapChunk(
  */
 function checkedThoroughly(result: ChunkResult, start: number, stopOnError: boolean): ChunkResult | undefined {
   const values = result.values
-  if (values === undefined) return undefined
-  const errors = [...(result.errors ?? [])]
-  const before = errors.length
-  values.forEach((value, i) => {
+  const refused = values === undefined ? [] : refusedResults(values.entries(), start)
+  if (refused.length === 0) return undefined
+  for (const [i] of refused) values![i] = undefined
+  const errors = [...(result.errors ?? []), ...refused].sort((a, b) => a[0] - b[0])
+  return { ...result, errors, stoppedAt: stopOnError ? errors[0]![0] : result.stoppedAt }
+}
+
+/** Of `results` ([offset, value]), those clone refuses by a thorough check, as item errors by offset. */
+export function refusedResults(results: Iterable<[number, unknown]>, start: number): Array<[number, EncodedThrown]> {
+  const refused: Array<[number, EncodedThrown]> = []
+  for (const [i, value] of results) {
     try {
       checkedResult(value, start + i, true)
     } catch (thrown) {
-      values[i] = undefined
-      errors.push([i, encodeThrown(thrown)])
+      refused.push([i, encodeThrown(thrown)])
     }
-  })
-  if (errors.length === before) return undefined
-  errors.sort((a, b) => a[0] - b[0])
-  const stoppedAt = stopOnError ? errors[0]![0] : result.stoppedAt
-  return { ...result, errors, stoppedAt }
+  }
+  return refused
 }
 
 async function mapArray(fn: ItemFn, items: readonly unknown[], start: number, stopOnError: boolean): Promise<ChunkResult> {

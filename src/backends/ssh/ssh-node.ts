@@ -9,7 +9,7 @@
 import { answerNested, failureOf, type InFlight } from '../agent-replies.js'
 import { NodeFailure, type BackendNode, type NestedHandler, type NodeStatus, type OutputHandler } from '../backend.js'
 import { SshError } from '../../errors.js'
-import { decodeThrown, encodeThrown } from '../../protocol/error-codec.js'
+import { encodeThrown } from '../../protocol/error-codec.js'
 import { callCount, type BatchRequest, type BatchResponse, type NestedSubmit } from '../../protocol/messages.js'
 import type { FromAgent } from '../process/messages.js'
 import { Connection, type ConnectionSetup } from './connection.js'
