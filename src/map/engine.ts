@@ -82,8 +82,8 @@ export async function* mapChunks(
     let start = 0
     let size = typeof options.chunkSize === 'number' ? options.chunkSize : defaultChunkSize(source.total, workers, shared !== undefined)
     let floor: number | undefined // the smallest useful chunk (~2 ms of work), once the cost is known
-    // A typed array costs nothing to send, so workers always pay: no probe on this thread, and
-    // chunk sizes come from what the workers measure.
+    // A typed array here (it has a per-item deadline: chunks, not blocks) costs nothing to
+    // send, so workers always pay: no probe on this thread, and chunk sizes come from the workers.
     const local = options.chunkSize === 'auto' && shared === undefined ? await localFn(spec, options.context) : undefined
     if (local !== undefined) {
       // An array is there already; a lazy source gives items only as the probe runs them.
@@ -92,14 +92,14 @@ export async function* mapChunks(
       const pull = async (n: number) => {
         for (const item of Array.from(await source.take(n))) (sample as unknown[]).push(item)
       }
-      const measured = await probe(local, sample, start, shared, lazy ? pull : undefined)
+      const measured = await probe(local, sample, start, lazy ? pull : undefined)
       yield report(measured.outcome)
       start += measured.outcome.count
       source.putBack(Array.prototype.slice.call(sample, measured.outcome.count))
       if (measured.cost !== undefined) {
         if (runsLocally(measured.cost, workers)) {
           const block = Math.max(1, Math.min(LOCAL_BLOCK, Math.ceil(LOCAL_BLOCK_MS / measured.cost.msPerItem)))
-          yield* runLocally(local, source, start, shared, options, report, block)
+          yield* runLocally(local, source, start, options, report, block)
           return
         }
         floor = chunkSizeFor(measured.cost.msPerItem, shared !== undefined)
@@ -152,13 +152,12 @@ function* runLocallyFromArray(
   fn: ItemFn,
   array: readonly unknown[],
   start: number,
-  shared: SharedArrays | undefined,
   options: EngineOptions,
   block: number,
 ): Generator<ChunkOutcome> {
   for (let at = start; at < array.length; at += block) {
     options.signal?.throwIfAborted()
-    yield runBlock(fn, array, at, at, Math.min(block, array.length - at), shared, options.output, options.stopOnError)
+    yield runBlock(fn, array, at, at, Math.min(block, array.length - at), options.output, options.stopOnError)
   }
 }
 
@@ -166,7 +165,6 @@ async function* runLocally(
   fn: ItemFn,
   source: ItemSource,
   start: number,
-  shared: SharedArrays | undefined,
   options: EngineOptions,
   report: (outcome: ChunkOutcome) => ChunkOutcome,
   block: number,
@@ -174,12 +172,12 @@ async function* runLocally(
   // An array is read in place: no block copies.
   const array = source.array
   if (array !== undefined) {
-    for (const outcome of runLocallyFromArray(fn, array, start, shared, options, block)) yield report(await settleBlock(outcome, options.output))
+    for (const outcome of runLocallyFromArray(fn, array, start, options, block)) yield report(await settleBlock(outcome, options.output))
     return
   }
   for (let items = await source.take(block); items.length > 0; items = await source.take(block)) {
     options.signal?.throwIfAborted()
-    const outcome = await settleBlock(runBlock(fn, items, 0, start, items.length, shared, options.output, options.stopOnError), options.output)
+    const outcome = await settleBlock(runBlock(fn, items, 0, start, items.length, options.output, options.stopOnError), options.output)
     yield report(outcome)
     start += outcome.count
   }

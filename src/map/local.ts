@@ -5,7 +5,7 @@
 import { MapItemError } from '../errors.js'
 import type { CostEstimate } from './chunking.js'
 import type { ItemFn } from './fn-spec.js'
-import { itemError, type ChunkOutcome, type SharedArrays } from './outcome.js'
+import { itemError, type ChunkOutcome } from './outcome.js'
 import { isThenable } from '../worker/runtime.js'
 
 const PROBE_MS = 0.5
@@ -30,7 +30,6 @@ export async function probe(
   fn: ItemFn,
   items: ArrayLike<unknown>,
   start: number,
-  shared: SharedArrays | undefined,
   pull?: (n: number) => Promise<void>,
 ): Promise<Probe> {
   const values: unknown[] = []
@@ -38,12 +37,12 @@ export async function probe(
   if (items.length === 0) return { outcome: { start, count: 0, values, errors: undefined }, cost: undefined }
   // The first item alone tells whether the function is async: then its cost is not CPU on this
   // thread, there is nothing to measure, and the rest go to the workers. It ran here, once.
-  const first = fn(shared === undefined ? items[0] : shared.original[start], start)
+  const first = fn(items[0], start)
   if (first instanceof Promise) {
     await first.then((v) => void (values[0] = v), (e: unknown) => void errors.push([0, itemError(start, e)]))
     return { outcome: { start, count: 1, values, errors: errors.length > 0 ? errors : undefined }, cost: undefined }
   }
-  store(values, shared, start, 0, first)
+  values[0] = first
   let elapsed = 0 // running items only: not the time a lazy source takes to give them
   let done = 1
   // Doubling batches for at least ~0.5 ms and, for cheap functions, until ~32k items have run
@@ -58,7 +57,7 @@ export async function probe(
     const end = Math.min(items.length, done + batch)
     if (end === done) break
     const batchStart = performance.now()
-    runRange(fn, items, start, done, end, values, errors, shared)
+    runRange(fn, items, start, done, end, values, errors)
     const ran = performance.now() - batchStart
     elapsed += ran
     const perItem = ran / (end - done)
@@ -66,10 +65,10 @@ export async function probe(
     done = end
   }
   let waiting: Array<[number, PromiseLike<unknown>]> | undefined
-  if (shared === undefined) for (let i = 1; i < done; i++) if (isThenable(values[i])) (waiting ??= []).push([i, values[i] as PromiseLike<unknown>])
-  const outcome = await settleBlock({ start, count: done, values: shared === undefined ? values : undefined, errors: errors.length > 0 ? errors : undefined, waiting }, undefined)
+  for (let i = 1; i < done; i++) if (isThenable(values[i])) (waiting ??= []).push([i, values[i] as PromiseLike<unknown>])
+  const outcome = await settleBlock({ start, count: done, values, errors: errors.length > 0 ? errors : undefined, waiting }, undefined)
   if (best === Infinity) return { outcome, cost: undefined }
-  return { outcome, cost: { msPerItem: best, transferMsPerItem: shared ? 0 : transferCost(items, values, done) } }
+  return { outcome, cost: { msPerItem: best, transferMsPerItem: transferCost(items, values, done) } }
 }
 
 /** A tight synchronous loop, so that the JIT compiles it early and the probe measures `fn`. */
@@ -81,20 +80,14 @@ function runRange(
   to: number,
   values: unknown[],
   errors: Array<[number, MapItemError]>,
-  shared: SharedArrays | undefined,
 ): void {
   for (let i = from; i < to; i++) {
     try {
-      store(values, shared, start, i, fn(shared === undefined ? items[i] : shared.original[start + i], start + i))
+      values[i] = fn(items[i], start + i)
     } catch (thrown) {
       errors.push([i, itemError(start + i, thrown)])
     }
   }
-}
-
-function store(values: unknown[], shared: SharedArrays | undefined, start: number, i: number, value: unknown): void {
-  if (shared === undefined) values[i] = value
-  else shared.output[start + i] = value as number
 }
 
 /** This thread's share of sending `count` items and getting their results: half a clone each way. */
@@ -116,19 +109,14 @@ export function runBlock(
   offset: number,
   start: number,
   count: number,
-  shared: SharedArrays | undefined,
   output: unknown[] | undefined,
   stopOnError: boolean,
 ): LocalOutcome {
-  const values: unknown[] | undefined = shared === undefined && output === undefined ? new Array(count) : undefined
+  const values: unknown[] | undefined = output === undefined ? new Array(count) : undefined
   let errors: Array<[number, MapItemError]> | undefined
   let waiting: Array<[number, PromiseLike<unknown>]> | undefined
   for (let i = 0; i < count; i++) {
     try {
-      if (shared !== undefined) {
-        shared.output[start + i] = fn(shared.original[start + i], start + i) as number
-        continue
-      }
       const value = fn(items[offset + i], start + i)
       if (isThenable(value)) (waiting ??= []).push([i, value])
       if (output !== undefined) output[start + i] = value
