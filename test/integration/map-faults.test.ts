@@ -11,21 +11,21 @@ describe('parallelMap faults', () => {
   it('a chunk interrupted by a lost worker runs again: no partial, no duplicated result', async () => {
     const compute = await start({ workers: 2 })
     const warned = new Promise<Error>((resolve) => process.once('warning', resolve))
-    // Once the map runs, node 0 gets a call that leaves a timer behind, which kills its worker
-    // 1 ms later. Items wait (async), so node 0's event loop turns mid-chunk and the timer fires
-    // there: that chunk is interrupted, not blamed, and its items (some already run) run again.
-    // ~100 chunks of 5 ms over 2 nodes: the map is still running when the timer fires.
+    // Once the map runs, node 0 gets a call that leaves code behind which kills its worker as soon
+    // as items of a chunk are in flight there (items wait, async, so the event loop turns
+    // mid-chunk): that chunk is interrupted, not blamed, and its items, already started, run
+    // again. ~100 chunks over 2 nodes: node 0 has chunks left after the first one has ended.
     const buffer = new SharedArrayBuffer(4 * 400)
     const items = Array.from({ length: 400 }, (_, i) => ({ buffer, i, ms: 5 }))
     let bomb: Promise<unknown> | undefined
     const out = await parallelMap(items, t.countedWait, {
       compute,
       chunkSize: 4,
-      onProgress: () => void (bomb ??= compute.run(t.leaveTimerBomb(1), { node: 0 })),
+      onProgress: () => void (bomb ??= compute.run(t.leaveBombForNextItems(), { node: 0 })),
     })
     await bomb
     expect(out).toEqual(items.map((item) => item.i * 10))
-    expect((await warned).message).toContain('leaveTimerBomb')
+    expect((await warned).message).toContain('leaveBombForNextItems')
     const runs = [...new Int32Array(buffer)]
     expect(runs.every((n) => n === 1 || n === 2), `runs per item: ${runs.join(',')}`).toBe(true)
     expect(runs.some((n) => n === 2), `runs per item: ${runs.join(',')}`).toBe(true)
