@@ -5,15 +5,43 @@
  */
 import { InvalidOptionError } from './errors.js'
 
+/**
+ * Options named after those of the pools and maps users come from, and spindle's names for the
+ * same thing (the first that `where` knows is suggested).
+ */
+const PEER_NAMES: Record<string, { peer: string; ours: readonly string[] }> = {
+  maxThreads: { peer: "piscina's and tinypool's", ours: ['workers', 'maxWorkers'] },
+  minThreads: { peer: "piscina's and tinypool's", ours: ['workers', 'maxWorkers'] },
+  maxWorkers: { peer: "workerpool's", ours: ['workers'] },
+  numWorkers: { peer: "Dask's", ours: ['workers', 'maxWorkers'] },
+  concurrentTasksPerWorker: { peer: "piscina's", ours: ['concurrency', 'workersPerNode'] },
+  concurrency: { peer: "p-map's", ours: ['workers', 'maxWorkers'] },
+  taskTimeout: { peer: "tinypool's", ours: ['timeout'] },
+  workerData: { peer: "piscina's", ours: ['context'] },
+}
+
 export function checkKnownKeys(where: string, options: object, known: readonly string[]): void {
+  checkOptionsObject(where, options)
   for (const key of Object.keys(options)) {
     if (known.includes(key)) continue
+    const peer = Object.hasOwn(PEER_NAMES, key) ? PEER_NAMES[key]! : undefined
+    const ours = peer?.ours.find((name) => known.includes(name))
     const guess = closest(key, known)
     throw new InvalidOptionError(
       `Unknown option "${key}" for ${where}.` +
-        (guess !== undefined ? ` Did you mean "${guess}"?` : ` Known options: ${known.join(', ')}.`),
+        (ours !== undefined
+          ? ` Did you mean "${ours}"? It is spindle's name for ${peer!.peer} \`${key}\` here.`
+          : guess !== undefined
+            ? ` Did you mean "${guess}"?`
+            : ` Known options: ${known.join(', ')}.`),
     )
   }
+}
+
+/** Options are an object (or absent): `compute.run(p, 1)` must not pass for "no options". */
+export function checkOptionsObject(where: string, options: unknown): asserts options is object {
+  if (typeof options === 'object' && options !== null && !Array.isArray(options)) return
+  throw new InvalidOptionError(`Expected the options of ${where} to be an object, got ${shown(options)}. Pass { ... } or leave them out.`)
 }
 
 export function checkInteger(name: string, value: unknown, min: number): asserts value is number {

@@ -1,7 +1,7 @@
 import { availableParallelism } from 'node:os'
 import type { ResourceLimits } from 'node:worker_threads'
 import { InvalidOptionError, SpindleError } from '../errors.js'
-import { checkDuration, checkInteger, checkKnownKeys, checkOneOf, checkSignal } from '../options.js'
+import { checkDuration, checkInteger, checkKnownKeys, checkOneOf, checkOptionsObject, checkSignal } from '../options.js'
 import type { CallOptions } from '../scheduler/call.js'
 import { resolveHosts, resolveSshOptions, type ResolvedHost, type ResolvedSshOptions, type SshHost, type SshOptions } from '../backends/ssh/hosts.js'
 
@@ -117,6 +117,7 @@ export function resolveComputeOptions(options: ComputeOptions): ResolvedComputeO
 
 /** Checks per-call options against the pool, turning `'head'` into node 0. */
 export function resolveRunOptions(options: StreamOptions, nodes: number, method: string): CallOptions {
+  if (typeof options !== 'object' || options === null) checkOptionsObject(`compute.${method}()`, options)
   if (isEmpty(options)) return NO_OPTIONS // the common case, on the hot path of every run()
   checkKnownKeys(`compute.${method}()`, options, method === 'stream' ? [...RUN_KEYS, 'ordered'] : RUN_KEYS)
   const { signal, timeout, node } = options
