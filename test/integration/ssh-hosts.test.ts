@@ -1,6 +1,6 @@
 // The SSH backend's bad input: each host that cannot be used fails Compute.start() with its own
 // code, naming the host and the fix, before any work, and leaves nothing running.
-import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync, chmodSync } from 'node:fs'
+import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync, chmodSync } from 'node:fs'
 import { execFile } from 'node:child_process'
 import { createServer } from 'node:net'
 import { tmpdir } from 'node:os'
@@ -175,6 +175,20 @@ describe.runIf(runSshTests)('SSH hosts', () => {
     const entries = readdirSync(lab.host(0).cacheDir!)
     expect(entries).toHaveLength(1) // one content-hashed bundle, no temporary directory left
     expect(await pool.run(gather(t.echo(new Float64Array([1.5, 2])), t.echo(new Map([[1, 'a']]))))).toEqual([new Float64Array([1.5, 2]), new Map([[1, 'a']])])
+  })
+
+  it("connects whatever TMPDIR is: ssh's socket path stays under the 104/108-byte limit (macOS's TMPDIR is ~49 characters)", async () => {
+    const long = join(scratch, 'a-temporary-directory-as-long-as-they-come-'.padEnd(90, 'x'))
+    mkdirSync(long, { recursive: true })
+    const saved = process.env.TMPDIR
+    process.env.TMPDIR = long
+    try {
+      const pool = await start({ backend: 'ssh', hosts: [lab.host(0), lab.host(0)] })
+      expect(await pool.broadcast(t.add(1, 2))).toEqual([3, 3])
+    } finally {
+      if (saved === undefined) delete process.env.TMPDIR
+      else process.env.TMPDIR = saved
+    }
   })
 
   it('a task module travels with the files it imports relatively; a TypeScript one, compiled with them', async () => {

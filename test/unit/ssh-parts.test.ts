@@ -1,10 +1,14 @@
 // The SSH backend's pure parts: host parsing and checks, the remote command's quoting (checked
 // by a real shell), and frames split and joined at any byte.
 import { execFileSync } from 'node:child_process'
-import { describe, expect, it } from 'vitest'
+import { existsSync, mkdirSync, rmSync } from 'node:fs'
+import { join } from 'node:path'
+import { afterEach, describe, expect, it } from 'vitest'
 import { resolveHosts, resolveSshOptions } from '../../src/backends/ssh/hosts.js'
 import { shellQuote, sshArguments } from '../../src/backends/ssh/command.js'
 import { encodeFrame, FrameReader } from '../../src/backends/ssh/frames.js'
+import { closeControlDir, controlPath, openControlDir } from '../../src/backends/ssh/control-dir.js'
+import { diagnose } from '../../src/backends/ssh/diagnose.js'
 import { prng } from '../helpers/testing.js'
 
 describe('SSH hosts', () => {
@@ -52,15 +56,15 @@ describe('the remote command', () => {
 
   it('puts the user\'s ssh arguments first, strict host keys unless asked, -- before the host', () => {
     const [host] = resolveHosts([{ host: 'h', user: 'u', port: 2, identityFile: '/k', sshOptions: ['-o', 'StrictHostKeyChecking=no'] }])
-    const args = sshArguments(host!, { controlDir: '/tmp/cm', heartbeatInterval: 1000, connectTimeout: 30_000, bundleHash: 'abc', agent: 'x.js' })
+    const args = sshArguments(host!, { controlPath: '/tmp/cm/0', heartbeatInterval: 1000, connectTimeout: 30_000, bundleHash: 'abc', agent: 'x.js' })
     expect(args.slice(0, 6)).toEqual(['-T', '-o', 'BatchMode=yes', '-o', 'StrictHostKeyChecking=no', '-o'])
     expect(args).toContain('StrictHostKeyChecking=yes')
-    expect(args).toContain('ControlPath=/tmp/cm/%C')
+    expect(args).toContain('ControlPath=/tmp/cm/0')
     expect(args).toContain('ServerAliveInterval=1')
     expect(args.slice(-3, -1)).toEqual(['--', 'h'])
     expect(args.at(-1)!.startsWith("'node' '-e' '")).toBe(true)
     const [trusting] = resolveHosts([{ host: 'h', acceptNewHostKey: true }])
-    expect(sshArguments(trusting!, { controlDir: '/c', heartbeatInterval: 1000, connectTimeout: 1, bundleHash: 'a', agent: 'x' })).toContain('StrictHostKeyChecking=accept-new')
+    expect(sshArguments(trusting!, { controlPath: '/c/0', heartbeatInterval: 1000, connectTimeout: 1, bundleHash: 'a', agent: 'x' })).toContain('StrictHostKeyChecking=accept-new')
   })
 })
 
@@ -79,5 +83,52 @@ describe('frames', () => {
       }
       expect(seen).toEqual(messages)
     }
+  })
+})
+
+describe('ControlMaster sockets', () => {
+  const saved = process.env.TMPDIR
+  afterEach(() => {
+    if (saved === undefined) delete process.env.TMPDIR
+    else process.env.TMPDIR = saved
+  })
+  /** The longest path ssh binds for a node: the ControlPath plus its 17-character temporary suffix. */
+  const longest = (dir: string, nodes: number) => controlPath(dir, nodes - 1).length + 17
+
+  it('fit the socket path limit whatever TMPDIR is (macOS gives ~49 characters, Linux allows 108 bytes, macOS 104)', () => {
+    const deep = join('/tmp', 'spindle-long-tmpdir-'.padEnd(70, 'x'))
+    mkdirSync(deep, { recursive: true })
+    try {
+      for (const tmp of ['/tmp', join(deep, 'T'.padEnd(10, 'T')).slice(0, 49), deep]) {
+        mkdirSync(tmp, { recursive: true })
+        process.env.TMPDIR = tmp
+        const dir = openControlDir(1000)
+        try {
+          expect(longest(dir, 1000), dir).toBeLessThanOrEqual(103)
+          // Under TMPDIR whenever it fits there.
+          if (join(tmp, 'spindle-ssh-XXXXXX').length + 4 + 17 <= 103) expect(dir.startsWith(tmp + '/')).toBe(true)
+          else expect(dir.startsWith('/tmp/spindle-ssh-')).toBe(true)
+        } finally {
+          closeControlDir(dir)
+        }
+        expect(existsSync(dir)).toBe(false)
+      }
+    } finally {
+      rmSync(deep, { recursive: true, force: true })
+    }
+  })
+})
+
+describe('diagnosis', () => {
+  it('suggests commands in ssh\'s own syntax: a port goes in -p, not host:port', () => {
+    const [host] = resolveHosts(['root@127.0.0.1:42223'])
+    const error = diagnose(host!, { exitCode: 1, signal: null, stderr: '', remoteNode: undefined, timedOut: undefined })
+    expect(error.code).toBe('ERR_SPINDLE_SSH_BOOTSTRAP')
+    expect(error.message).toContain('Run `ssh -p 42223 root@127.0.0.1 node --version`')
+    expect(error.message).not.toContain('127.0.0.1:42223 node')
+    const refused = diagnose(host!, { exitCode: 255, signal: null, stderr: 'Permission denied (publickey).', remoteNode: undefined, timedOut: undefined })
+    expect(refused.message).toContain('`ssh -o BatchMode=yes -p 42223 root@127.0.0.1 true` works without a prompt')
+    const unknownKey = diagnose(host!, { exitCode: 255, signal: null, stderr: 'Host key verification failed.', remoteNode: undefined, timedOut: undefined })
+    expect(unknownKey.message).toContain('`ssh-keyscan -p 42223 127.0.0.1 >> ~/.ssh/known_hosts`')
   })
 })

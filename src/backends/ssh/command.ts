@@ -37,7 +37,8 @@ const BOOT = [
 ].join(';')
 
 export interface SshCommandOptions {
-  readonly controlDir: string
+  /** The master's socket: short (see control-dir.ts). */
+  readonly controlPath: string
   readonly heartbeatInterval: number
   readonly connectTimeout: number
   readonly bundleHash: string
@@ -55,7 +56,7 @@ export function sshArguments(host: ResolvedHost, options: SshCommandOptions): st
     ...host.sshOptions, // first: for ssh the first value given for an option wins
     '-o', `StrictHostKeyChecking=${host.acceptNewHostKey ? 'accept-new' : 'yes'}`,
     '-o', 'ControlMaster=auto',
-    '-o', `ControlPath=${options.controlDir}/%C`,
+    '-o', `ControlPath=${options.controlPath}`,
     '-o', 'ControlPersist=no', // the master is this session: it leaves nothing behind when it ends
     '-o', `ServerAliveInterval=${alive}`,
     '-o', 'ServerAliveCountMax=3',

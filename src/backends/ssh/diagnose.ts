@@ -21,18 +21,20 @@ export function diagnose(host: ResolvedHost, seen: BootFailure): SshError {
   const said = seen.stderr.trim() === '' ? '' : ` ssh said: ${seen.stderr.trim().split('\n').slice(-3).join(' | ')}.`
   const error = (code: SshErrorCode, what: string, fix: string) => new SshError(code, `${where}: ${what}.${said} ${fix}`, host.name)
   const text = seen.stderr
+  const ssh = sshCommandLine(host, ['-o', 'BatchMode=yes'])
+  const bare = host.host.replace(/^\[(.*)\]$/, '$1')
   if (seen.timedOut !== undefined) {
     return error(
       'ERR_SPINDLE_SSH_UNREACHABLE',
       `did not start a node agent within ${seen.timedOut} ms`,
-      'Check that the host is up and reachable (`ssh -o BatchMode=yes HOST true`), or raise `ssh.connectTimeout`.',
+      `Check that the host is up and reachable (\`${ssh} true\`), or raise \`ssh.connectTimeout\`.`,
     )
   }
   if (/Host key verification failed|host key .*(changed|is not known)|No \S+ host key is known|IDENTIFICATION HAS CHANGED/i.test(text)) {
     return error(
       'ERR_SPINDLE_SSH_HOST_KEY',
       'its host key is not known (or has changed), and host keys are checked strictly',
-      "Check the host's key fingerprint and add it to known_hosts (`ssh-keyscan HOST >> ~/.ssh/known_hosts`), " +
+      `Check the host's key fingerprint and add it to known_hosts (\`ssh-keyscan ${host.port !== undefined ? `-p ${host.port} ` : ''}${bare} >> ~/.ssh/known_hosts\`), ` +
         'or set `acceptNewHostKey: true` on the host to trust a host seen for the first time.',
     )
   }
@@ -41,7 +43,7 @@ export function diagnose(host: ResolvedHost, seen: BootFailure): SshError {
       'ERR_SPINDLE_SSH_AUTH',
       'the login was refused',
       "Check `user` and `identityFile`, that the public key is in the host's ~/.ssh/authorized_keys, and that " +
-        '`ssh -o BatchMode=yes user@host true` works without a prompt (load passphrase keys into ssh-agent).',
+        `\`${ssh} true\` works without a prompt (load passphrase keys into ssh-agent).`,
     )
   }
   if (/Connection refused|Could not resolve|No route to host|timed out|Network is unreachable|Connection reset|Connection closed by|kex_exchange_identification/i.test(text)) {
@@ -71,6 +73,15 @@ export function diagnose(host: ResolvedHost, seen: BootFailure): SshError {
   return error(
     'ERR_SPINDLE_SSH_BOOTSTRAP',
     `the node agent did not start (ssh ${how})`,
-    `Run \`ssh ${host.name} ${host.node} --version\` to see what the host says; if its spindle cache may be damaged, remove ${host.cacheDir} there.`,
+    `Run \`${sshCommandLine(host)} ${host.node} --version\` to see what the host says; if its spindle cache may be damaged, remove ${host.cacheDir} there.`,
   )
+}
+
+/** How a user would type an ssh command to `host` (a port goes in `-p`: `ssh user@host:22` is not ssh syntax). */
+export function sshCommandLine(host: ResolvedHost, options: readonly string[] = []): string {
+  const words = ['ssh', ...options]
+  if (host.port !== undefined) words.push('-p', String(host.port))
+  if (host.identityFile !== undefined) words.push('-i', host.identityFile)
+  words.push(host.user !== undefined ? `${host.user}@${host.host.replace(/^\[(.*)\]$/, '$1')}` : host.host.replace(/^\[(.*)\]$/, '$1'))
+  return words.join(' ')
 }

@@ -2,16 +2,14 @@
  * The SSH backend: one node per host, each a node agent with `workersPerNode` threads, reached
  * through the system's OpenSSH client. Every host is connected and bootstrapped at start, in
  * parallel; if any cannot be used, the others are closed and start fails with that host's
- * SshError, before any work. ssh's ControlMaster sockets live in a private temporary directory,
- * removed on close.
+ * SshError, before any work. ssh's ControlMaster sockets live in a private directory with
+ * short paths (control-dir.ts), removed on close.
  */
-import { mkdtempSync, rmSync } from 'node:fs'
-import { tmpdir } from 'node:os'
-import { join } from 'node:path'
 import type { ResourceLimits } from 'node:worker_threads'
 import type { Backend } from '../backend.js'
 import { bundle } from './bundle.js'
 import { sshArguments } from './command.js'
+import { closeControlDir, controlPath, openControlDir } from './control-dir.js'
 import { PROTOCOL } from './frames.js'
 import type { ResolvedHost, ResolvedSshOptions } from './hosts.js'
 import { DIST } from './modules.js'
@@ -25,16 +23,11 @@ export async function startSshBackend(
   resourceLimits: ResourceLimits | undefined,
 ): Promise<Backend> {
   const { hash, archive, agent } = bundle()
-  const controlDir = mkdtempSync(join(tmpdir(), 'spindle-ssh-'))
-  if (controlDirs.size === 0 && !exitHooked) {
-    exitHooked = true
-    process.once('exit', removeControlDirs) // one listener, however many pools
-  }
-  controlDirs.add(controlDir)
+  const controlDir = openControlDir(hosts.length)
   const peers = hosts.map((h) => h.name)
   const nodes = hosts.map((host, index) => {
     const info = { node: index, totalNodes: hosts.length, workersPerNode, isHead: index === 0, peers, jobId, backend: 'ssh' as const }
-    const args = sshArguments(host, { controlDir, heartbeatInterval: options.heartbeatInterval, connectTimeout: options.connectTimeout, bundleHash: hash, agent })
+    const args = sshArguments(host, { controlPath: controlPath(controlDir, index), heartbeatInterval: options.heartbeatInterval, connectTimeout: options.connectTimeout, bundleHash: hash, agent })
     const config = {
       config: { info, ...(resourceLimits !== undefined && { resourceLimits }) },
       heartbeatInterval: options.heartbeatInterval,
@@ -48,8 +41,7 @@ export async function startSshBackend(
   })
   const close = async () => {
     await Promise.all(nodes.map((node) => node.close()))
-    rmSync(controlDir, { recursive: true, force: true })
-    controlDirs.delete(controlDir)
+    closeControlDir(controlDir)
   }
   const opened = await Promise.allSettled(nodes.map((node) => node.open()))
   const failed = opened.find((o): o is PromiseRejectedResult => o.status === 'rejected')
@@ -58,11 +50,4 @@ export async function startSshBackend(
     throw failed.reason
   }
   return { kind: 'ssh', nodes, close }
-}
-
-/** ControlMaster directories of pools not closed yet: removed when the program exits without closing them. */
-const controlDirs = new Set<string>()
-let exitHooked = false
-function removeControlDirs(): void {
-  for (const dir of controlDirs) rmSync(dir, { recursive: true, force: true })
 }
