@@ -1,4 +1,5 @@
 import type { Backend } from '../backend.js'
+import { agentExecArgv } from './agent-argv.js'
 import { ProcessNode } from './process-node.js'
 import type { ResourceLimits } from 'node:worker_threads'
 
@@ -9,6 +10,7 @@ export function startProcessBackend(
   jobId: string,
   options: { resourceLimits?: ResourceLimits | undefined; execArgv?: string[] | undefined },
 ): Backend {
+  const execArgv = options.execArgv ?? agentExecArgv() // flags given are taken as given
   const peers = Array.from({ length: workers }, (_, i) => `process-${i}`)
   const nodes = peers.map(
     (_, index) =>
@@ -18,7 +20,7 @@ export function startProcessBackend(
           info: { node: index, totalNodes: workers, workersPerNode, isHead: index === 0, peers, jobId, backend: 'process' },
           ...(options.resourceLimits !== undefined && { resourceLimits: options.resourceLimits }),
         },
-        options.execArgv,
+        execArgv,
       ),
   )
   return {
