@@ -3,11 +3,12 @@
  * before it is sent, so the error can say where it is (`args[1].model.predict`) and what it is.
  *
  * Rejected by the structured clone algorithm: functions, symbols, Promises, WeakMaps, WeakSets,
- * WeakRefs, FinalizationRegistries and proxies. Damaged without a word: instances of classes (they
+ * WeakRefs, FinalizationRegistries, proxies, MessagePorts (transfer only) and values nested
+ * thousands of levels deep (the serializer recurses; looked for only in thorough checks). Damaged without a word: instances of classes (they
  * arrive as plain objects, without their methods) and subclasses of Map, Set, Array, Date... (they
  * arrive as the plain built-in). Supported built-ins pass: Date, RegExp, Map, Set, ArrayBuffer,
  * SharedArrayBuffer, typed arrays (Buffer included) and DataView, errors, boxed primitives, Blob,
- * MessagePort, and Node's cloneable host objects (KeyObject, CryptoKey, SocketAddress, BlockList,
+ * and Node's cloneable host objects (KeyObject, CryptoKey, SocketAddress, BlockList,
  * histograms).
  *
  * The walk is iterative (no stack overflow on deep values), visits each object once (cycles and
@@ -18,7 +19,8 @@ import { createRequire } from 'node:module'
 import { types } from 'node:util'
 import { NotCloneableError } from '../errors.js'
 import { TYPED_ARRAYS } from './codec-shared.js'
-import { describeValue, errorText, ownConstructorName } from './describe-value.js'
+import { describeValue, errorText, ownConstructorName, whatIsLost } from './describe-value.js'
+import { findTooDeep } from './clone-depth.js'
 import { Frame, pathOf, SEG_INDEX, SEG_MAP_KEY, SEG_MAP_VALUE, SEG_PROP, SEG_ROOT, SEG_SET_MEMBER } from './value-path.js'
 
 export interface NotCloneable {
@@ -82,6 +84,9 @@ const knownPrototypes = new Map<object, Verdict>()
   knownPrototypes.set(WeakMap.prototype, weakWhat('WeakMap'))
   knownPrototypes.set(WeakSet.prototype, weakWhat('WeakSet'))
   if (typeof WeakRef === 'function') knownPrototypes.set(WeakRef.prototype, weakWhat('WeakRef'))
+  // Structured clone moves a port only when it is in the transfer list, and spindle sends copies.
+  const port = (globalThis as { MessagePort?: { prototype: object } }).MessagePort
+  if (port !== undefined) knownPrototypes.set(port.prototype, 'a MessagePort (a port can only be transferred, never copied: open the channel inside the task, or pass data)')
   if (typeof FinalizationRegistry === 'function') {
     knownPrototypes.set(FinalizationRegistry.prototype, weakWhat('FinalizationRegistry'))
   }
@@ -96,15 +101,13 @@ let hostClasses: Array<abstract new (...args: never[]) => unknown> | undefined
 function loadHostClasses(): Array<abstract new (...args: never[]) => unknown> {
   const found: unknown[] = []
   const g = globalThis as Record<string, unknown>
-  found.push(g.Blob, g.File, g.MessagePort, g.CryptoKey)
+  found.push(g.Blob, g.File, g.CryptoKey)
   try {
     const require = createRequire(import.meta.url)
     const crypto = require('node:crypto') as { KeyObject?: unknown; webcrypto?: { CryptoKey?: unknown } }
     found.push(crypto.KeyObject, crypto.webcrypto?.CryptoKey)
     const net = require('node:net') as { SocketAddress?: unknown; BlockList?: unknown }
     found.push(net.SocketAddress, net.BlockList)
-    const workers = require('node:worker_threads') as { MessagePort?: unknown }
-    found.push(workers.MessagePort)
     const perf = require('node:perf_hooks') as { createHistogram?: () => object }
     if (typeof perf.createHistogram === 'function') {
       const histogramProto: unknown = Object.getPrototypeOf(perf.createHistogram())
@@ -185,7 +188,7 @@ function classifyNew(value: object, proto: object): Verdict {
     return `an instance of ${cls ?? 'a custom prototype'} (${article} ${brand} subclass: it would arrive as a plain ${brand}, without its methods)`
   }
   if (cls === undefined) return 'an object with a custom prototype (what it inherits would be lost)'
-  return `an instance of ${cls} (its methods would be lost)`
+  return `an instance of ${cls} (${whatIsLost(proto, name!)})`
 }
 
 /**
@@ -298,5 +301,6 @@ export function findNotCloneable(value: unknown, path = 'value', thorough = fals
       return found(frame, `a value that cannot be inspected (${errorText(error)})`)
     }
   }
-  return undefined
+  return thorough ? findTooDeep(value, path) : undefined
 }
+

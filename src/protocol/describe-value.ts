@@ -108,3 +108,15 @@ export function ownConstructorName(proto: object): string | undefined {
     return undefined
   }
 }
+
+/** What a class instance loses by arriving as a plain object: its methods and accessors by name, else its class. */
+export function whatIsLost(proto: object, name: string): string {
+  const lost: string[] = []
+  for (let p: object | null = proto; p !== null && p !== Object.prototype && Object.getPrototypeOf(p) !== null && lost.length <= 3; p = Object.getPrototypeOf(p) as object | null) {
+    for (const key of Object.getOwnPropertyNames(p)) if (key !== 'constructor' && !lost.includes(key)) lost.push(key)
+  }
+  const of = name === '' ? 'its class' : `class ${name}`
+  if (lost.length === 0) return `it would arrive as a plain object, no longer an instance of ${of}`
+  const names = lost.slice(0, 3).join(', ') + (lost.length > 3 ? ', …' : '')
+  return `it would arrive as a plain object, without what ${of} defines: ${names}`
+}

@@ -57,14 +57,50 @@ describe('findNotCloneable', () => {
   it('reports a class instance', () => {
     expect(findNotCloneable({ model: new Model() }, 'args[0]')).toEqual({
       path: 'args[0].model',
-      what: 'an instance of class Model (its methods would be lost)',
+      what: 'an instance of class Model (it would arrive as a plain object, without what class Model defines: predict)',
     })
+  })
+
+  it('says what a class instance would actually lose: its methods and accessors by name, or only its class', () => {
+    class Point {
+      constructor(readonly x = 1) {}
+    }
+    class Shape {
+      area(): number {
+        return 0
+      }
+      get label(): string {
+        return 's'
+      }
+    }
+    class Square extends Shape {
+      side = 2
+      grow(): void {}
+    }
+    expect(findNotCloneable(new Point())?.what).toBe('an instance of class Point (it would arrive as a plain object, no longer an instance of class Point)')
+    expect(findNotCloneable(new Square())?.what).toBe(
+      'an instance of class Square (it would arrive as a plain object, without what class Square defines: grow, area, label)',
+    )
+  })
+
+  it('in a thorough check, finds a value nested too deeply for structured clone (its serializer recurses)', () => {
+    const deep: unknown[] = []
+    for (let i = 0, at = deep; i < 100_000; i++) at.push((at = []))
+    expect(() => structuredClone(deep)).toThrow(RangeError)
+    expect(findNotCloneable([1, { rows: deep }], 'args')).toBeUndefined() // the quick check does not look
+    expect(findNotCloneable([1, { rows: deep }], 'args', true)).toEqual({
+      path: 'args[1]',
+      what: 'nested more than 2,000 levels deep (structured clone recurses, and overflows the stack a few thousand levels down): flatten it',
+    })
+    const shallow: unknown[] = []
+    for (let i = 0, at = shallow; i < 1000; i++) at.push((at = []))
+    expect(findNotCloneable(shallow, 'args', true)).toBeUndefined()
   })
 
   it('reports an instance of an anonymous class and an object with a custom prototype', () => {
     const Anonymous = (() => class {})()
     expect(findNotCloneable({ a: new Anonymous() })?.what).toBe(
-      'an instance of an anonymous class (its methods would be lost)',
+      'an instance of an anonymous class (it would arrive as a plain object, no longer an instance of its class)',
     )
     const custom = Object.create({ greet: () => 'hi' }) as object
     expect(findNotCloneable({ c: custom })).toEqual({
@@ -129,7 +165,7 @@ describe('findNotCloneable', () => {
   it('finds members of Sets', () => {
     expect(findNotCloneable({ s: new Set([1, 2, new Model()]) })).toEqual({
       path: 'value.s.values()[2]',
-      what: 'an instance of class Model (its methods would be lost)',
+      what: 'an instance of class Model (it would arrive as a plain object, without what class Model defines: predict)',
     })
   })
 
@@ -192,14 +228,18 @@ describe('findNotCloneable', () => {
         errors: [new Error('e'), new TypeError('t'), new AggregateError([], 'a'), new (class HttpError extends Error {})()],
         boxed: [Object(1) as unknown, Object('s') as unknown, Object(false) as unknown],
         blob: new Blob(['x']),
-        port: port1,
         key: createSecretKey(Buffer.from('secret')),
         nullProto: Object.assign(Object.create(null) as object, { a: 1 }),
         sparse: [1, , 3],
       }
       expect(findNotCloneable(value)).toBeUndefined()
-      // And clone agrees (the port only needs listing in the transfer list).
-      expect(() => structuredClone(value, { transfer: [port1] })).not.toThrow()
+      expect(() => structuredClone(value)).not.toThrow() // and clone agrees
+      // A port clones only when transferred, and spindle copies: refused, with its path.
+      expect(findNotCloneable({ reply: port1 }, 'args[0]')).toEqual({
+        path: 'args[0].reply',
+        what: 'a MessagePort (a port can only be transferred, never copied: open the channel inside the task, or pass data)',
+      })
+      expect(() => structuredClone({ reply: port1 })).toThrow()
     } finally {
       port1.close()
       port2.close()
@@ -212,7 +252,7 @@ describe('findNotCloneable', () => {
     const foreignBad = runInNewContext('({ a: [1, { f() {} }] })') as unknown
     expect(findNotCloneable(foreignBad)).toEqual({ path: 'value.a[1].f', what: 'a function (f)' })
     const foreignInstance = runInNewContext('class Thing {}; ({ t: new Thing() })') as unknown
-    expect(findNotCloneable(foreignInstance)?.what).toBe('an instance of class Thing (its methods would be lost)')
+    expect(findNotCloneable(foreignInstance)?.what).toBe('an instance of class Thing (it would arrive as a plain object, no longer an instance of class Thing)')
   })
 
   it('accepts a custom root path', () => {
