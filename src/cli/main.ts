@@ -46,7 +46,7 @@ Commands:
                            (the file is recorded when the CLI started the run)
 
 Options of run and resume:
-  --workers <n>            Steps at once, and the pool's workers (default: cores - 1)
+  --workers <n>            Steps at once, and the pool's workers (default: cores)
   --backend <name>         thread (default), process, inline or ssh
   --hosts <list>           SSH hosts, user@host[:port], comma-separated (with --backend ssh)
   --trace <out.json>       Write a Chrome trace (chrome://tracing, Perfetto)

@@ -53,7 +53,7 @@ export class Compute implements AsyncDisposable {
     this.dispatcher = new Dispatcher(backend, { interruptionRetries })
   }
 
-  /** Starts a pool. With no options: worker threads, one fewer than the machine's cores (at least 1). */
+  /** Starts a pool. With no options: one worker thread per core (`os.availableParallelism()`). */
   static async start(options: ComputeOptions = {}): Promise<Compute> {
     const resolved = resolveComputeOptions(options)
     const jobId = randomUUID()

@@ -28,7 +28,7 @@ export interface ComputeOptions {
   ssh?: SshOptions
   /**
    * Number of nodes: worker threads, or processes. Ignored by `'inline'`, which has one.
-   * @default Math.max(1, os.availableParallelism() - 1)
+   * @default os.availableParallelism() (the calling thread mostly waits: it sends and receives)
    */
   workers?: number
   /**
@@ -82,7 +82,7 @@ export interface ResolvedComputeOptions {
 
 export function resolveComputeOptions(options: ComputeOptions): ResolvedComputeOptions {
   checkKnownKeys('Compute.start()', options, COMPUTE_KEYS)
-  const { backend = 'thread', workers = Math.max(1, availableParallelism() - 1) } = options
+  const { backend = 'thread', workers = availableParallelism() } = options
   const { interruptionRetries = 3, closeTimeout = 10_000 } = options
   checkOneOf('backend', backend, ['thread', 'process', 'ssh', 'inline'] as const)
   checkInteger('workers', workers, 1)

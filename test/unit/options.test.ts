@@ -1,5 +1,6 @@
 // Option checking shared by every entry point: options must be an object, and a name from the
 // pool or map a user comes from is answered with spindle's own name for it.
+import { availableParallelism } from 'node:os'
 import { afterEach, describe, expect, it } from 'vitest'
 import { Compute, ParallelExecutor, parallelMap } from 'spindle'
 import { checkKnownKeys } from '../../src/options.js'
@@ -24,6 +25,12 @@ describe('option checks', () => {
     await expect(Compute.start(4 as never)).rejects.toMatchObject({ code: 'ERR_SPINDLE_INVALID_OPTION' })
     await expect(parallelMap([1], (x: number) => x, 2 as never)).rejects.toMatchObject({ code: 'ERR_SPINDLE_INVALID_OPTION' })
     expect(await pool.run(t.add(1, 2), {})).toBe(3) // {} and no options still mean "none"
+  })
+
+  it('with no options, a pool has a thread per core: the calling thread only sends and receives (SPEC)', async () => {
+    pool = await Compute.start()
+    expect([pool.backend, pool.nodes]).toEqual(['thread', availableParallelism()])
+    expect(new ParallelExecutor().maxWorkers).toBe(availableParallelism())
   })
 
   it("answers a peer's option name with spindle's", async () => {
