@@ -10,7 +10,7 @@ export type { ShardOptions } from './task/shard.js'
 export { instanceInfo } from './worker/context.js'
 export type { InstanceInfo, BackendKind } from './worker/context.js'
 export { Compute } from './compute/compute.js'
-export type { ComputeOptions, RunOptions, StreamOptions } from './compute/compute.js'
+export type { ComputeOptions, RunOptions, StreamOptions, MapOptions } from './compute/compute.js'
 export type { SshHost, SshOptions } from './backends/ssh/hosts.js'
 export type { Finished, FinishedOf } from './compute/stream.js'
 export {

@@ -6,6 +6,7 @@
 import { randomUUID } from 'node:crypto'
 import { setMaxListeners } from 'node:events'
 import { InvalidOptionError } from '../errors.js'
+import { checkOptionsObject } from '../options.js'
 import type { Backend } from '../backends/backend.js'
 import { startInlineBackend } from '../backends/inline/inline-backend.js'
 import { startThreadBackend } from '../backends/thread/thread-backend.js'
@@ -24,8 +25,25 @@ import {
   type StreamOptions,
 } from './options.js'
 import { ordered, unordered, type FinishedOf } from './stream.js'
+import type { Mapper, ParallelMapOptions, SameKind, SettledItem } from '../map/parallel-map.js'
+import type { MapInput } from '../map/source.js'
+import type { TypedArray } from '../map/outcome.js'
 
 export type { ComputeOptions, RunOptions, StreamOptions }
+
+/** `compute.map()`'s options: parallelMap's, less the choice of pool. */
+export type MapOptions = Omit<ParallelMapOptions, 'compute' | 'workers'>
+
+/**
+ * parallelMap, which the map layer hands over when it loads (it is built on Compute, so Compute
+ * cannot import it); index.ts loads both.
+ */
+type MapOnPool = (items: unknown, fn: unknown, options: ParallelMapOptions) => Promise<unknown>
+let mapOnPool: MapOnPool | undefined
+/** @internal Called once, by map/parallel-map.ts. */
+export function provideMap(map: MapOnPool): void {
+  mapOnPool = map
+}
 
 /** Internal: the pool as a CallSink (parallelMap's chunks). Not exported by index.ts. */
 export const callSink: unique symbol = Symbol('spindle.callSink')
@@ -112,6 +130,18 @@ export class Compute implements AsyncDisposable {
       return unordered(promises, items, stop)
     }
     return ordered(promises, stop)
+  }
+
+  /** `parallelMap(items, fn, { ...options, compute: this })`: fan-out over an iterable, on this pool, in input order. */
+  map<T, R>(items: MapInput<T>, fn: Mapper<T, R>, options: MapOptions & { settled: true }): Promise<SettledItem<R>[]>
+  map<A extends TypedArray>(items: A, fn: Mapper<number, number>, options?: MapOptions): Promise<SameKind<A>>
+  map<T, R>(items: MapInput<T>, fn: Mapper<T, R>, options?: MapOptions): Promise<R[]>
+  async map(items: unknown, fn: unknown, options: MapOptions = {}): Promise<unknown> {
+    checkOptionsObject('compute.map()', options)
+    for (const key of ['compute', 'workers'] as const) {
+      if (key in options) throw new InvalidOptionError(`compute.map() runs on its own pool: it takes no \`${key}\`. Call parallelMap() to choose another.`)
+    }
+    return mapOnPool!(items, fn, { ...options, compute: this })
   }
 
   /**

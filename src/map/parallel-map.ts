@@ -15,7 +15,7 @@ import { fnSpec } from './fn-spec.js'
 import type { ChunkOutcome, SharedArrays, TypedArray } from './outcome.js'
 import { itemSource, rangeSource, type ItemSource, type MapInput } from './source.js'
 import { prepareSpareLater, shareTypedArray } from './shared-memory.js'
-import { Compute as ComputeClass, callSink } from '../compute/compute.js'
+import { Compute as ComputeClass, callSink, provideMap } from '../compute/compute.js'
 import type { CallSink } from '../scheduler/call.js'
 import { currentPool } from '../worker/context.js'
 import type { MapItemError } from '../errors.js'
@@ -177,6 +177,7 @@ async function* iterate(items: unknown, fn: unknown, options: IterateOptions = {
 }
 
 parallelMap.iterate = iterate
+provideMap(parallelMap as (items: unknown, fn: unknown, options: ParallelMapOptions) => Promise<unknown>)
 
 function isTypedArray(items: unknown): items is TypedArray {
   return ArrayBuffer.isView(items) && !(items instanceof DataView) && !(items instanceof BigInt64Array) && !(items instanceof BigUint64Array)

@@ -2,7 +2,7 @@
 // that names where it is, never with Node's raw error, and the pool goes on working.
 import { MessageChannel } from 'node:worker_threads'
 import { describe, expect, it } from 'vitest'
-import { remote, gather, type Compute } from 'spindle'
+import { remote, type Compute } from 'spindle'
 import type * as Values from '../fixtures/value-tasks.mjs'
 import { BACKENDS, tasks as t, usePools } from '../helpers/pools.js'
 
@@ -36,8 +36,7 @@ describe.each(BACKENDS)('values that cannot travel, on $name', ({ options }) => 
 
   it('an argument nested 100,000 levels deep fails its call alone with a spindle error; 1,000 levels travel', async () => {
     await open()
-    const calls = gather(v.depthOf(nested(100_000)), v.depthOf(nested(1000)), t.add(2, 3))
-    const settled = await Promise.allSettled([pool.run(calls.args[0]!), pool.run(calls.args[1]!), pool.run(calls.args[2]!)])
+    const settled = await Promise.allSettled([pool.run(v.depthOf(nested(100_000))), pool.run(v.depthOf(nested(1000))), pool.run(t.add(2, 3))])
     expect(settled[0]).toMatchObject({ status: 'rejected', reason: { code: 'ERR_SPINDLE_NOT_CLONEABLE', path: 'args[0]' } })
     expect((settled[0] as PromiseRejectedResult).reason.message).toContain('nested more than 2,000 levels deep')
     expect(settled.slice(1)).toEqual([{ status: 'fulfilled', value: 1000 }, { status: 'fulfilled', value: 5 }])
