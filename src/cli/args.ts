@@ -1,8 +1,8 @@
 /**
  * The command line, read with Node's own `util.parseArgs` (no dependency for six flags), plus
  * what it lacks: a did-you-mean for unknown flags and commands, and checked values (an integer
- * `--workers`, a known `--backend`). Every mistake is a `UsageError`, which main() prints with
- * the usage text and exit code 2.
+ * `--workers`, a known `--backend`). Every mistake is a `UsageError`, which main() prints as one
+ * line and a pointer to `--help`, with exit code 2.
  */
 import { parseArgs } from 'node:util'
 import { UsageError } from '../errors.js'
@@ -13,7 +13,7 @@ export const BACKENDS: readonly BackendFlag[] = ['thread', 'process', 'inline', 
 export type GraphFormat = 'mermaid' | 'dot'
 export const GRAPH_FORMATS: readonly GraphFormat[] = ['mermaid', 'dot']
 
-export const COMMANDS = ['run', 'graph', 'runs', 'resume', 'help'] as const
+export const COMMANDS = ['run', 'graph', 'runs', 'resume', 'help', 'version'] as const
 export type CommandName = (typeof COMMANDS)[number]
 
 /** The flags of `run` and `resume`: where and how the pipeline runs, and what it reports. */
@@ -48,6 +48,7 @@ export const FLAGS: Record<CommandName, Record<string, FlagType>> = {
   graph: { format: { type: 'string' } },
   runs: { json: { type: 'boolean' }, 'run-log': { type: 'string' } },
   help: {},
+  version: {},
 }
 
 export interface Parsed {
@@ -63,7 +64,8 @@ export function parseCommandLine(argv: readonly string[]): Parsed {
   if (first === undefined || first === '--help' || first === '-h' || first === 'help') {
     return { command: 'help', positionals: [], values: {}, help: true }
   }
-  if (first.startsWith('-')) throw unknownFlag(first, ['help'])
+  if (first === '--version' || first === '-v') return { command: 'version', positionals: [], values: {}, help: false }
+  if (first.startsWith('-')) throw unknownFlag(first, ['help', 'version'])
   if (!(COMMANDS as readonly string[]).includes(first)) {
     const guess = closest(first, COMMANDS)
     throw new UsageError(`Unknown command "${first}".${guess !== undefined ? ` Did you mean "${guess}"?` : ` Commands: ${COMMANDS.join(', ')}.`}`)

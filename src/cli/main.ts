@@ -4,10 +4,11 @@
  * bin.ts touches `process`. It resolves to the exit code:
  *   0  success
  *   1  the run failed, or the pipeline file threw / the pipeline is invalid
- *   2  usage error: a bad command, flag or value (printed with the usage text), a pipeline
+ *   2  usage error: a bad command, flag or value (one line, and where the usage is), a pipeline
  *      file that does not exist or exports no pipeline, an unknown run id
  *   130 the run was cancelled (Ctrl-C): 128 + SIGINT, as shells report it
  */
+import { readFileSync } from 'node:fs'
 import { PipelineLoadError, SpindleError, UsageError } from '../errors.js'
 import { closest } from '../options.js'
 import { RunLog, UnknownRunError } from '../runlog/run-log.js'
@@ -42,6 +43,7 @@ Commands:
   graph <file>             Print the pipeline's step graph
   runs                     List recorded runs, newest first
   runs show <id>           Show one run and its steps
+  version                  Print spindle's version (also --version, -v)
   resume <id> [file]       Run again, reusing the steps that succeeded in run <id>
                            (the file is recorded when the CLI started the run)
 
@@ -78,6 +80,9 @@ export async function main(argv: readonly string[], io: CliIO): Promise<number> 
     switch (parsed.command) {
       case 'help':
         io.stdout.write(USAGE)
+        return 0
+      case 'version':
+        io.stdout.write(`spindle ${version()}\n`)
         return 0
       case 'run': {
         const [file] = positionals('run', parsed.positionals, ['file'])
@@ -129,7 +134,7 @@ function runs(args: readonly string[], values: Record<string, unknown>, io: CliI
 /** Prints an error the way its kind calls for and picks the exit code. */
 function report(error: unknown, command: CommandName | undefined, io: CliIO): number {
   if (error instanceof UsageError) {
-    io.stderr.write(`spindle: ${error.message}\n\n${USAGE}`)
+    io.stderr.write(`spindle: ${error.message}\n${HINT}`)
     return 2
   }
   const where = command === undefined ? 'spindle' : `spindle ${command}`
@@ -140,9 +145,16 @@ function report(error: unknown, command: CommandName | undefined, io: CliIO): nu
   const text = error instanceof Error ? error.message : String(error)
   const cause = error instanceof PipelineLoadError && error.cause instanceof Error && error.cause.stack !== undefined ? `\n${error.cause.stack}` : ''
   const code = error instanceof SpindleError ? ` [${error.code}]` : ''
-  io.stderr.write(`${where}: ${text}${code}${cause}\n${usageLike ? 'Run `spindle --help` for usage.\n' : ''}`)
+  io.stderr.write(`${where}: ${text}${code}${cause}\n${usageLike ? HINT : ''}`)
   if (!(error instanceof SpindleError) && error instanceof Error && error.stack !== undefined) io.stderr.write(`${error.stack}\n`)
   return usageLike ? 2 : 1
+}
+
+const HINT = 'Run `spindle --help` for usage.\n'
+
+/** The package's version, from the package.json beside dist/ (installed or not). */
+function version(): string {
+  return (JSON.parse(readFileSync(new URL('../../package.json', import.meta.url), 'utf8')) as { version: string }).version
 }
 
 function errorReplacer(_key: string, value: unknown): unknown {

@@ -118,16 +118,16 @@ describe('bad input', () => {
     expect(stderr).toContain('throws.mjs:2') // the stack of what it threw
   })
 
-  it('an unknown flag: exit 2, a did-you-mean and the usage', async () => {
+  it('an unknown flag: exit 2, one line with a did-you-mean, and where the usage is (not the whole help)', async () => {
     const { code, stderr } = await cli(['run', fixture('ok.mjs'), '--worker', '2'], cwd)
     expect(code).toBe(2)
-    expect(stderr).toBe(`spindle: Unknown flag "--worker". Did you mean "--workers"?\n\n${USAGE}`)
+    expect(stderr).toBe('spindle: Unknown flag "--worker". Did you mean "--workers"?\nRun `spindle --help` for usage.\n')
   })
 
   it('an unknown command: exit 2, a did-you-mean', async () => {
     const { code, stderr } = await cli(['rn', 'x.ts'], cwd)
     expect(code).toBe(2)
-    expect(stderr).toMatch(/^spindle: Unknown command "rn"\. Did you mean "run"\?\n\nUsage: spindle/)
+    expect(stderr).toBe('spindle: Unknown command "rn". Did you mean "run"?\nRun `spindle --help` for usage.\n')
   })
 
   it('--workers 0 (and other non-integers): exit 2 before anything loads', async () => {
@@ -210,6 +210,16 @@ describe('spindle runs and resume', () => {
     expect(resumed.stdout).toMatch(/^ {2}first +succeeded .*\(reused from resume\)$/m)
     expect(readFileSync(join(cwd, 'first'), 'utf8')).toBe('x') // ran once, in the first run only
     expect(readFileSync(join(cwd, 'second'), 'utf8')).toBe('xx')
+  })
+})
+
+describe('spindle --version', () => {
+  it("prints the package's version and exits 0", async () => {
+    const { version } = JSON.parse(readFileSync(new URL('../../package.json', import.meta.url), 'utf8')) as { version: string }
+    for (const argv of [['--version'], ['-v'], ['version']]) {
+      const { code, stdout } = await cli(argv, cwd)
+      expect([code, stdout]).toEqual([0, `spindle ${version}\n`])
+    }
   })
 })
 
