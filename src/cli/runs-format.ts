@@ -1,11 +1,13 @@
 /**
  * Run records as text for a terminal: the summary after `spindle run`, the history table of
  * `spindle runs`, and one run's steps for `spindle runs show <id>`. Plain columns, no colour:
- * the output is as readable in a CI log as on a terminal, and stable enough to grep.
+ * the output is as readable in a CI log as on a terminal, and stable enough to grep. Every cell
+ * goes through `printable`: names and messages come from users' programs.
  */
 import type { RunRecord, StepStatus } from '../pipeline/types.js'
 import type { StepCounts, StoredRun, StoredRunSummary } from '../runlog/run-log.js'
 import type { Invocation } from './invocation.js'
+import { printable } from '../printable.js'
 
 interface StepLine {
   readonly name: string
@@ -20,7 +22,7 @@ interface StepLine {
 
 /** After a run: its id (what `resume` and `runs show` take), how it ended, then each step. */
 export function formatRunSummary(record: RunRecord): string {
-  const head = `Run ${record.id} of "${record.pipeline}" ${record.status} in ${duration(record.startedAt, record.endedAt)}\n`
+  const head = `Run ${record.id} of "${printable(record.pipeline)}" ${record.status} in ${duration(record.startedAt, record.endedAt)}\n`
   return head + formatSteps(record.steps)
 }
 
@@ -33,12 +35,12 @@ export function formatRunList(runs: readonly StoredRunSummary[], logDir: string)
 export function formatRunShow(run: StoredRun, invocation: Invocation | undefined): string {
   const lines = [
     `Run ${run.id}`,
-    `  pipeline  ${run.pipeline}`,
+    `  pipeline  ${printable(run.pipeline)}`,
     `  status    ${run.status}${run.status === 'running' ? ' (still running, or its process died)' : ''}`,
     `  started   ${new Date(run.startedAt).toISOString()}`,
     `  duration  ${run.endedAt === undefined ? '-' : duration(run.startedAt, run.endedAt)}`,
   ]
-  if (invocation !== undefined) lines.push(`  file      ${invocation.file}`)
+  if (invocation !== undefined) lines.push(`  file      ${printable(invocation.file)}`)
   const recorded = new Set(run.steps.map((s) => s.name))
   const never = run.stepNames.filter((n) => !recorded.has(n))
   const steps: StepLine[] = [...run.steps, ...never.map((name) => ({ name, status: 'pending', attempts: 0, startedAt: undefined, endedAt: undefined, error: undefined, blockedBy: undefined }))]
@@ -85,6 +87,7 @@ export function duration(from: number, to: number): string {
 
 /** Columns padded to their widest cell; the last column is not padded (no trailing spaces). */
 function table(rows: readonly (readonly string[])[], indent = ''): string {
+  rows = rows.map((r) => r.map(printable))
   const widths = rows[0]!.map((_, i) => Math.max(...rows.map((r) => r[i]!.length)))
   return rows.map((r) => indent + r.map((cell, i) => (i === r.length - 1 ? cell : cell.padEnd(widths[i]!))).join('  ').trimEnd()).join('\n') + '\n'
 }

@@ -5,6 +5,7 @@
  * with `json` it writes every event as one JSON object per line, for other programs.
  */
 import type { PipelineEvent } from '../pipeline/types.js'
+import { printable } from '../printable.js'
 
 export interface ProgressOptions {
   /** Where to draw. @default process.stderr */
@@ -33,7 +34,7 @@ export function pipelineProgress(options: ProgressOptions = {}): (event: Pipelin
   const count = (status: string) => [...states.values()].filter((s) => s === status).length
   const elapsed = (at: number) => seconds(at - started)
   const draw = (at: number) => {
-    const running = [...states].filter(([, s]) => s === 'running').map(([name]) => (items.has(name) ? `${name} ${items.get(name)}` : name))
+    const running = [...states].filter(([, s]) => s === 'running').map(([name]) => printable(items.has(name) ? `${name} ${items.get(name)}` : name))
     const eta = estimate(states, at - started)
     const line =
       `${count('succeeded')} done, ${running.length} running, ${count('pending')} queued, ${count('failed')} failed` +
@@ -72,7 +73,7 @@ export function pipelineProgress(options: ProgressOptions = {}): (event: Pipelin
     if (live) return draw(event.at)
     if (FINISHED.has(event.status)) {
       const why = (event.status === 'failed' || event.status === 'cancelled') && event.error instanceof Error ? `: ${event.error.message}` : ''
-      stream.write(`[${elapsed(event.at)}] ${event.step} ${event.status}${why}\n`)
+      stream.write(`[${elapsed(event.at)}] ${printable(`${event.step} ${event.status}${why}`)}\n`)
     }
   }
 }

@@ -8,6 +8,7 @@
  */
 import type { BackendNode } from '../backends/backend.js'
 import type { Call, RunningBatch } from './call.js'
+import { printable } from '../printable.js'
 
 export function writeTaskOutput(
   running: ReadonlySet<RunningBatch>,
@@ -19,7 +20,7 @@ export function writeTaskOutput(
 ): void {
   const label = seq === 0 ? undefined : labelOf(running, node, seq)
   const where = `${kind === 'ssh' ? 'host' : kind} ${node.index}`
-  const line = `[${label === undefined ? where : `${label} · ${where}`}] ${text}\n`
+  const line = `[${label === undefined ? where : `${printable(label)} · ${where}`}] ${text}\n`
   const out = stream === 1 ? process.stdout : process.stderr
   // On a terminal, clear the line first: a live progress line may be drawn there (it redraws).
   out.write(out.isTTY ? `\r\x1b[2K${line}` : line)

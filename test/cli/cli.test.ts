@@ -213,6 +213,29 @@ describe('spindle runs and resume', () => {
   })
 })
 
+describe('names from the pipeline file', () => {
+  let cwd = ''
+  beforeEach(() => void (cwd = tempDir()))
+  afterEach(() => rmSync(cwd, { recursive: true, force: true }))
+
+  it('reach the terminal with their control characters escaped: progress, summary, runs, runs show', async () => {
+    const ran = await cli(['run', fixture('escapes.mjs'), '--workers', '1'], cwd)
+    expect(ran.code).toBe(1)
+    const listed = await cli(['runs'], cwd)
+    const id = /^Run (\S+)/m.exec(ran.stdout)![1]!
+    const shown = await cli(['runs', 'show', id], cwd)
+    for (const text of [ran.stdout, ran.stderr, listed.stdout, shown.stdout]) {
+      expect(text).not.toMatch(/[\x07\x1b]/)
+      expect(text).not.toMatch(/^lines/m) // "two\nlines" stays on one line
+    }
+    expect(ran.stdout).toContain('of "evil\\x1b]0;pwned\\x07" failed')
+    expect(ran.stdout).toMatch(/^ {2}red\\x1b\[31mstep +succeeded/m)
+    expect(ran.stdout).toMatch(/^ {2}two\\nlines +failed .*bad \\x1b\[2J clear/m)
+    expect(ran.stderr).toContain('red\\x1b[31mstep succeeded')
+    expect(shown.stdout).toContain('pipeline  evil\\x1b]0;pwned\\x07')
+  })
+})
+
 describe('spindle --version', () => {
   it("prints the package's version and exits 0", async () => {
     const { version } = JSON.parse(readFileSync(new URL('../../package.json', import.meta.url), 'utf8')) as { version: string }
