@@ -46,7 +46,7 @@ export const FLAGS: Record<CommandName, Record<string, FlagType>> = {
   run: RUN_FLAGS,
   resume: RUN_FLAGS,
   graph: { format: { type: 'string' } },
-  runs: { json: { type: 'boolean' }, 'run-log': { type: 'string' } },
+  runs: { json: { type: 'boolean' }, 'run-log': { type: 'string' }, keep: { type: 'string' }, 'older-than': { type: 'string' } },
   help: {},
   version: {},
 }
@@ -132,7 +132,7 @@ export function positionals(command: string, given: readonly string[], names: re
   return [...given]
 }
 
-function integerFlag(name: string, text: string, min: number): number {
+export function integerFlag(name: string, text: string, min: number): number {
   const value = Number(text)
   if (!/^\d+$/.test(text.trim()) || !Number.isSafeInteger(value) || value < min) {
     throw new UsageError(`Expected \`${name}\` to be an integer >= ${min}, got "${text}".`)

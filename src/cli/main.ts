@@ -12,7 +12,8 @@ import { readFileSync } from 'node:fs'
 import { PipelineLoadError, SpindleError, UsageError } from '../errors.js'
 import { closest } from '../options.js'
 import { RunLog, UnknownRunError } from '../runlog/run-log.js'
-import { graphFormat, parseCommandLine, positionals, runFlags, type CommandName } from './args.js'
+import { parseAge, pruneRuns } from '../runlog/prune.js'
+import { graphFormat, integerFlag, parseCommandLine, positionals, runFlags, type CommandName } from './args.js'
 import { formatGraph } from './graph-format.js'
 import { readInvocation } from './invocation.js'
 import { loadPipeline } from './load.js'
@@ -43,6 +44,7 @@ Commands:
   graph <file>             Print the pipeline's step graph
   runs                     List recorded runs, newest first
   runs show <id>           Show one run and its steps
+  runs prune               Remove old runs: --keep <n> newest, and/or those --older-than <age>
   version                  Print spindle's version (also --version, -v)
   resume <id> [file]       Run again, reusing the steps that succeeded in run <id>
                            (the file is recorded when the CLI started the run)
@@ -63,6 +65,8 @@ Options of graph:
 Options of runs:
   --json                   Print JSON
   --run-log <dir>          Run log directory (default: .spindle/runs)
+  --keep <n>               (prune) Keep the newest n runs
+  --older-than <age>       (prune) Remove runs started longer ago: 30m, 12h, 7d, 2w
 
 Exit codes: 0 success, 1 run failed, 2 usage error, 130 cancelled (Ctrl-C).
 `
@@ -110,14 +114,16 @@ function runs(args: readonly string[], values: Record<string, unknown>, io: CliI
   const logDir = runLogDir({ runLog: values['run-log'] as string | undefined }, io.cwd)
   const log = RunLog.open(logDir)
   const json = values.json === true
+  if (args[0] !== 'prune' && (values.keep !== undefined || values['older-than'] !== undefined)) throw new UsageError('`--keep` and `--older-than` are for `runs prune`.')
   if (args.length === 0) {
     const list = log.list()
     io.stdout.write(json ? `${JSON.stringify(list, null, 2)}\n` : formatRunList(list, logDir))
     return 0
   }
+  if (args[0] === 'prune') return prune(log, args, values, io)
   if (args[0] !== 'show') {
-    const guess = closest(args[0]!, ['show'])
-    throw new UsageError(`runs takes no argument but \`show <id>\`; got "${args[0]}".${guess === undefined ? '' : ' Did you mean "show"?'}`)
+    const guess = closest(args[0]!, ['show', 'prune'])
+    throw new UsageError(`runs takes no argument but \`show <id>\` or \`prune\`; got "${args[0]}".${guess === undefined ? '' : ` Did you mean "${guess}"?`}`)
   }
   const [, id] = positionals('runs show', args, ['show', 'id'])
   const run = log.read(id!)
@@ -128,6 +134,19 @@ function runs(args: readonly string[], values: Record<string, unknown>, io: CliI
   } else {
     io.stdout.write(formatRunShow(run, invocation))
   }
+  return 0
+}
+
+function prune(log: RunLog, args: readonly string[], values: Record<string, unknown>, io: CliIO): number {
+  positionals('runs prune', args, ['prune'])
+  const keep = values.keep === undefined ? undefined : integerFlag('--keep', values.keep as string, 0)
+  const ageText = values['older-than'] as string | undefined
+  const olderThan = ageText === undefined ? undefined : parseAge(ageText)
+  if (ageText !== undefined && olderThan === undefined) throw new UsageError(`Expected \`--older-than\` to be an age such as 30m, 12h, 7d or 2w, got "${ageText}".`)
+  if (keep === undefined && olderThan === undefined) throw new UsageError('runs prune needs `--keep <n>`, `--older-than <age>`, or both.')
+  const { removed, kept } = pruneRuns(log, { keep, olderThan })
+  if (values.json === true) io.stdout.write(`${JSON.stringify({ removed: removed.map((r) => r.id), kept }, null, 2)}\n`)
+  else io.stdout.write(`Removed ${removed.length} run${removed.length === 1 ? '' : 's'} from ${log.dir}; ${kept} kept.\n`)
   return 0
 }
 

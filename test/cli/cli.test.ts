@@ -192,7 +192,7 @@ describe('spindle runs and resume', () => {
   it('runs shwo: a did-you-mean for the subcommand', async () => {
     const { code, stderr } = await cli(['runs', 'shwo', 'x'], cwd)
     expect(code).toBe(2)
-    expect(stderr).toContain('runs takes no argument but `show <id>`; got "shwo". Did you mean "show"?')
+    expect(stderr).toContain('runs takes no argument but `show <id>` or `prune`; got "shwo". Did you mean "show"?')
   })
 
   it('no runs yet: says where it looked', async () => {
