@@ -9,6 +9,10 @@ import { shellQuote, sshArguments } from '../../src/backends/ssh/command.js'
 import { encodeFrame, FrameReader } from '../../src/backends/ssh/frames.js'
 import { closeControlDir, controlPath, openControlDir } from '../../src/backends/ssh/control-dir.js'
 import { diagnose } from '../../src/backends/ssh/diagnose.js'
+import { bundle } from '../../dist/backends/ssh/bundle.js'
+import { deserialize } from 'node:v8'
+import { gunzipSync } from 'node:zlib'
+import { readFileSync } from 'node:fs'
 import { prng } from '../helpers/testing.js'
 
 describe('SSH hosts', () => {
@@ -130,5 +134,21 @@ describe('diagnosis', () => {
     expect(refused.message).toContain('`ssh -o BatchMode=yes -p 42223 root@127.0.0.1 true` works without a prompt')
     const unknownKey = diagnose(host!, { exitCode: 255, signal: null, stderr: 'Host key verification failed.', remoteNode: undefined, timedOut: undefined })
     expect(unknownKey.message).toContain('`ssh-keyscan -p 42223 127.0.0.1 >> ~/.ssh/known_hosts`')
+  })
+})
+
+describe('the bundle a host gets', () => {
+  it("holds only what a host runs (no esbuild, no tsx), and is as small as the README says", () => {
+    const { archive } = bundle()
+    const files = deserialize(gunzipSync(archive)) as Array<[string, Buffer, number]>
+    const packages = new Set(files.map(([path]) => /^node_modules\/((?:@[^/]+\/)?[^/]+)/.exec(path)?.[1]))
+    expect([...packages].filter((p) => p === 'esbuild' || p === 'tsx' || p?.startsWith('@esbuild/'))).toEqual([])
+    for (const needed of ['spindle', 'piscina', 'acorn', 'fast-glob']) expect(packages.has(needed)).toBe(true)
+    const unpacked = files.reduce((sum, [, content]) => sum + content.length, 0)
+    const readme = readFileSync(new URL('../../README.md', import.meta.url), 'utf8')
+    const [, sent, size] = /about ([\d.]+) MB sent, ([\d.]+) MB unpacked/.exec(readme)!.map(Number)
+    const mb = (bytes: number) => bytes / 1e6
+    expect(Math.abs(mb(archive.length) - sent!) / sent!, `sent ${mb(archive.length)} MB`).toBeLessThan(0.3)
+    expect(Math.abs(mb(unpacked) - size!) / size!, `unpacked ${mb(unpacked)} MB`).toBeLessThan(0.3)
   })
 })

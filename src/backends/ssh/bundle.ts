@@ -6,7 +6,9 @@
  * per hash, and a second run finds it there and uploads nothing. Built once per process.
  *
  * Optional dependencies (native add-ons such as @napi-rs/nice) are left out: they are built for
- * this machine's platform, and piscina runs without them.
+ * this machine's platform, and piscina runs without them. So are the dependencies only the caller
+ * uses (CALLER_ONLY): esbuild, with its 11 MB native binary, compiles TypeScript task modules before
+ * they are shipped, and tsx loads `.ts` pipelines in the CLI; nothing on a host imports them.
  */
 import { createHash } from 'node:crypto'
 import { existsSync, readdirSync, readFileSync, statSync } from 'node:fs'
@@ -27,6 +29,7 @@ export interface Bundle {
 /** spindle's package root: dist/backends/ssh/bundle.js → ../../../ */
 const ROOT = fileURLToPath(new URL('../../../', import.meta.url))
 const SKIP = /(\.d\.ts|\.d\.mts|\.map|\.md|\.tsbuildinfo)$/i
+const CALLER_ONLY = new Set(['esbuild', 'tsx'])
 
 let built: Bundle | undefined
 
@@ -42,6 +45,7 @@ function build(): Bundle {
   const done = new Set<string>()
   const visit = (pkg: PackageJson, from: string, at: string) => {
     for (const name of Object.keys(pkg.dependencies ?? {})) {
+      if (pkg === own && CALLER_ONLY.has(name)) continue
       const found = locate(name, from)
       if (found === undefined || done.has(found.dir)) continue // a dependency the host may not need: piscina's optional ones
       done.add(found.dir)

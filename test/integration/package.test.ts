@@ -1,0 +1,101 @@
+// The package as a new user gets it: `npm pack`, installed into a fresh project, then imported,
+// type-checked against its declarations, and its `spindle` bin run. Nothing stray is shipped, and
+// every source map points at a file the package ships.
+import { execFile } from 'node:child_process'
+import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs'
+import { tmpdir } from 'node:os'
+import { dirname, join, resolve } from 'node:path'
+import { fileURLToPath } from 'node:url'
+import { promisify } from 'node:util'
+import { afterAll, beforeAll, describe, expect, it } from 'vitest'
+
+const run = promisify(execFile)
+const root = fileURLToPath(new URL('../../', import.meta.url))
+const npm = process.platform === 'win32' ? 'npm.cmd' : 'npm'
+
+describe('the packed package, installed into a fresh project', () => {
+  let dir = ''
+  let files: string[] = []
+  let app = ''
+  beforeAll(async () => {
+    dir = mkdtempSync(join(tmpdir(), 'spindle-package-'))
+    const { stdout } = await run(npm, ['pack', '--json', '--pack-destination', dir], { cwd: root, maxBuffer: 64 << 20 })
+    const [packed] = JSON.parse(stdout) as Array<{ filename: string; files: Array<{ path: string }> }>
+    files = packed!.files.map((f) => f.path)
+    app = join(dir, 'app')
+    await run('mkdir', ['-p', app])
+    writeFileSync(join(app, 'package.json'), JSON.stringify({ name: 'app', private: true, type: 'module' }))
+    await run(npm, ['install', join(dir, packed!.filename), '--prefer-offline', '--no-audit', '--no-fund', '--ignore-scripts'], { cwd: app, timeout: 240_000 })
+  }, 300_000)
+  afterAll(() => rmSync(dir, { recursive: true, force: true }))
+
+  it('ships dist/, src/, the README, the LICENSE and package.json, and nothing else', () => {
+    const stray = files.filter((f) => !/^(dist|src)\//.test(f) && !['README.md', 'LICENSE', 'package.json'].includes(f))
+    expect(stray).toEqual([])
+    expect(files).toContain('dist/index.js')
+    expect(files).toContain('dist/index.d.ts')
+    expect(files.some((f) => f.includes('.test.') || f.startsWith('test/') || f.startsWith('bench/'))).toBe(false)
+  })
+
+  it('every source map points at files the package ships', () => {
+    const shipped = new Set(files)
+    const maps = files.filter((f) => f.endsWith('.map'))
+    expect(maps.length).toBeGreaterThan(10)
+    for (const map of maps) {
+      const { sources } = JSON.parse(readFileSync(join(app, 'node_modules/spindle', map), 'utf8')) as { sources: string[] }
+      for (const source of sources) {
+        const target = join(dirname(map), source).replace(/\\/g, '/')
+        expect(shipped.has(target), `${map} → ${source}`).toBe(true)
+      }
+    }
+  })
+
+  it('imports and runs a task on worker threads; the bin answers --version', async () => {
+    writeFileSync(join(app, 'tasks.mjs'), 'export function square(x) { return x * x }\n')
+    writeFileSync(
+      join(app, 'main.mjs'),
+      [
+        "import { Compute, remote, parallelMap } from 'spindle'",
+        "const t = remote(new URL('./tasks.mjs', import.meta.url))",
+        'const compute = await Compute.start({ workers: 2 })',
+        'try {',
+        '  console.log(await compute.run(t.square(7)), (await parallelMap([1, 2, 3], t.square, { compute })).join(","))',
+        '} finally {',
+        '  await compute.close()',
+        '}',
+      ].join('\n'),
+    )
+    const { stdout } = await run(process.execPath, ['main.mjs'], { cwd: app, timeout: 60_000 })
+    expect(stdout).toBe('49 1,4,9\n')
+    const version = JSON.parse(readFileSync(join(root, 'package.json'), 'utf8')).version as string
+    const bin = await run(join(app, 'node_modules/.bin/spindle'), ['--version'], { cwd: app, timeout: 30_000 })
+    expect(bin.stdout).toBe(`spindle ${version}\n`)
+  })
+
+  it("type-checks a user's program against the shipped declarations: right calls pass, wrong ones do not", async () => {
+    writeFileSync(join(app, 'tasks.ts'), 'export function scale(x: number, by: number): number { return x * by }\n')
+    writeFileSync(
+      join(app, 'main.ts'),
+      [
+        "import { Compute, remote, gather } from 'spindle'",
+        "const t = remote<typeof import('./tasks.js')>(new URL('./tasks.js', import.meta.url))",
+        'const compute = await Compute.start()',
+        'const [a, b]: [number, number] = await compute.run(gather(t.scale(2, 3), t.scale(t.scale(1, 2), 4)))',
+        '// @ts-expect-error a string is not a number',
+        "t.scale('2', 3)",
+        'export { a, b }',
+      ].join('\n'),
+    )
+    writeFileSync(
+      join(app, 'tsconfig.json'),
+      JSON.stringify({ compilerOptions: { target: 'ES2022', module: 'NodeNext', moduleResolution: 'NodeNext', strict: true, noEmit: true, skipLibCheck: false, types: ['node'], typeRoots: [resolve(root, 'node_modules/@types')], lib: ['ES2023', 'ESNext.Disposable'] }, include: ['main.ts', 'tasks.ts'] }),
+    )
+    const tsc = resolve(root, 'node_modules/typescript/bin/tsc')
+    expect(existsSync(tsc)).toBe(true)
+    const checked = await run(process.execPath, [tsc, '-p', 'tsconfig.json'], { cwd: app, timeout: 120_000 }).then(
+      () => 'ok',
+      (error: { stdout: string }) => error.stdout,
+    )
+    expect(checked).toBe('ok')
+  })
+})
