@@ -39,6 +39,11 @@ describe('examples', () => {
     expect(streamed.map((l) => l.slice(0, 8)).sort()).toEqual(['  task 0', '  task 1', '  task 2'])
   })
 
+  it('plain-node.mjs runs on plain Node, without tsx (no `await using`)', async () => {
+    const { stdout } = await run(process.execPath, ['examples/plain-node.mjs'], { cwd: root, timeout: 60_000 })
+    expect(stdout).toBe('Squares: 1, 4, 9, 16\n')
+  })
+
   it('broadcast.ts: one line per node and the total', async () => {
     expect(await example('broadcast.ts')).toEqual([
       'Node 0: 250 items, sum=124500',

@@ -6,9 +6,9 @@ import { describe, expect, it } from 'vitest'
 const root = new URL('../../', import.meta.url)
 const readme = readFileSync(new URL('README.md', root), 'utf8')
 const examples = readdirSync(new URL('examples/', root))
-  .filter((f) => f.endsWith('.ts'))
+  .filter((f) => f.endsWith('.ts') || f.endsWith('.mjs'))
   .map((f) => ({ file: f, text: readFileSync(new URL(`examples/${f}`, root), 'utf8') }))
-const blocks = [...readme.matchAll(/```ts\n([\s\S]*?)```/g)].map((m) => m[1]!.trimEnd())
+const blocks = [...readme.matchAll(/```(?:ts|js)\n([\s\S]*?)```/g)].map((m) => m[1]!.trimEnd())
 
 describe('README', () => {
   it('has code blocks', () => {
