@@ -9,7 +9,7 @@ import { checkInteger, checkKnownKeys, checkOneOf } from '../options.js'
 import { SCHEDULING_POLICIES, type SchedulingPolicy } from '../scheduler/list-scheduler.js'
 
 export interface ParallelExecutorOptions {
-  /** Steps running at once (and the pool's threads, when the executor starts the pool). @default availableParallelism() */
+  /** Steps running at once (and the pool's threads, when the executor starts the pool). @default availableParallelism() (1 inline, which runs one call at a time; a Compute's nodes) */
   maxWorkers?: number
   /**
    * `'thread'`, `'process'` (one process per worker: a step that crashes or runs out of memory
@@ -33,7 +33,7 @@ export class ParallelExecutor {
     const { backend = 'thread', policy = 'bottom-level' } = options
     if (!(backend instanceof Compute)) checkOneOf('backend', backend, ['thread', 'process', 'inline'] as const)
     checkOneOf('policy', policy, SCHEDULING_POLICIES)
-    const maxWorkers = options.maxWorkers ?? (backend instanceof Compute ? backend.nodes : availableParallelism())
+    const maxWorkers = options.maxWorkers ?? (backend instanceof Compute ? backend.nodes : backend === 'inline' ? 1 : availableParallelism())
     checkInteger('maxWorkers', maxWorkers, 1)
     this.maxWorkers = maxWorkers
     this.policy = policy

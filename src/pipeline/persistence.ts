@@ -50,7 +50,14 @@ export function openPersistence(options: PersistenceOptions, run: { id: string; 
     resumed(name) {
       const step = earlier?.step(name)
       if (step === undefined || step.status !== 'succeeded' || !step.hasOutput) return undefined
-      return { value: earlier!.output(name), attempts: step.attempts }
+      try {
+        return { value: earlier!.output(name), attempts: step.attempts }
+      } catch (error) {
+        // A damaged record is not trusted: the step runs again.
+        if ((error as { code?: string }).code !== 'ERR_SPINDLE_CORRUPT_RUN') throw error
+        process.emitWarning(`${(error as Error).message} The step runs again.`, { code: 'SPINDLE_CORRUPT_RUN' })
+        return undefined
+      }
     },
   }
 }

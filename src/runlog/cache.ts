@@ -11,7 +11,9 @@
  * Values are stored with `v8.serialize` (Maps, typed arrays, Dates, bigints, cycles survive) as
  * `<dir>/<key[0..2]>/<key>.v8`, written atomically (atomic-file.ts), so concurrent runs and a
  * killed run never leave a half value: a reader sees a whole value or a miss. Two runs storing
- * the same key store the same value, so the last rename winning is fine.
+ * the same key store the same value, so the last rename winning is fine. Each entry carries the
+ * SHA-256 of its value's bytes: an entry changed on disk (or anything else in its place, such as
+ * a directory) is a miss with a warning, never a wrong value or a raw file-system error.
  */
 import { createHash } from 'node:crypto'
 import { mkdirSync, readFileSync } from 'node:fs'
@@ -24,7 +26,10 @@ import { writeFileAtomic } from './atomic-file.js'
 import { hashStable } from './stable-hash.js'
 
 /** Changing it invalidates every key (bump it when the encoding of keys changes). */
-const KEY_VERSION = 'spindle-step-cache/1'
+const KEY_VERSION = 'spindle-step-cache/2'
+/** An entry: this magic, the SHA-256 of the rest (32 bytes), then the `v8.serialize`d value. */
+const MAGIC = Buffer.from('SPC2')
+const HEADER = MAGIC.length + 32
 const KEY = /^[0-9a-f]{64}$/
 
 export interface CacheKeyParts {
@@ -116,21 +121,27 @@ export class StepCache {
    * by a Node whose serializer is newer than ours) is a miss: the step runs and stores it again.
    */
   get(key: string): CacheLookup {
+    const path = this.#path(key)
     let bytes: Buffer
     try {
-      bytes = readFileSync(this.#path(key))
+      bytes = readFileSync(path)
     } catch (error) {
-      if ((error as NodeJS.ErrnoException).code === 'ENOENT') return { hit: false }
-      throw error
+      const code = (error as NodeJS.ErrnoException).code
+      if (code === 'ENOENT' || code === 'ENOTDIR') return { hit: false }
+      return miss(path, `cannot be read (${code ?? String(error)})`)
+    }
+    const body = bytes.subarray(HEADER)
+    if (bytes.length < HEADER || !bytes.subarray(0, MAGIC.length).equals(MAGIC) || !createHash('sha256').update(body).digest().equals(bytes.subarray(MAGIC.length, HEADER))) {
+      return miss(path, 'has changed since it was stored (its content hash differs)')
     }
     try {
-      return { hit: true, value: deserialize(bytes) }
+      return { hit: true, value: deserialize(body) }
     } catch {
-      return { hit: false }
+      return { hit: false } // written by a Node whose serializer is newer than ours
     }
   }
 
-  /** Stores `value` under `key`, replacing any previous value atomically. */
+  /** Stores `value` under `key`, replacing any previous value atomically (a warning if the file system refuses). */
   put(key: string, value: unknown): void {
     const path = this.#path(key)
     let bytes: Buffer
@@ -144,8 +155,14 @@ export class StepCache {
         { cause: error },
       )
     }
-    mkdirSync(join(this.dir, key.slice(0, 2)), { recursive: true })
-    writeFileAtomic(path, bytes)
+    try {
+      mkdirSync(join(this.dir, key.slice(0, 2)), { recursive: true })
+      writeFileAtomic(path, Buffer.concat([MAGIC, createHash('sha256').update(bytes).digest(), bytes]))
+    } catch (error) {
+      // The step has its output: a cache that cannot take it (a directory in the entry's place, a
+      // full disk) costs a later run, not this one.
+      process.emitWarning(`Could not store step cache entry ${path}: ${(error as Error).message}.`, { code: 'SPINDLE_CACHE_CORRUPT' })
+    }
   }
 
   #path(key: string): string {
@@ -154,4 +171,10 @@ export class StepCache {
     }
     return join(this.dir, key.slice(0, 2), `${key}.v8`)
   }
+}
+
+/** A cache entry that cannot be trusted: the step runs again, and a warning says why. */
+function miss(path: string, why: string): CacheLookup {
+  process.emitWarning(`Step cache entry ${path} ${why}: treated as a miss, the step runs again.`, { code: 'SPINDLE_CACHE_CORRUPT' })
+  return { hit: false }
 }

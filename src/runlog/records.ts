@@ -37,6 +37,8 @@ export interface StepRecordData {
 export interface StoredStep extends StepRecordData {
   /** A succeeded step whose output was stored: `StoredRun.output(name)` returns it. */
   readonly hasOutput: boolean
+  /** SHA-256 of the stored output's bytes (absent in records written before it was kept). */
+  readonly outputHash: string | undefined
   /** Why a succeeded step's output could not be stored (it could not be serialized). */
   readonly outputError: string | undefined
 }
@@ -72,6 +74,8 @@ interface StepFile {
   blockedBy?: string
   cacheKey?: string
   output: boolean
+  /** SHA-256 of the `.out` file's bytes: an output changed on disk is detected, not trusted. */
+  outputHash?: string
   outputError?: string
 }
 
@@ -94,7 +98,7 @@ export function stepFileBase(name: string): string {
   return `${readable}-${createHash('sha256').update(name).digest('hex').slice(0, 12)}`
 }
 
-export function encodeStep(record: StepRecordData, output: boolean, outputError: string | undefined): string {
+export function encodeStep(record: StepRecordData, outputHash: string | undefined, outputError: string | undefined): string {
   const file: StepFile = {
     version: FORMAT_VERSION,
     name: record.name,
@@ -107,7 +111,8 @@ export function encodeStep(record: StepRecordData, output: boolean, outputError:
     ...(record.error !== undefined && { error: encodeThrown(record.error) }),
     ...(record.blockedBy !== undefined && { blockedBy: record.blockedBy }),
     ...(record.cacheKey !== undefined && { cacheKey: record.cacheKey }),
-    output,
+    output: outputHash !== undefined,
+    ...(outputHash !== undefined && { outputHash }),
     ...(outputError !== undefined && { outputError }),
   }
   return `${JSON.stringify(file, null, 2)}\n`
@@ -131,6 +136,7 @@ export function decodeStep(text: string, where: string): StoredStep {
     blockedBy: file.blockedBy,
     cacheKey: file.cacheKey,
     hasOutput: file.output === true,
+    outputHash: file.outputHash,
     outputError: file.outputError,
   }
 }

@@ -13,6 +13,7 @@
  * Synchronous file calls: see atomic-file.ts. A run writes a handful of files per step, and a
  * record on disk before the runner moves on is worth more than not blocking for ~1 ms.
  */
+import { createHash } from 'node:crypto'
 import { mkdirSync, readFileSync, readdirSync } from 'node:fs'
 import { join, resolve } from 'node:path'
 import { deserialize } from 'node:v8'
@@ -230,11 +231,23 @@ function readOutput(runDir: string, id: string, name: string, recorded: Readonly
     throw new SpindleError('ERR_SPINDLE_NO_OUTPUT', `Step "${name}" of run "${id}" has no stored output: ${why}.`)
   }
   const where = join(runDir, STEPS_DIR, `${stepFileBase(name)}.out`)
-  const bytes = readIfExists(where, null)
-  if (bytes === undefined) {
-    throw new SpindleError('ERR_SPINDLE_CORRUPT_RUN', `Step "${name}" of run "${id}" records an output, but ${where} is missing.`)
+  const damaged = (why: string, cause?: unknown) =>
+    new SpindleError('ERR_SPINDLE_CORRUPT_RUN', `Step "${name}" of run "${id}" records an output, but ${where} ${why}.`, cause === undefined ? undefined : { cause })
+  let bytes: Buffer | undefined
+  try {
+    bytes = readIfExists(where, null)
+  } catch (error) {
+    throw damaged(`cannot be read (${(error as NodeJS.ErrnoException).code ?? String(error)})`, error)
   }
-  return deserialize(bytes)
+  if (bytes === undefined) throw damaged('is missing')
+  if (step.outputHash !== undefined && createHash('sha256').update(bytes).digest('hex') !== step.outputHash) {
+    throw damaged('has changed since it was recorded (its content hash differs)')
+  }
+  try {
+    return deserialize(bytes)
+  } catch (error) {
+    throw damaged(`cannot be deserialized (${(error as Error).message})`, error)
+  }
 }
 
 function readIfExists(path: string): string | undefined

@@ -2,6 +2,7 @@
  * Writing one run's records as it goes: each step's record (and output) when it changes, and the
  * run's end. Made by `RunLog.begin()`; the file layout is described in run-log.ts.
  */
+import { createHash } from 'node:crypto'
 import { join } from 'node:path'
 import { serialize } from 'node:v8'
 import { SpindleError } from '../errors.js'
@@ -36,7 +37,7 @@ export class RunWriter {
   step(record: StepRecordData, output?: { value: unknown }): void {
     this.#checkOpen()
     const base = join(this.dir, STEPS_DIR, stepFileBase(record.name))
-    let stored = false
+    let outputHash: string | undefined
     let outputError: string | undefined
     if (output !== undefined && record.status === 'succeeded') {
       let bytes: Buffer | undefined
@@ -47,10 +48,10 @@ export class RunWriter {
       }
       if (bytes !== undefined) {
         writeFileAtomic(`${base}.out`, bytes)
-        stored = true
+        outputHash = createHash('sha256').update(bytes).digest('hex')
       }
     }
-    writeFileAtomic(`${base}.json`, encodeStep(record, stored, outputError))
+    writeFileAtomic(`${base}.json`, encodeStep(record, outputHash, outputError))
     this.#statuses.set(record.name, record.status)
   }
 

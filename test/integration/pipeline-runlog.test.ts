@@ -1,6 +1,6 @@
 // Run records on disk, resume, and the step cache, through real pipeline runs.
 import { spawn } from 'node:child_process'
-import { mkdtempSync, rmSync, writeFileSync } from 'node:fs'
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { pathToFileURL } from 'node:url'
@@ -8,6 +8,7 @@ import { afterEach, beforeEach, describe, expect, it } from 'vitest'
 import { ParallelExecutor, Pipeline, remote } from 'spindle'
 import { cells, tasks as t } from '../helpers/pools.js'
 import { RunLog } from '../../src/runlog/run-log.js'
+import { stepFileBase } from '../../src/runlog/records.js'
 
 let dir: string
 beforeEach(() => (dir = mkdtempSync(join(tmpdir(), 'spindle-runlog-'))))
@@ -48,6 +49,36 @@ describe('run log', () => {
       ['last', 'succeeded', undefined],
     ])
     expect(c.view[2]).toBe(2) // flaky ran once per run
+  })
+
+  it('resume runs a step again, with a warning, when its recorded output changed on disk', async () => {
+    const c = cells(4)
+    const build = () => {
+      const p = new Pipeline('tampered')
+      const first = p.step('first', t.flaky(c.buffer, 1, 0), { priority: 1 }) // counts its runs in cell 1
+      p.step('second', t.fail('stop'), { after: [first] })
+      return { p, first }
+    }
+    const runs = join(dir, 'runs')
+    const failed = await build().p.run({ executor: inline(), runLog: runs })
+    const out = join(runs, failed.id, 'steps', `${stepFileBase('first')}.out`)
+    const bytes = readFileSync(out)
+    bytes[bytes.indexOf('ok after')] = 'O'.charCodeAt(0)
+    writeFileSync(out, bytes)
+    const warnings: string[] = []
+    const onWarning = (w: Error) => warnings.push(w.message)
+    process.on('warning', onWarning)
+    try {
+      const again = build()
+      const resumed = await again.p.run({ executor: inline(), runLog: runs, resume: failed.id })
+      expect(resumed.steps[0]).toMatchObject({ name: 'first', status: 'succeeded', reused: undefined })
+      expect(resumed.output(again.first)).toBe('ok after 2')
+      await new Promise((resolve) => setImmediate(resolve)) // warnings are emitted on the next tick
+    } finally {
+      process.off('warning', onWarning)
+    }
+    expect(warnings.join('\n')).toMatch(/has changed since it was recorded .* The step runs again\./)
+    expect(Atomics.load(c.view, 1)).toBe(2)
   })
 
   it('ranks ready steps by the durations recorded in the pipeline\'s last run', async () => {

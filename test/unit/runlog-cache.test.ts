@@ -1,5 +1,5 @@
-import { afterEach, beforeEach, describe, expect, it } from 'vitest'
-import { mkdirSync, mkdtempSync, readdirSync, rmSync, utimesSync, writeFileSync } from 'node:fs'
+import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest'
+import { mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, utimesSync, writeFileSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { pathToFileURL } from 'node:url'
@@ -177,6 +177,29 @@ describe('StepCache', () => {
     expect(cache.get(k)).toEqual({ hit: false })
     writeFileSync(join(dir, k.slice(0, 2), `${k}.v8`), 'not v8 data')
     expect(cache.get(k)).toEqual({ hit: false })
+  })
+
+  it('an entry whose bytes changed, or a directory in its place, is a miss with a warning, not a wrong value or EISDIR', () => {
+    const warn = vi.spyOn(process, 'emitWarning').mockImplementation(() => {})
+    try {
+      const cache = StepCache.open(dir)
+      const k = key()
+      cache.put(k, { label: 'trained-model' })
+      const file = join(dir, k.slice(0, 2), `${k}.v8`)
+      const bytes = readFileSync(file)
+      bytes[bytes.indexOf('trained')] = 'T'.charCodeAt(0) // still valid v8 data, a different value
+      writeFileSync(file, bytes)
+      expect(cache.get(k)).toEqual({ hit: false })
+      expect(String(warn.mock.calls[0]?.[0])).toMatch(/has changed since it was stored .*the step runs again/)
+      rmSync(file)
+      mkdirSync(file)
+      expect(cache.get(k)).toEqual({ hit: false })
+      expect(String(warn.mock.calls[1]?.[0])).toContain('cannot be read (EISDIR)')
+      expect(() => cache.put(k, 1)).not.toThrow() // the step keeps its output; the cache says why it could not
+      expect(String(warn.mock.calls[2]?.[0])).toContain('Could not store step cache entry')
+    } finally {
+      warn.mockRestore()
+    }
   })
 
   it('rejects what it cannot store or look up', () => {

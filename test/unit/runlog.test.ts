@@ -90,6 +90,22 @@ describe('RunLog records', () => {
     expect(run.output('load')).not.toBe(back) // deserialized afresh each time
   })
 
+  it('a stored output that changed on disk, cannot be deserialized or is a directory is a spindle error, never a wrong value', () => {
+    const w = RunLog.open(dir).begin({ id: 'r1', pipeline: 'p', startedAt: 1, steps: ['a', 'b', 'c'] })
+    for (const name of ['a', 'b', 'c']) w.step(step(name), { value: { label: 'trained-model' } })
+    const out = (name: string) => join(dir, 'r1', 'steps', `${stepFileBase(name)}.out`)
+    const bytes = readFileSync(out('a'))
+    bytes[bytes.indexOf('trained')] = 'T'.charCodeAt(0) // valid v8 data, another value
+    writeFileSync(out('a'), bytes)
+    writeFileSync(out('b'), 'garbage')
+    rmSync(out('c'))
+    mkdirSync(out('c'))
+    const run = RunLog.open(dir).read('r1')
+    expect(caught(() => run.output('a'))).toMatchObject({ code: 'ERR_SPINDLE_CORRUPT_RUN', message: expect.stringContaining('has changed since it was recorded') })
+    expect(caught(() => run.output('b'))).toMatchObject({ code: 'ERR_SPINDLE_CORRUPT_RUN' })
+    expect(caught(() => run.output('c'))).toMatchObject({ code: 'ERR_SPINDLE_CORRUPT_RUN', message: expect.stringContaining('cannot be read (EISDIR)') })
+  })
+
   it('says why a step has no output', () => {
     const w = RunLog.open(dir).begin({ id: 'r1', pipeline: 'p', startedAt: 1, steps: ['a', 'b', 'c'] })
     w.step(step('a', { status: 'failed', error: new Error('x') }))
