@@ -119,11 +119,15 @@ export class Dispatcher {
     })
   }
 
-  /** Rejects queued calls, waits up to `closeTimeout` ms for running ones, then stops the nodes. */
+  /**
+   * Rejects queued calls and those sent ahead that have not started (taken back from their
+   * nodes), waits up to `closeTimeout` ms for running ones, then stops the nodes.
+   */
   async close(closeTimeout: number): Promise<void> {
     if (this.closed) return
     this.closed = true
     for (const call of this.waiting.drain()) call.reject(closedError(call))
+    for (const batch of [...this.running]) batch.control?.('revoke') // a batch taken back fails as closed (fail)
     if (this.running.size > 0) {
       let timer: NodeJS.Timeout | undefined
       await new Promise<void>((resolve) => {
@@ -186,26 +190,47 @@ export class Dispatcher {
 
   /**
    * Hands out batches one per node per pass, idlest nodes first: a node's second slot (work
-   * waiting in its port) is filled only once every node has something to run.
+   * waiting in its port) is filled only once every node has something to run. Once the queue is
+   * empty, a node left idle takes back a batch sent ahead to a busy one (`steal`).
    */
   private pump(): void {
     if (this.pumping) return
     this.pumping = true
     try {
       const nodes = this.backend.nodes
-      for (let progress = true; progress && this.waiting.size > 0; ) {
-        progress = false
-        const order = nodes.filter((n) => this.free[n.index]! > 0 && (n.status ?? 'up') === 'up').sort((a, b) => this.busy(a) - this.busy(b))
-        for (const node of order) {
-          const calls = this.waiting.take(node.index, this.free[node.index] === node.slots, this.batchSize)
-          if (calls === undefined) continue
-          this.send(node, calls)
-          progress = true
+      do {
+        for (let progress = true; progress && this.waiting.size > 0; ) {
+          progress = false
+          const order = nodes.filter((n) => this.free[n.index]! > 0 && (n.status ?? 'up') === 'up').sort((a, b) => this.busy(a) - this.busy(b))
+          for (const node of order) {
+            const calls = this.waiting.take(node.index, this.free[node.index] === node.slots, this.batchSize)
+            if (calls === undefined) continue
+            this.send(node, calls)
+            progress = true
+          }
         }
-      }
+      } while (this.waiting.size === 0 && this.steal())
     } finally {
       this.pumping = false
     }
+  }
+
+  /**
+   * Work stealing: with nothing queued and a node idle, a batch waiting behind another on a busy
+   * node is asked back (the newest sent, which is the likeliest not to have started). Taken back,
+   * it returns to the queue (at once on threads, on the agent's answer elsewhere) and goes to the
+   * idle node; one that had started runs on. Each batch is asked once. True if one was asked.
+   */
+  private steal(): boolean {
+    if (this.closed || !this.backend.nodes.some((n) => this.free[n.index]! >= n.slots && (n.status ?? 'up') === 'up')) return false
+    let newest: RunningBatch | undefined
+    for (const batch of this.running) {
+      if (!batch.revoking && this.busy(batch.node) > 1 && batch.calls[0]!.options.node === undefined) newest = batch
+    }
+    if (newest === undefined) return false
+    newest.revoking = true
+    newest.control?.('revoke')
+    return true
   }
 
   /** How many of a node's slots are taken. */
@@ -214,7 +239,7 @@ export class Dispatcher {
   }
 
   private send(node: BackendNode, calls: Call[]): void {
-    const batch: RunningBatch = { node, calls, stop: undefined, timer: undefined }
+    const batch: RunningBatch = { node, calls, control: undefined, revoking: false, timer: undefined }
     for (const call of calls) {
       call.state = 'running'
       call.batch = batch
@@ -230,7 +255,7 @@ export class Dispatcher {
     this.running.add(batch)
     const request = this.writer.request(node, calls)
     try {
-      batch.stop = node.execute(
+      batch.control = node.execute(
         request,
         (response) => this.complete(batch, response),
         (failure) => this.fail(batch, failure),
@@ -263,7 +288,7 @@ export class Dispatcher {
   private fail(batch: RunningBatch, failure: NodeFailure): void {
     this.release(batch)
     if (this.closed) {
-      for (const call of batch.calls) call.reject(closedError(call)) // stopped by close()
+      for (const call of batch.calls) call.reject(closedError(call)) // taken back or stopped by close()
       return
     }
     handleNodeFailure(this, batch, failure)
@@ -286,7 +311,7 @@ export class Dispatcher {
         timeout,
       ),
     )
-    batch.stop?.()
+    batch.control?.('stop')
   }
 
   private cancel(call: Call, reason: unknown): void {
@@ -294,8 +319,10 @@ export class Dispatcher {
     const batch = call.batch
     if (call.state === 'queued') this.waiting.forget() // its queue entry is skipped when reached
     call.reject(reason)
-    // Stop the work only when nobody else waits for this batch: killing a worker to save one
-    // call of many would throw away the others' work.
-    if (batch !== undefined && batch.calls.every((c) => c.settled)) batch.stop?.()
+    if (batch === undefined) return
+    // A batch that has not started is taken back, so the call never runs (the others go back to
+    // the queue). Running work is stopped only when nobody else waits for it: killing a worker to
+    // save one call of many would throw away the others' work.
+    batch.control?.(batch.calls.every((c) => c.settled) ? 'stop' : 'revoke')
   }
 }

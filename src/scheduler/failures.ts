@@ -20,6 +20,8 @@ const warned = new WeakSet<object>()
 export function handleNodeFailure(dispatcher: Dispatcher, batch: RunningBatch, nodeFailure: NodeFailure): void {
   const live = batch.calls.filter((c) => !c.settled)
   if (live.length === 0) return
+  // Never started (taken back, or its worker died first): nothing ran, so no retry is used up.
+  if (nodeFailure.reason === 'revoked') return dispatcher.requeue(live)
   const crash = nodeFailure.details.crash
   const owner = crash?.owner ?? -1
   const blameable = nodeFailure.details.interrupted !== true

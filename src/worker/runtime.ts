@@ -9,6 +9,7 @@ import { findNotCloneable } from '../protocol/cloneable.js'
 import { encodeThrown, type EncodedThrown } from '../protocol/error-codec.js'
 import { CALL_FIELDS, REQUEST_HEADER, RESPONSE_HEADER, type BatchRequest, type BatchResponse } from '../protocol/messages.js'
 import { taskLabel } from '../task/pending.js'
+import { claim } from '../protocol/claims.js'
 import { callOwners, type CallOwner, type TaskContext } from './context.js'
 import { writeCrash } from './crash-slot.js'
 import { loadTask } from './task-loader.js'
@@ -49,14 +50,27 @@ export function runBatch(request: BatchRequest, place?: TaskContext): BatchRespo
   return response
 }
 
-function loadAndRun(request: BatchRequest, place: TaskContext | undefined): BatchResponse | Promise<BatchResponse> {
+/**
+ * Runs a batch a worker thread was sent, unless the caller took it back first (its claim word,
+ * protocol/claims.ts): then nothing runs and nothing answers (undefined). The claim is made once
+ * the batch's modules are loaded, so until the batch really starts, the caller may still move it.
+ */
+export function runClaimed(request: BatchRequest, claims: Int32Array): BatchResponse | Promise<BatchResponse | undefined> | undefined {
+  return loadAndRun(request, undefined, claims)
+}
+
+function loadAndRun(request: BatchRequest, place: TaskContext | undefined): BatchResponse | Promise<BatchResponse>
+function loadAndRun(request: BatchRequest, place: undefined, claims: Int32Array): BatchResponse | Promise<BatchResponse | undefined> | undefined
+function loadAndRun(request: BatchRequest, place: TaskContext | undefined, claims?: Int32Array): BatchResponse | Promise<BatchResponse | undefined> | undefined {
+  // Definitions count even in a batch taken back: the caller has recorded them as sent.
   const defs = request[0]
   if (defs !== undefined) {
     for (const [id, module, name] of defs) definitions.set(id, [module, name, taskLabel({ module, name })])
   }
+  const run = () => (claim(claims, request[2], request[1]) ? runCalls(request, place) : undefined)
   const missing = missingTasks(request)
-  if (missing.length === 0) return runCalls(request, place)
-  return Promise.all(missing.map(load)).then(() => runCalls(request, place))
+  if (missing.length === 0) return run()
+  return Promise.all(missing.map(load)).then(run)
 }
 
 function runCalls(request: BatchRequest, place: TaskContext | undefined): BatchResponse | Promise<BatchResponse> {

@@ -9,7 +9,7 @@
 import { fork, type ChildProcess } from 'node:child_process'
 import { createInterface } from 'node:readline'
 import { answerNested, failureOf, type InFlight } from '../agent-replies.js'
-import { NodeFailure, type BackendNode, type NestedHandler, type OutputHandler } from '../backend.js'
+import { NodeFailure, type BackendNode, type BatchControl, type NestedHandler, type OutputHandler } from '../backend.js'
 import type { BatchRequest, BatchResponse, NestedSubmit } from '../../protocol/messages.js'
 import type { AgentConfig, FromAgent, ToAgent } from './messages.js'
 
@@ -49,7 +49,7 @@ export class ProcessNode implements BackendNode {
     this.outputHandler = handler
   }
 
-  execute(batch: BatchRequest, done: (response: BatchResponse) => void, failed: (failure: NodeFailure) => void): () => void {
+  execute(batch: BatchRequest, done: (response: BatchResponse) => void, failed: (failure: NodeFailure) => void): BatchControl {
     const child = this.child ?? this.spawn()
     if (child === undefined) {
       failed(new NodeFailure('aborted', 'the node is closed'))
@@ -62,7 +62,8 @@ export class ProcessNode implements BackendNode {
       this.inFlight.delete(batch[1]) // a value serialization refuses: nothing went out
       throw error
     }
-    return () => this.send(child, { stop: batch[1] })
+    // The agent answers a batch taken back as a 'revoked' failure; otherwise the batch runs on.
+    return (how) => this.send(child, how === 'stop' ? { stop: batch[1] } : { revoke: batch[1] })
   }
 
   async close(): Promise<void> {
