@@ -216,20 +216,21 @@ export class Dispatcher {
   }
 
   /**
-   * Work stealing: with nothing queued and a node idle, a batch waiting behind another on a busy
-   * node is asked back (the newest sent, which is the likeliest not to have started). Taken back,
-   * it returns to the queue (at once on threads, on the agent's answer elsewhere) and goes to the
-   * idle node; one that had started runs on. Each batch is asked once. True if one was asked.
+   * Work stealing: with nothing queued and a node idle, the newest batch sent to a node with more
+   * batches than threads is asked back (on one thread, batches start in the order sent: if the
+   * newest has started, so have the others). Taken back, it returns to the queue (at once on
+   * threads, on the agent's answer elsewhere) and goes to the idle node; one that had started
+   * runs on. Each batch is asked once. True if one was asked.
    */
   private steal(): boolean {
-    if (this.closed || !this.backend.nodes.some((n) => this.free[n.index]! >= n.slots && (n.status ?? 'up') === 'up')) return false
-    let newest: RunningBatch | undefined
-    for (const batch of this.running) {
-      if (!batch.revoking && this.busy(batch.node) > 1 && batch.calls[0]!.options.node === undefined) newest = batch
-    }
-    if (newest === undefined) return false
-    newest.revoking = true
-    newest.control?.('revoke')
+    const nodes = this.backend.nodes
+    if (this.closed || !nodes.some((n) => this.free[n.index]! >= n.slots && (n.status ?? 'up') === 'up')) return false
+    const newest: Array<RunningBatch | undefined> = []
+    for (const batch of this.running) newest[batch.node.index] = batch
+    const ask = newest.find((b) => b !== undefined && !b.revoking && 2 * this.busy(b.node) > b.node.slots && b.calls[0]!.options.node === undefined)
+    if (ask === undefined) return false
+    ask.revoking = true
+    ask.control?.('revoke')
     return true
   }
 
