@@ -6,7 +6,6 @@
  * when a node is lost under them, stopped at their deadline, cancelled by their signal.
  * It imports no worker API: any Backend will do.
  */
-import { TimeoutError } from '../errors.js'
 import type { Backend, BackendNode, NodeFailure } from '../backends/backend.js'
 import { RESPONSE_HEADER, type BatchResponse } from '../protocol/messages.js'
 import { BatchWriter, taskId } from './batch-writer.js'
@@ -16,7 +15,8 @@ import { BatchSizer } from './batch-sizer.js'
 import { Call, watchedCall, type CallObserver, type CallOptions, type RunningBatch } from './call.js'
 import { CallQueue } from './call-queue.js'
 import { AbortWatch } from './abort-watch.js'
-import { handleNodeFailure, handleUnsendable } from './failures.js'
+import { handleNodeFailure, handleUnsendable, timeoutError } from './failures.js'
+import { batchToTakeBack } from './steal.js'
 import { writeTaskOutput } from './task-output.js'
 import { closedError, lostNodeError, nowhereToRun } from './unrunnable.js'
 
@@ -119,10 +119,7 @@ export class Dispatcher {
     })
   }
 
-  /**
-   * Rejects queued calls and those sent ahead that have not started (taken back from their
-   * nodes), waits up to `closeTimeout` ms for running ones, then stops the nodes.
-   */
+  /** Rejects queued calls and those not started (taken back), waits up to `closeTimeout` ms for running ones, then stops the nodes. */
   async close(closeTimeout: number): Promise<void> {
     if (this.closed) return
     this.closed = true
@@ -201,7 +198,7 @@ export class Dispatcher {
       do {
         for (let progress = true; progress && this.waiting.size > 0; ) {
           progress = false
-          const order = nodes.filter((n) => this.free[n.index]! > 0 && (n.status ?? 'up') === 'up').sort((a, b) => this.busy(a) - this.busy(b))
+          const order = nodes.filter((n) => this.free[n.index]! > 0 && (n.status ?? 'up') === 'up').sort((a, b) => this.free[b.index]! - b.slots - (this.free[a.index]! - a.slots)) // fewest slots taken first
           for (const node of order) {
             const calls = this.waiting.take(node.index, this.free[node.index] === node.slots, this.batchSize)
             if (calls === undefined) continue
@@ -215,28 +212,13 @@ export class Dispatcher {
     }
   }
 
-  /**
-   * Work stealing: with nothing queued and a node idle, the newest batch sent to a node with more
-   * batches than threads is asked back (on one thread, batches start in the order sent: if the
-   * newest has started, so have the others). Taken back, it returns to the queue (at once on
-   * threads, on the agent's answer elsewhere) and goes to the idle node; one that had started
-   * runs on. Each batch is asked once. True if one was asked.
-   */
+  /** Work stealing (steal.ts): for an idle node, asks back a batch waiting on a busy one; true if it did. */
   private steal(): boolean {
-    const nodes = this.backend.nodes
-    if (this.closed || !nodes.some((n) => this.free[n.index]! >= n.slots && (n.status ?? 'up') === 'up')) return false
-    const newest: Array<RunningBatch | undefined> = []
-    for (const batch of this.running) newest[batch.node.index] = batch
-    const ask = newest.find((b) => b !== undefined && !b.revoking && 2 * this.busy(b.node) > b.node.slots && b.calls[0]!.options.node === undefined)
-    if (ask === undefined) return false
-    ask.revoking = true
-    ask.control?.('revoke')
+    const batch = this.closed ? undefined : batchToTakeBack(this.backend.nodes, this.free, this.running)
+    if (batch === undefined) return false
+    batch.revoking = true
+    batch.control?.('revoke')
     return true
-  }
-
-  /** How many of a node's slots are taken. */
-  private busy(node: BackendNode): number {
-    return node.slots - this.free[node.index]!
   }
 
   private send(node: BackendNode, calls: Call[]): void {
@@ -249,7 +231,7 @@ export class Dispatcher {
     const timeout = calls[0]!.options.timeout
     if (timeout !== undefined) {
       // Alone in its batch on a free node, the call starts now: the deadline counts from here.
-      batch.timer = setTimeout(() => this.expire(batch, timeout), timeout)
+      batch.timer = setTimeout(() => (batch.calls[0]!.reject(timeoutError(batch, timeout)), batch.control?.('stop')), timeout)
     }
     if (this.observer !== undefined) this.observer.sent(calls, node.index)
     this.free[node.index]!--
@@ -303,27 +285,15 @@ export class Dispatcher {
     if (this.running.size === 0) this.drained?.()
   }
 
-  private expire(batch: RunningBatch, timeout: number): void {
-    const call = batch.calls[0]!
-    call.reject(
-      new TimeoutError(
-        `Task ${call.label} ran past its timeout of ${timeout} ms on ${batch.node.describe()} and was stopped. ` +
-          'Raise `timeout`, or split the work into smaller calls.',
-        timeout,
-      ),
-    )
-    batch.control?.('stop')
-  }
-
   private cancel(call: Call, reason: unknown): void {
     if (call.settled) return
     const batch = call.batch
     if (call.state === 'queued') this.waiting.forget() // its queue entry is skipped when reached
     call.reject(reason)
     if (batch === undefined) return
-    // A batch that has not started is taken back, so the call never runs (the others go back to
-    // the queue). Running work is stopped only when nobody else waits for it: killing a worker to
-    // save one call of many would throw away the others' work.
+    // A batch not started is taken back: the call never runs, the others are queued again. Running
+    // work is stopped only when nobody else waits for it (killing a worker to save one call of many
+    // would throw away the others' work).
     batch.control?.(batch.calls.every((c) => c.settled) ? 'stop' : 'revoke')
   }
 }

@@ -42,6 +42,6 @@ export default async function connect({ connect: port }: { connect: MessagePort 
     if (!Array.isArray(message)) return pool.reply(message)
     const response = runClaimed(message, claims)
     if (Array.isArray(response)) answer(message, response)
-    else if (response !== undefined) void response.then((r) => r !== undefined && answer(message, r))
+    else if (response !== undefined) void response.then((r) => answer(message, r))
   })
 }

@@ -4,7 +4,7 @@
 // thread, where a loop cannot be stopped). The loops count their own progress in files.
 import { statSync } from 'node:fs'
 import { describe, expect, it } from 'vitest'
-import type { CallOptions } from 'spindle'
+import type { RunOptions } from 'spindle'
 import { BACKENDS, tasks as t, usePools, useProbes } from '../helpers/pools.js'
 
 /**
@@ -36,7 +36,7 @@ describe.each(BACKENDS.filter((b) => b.name !== 'inline'))('stopped calls on $na
   /** Runs a never-yielding loop on node 0, stopped by `how`. */
   async function stopLoop(pool: Awaited<ReturnType<typeof start>>, how: Stop, file: string): Promise<void> {
     const controller = new AbortController()
-    const stop: CallOptions = how === 'timeout' ? { timeout: 400 } : { signal: controller.signal }
+    const stop: RunOptions = how === 'timeout' ? { timeout: 400 } : { signal: controller.signal }
     const loop = pool.run(t.spinCountingFile(file), { ...stop, node: 0 })
     if (how === 'signal') {
       while (size(file) === 0) await new Promise((resolve) => setTimeout(resolve, 5)) // polling, not an oracle
