@@ -1,7 +1,8 @@
 // A stopped call never kills a node: whatever sequence of deadlines and aborts stops
-// never-yielding calls on a node, every later call there settles and no stopped loop runs on.
-// Every backend that can stop running code (the inline backend runs tasks on the caller's
-// thread, where a loop cannot be stopped). The loops count their own progress in files.
+// never-yielding calls on a node, every later call there settles and no stopped loop runs on;
+// and a call sent to a node behind a running one, then aborted or closed before it started,
+// never runs and never stops the running one. Every backend that can stop running code (the
+// inline backend runs tasks on the caller's thread). Tasks count their own runs in files.
 import { statSync } from 'node:fs'
 import { describe, expect, it } from 'vitest'
 import type { RunOptions } from 'spindle'
@@ -68,5 +69,40 @@ describe.each(BACKENDS.filter((b) => b.name !== 'inline'))('stopped calls on $na
     await within(pool.run(t.delayedEcho(0, 100), { node: 0 }), 30_000, 'a call after the stopped loops')
     expect(files.map(size), 'bytes written by each loop, before and after the window').toEqual(written)
     expect(await pool.run(t.add(2, 2), { node: 0, timeout: 30_000 })).toBe(4)
+  })
+
+  /** A call blocking node 0's thread (until `go`), and a call sent behind it there. */
+  async function holdAndQueue(pool: Awaited<ReturnType<typeof start>>, signal?: AbortSignal) {
+    const held = pool.run(t.holdSyncUntilFile(probe.path('started'), probe.path('go'), probe.path('held')), { node: 0 })
+    await probe.started('started', 1)
+    const queued = pool.run(t.countRunFile(probe.path('queued')), { node: 0, signal })
+    await new Promise((resolve) => setImmediate(resolve)) // sent
+    return { held, queued }
+  }
+
+  it('aborting a call sent behind a running one never runs it, and leaves the running call alone', async () => {
+    const pool = await start(options)
+    await pool.broadcast(t.noop())
+    const controller = new AbortController()
+    const { held, queued } = await holdAndQueue(pool, controller.signal)
+    controller.abort(new Error('not wanted'))
+    await expect(queued).rejects.toThrow('not wanted')
+    probe.release('go')
+    expect(await held).toBe('released')
+    expect(await pool.run(t.add(1, 1), { node: 0 })).toBe(2)
+    expect(probe.runs('held'), 'the running call ran once: its thread was not stopped').toBe(1)
+    expect(probe.runs('queued'), 'the aborted call never ran').toBe(0)
+  })
+
+  it('close() rejects a call sent behind a running one with ERR_SPINDLE_CLOSED, and lets the running one finish', async () => {
+    const pool = await start({ ...options, closeTimeout: 20_000 })
+    await pool.broadcast(t.noop())
+    const { held, queued } = await holdAndQueue(pool)
+    const closed = pool.close()
+    await expect(queued).rejects.toMatchObject({ code: 'ERR_SPINDLE_CLOSED' })
+    probe.release('go')
+    expect(await held).toBe('released')
+    await closed
+    expect(probe.runs('queued'), 'the call rejected by close() never ran').toBe(0)
   })
 })
