@@ -16,7 +16,7 @@ import { Call, watchedCall, type CallObserver, type CallOptions, type RunningBat
 import { CallQueue } from './call-queue.js'
 import { AbortWatch } from './abort-watch.js'
 import { handleNodeFailure, handleUnsendable, timeoutError } from './failures.js'
-import { batchToTakeBack } from './steal.js'
+import { askBack, batchToTakeBack } from './steal.js'
 import { writeTaskOutput } from './task-output.js'
 import { closedError, lostNodeError, nowhereToRun } from './unrunnable.js'
 
@@ -215,10 +215,8 @@ export class Dispatcher {
   /** Work stealing (steal.ts): for an idle node, asks back a batch waiting on a busy one; true if it did. */
   private steal(): boolean {
     const batch = this.closed ? undefined : batchToTakeBack(this.backend.nodes, this.free, this.running)
-    if (batch === undefined) return false
-    batch.revoking = true
-    batch.control?.('revoke')
-    return true
+    if (batch !== undefined) askBack(batch)
+    return batch !== undefined
   }
 
   private send(node: BackendNode, calls: Call[]): void {
@@ -291,9 +289,10 @@ export class Dispatcher {
     if (call.state === 'queued') this.waiting.forget() // its queue entry is skipped when reached
     call.reject(reason)
     if (batch === undefined) return
-    // A batch not started is taken back: the call never runs, the others are queued again. Running
-    // work is stopped only when nobody else waits for it (killing a worker to save one call of many
-    // would throw away the others' work).
-    batch.control?.(batch.calls.every((c) => c.settled) ? 'stop' : 'revoke')
+    // A batch not started is taken back (asked once, not per call of a signal's thousands): the
+    // call never runs, the others are queued again. Running work is stopped only when nobody else
+    // waits for it (killing a worker to save one call of many would throw away the others' work).
+    if (batch.calls.every((c) => c.settled)) batch.control?.('stop')
+    else askBack(batch)
   }
 }

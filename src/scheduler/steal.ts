@@ -22,3 +22,10 @@ export function batchToTakeBack(nodes: readonly BackendNode[], free: readonly nu
     return 2 * busy > batch.node.slots
   })
 }
+
+/** Asks `batch`'s node to take it back if it has not started: once per batch (a cancelled signal's thousands of calls share batches). */
+export function askBack(batch: RunningBatch): void {
+  if (batch.revoking) return
+  batch.revoking = true
+  batch.control?.('revoke')
+}
