@@ -167,7 +167,7 @@ export class Dispatcher {
         call.reject(lostNodeError(call, this.backend.nodes[call.options.node ?? node.index]!))
       }
     }
-    this.pump()
+    this.pump(true)
   }
 
   /**
@@ -187,10 +187,10 @@ export class Dispatcher {
 
   /**
    * Hands out batches one per node per pass, idlest nodes first: a node's second slot (work
-   * waiting in its port) is filled only once every node has something to run. Once the queue is
-   * empty, a node left idle takes back a batch sent ahead to a busy one (`steal`).
+   * waiting in its port) is filled only once every node has something to run. After a batch
+   * ends with the queue empty, a node left idle takes back a batch sent ahead to a busy one.
    */
-  private pump(): void {
+  private pump(ended = false): void {
     if (this.pumping) return
     this.pumping = true
     try {
@@ -206,7 +206,7 @@ export class Dispatcher {
             progress = true
           }
         }
-      } while (this.waiting.size === 0 && this.steal())
+      } while (ended && this.waiting.size === 0 && this.steal())
     } finally {
       this.pumping = false
     }
@@ -263,7 +263,7 @@ export class Dispatcher {
         call.resolve(response[RESPONSE_HEADER + i])
       }
     }
-    this.pump()
+    this.pump(true)
   }
 
   private fail(batch: RunningBatch, failure: NodeFailure): void {
@@ -273,7 +273,7 @@ export class Dispatcher {
       return
     }
     handleNodeFailure(this, batch, failure)
-    this.pump()
+    this.pump(true)
   }
 
   private release(batch: RunningBatch): void {
