@@ -65,19 +65,30 @@ export interface BackendNode {
   serveOutput?(handler: OutputHandler): void
   /**
    * Runs a batch and reports once: `done` with one outcome per call, or `failed` with a
-   * `NodeFailure` when the batch could not finish (the worker died, and the node replaces it; or
-   * it was stopped). Returns `stop`, which ends the batch now (a deadline, a cancellation): the
-   * node stops the work, which on a thread means stopping the thread. Callbacks rather than a
-   * promise, and a function rather than an AbortSignal: nothing is allocated per batch for
-   * stopping that almost never happens.
+   * `NodeFailure` when the batch could not finish (the worker died, and the node replaces it; it
+   * was stopped; or it was taken back before it started). Returns its control (below).
+   * Callbacks rather than a promise, and a function rather than an AbortSignal: nothing is
+   * allocated per batch for stopping that almost never happens.
    */
-  execute(batch: BatchRequest, done: (response: BatchResponse) => void, failed: (failure: NodeFailure) => void): () => void
+  execute(batch: BatchRequest, done: (response: BatchResponse) => void, failed: (failure: NodeFailure) => void): BatchControl
 }
 
-/** Why a batch did not come back. */
+/**
+ * What the dispatcher can do to a batch it sent. `'revoke'`: take it back if it has not started
+ * (a batch sent ahead waits on its node behind another), reported as a `'revoked'` failure, now
+ * or once the node answers; a batch that started goes on. `'stop'`: end it now (a deadline, a
+ * cancellation): taken back if it has not started, otherwise its work is stopped, which on a
+ * thread means stopping the thread, reported as `'aborted'`.
+ */
+export type BatchControl = (how: 'revoke' | 'stop') => void
+
+/**
+ * Why a batch did not come back: its node crashed, it was stopped, or it was `'revoked'`: it
+ * never started (taken back, or its worker died before starting it), so none of its calls ran.
+ */
 export class NodeFailure extends Error {
   constructor(
-    readonly reason: 'crash' | 'aborted',
+    readonly reason: 'crash' | 'aborted' | 'revoked',
     message: string,
     readonly details: {
       exitCode?: number | null

@@ -15,12 +15,13 @@ export const PROTOCOL_VERSION = 1
 export type TaskDefinition = readonly [id: number, module: string, name: string]
 
 /**
- * `[definitions, batch, seq₀, task₀, args₀, seq₁, task₁, args₁, ...]`: the task definitions this
- * node has not had yet (or `undefined`), the batch's id (answers can overtake each other), then
- * per call its sequence number (unique in the pool, used to blame crashes), its task id and its
- * arguments.
+ * `[definitions, batch, claim, seq₀, task₀, args₀, seq₁, task₁, args₁, ...]`: the task
+ * definitions this node has not had yet (or `undefined`), the batch's id (answers can overtake
+ * each other), the index of its claim word on a worker thread (protocol/claims.ts; set by the
+ * thread node that posts it, NO_CLAIM elsewhere), then per call its sequence number (unique in
+ * the pool, used to blame crashes), its task id and its arguments.
  */
-export type BatchRequest = [definitions: TaskDefinition[] | undefined, batch: number, ...calls: unknown[]]
+export type BatchRequest = [definitions: TaskDefinition[] | undefined, batch: number, claim: number, ...calls: unknown[]]
 
 /**
  * `[ms, errors, batch, value₀, value₁, ...]`: the milliseconds the node spent (feeds adaptive
@@ -35,7 +36,7 @@ export type BatchResponse = [
 ]
 
 export const CALL_FIELDS = 3
-export const REQUEST_HEADER = 2
+export const REQUEST_HEADER = 3
 export const RESPONSE_HEADER = 3
 
 /**

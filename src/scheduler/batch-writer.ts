@@ -4,6 +4,7 @@
  * worker sees it, and again once the node's `generation` says the worker was replaced.
  */
 import type { BackendNode } from '../backends/backend.js'
+import { NO_CLAIM } from '../protocol/claims.js'
 import type { BatchRequest, TaskDefinition } from '../protocol/messages.js'
 import type { TaskRef } from '../task/pending.js'
 import type { Call } from './call.js'
@@ -40,7 +41,7 @@ export class BatchWriter {
       defined.ids.clear()
     }
     let definitions: TaskDefinition[] | undefined
-    const request: BatchRequest = [undefined, this.nextBatch++]
+    const request: BatchRequest = [undefined, this.nextBatch++, NO_CLAIM]
     for (const call of calls) {
       if (!defined.ids.has(call.key)) {
         defined.ids.add(call.key)

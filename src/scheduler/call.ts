@@ -1,6 +1,6 @@
 /** One submitted call as the dispatcher tracks it, from queued to settled. */
 import { taskLabel, type TaskRef } from '../task/pending.js'
-import type { BackendNode } from '../backends/backend.js'
+import type { BackendNode, BatchControl } from '../backends/backend.js'
 import type { AbortWatch } from './abort-watch.js'
 
 export interface CallOptions {
@@ -135,7 +135,9 @@ export function watchedCall(
 export interface RunningBatch {
   readonly node: BackendNode
   readonly calls: Call[]
-  /** Ends the batch on its node (set once sent). */
-  stop: (() => void) | undefined
+  /** Takes the batch back or ends it on its node (set once sent). */
+  control: BatchControl | undefined
+  /** Asked to be taken back for an idle node once already (it had started, or the answer is on its way). */
+  revoking: boolean
   timer: NodeJS.Timeout | undefined
 }

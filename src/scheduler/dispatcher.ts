@@ -6,7 +6,6 @@
  * when a node is lost under them, stopped at their deadline, cancelled by their signal.
  * It imports no worker API: any Backend will do.
  */
-import { TimeoutError } from '../errors.js'
 import type { Backend, BackendNode, NodeFailure } from '../backends/backend.js'
 import { RESPONSE_HEADER, type BatchResponse } from '../protocol/messages.js'
 import { BatchWriter, taskId } from './batch-writer.js'
@@ -16,7 +15,8 @@ import { BatchSizer } from './batch-sizer.js'
 import { Call, watchedCall, type CallObserver, type CallOptions, type RunningBatch } from './call.js'
 import { CallQueue } from './call-queue.js'
 import { AbortWatch } from './abort-watch.js'
-import { handleNodeFailure, handleUnsendable } from './failures.js'
+import { handleNodeFailure, handleUnsendable, timeoutError } from './failures.js'
+import { askBack, batchToTakeBack } from './steal.js'
 import { writeTaskOutput } from './task-output.js'
 import { closedError, lostNodeError, nowhereToRun } from './unrunnable.js'
 
@@ -119,11 +119,12 @@ export class Dispatcher {
     })
   }
 
-  /** Rejects queued calls, waits up to `closeTimeout` ms for running ones, then stops the nodes. */
+  /** Rejects queued calls and those not started (taken back), waits up to `closeTimeout` ms for running ones, then stops the nodes. */
   async close(closeTimeout: number): Promise<void> {
     if (this.closed) return
     this.closed = true
     for (const call of this.waiting.drain()) call.reject(closedError(call))
+    for (const batch of [...this.running]) batch.control?.('revoke') // a batch taken back fails as closed (fail)
     if (this.running.size > 0) {
       let timer: NodeJS.Timeout | undefined
       await new Promise<void>((resolve) => {
@@ -166,7 +167,7 @@ export class Dispatcher {
         call.reject(lostNodeError(call, this.backend.nodes[call.options.node ?? node.index]!))
       }
     }
-    this.pump()
+    this.pump(true)
   }
 
   /**
@@ -186,35 +187,40 @@ export class Dispatcher {
 
   /**
    * Hands out batches one per node per pass, idlest nodes first: a node's second slot (work
-   * waiting in its port) is filled only once every node has something to run.
+   * waiting in its port) is filled only once every node has something to run. After a batch
+   * ends with the queue empty, a node left idle takes back a batch sent ahead to a busy one.
    */
-  private pump(): void {
+  private pump(ended = false): void {
     if (this.pumping) return
     this.pumping = true
     try {
       const nodes = this.backend.nodes
-      for (let progress = true; progress && this.waiting.size > 0; ) {
-        progress = false
-        const order = nodes.filter((n) => this.free[n.index]! > 0 && (n.status ?? 'up') === 'up').sort((a, b) => this.busy(a) - this.busy(b))
-        for (const node of order) {
-          const calls = this.waiting.take(node.index, this.free[node.index] === node.slots, this.batchSize)
-          if (calls === undefined) continue
-          this.send(node, calls)
-          progress = true
+      do {
+        for (let progress = true; progress && this.waiting.size > 0; ) {
+          progress = false
+          const order = nodes.filter((n) => this.free[n.index]! > 0 && (n.status ?? 'up') === 'up').sort((a, b) => this.free[b.index]! - b.slots - (this.free[a.index]! - a.slots)) // fewest slots taken first
+          for (const node of order) {
+            const calls = this.waiting.take(node.index, this.free[node.index] === node.slots, this.batchSize)
+            if (calls === undefined) continue
+            this.send(node, calls)
+            progress = true
+          }
         }
-      }
+      } while (ended && this.waiting.size === 0 && this.steal())
     } finally {
       this.pumping = false
     }
   }
 
-  /** How many of a node's slots are taken. */
-  private busy(node: BackendNode): number {
-    return node.slots - this.free[node.index]!
+  /** Work stealing (steal.ts): for an idle node, asks back a batch waiting on a busy one; true if it did. */
+  private steal(): boolean {
+    const batch = this.closed ? undefined : batchToTakeBack(this.backend.nodes, this.free, this.running)
+    if (batch !== undefined) askBack(batch)
+    return batch !== undefined
   }
 
   private send(node: BackendNode, calls: Call[]): void {
-    const batch: RunningBatch = { node, calls, stop: undefined, timer: undefined }
+    const batch: RunningBatch = { node, calls, control: undefined, revoking: false, timer: undefined }
     for (const call of calls) {
       call.state = 'running'
       call.batch = batch
@@ -223,14 +229,14 @@ export class Dispatcher {
     const timeout = calls[0]!.options.timeout
     if (timeout !== undefined) {
       // Alone in its batch on a free node, the call starts now: the deadline counts from here.
-      batch.timer = setTimeout(() => this.expire(batch, timeout), timeout)
+      batch.timer = setTimeout(() => (batch.calls[0]!.reject(timeoutError(batch, timeout)), batch.control?.('stop')), timeout)
     }
     if (this.observer !== undefined) this.observer.sent(calls, node.index)
     this.free[node.index]!--
     this.running.add(batch)
     const request = this.writer.request(node, calls)
     try {
-      batch.stop = node.execute(
+      batch.control = node.execute(
         request,
         (response) => this.complete(batch, response),
         (failure) => this.fail(batch, failure),
@@ -257,17 +263,17 @@ export class Dispatcher {
         call.resolve(response[RESPONSE_HEADER + i])
       }
     }
-    this.pump()
+    this.pump(true)
   }
 
   private fail(batch: RunningBatch, failure: NodeFailure): void {
     this.release(batch)
     if (this.closed) {
-      for (const call of batch.calls) call.reject(closedError(call)) // stopped by close()
+      for (const call of batch.calls) call.reject(closedError(call)) // taken back or stopped by close()
       return
     }
     handleNodeFailure(this, batch, failure)
-    this.pump()
+    this.pump(true)
   }
 
   private release(batch: RunningBatch): void {
@@ -277,25 +283,16 @@ export class Dispatcher {
     if (this.running.size === 0) this.drained?.()
   }
 
-  private expire(batch: RunningBatch, timeout: number): void {
-    const call = batch.calls[0]!
-    call.reject(
-      new TimeoutError(
-        `Task ${call.label} ran past its timeout of ${timeout} ms on ${batch.node.describe()} and was stopped. ` +
-          'Raise `timeout`, or split the work into smaller calls.',
-        timeout,
-      ),
-    )
-    batch.stop?.()
-  }
-
   private cancel(call: Call, reason: unknown): void {
     if (call.settled) return
     const batch = call.batch
     if (call.state === 'queued') this.waiting.forget() // its queue entry is skipped when reached
     call.reject(reason)
-    // Stop the work only when nobody else waits for this batch: killing a worker to save one
-    // call of many would throw away the others' work.
-    if (batch !== undefined && batch.calls.every((c) => c.settled)) batch.stop?.()
+    if (batch === undefined) return
+    // A batch not started is taken back (asked once, not per call of a signal's thousands): the
+    // call never runs, the others are queued again. Running work is stopped only when nobody else
+    // waits for it (killing a worker to save one call of many would throw away the others' work).
+    if (batch.calls.every((c) => c.settled)) batch.control?.('stop')
+    else askBack(batch)
   }
 }

@@ -7,7 +7,7 @@
  * batch can be blamed for sends its calls back one per batch, so a repeat offender ends up alone
  * and blamed.
  */
-import { InterruptedError, NotCloneableError, WorkerExitError } from '../errors.js'
+import { InterruptedError, NotCloneableError, TimeoutError, WorkerExitError } from '../errors.js'
 import { argumentsNotCloneable, findNotCloneable } from '../protocol/cloneable.js'
 import type { NodeFailure } from '../backends/backend.js'
 import { decodeThrown } from '../protocol/error-codec.js'
@@ -20,6 +20,8 @@ const warned = new WeakSet<object>()
 export function handleNodeFailure(dispatcher: Dispatcher, batch: RunningBatch, nodeFailure: NodeFailure): void {
   const live = batch.calls.filter((c) => !c.settled)
   if (live.length === 0) return
+  // Never started (taken back, or its worker died first): nothing ran, so no retry is used up.
+  if (nodeFailure.reason === 'revoked') return dispatcher.requeue(live)
   const crash = nodeFailure.details.crash
   const owner = crash?.owner ?? -1
   const blameable = nodeFailure.details.interrupted !== true
@@ -57,6 +59,15 @@ export function handleNodeFailure(dispatcher: Dispatcher, batch: RunningBatch, n
     again.push(call)
   }
   dispatcher.requeue(again)
+}
+
+/** A call that ran alone in `batch` past its deadline (its work is stopped next). */
+export function timeoutError(batch: RunningBatch, timeout: number): TimeoutError {
+  return new TimeoutError(
+    `Task ${batch.calls[0]!.label} ran past its timeout of ${timeout} ms on ${batch.node.describe()} and was stopped. ` +
+      'Raise `timeout`, or split the work into smaller calls.',
+    timeout,
+  )
 }
 
 function exitError(kind: string, batch: RunningBatch, call: Call, failure: NodeFailure): WorkerExitError {

@@ -9,6 +9,7 @@ import { findNotCloneable } from '../protocol/cloneable.js'
 import { encodeThrown, type EncodedThrown } from '../protocol/error-codec.js'
 import { CALL_FIELDS, REQUEST_HEADER, RESPONSE_HEADER, type BatchRequest, type BatchResponse } from '../protocol/messages.js'
 import { taskLabel } from '../task/pending.js'
+import { claim } from '../protocol/claims.js'
 import { callOwners, type CallOwner, type TaskContext } from './context.js'
 import { writeCrash } from './crash-slot.js'
 import { loadTask } from './task-loader.js'
@@ -37,6 +38,7 @@ let inlineBatches = 0
 
 /** Runs a batch: on a worker, or (with `place`) on the caller's thread as the inline backend. */
 export function runBatch(request: BatchRequest, place?: TaskContext): BatchResponse | Promise<BatchResponse> {
+  defineTasks(request)
   if (place === undefined) return loadAndRun(request, undefined)
   inlineBatches++
   const done = () => {
@@ -49,14 +51,30 @@ export function runBatch(request: BatchRequest, place?: TaskContext): BatchRespo
   return response
 }
 
+/**
+ * Runs a batch a worker thread was sent, unless the caller took it back first (its claim word,
+ * protocol/claims.ts): then nothing runs and nothing answers (undefined). The claim comes before
+ * the batch's modules load: code they run at load time may kill the worker, and a batch whose
+ * worker died after claiming it counts as started (interrupted, or blamed), so a module that
+ * always kills its worker cannot send its calls round for ever.
+ */
+export function runClaimed(request: BatchRequest, claims: Int32Array): BatchResponse | Promise<BatchResponse> | undefined {
+  defineTasks(request)
+  return claim(claims, request[2], request[1]) ? loadAndRun(request, undefined) : undefined
+}
+
 function loadAndRun(request: BatchRequest, place: TaskContext | undefined): BatchResponse | Promise<BatchResponse> {
+  const missing = missingTasks(request)
+  if (missing.length === 0) return runCalls(request, place)
+  return Promise.all(missing.map(load)).then(() => runCalls(request, place))
+}
+
+/** Definitions count even in a batch taken back: the caller has recorded them as sent. */
+function defineTasks(request: BatchRequest): void {
   const defs = request[0]
   if (defs !== undefined) {
     for (const [id, module, name] of defs) definitions.set(id, [module, name, taskLabel({ module, name })])
   }
-  const missing = missingTasks(request)
-  if (missing.length === 0) return runCalls(request, place)
-  return Promise.all(missing.map(load)).then(() => runCalls(request, place))
 }
 
 function runCalls(request: BatchRequest, place: TaskContext | undefined): BatchResponse | Promise<BatchResponse> {

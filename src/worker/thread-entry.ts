@@ -3,13 +3,15 @@ import { workerData, type MessagePort } from 'node:worker_threads'
 import { setWorkerContext, type InstanceInfo } from './context.js'
 import { PortPool } from './nested-pool.js'
 import { captureOutput, flushOutput } from './output.js'
-import { reportCrashesTo, runBatch, unsendableResponse } from './runtime.js'
+import { reportCrashesTo, runClaimed, unsendableResponse } from './runtime.js'
 import { registerTypeScript } from './typescript-loader.js'
 import type { BatchRequest, BatchResponse, NestedReply, OutputLine } from '../protocol/messages.js'
 
 export interface ThreadWorkerData {
   info: InstanceInfo
   crashSlot: SharedArrayBuffer
+  /** The node's claim words (protocol/claims.ts): a batch is run only once claimed. */
+  claims: SharedArrayBuffer
   /** tsx's API, when the program runs under tsx and workers must register it themselves. */
   tsxApi: string | undefined
 }
@@ -35,10 +37,11 @@ export default async function connect({ connect: port }: { connect: MessagePort 
       port.postMessage(unsendableResponse(request, response, thrown))
     }
   }
+  const claims = new Int32Array(data.claims)
   port.on('message', (message: BatchRequest | NestedReply) => {
     if (!Array.isArray(message)) return pool.reply(message)
-    const response = runBatch(message)
+    const response = runClaimed(message, claims)
     if (Array.isArray(response)) answer(message, response)
-    else void response.then((r) => answer(message, r))
+    else if (response !== undefined) void response.then((r) => answer(message, r))
   })
 }

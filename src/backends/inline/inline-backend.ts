@@ -51,8 +51,9 @@ export function startInlineBackend(jobId: string): Backend {
         (response) => settle(() => done(cloneResponse(request, response))),
         (error: unknown) => settle(() => failed(new NodeFailure('crash', String(error), { cause: error }))),
       )
-      // Stopping cannot end code on this thread; it stops waiting for it.
-      return () => settle(() => failed(new NodeFailure('aborted', 'aborted')))
+      // A batch starts as it is sent: nothing to take back. Stopping cannot end code on this
+      // thread; it stops waiting for it.
+      return (how) => how === 'stop' && settle(() => failed(new NodeFailure('aborted', 'aborted')))
     },
   }
   return { kind: 'inline', nodes: [node], close: async () => {} }

@@ -5,7 +5,7 @@
  * task) to the caller. The transport is the caller's: IPC for the process backend
  * (agent-main.ts), length-prefixed frames on stdin/stdout for SSH (ssh/agent-ssh.ts).
  */
-import type { NodeFailure } from '../backend.js'
+import type { BatchControl, NodeFailure } from '../backend.js'
 import { ThreadNode } from '../thread/thread-node.js'
 import { decodeThrown, encodeThrown } from '../../protocol/error-codec.js'
 import { CALL_FIELDS, REQUEST_HEADER, type BatchRequest, type NestedReply, type TaskDefinition } from '../../protocol/messages.js'
@@ -32,7 +32,8 @@ export function startAgentHost(config: AgentConfig, send: (message: FromAgent) =
   /** Every task definition seen, and which ones each thread's current worker has had. */
   const definitions = new Map<number, TaskDefinition>()
   const sent = threads.map((t) => ({ generation: t.generation, ids: new Set<number>() }))
-  const stops = new Map<number, () => void>()
+  /** Batches on the threads, by id. */
+  const jobs = new Map<number, Job>()
   const nested = new Map<number, { resolve: (v: unknown) => void; reject: (e: unknown) => void }>()
   let nextNested = 1
 
@@ -49,28 +50,47 @@ export function startAgentHost(config: AgentConfig, send: (message: FromAgent) =
     })
   }
 
-  function run(batch: BatchRequest): void {
+  /**
+   * Runs a batch on its least busy thread. When a thread runs out of work while a batch waits
+   * behind another on a busier one, that batch is taken back and moved (`steal`), as the
+   * dispatcher does between nodes.
+   */
+  function run(batch: BatchRequest, index = busy.indexOf(Math.min(...busy))): void {
     for (const d of batch[0] ?? []) definitions.set(d[0], [d[0], modules.toAgent(d[1]), d[2]])
-    const index = busy.indexOf(Math.min(...busy)) // the least busy thread
     const thread = threads[index]!
     busy[index]!++
     const id = batch[1]
+    const job: Job = { index, control: () => {}, movingTo: -1 }
     const settle = () => {
       busy[index]!--
-      stops.delete(id)
+      if (jobs.get(id) === job) jobs.delete(id)
     }
-    const stop = thread.execute(
+    jobs.set(id, job)
+    job.control = thread.execute(
       withDefinitions(index, batch),
       (response) => {
         settle()
         send({ done: response })
+        steal(index)
       },
       (failure) => {
         settle()
+        if (failure.reason === 'revoked' && job.movingTo !== -1) return run(batch, job.movingTo)
         send({ failed: id, failure: flatten(failure) })
+        steal(index)
       },
     )
-    stops.set(id, stop)
+  }
+
+  /** Thread `index` is idle: the newest batch waiting behind another on a busier thread moves to it. */
+  function steal(index: number): void {
+    if (busy[index] !== 0) return
+    let newest: Job | undefined
+    for (const job of jobs.values()) if (busy[job.index]! > 1) newest = job
+    if (newest === undefined) return
+    newest.movingTo = index
+    newest.control('revoke') // answered at once: taken back (and run here), or it had started
+    newest.movingTo = -1
   }
 
   /** The batch with the definitions this thread's current worker has not had (the caller sent them to the node once). */
@@ -102,9 +122,18 @@ export function startAgentHost(config: AgentConfig, send: (message: FromAgent) =
 
   return (message) => {
     if (Array.isArray(message)) return run(message)
-    if ('stop' in message) return stops.get(message.stop)?.()
+    if ('stop' in message) return jobs.get(message.stop)?.control('stop')
+    if ('revoke' in message) return jobs.get(message.revoke)?.control('revoke')
     reply(message)
   }
+}
+
+/** A batch on one of the agent's threads. */
+interface Job {
+  readonly index: number
+  control: BatchControl
+  /** While it is being moved to an idle thread: that thread's index (else -1). */
+  movingTo: number
 }
 
 function flatten(failure: NodeFailure): FailureData {

@@ -14,12 +14,15 @@ export interface AgentConfig {
   readonly resourceLimits?: { maxOldGenerationSizeMb?: number; maxYoungGenerationSizeMb?: number; stackSizeMb?: number }
 }
 
-/** Caller → agent. */
-export type ToAgent = BatchRequest | { readonly stop: number } | NestedReply
+/**
+ * Caller → agent: a batch; `stop` (end batch N now) or `revoke` (take it back if it has not
+ * started: then it fails as `'revoked'`, and otherwise runs on), the batch's BatchControl; a reply.
+ */
+export type ToAgent = BatchRequest | { readonly stop: number } | { readonly revoke: number } | NestedReply
 
 /** A batch's NodeFailure, flattened to travel. */
 export interface FailureData {
-  readonly reason: 'crash' | 'aborted'
+  readonly reason: 'crash' | 'aborted' | 'revoked'
   readonly message: string
   readonly exitCode: number | null | undefined
   readonly crash: CrashReport | undefined

@@ -9,12 +9,13 @@
 import { fork, type ChildProcess } from 'node:child_process'
 import { createInterface } from 'node:readline'
 import { answerNested, failureOf, type InFlight } from '../agent-replies.js'
-import { NodeFailure, type BackendNode, type NestedHandler, type OutputHandler } from '../backend.js'
+import { NodeFailure, type BackendNode, type BatchControl, type NestedHandler, type OutputHandler } from '../backend.js'
 import type { BatchRequest, BatchResponse, NestedSubmit } from '../../protocol/messages.js'
 import type { AgentConfig, FromAgent, ToAgent } from './messages.js'
 
 const AGENT = new URL('./agent-main.js', import.meta.url)
 const KILL_GRACE_MS = 2000
+const UNREADY_DEATHS_FORGIVEN = 3
 
 export class ProcessNode implements BackendNode {
   readonly slots: number
@@ -26,6 +27,10 @@ export class ProcessNode implements BackendNode {
   private outputHandler: OutputHandler | undefined
   private stderrTail: string[] = []
   private closed = false
+  /** Whether the current agent has said it is ready: before that, it has run nothing. */
+  private ready = false
+  /** Agents in a row that died before they were ready. */
+  private deathsBeforeReady = 0
 
   constructor(
     readonly index: number,
@@ -49,7 +54,7 @@ export class ProcessNode implements BackendNode {
     this.outputHandler = handler
   }
 
-  execute(batch: BatchRequest, done: (response: BatchResponse) => void, failed: (failure: NodeFailure) => void): () => void {
+  execute(batch: BatchRequest, done: (response: BatchResponse) => void, failed: (failure: NodeFailure) => void): BatchControl {
     const child = this.child ?? this.spawn()
     if (child === undefined) {
       failed(new NodeFailure('aborted', 'the node is closed'))
@@ -62,7 +67,8 @@ export class ProcessNode implements BackendNode {
       this.inFlight.delete(batch[1]) // a value serialization refuses: nothing went out
       throw error
     }
-    return () => this.send(child, { stop: batch[1] })
+    // The agent answers a batch taken back as a 'revoked' failure; otherwise the batch runs on.
+    return (how) => this.send(child, how === 'stop' ? { stop: batch[1] } : { revoke: batch[1] })
   }
 
   async close(): Promise<void> {
@@ -85,6 +91,7 @@ export class ProcessNode implements BackendNode {
     })
     this.child = child
     this.pid = child.pid
+    this.ready = false
     this.stderrTail = []
     this.forward(child, 'stdout')
     this.forward(child, 'stderr')
@@ -114,7 +121,8 @@ export class ProcessNode implements BackendNode {
       if (this.outputHandler !== undefined) return this.outputHandler(seq, stream, text)
       return void (stream === 1 ? process.stdout : process.stderr).write(`[process ${this.index}] ${text}\n`)
     }
-    // 'ready': nothing to do, batches were already queued on the channel
+    // 'ready': batches were already queued on the channel; from now on they may have started
+    if (child === this.child) this.ready = true
   }
 
   private nested(child: ChildProcess, message: NestedSubmit): void {
@@ -142,11 +150,17 @@ export class ProcessNode implements BackendNode {
       stderrTail: tail,
       interrupted: true,
     })
+    // An agent that died before it was ready ran none of its batches: they go again without
+    // using a retry, unless agents keep dying so (one that cannot start must not loop for ever).
+    this.deathsBeforeReady = this.ready ? 0 : this.deathsBeforeReady + 1
+    const unstarted = !this.ready && this.deathsBeforeReady <= UNREADY_DEATHS_FORGIVEN
     const entries = [...this.inFlight.values()]
     this.inFlight.clear()
     // The replacement first: the calls failed below are sent again at once, and must reach it.
     if (!this.closed) this.spawn()
-    for (const entry of entries) entry.failed(this.closed ? new NodeFailure('aborted', 'closed') : failure)
+    for (const entry of entries) {
+      entry.failed(this.closed ? new NodeFailure('aborted', 'closed') : unstarted ? new NodeFailure('revoked', `${failure.message}, before it was ready`) : failure)
+    }
   }
 
   /** Writes the agent's output line by line, prefixed with its node, keeping the last stderr lines. */

@@ -7,7 +7,7 @@
  * with backoff succeeds (`ssh.reconnect`).
  */
 import { answerNested, failureOf, type InFlight } from '../agent-replies.js'
-import { NodeFailure, type BackendNode, type NestedHandler, type NodeStatus, type OutputHandler } from '../backend.js'
+import { NodeFailure, type BackendNode, type BatchControl, type NestedHandler, type NodeStatus, type OutputHandler } from '../backend.js'
 import { SshError } from '../../errors.js'
 import { encodeThrown } from '../../protocol/error-codec.js'
 import { callCount, type BatchRequest, type BatchResponse, type NestedSubmit } from '../../protocol/messages.js'
@@ -61,7 +61,7 @@ export class SshNode implements BackendNode {
     this.listener = listener
   }
 
-  execute(batch: BatchRequest, done: (response: BatchResponse) => void, failed: (failure: NodeFailure) => void): () => void {
+  execute(batch: BatchRequest, done: (response: BatchResponse) => void, failed: (failure: NodeFailure) => void): BatchControl {
     const connection = this.connection
     if (connection === undefined) {
       failed(new NodeFailure('crash', `${this.describe()} is not connected`, { interrupted: true }))
@@ -82,7 +82,7 @@ export class SshNode implements BackendNode {
     connection.send(batch) // first: a value serialization refuses throws here, with nothing recorded
     this.inFlight.set(batch[1], { done, failed })
     connection.hold(true)
-    return () => connection.send({ stop: batch[1] })
+    return (how) => connection.send(how === 'stop' ? { stop: batch[1] } : { revoke: batch[1] })
   }
 
   /** Ends the agent; batches still running fail as aborted (the dispatcher rejects their calls as closed). */

@@ -14,9 +14,10 @@
  */
 import { MessageChannel, type MessagePort, type ResourceLimits, type Worker } from 'node:worker_threads'
 import { Piscina } from 'piscina'
-import { NodeFailure, type BackendNode, type NestedHandler, type OutputHandler } from '../backend.js'
+import { NodeFailure, type BackendNode, type BatchControl, type NestedHandler, type OutputHandler } from '../backend.js'
+import { ClaimWords, TAKEN_BACK } from '../../protocol/claims.js'
 import { createCrashSlot, takeCrash, warnStrayCrash } from '../../worker/crash-slot.js'
-import type { BatchRequest, BatchResponse, NestedCancel, NestedSubmit, OutputLine } from '../../protocol/messages.js'
+import { REQUEST_HEADER, type BatchRequest, type BatchResponse, type NestedCancel, type NestedSubmit, type OutputLine } from '../../protocol/messages.js'
 import type { InstanceInfo } from '../../worker/context.js'
 import { tsxApiUrl } from '../../worker/typescript-loader.js'
 import type { ThreadWorkerData } from '../../worker/thread-entry.js'
@@ -33,6 +34,8 @@ interface InFlight {
   failed: (failure: NodeFailure) => void
   /** Set when the dispatcher stopped this batch (its deadline passed, or it was cancelled). */
   stopped: boolean
+  /** Its claim word: until the worker claims it, the batch can be taken back. */
+  claim: number
 }
 
 interface Channel {
@@ -50,11 +53,13 @@ export class ThreadNode implements BackendNode {
   /**
    * Two batches in flight: the next one waits in the worker's port while the current one runs,
    * so the worker never idles for a round trip (and, on a machine whose cores are all busy with
-   * workers, never waits for the main thread to be scheduled).
+   * workers, never waits for the main thread to be scheduled). Until the worker claims it, the
+   * dispatcher can take it back (for an idle worker, a cancellation, close): `claims`.
    */
   readonly slots = 2
   generation = 0
   private readonly crashSlot = createCrashSlot()
+  private readonly claims = new ClaimWords()
   private readonly pool: Piscina
   private channel: Channel | undefined
   private readonly inFlight = new Map<number, InFlight>()
@@ -72,7 +77,7 @@ export class ThreadNode implements BackendNode {
     info: InstanceInfo,
     options: ThreadNodeOptions,
   ) {
-    const workerData: ThreadWorkerData = { info, crashSlot: this.crashSlot, tsxApi: tsxApiUrl(options.execArgv) }
+    const workerData: ThreadWorkerData = { info, crashSlot: this.crashSlot, claims: this.claims.buffer, tsxApi: tsxApiUrl(options.execArgv) }
     this.pool = new Piscina({
       filename: ENTRY,
       minThreads: 1,
@@ -105,45 +110,65 @@ export class ThreadNode implements BackendNode {
     this.outputHandler = handler
   }
 
-  execute(batch: BatchRequest, done: (response: BatchResponse) => void, failed: (failure: NodeFailure) => void): () => void {
-    const entry: InFlight = { done, failed, stopped: false }
+  execute(batch: BatchRequest, done: (response: BatchResponse) => void, failed: (failure: NodeFailure) => void): BatchControl {
     const channel = this.channel ?? this.connect()
     if (channel === undefined) {
       failed(new NodeFailure('aborted', 'the node is closed'))
       return () => {}
     }
-    if (channel.terminating) {
-      // The worker is being stopped: send once its replacement is there.
-      let stopped = false
-      let stopLater: (() => void) | undefined
-      this.waiting.push(() => {
-        if (stopped) return failed(new NodeFailure('aborted', 'aborted'))
-        try {
-          stopLater = this.execute(batch, done, failed)
-        } catch (error) {
-          // Not sent (a value clone refuses): back to the dispatcher, whose own send sorts it out.
-          failed(new NodeFailure('crash', `the batch could not be sent: ${String(error)}`, { interrupted: true, cause: error }))
-        }
-      })
-      return () => (stopLater !== undefined ? stopLater() : void (stopped = true))
+    if (channel.terminating) return this.later(batch, done, failed)
+    const id = batch[1]
+    const entry: InFlight = { done, failed, stopped: false, claim: (batch[2] = this.claims.take(id)) }
+    try {
+      channel.port.postMessage(batch) // first: a value structured clone refuses throws here, with nothing recorded
+    } catch (error) {
+      this.claims.release(entry.claim)
+      throw error
     }
-    channel.port.postMessage(batch) // first: a value structured clone refuses throws here, with nothing recorded
-    this.inFlight.set(batch[1], entry)
+    this.inFlight.set(id, entry)
     // Something in flight: keep the process alive until the answer comes. The worker too, not
     // only the port: a worker that dies (out of memory, say) closes the port before its 'exit'
     // event, and that event is what fails the batch; with nothing else ref'd the process would
     // exit first, its awaited call never settled.
     channel.port.ref()
     channel.worker.ref()
-    return () => {
+    return (how) => {
+      if (this.inFlight.get(id) !== entry) return // it has ended
+      if (this.claims.revoke(entry.claim, id)) return this.settle(id)!.failed(revoked('it was taken back before it started'))
+      if (how === 'revoke') return
       // Stopping running code on a thread means stopping the thread; Piscina replaces it.
-      if (!this.inFlight.has(batch[1]) || this.channel !== channel) return
       entry.stopped = true
       channel.terminating = true
-      // Batches written from now on wait for the replacement (see above): they must carry every
+      // Batches written from now on wait for the replacement (see later): they must carry every
       // task definition they use, so the worker they reach counts as new already.
       this.generation++
       void channel.worker.terminate()
+    }
+  }
+
+  /** A batch sent while the worker is being stopped: it goes to the replacement, once that is there. */
+  private later(batch: BatchRequest, done: (response: BatchResponse) => void, failed: (failure: NodeFailure) => void): BatchControl {
+    let control: BatchControl | undefined
+    let takenBack = false
+    this.waiting.push(() => {
+      if (takenBack) {
+        // Its task definitions count as sent to the replacement: they go, without the calls.
+        batch[2] = TAKEN_BACK
+        if (batch[0] !== undefined) this.channel?.port.postMessage(batch.slice(0, REQUEST_HEADER))
+        return
+      }
+      try {
+        control = this.execute(batch, done, failed)
+      } catch (error) {
+        // Not sent (a value clone refuses): back to the dispatcher, whose own send sorts it out.
+        failed(new NodeFailure('crash', `the batch could not be sent: ${String(error)}`, { interrupted: true, cause: error }))
+      }
+    })
+    return (how) => {
+      if (control !== undefined) return control(how)
+      if (takenBack) return
+      takenBack = true
+      failed(revoked('it was taken back before it was sent'))
     }
   }
 
@@ -202,16 +227,23 @@ export class ThreadNode implements BackendNode {
     channel.nested.clear()
     const error = this.lastError ?? new Error(`worker exited with code: ${exitCode}`)
     this.lastError = undefined
-    const entries = [...this.inFlight.keys()].map((id) => this.settle(id)!)
-    if (entries.length === 0) {
-      // Died while idle: only code left behind by a finished call can have done it.
-      const crash = takeCrash(this.crashSlot)
-      if (crash !== undefined && !this.closed) warnStrayCrash(this.describe(), crash, false)
-    } else {
-      const crash = takeCrash(this.crashSlot)
-      for (const entry of entries) entry.failed(this.failure(error, entry.stopped, exitCode, crash, channel.terminating))
-    }
+    const crash = takeCrash(this.crashSlot)
+    // Batches the worker never claimed never started: nothing of them ran, nobody is to blame.
+    const ids = [...this.inFlight.keys()]
+    const unstarted = ids.filter((id) => this.claims.revoke(this.inFlight.get(id)!.claim, id))
+    const entries = ids.map((id) => this.settle(id)!)
+    // The replacement first: the calls failed below are sent again at once, and must reach it
+    // (connecting after them would open a second channel, leaving their batch on one nobody stops).
     if (!this.closed) this.connect()
+    if (unstarted.length === ids.length) {
+      // Died while idle: only code left behind by a finished call can have done it.
+      if (crash !== undefined && !this.closed) warnStrayCrash(this.describe(), crash, false)
+    }
+    for (let i = 0; i < ids.length; i++) {
+      const entry = entries[i]!
+      if (unstarted.includes(ids[i]!)) entry.failed(revoked('its worker exited before starting it'))
+      else entry.failed(this.failure(error, entry.stopped, exitCode, crash, channel.terminating))
+    }
     for (const send of this.waiting.splice(0)) send()
   }
 
@@ -219,6 +251,7 @@ export class ThreadNode implements BackendNode {
     const entry = this.inFlight.get(id)
     if (entry === undefined) return undefined
     this.inFlight.delete(id)
+    this.claims.release(entry.claim)
     if (this.inFlight.size === 0) {
       this.channel?.port.unref()
       this.channel?.worker.unref()
@@ -243,4 +276,8 @@ export class ThreadNode implements BackendNode {
       cause: error,
     })
   }
+}
+
+function revoked(why: string): NodeFailure {
+  return new NodeFailure('revoked', why)
 }
