@@ -12,7 +12,7 @@ import { checkDuration, checkInteger, checkKnownKeys, shown } from '../options.j
 import { isPending, Pending, type StepId } from '../task/pending.js'
 import { duplicateStep } from '../graph/validate.js'
 import { runPipeline, type RunPipelineOptions } from './run.js'
-import { mapItemCall } from './steps.js'
+import { mapItemCall } from './map-step.js'
 import type { ShellOptions, ShellResult } from './shell.js'
 import type { RunRecord, StepKind, StepOptions } from './types.js'
 

@@ -60,6 +60,27 @@ describe.each(BACKENDS)('nested pipelines on $name', ({ options }) => {
     expect(run.output(none)).toEqual([])
   })
 
+  it('maps 100,000 items, making each item\'s call only when it can start (memory bounded by the items in flight)', async () => {
+    const N = 100_000
+    const p = new Pipeline('wide')
+    const items = p.step('items', t.echo(Array.from({ length: N }, (_, i) => i)))
+    let made = 0
+    let done = 0
+    let ahead = 0 // the most item calls made but not finished at any moment
+    const plusOne = p.map('plusOne', items, (x: number) => {
+      ahead = Math.max(ahead, ++made - done)
+      return t.add(x, 1)
+    })
+    // 64 steps in flight on a pool of 2 nodes, so the dispatcher has calls to batch (one round
+    // trip per item would take 10-30 s over processes and SSH).
+    const run = await p.run({ executor: await executor(64), onEvent: (e) => e.type === 'items' && (done = e.done) })
+    expect(run.status).toBe('succeeded')
+    expect(run.output(plusOne)).toEqual(Array.from({ length: N }, (_, i) => i + 1))
+    // In flight: 64 slots, plus the look-ahead of cheap calls on thread and inline pools (at most
+    // 256 per slot); and one item's call made while it waits for a slot.
+    expect(ahead).toBeLessThanOrEqual(64 * (1 + 256) + 1)
+  })
+
   it('gives parameters to every branch, with defaults, and names a missing one', async () => {
     const p = new Pipeline('params')
     const factor = p.param<number>('factor')
