@@ -9,6 +9,12 @@ import { runShell } from './shell.js'
 import type { StepRecord } from './types.js'
 import { stepCacheKey } from './persistence.js'
 
+/**
+ * What a parallel step ends with when none of its branches' steps failed but some were
+ * cancelled (the run stopped under it): it is `cancelled`, as its children are, not `succeeded`.
+ */
+export const BRANCHES_CANCELLED: unique symbol = Symbol('spindle.branchesCancelled')
+
 export interface Ended {
   readonly name: string
   readonly ok: boolean
@@ -26,7 +32,7 @@ export async function attempt(ctx: RunContext, level: Level, def: StepDefinition
       return { name: def.name, ok: true, value: await execute(ctx, level, def, record) }
     } catch (error) {
       const stop = ctx.stop.signal
-      if (stop.aborted || record.attempts > retries) return { name: def.name, ok: false, value: error }
+      if (stop.aborted || record.attempts > retries || error === BRANCHES_CANCELLED) return { name: def.name, ok: false, value: error }
       transition(ctx, record, 'pending', error) // failed this attempt; it will run again
       await sleep(delay, stop).catch(() => {})
       if (stop.aborted) return { name: def.name, ok: false, value: stop.reason }
@@ -88,7 +94,7 @@ async function cachedCall(ctx: RunContext, level: Level, def: StepDefinition, re
   return value
 }
 
-/** Every branch as a level of its own, on the run's one pool; the step fails if a branch does. */
+/** Every branch as a level of its own, on the run's one pool; the step fails if a branch does, and is cancelled if a branch was. */
 async function parallel(ctx: RunContext, level: Level, def: StepDefinition): Promise<unknown> {
   const names = Object.keys(def.branches!)
   const results = await Promise.all(
@@ -96,12 +102,13 @@ async function parallel(ctx: RunContext, level: Level, def: StepDefinition): Pro
       runLevel(ctx, { pipeline: def.branches![branch]!, prefix: `${level.prefix}${def.name}/${branch}/`, outputs: new Map(), keys: new Map(), parent: level }),
     ),
   )
-  const failed = results.findIndex((r) => !r.ok)
+  const failed = results.findIndex((r) => r.status === 'failed')
   if (failed !== -1) {
     throw new Error(`Branch "${names[failed]}" of parallel step "${def.name}" failed: see its steps in run.steps.`, {
       cause: results[failed]!.error,
     })
   }
+  if (results.some((r) => r.status === 'cancelled')) throw BRANCHES_CANCELLED
   return Object.fromEntries(names.map((branch, i) => [branch, results[i]!.result]))
 }
 
