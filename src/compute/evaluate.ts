@@ -30,7 +30,7 @@ export class Evaluation {
   value<T>(pending: Pending<T>): Promise<T> {
     const memo = (this.memo ??= new Map())
     try {
-      visitInOrder(pending, (p) => memo.has(p), (p, plan, deps) => memo.set(p, this.start(p, plan, deps)))
+      visitInOrder(pending, (p) => memo.has(p), (p, plan) => memo.set(p, this.start(p, plan)))
     } catch (error) {
       return Promise.reject(error)
     }
@@ -52,15 +52,15 @@ export class Evaluation {
   }
 
   /** Runs `pending`'s task with its arguments resolved, with extra options (broadcast pins nodes). */
-  async callWith(pending: Pending<unknown>, options: CallOptions): Promise<unknown> {
+  callWith(pending: Pending<unknown>, options: CallOptions): Promise<unknown> {
     const plan = planArguments(pending.args)
-    const args = await this.argumentsOf(pending, plan, plan.pendings.map((dep) => this.value(dep)))
-    return this.submit(pending.task!, args, options)
+    return this.callAfter(pending, plan, plan.pendings.map((dep) => this.value(dep)), options)
   }
 
   /** The promise of one Pending, once every Pending it depends on has one in the memo. */
-  private start(pending: Pending<unknown>, plan: ArgumentPlan, deps: readonly Pending<unknown>[]): Promise<unknown> {
+  private start(pending: Pending<unknown>, plan: ArgumentPlan): Promise<unknown> {
     const memo = this.memo!
+    const deps = plan.pendings
     if (pending.kind === 'gather') return Promise.all(deps.map((item) => memo.get(item)))
     if (pending.kind === 'step') {
       if (this.resolveStep !== undefined) return this.resolveStep(pending)
@@ -72,19 +72,21 @@ export class Evaluation {
         ),
       )
     }
-    const task = pending.task!
-    if (deps.length === 0) return this.submit(task, pending.args, this.options)
-    return this.argumentsOf(pending, plan, deps.map((dep) => memo.get(dep)!)).then((args) => this.submit(task, args, this.options))
+    if (deps.length === 0) return this.submit(pending.task!, pending.args, this.options)
+    return this.callAfter(pending, plan, deps.map((dep) => memo.get(dep)!), this.options)
   }
 
-  /** `pending`'s arguments with the values of its Pendings (`plan.pendings`, whose promises are `values`) in their places. */
-  private async argumentsOf(pending: Pending<unknown>, plan: ArgumentPlan, values: readonly Promise<unknown>[]): Promise<unknown[]> {
-    if (values.length === 0) return pending.args as unknown[]
-    const settled = await Promise.all(values)
+  /** Submits `pending`'s call once `values` (its Pendings' promises, in `plan.pendings` order) are values, in their places. */
+  private callAfter(pending: Pending<unknown>, plan: ArgumentPlan, values: readonly Promise<unknown>[], options: CallOptions): Promise<unknown> {
     const { pendings } = plan
-    if (pendings.length <= 8) return substitute(pending.args, plan, (p) => settled[pendings.indexOf(p)]) // no Map for a few
-    const byPending = new Map(pendings.map((dep, i) => [dep, settled[i]]))
-    return substitute(pending.args, plan, (p) => byPending.get(p))
+    const call = (args: unknown[]) => this.submit(pending.task!, args, options)
+    // One dependency (a chain's link) needs no Promise.all; a few no Map.
+    if (values.length === 1) return values[0]!.then((value) => call(substitute(pending.args, plan, () => value)))
+    return Promise.all(values).then((settled) => {
+      if (pendings.length <= 8) return call(substitute(pending.args, plan, (p) => settled[pendings.indexOf(p)]))
+      const byPending = new Map(pendings.map((dep, i) => [dep, settled[i]]))
+      return call(substitute(pending.args, plan, (p) => byPending.get(p)))
+    })
   }
 
   private submit(task: TaskRef, args: readonly unknown[], options: CallOptions): Promise<unknown> {

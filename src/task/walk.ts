@@ -100,12 +100,13 @@ export function substitute(args: readonly unknown[], plan: ArgumentPlan, valueOf
   return out
 }
 
-/** What a Pending needs first: a call's Pendings in its arguments, a gather's items, nothing for a step. */
-export function dependenciesOf(pending: Pending<unknown>): { plan: ArgumentPlan; deps: readonly Pending<unknown>[] } {
-  if (pending.kind === 'gather') return { plan: NO_PENDINGS, deps: pending.args as Pending<unknown>[] }
-  if (pending.kind === 'step') return { plan: NO_PENDINGS, deps: [] }
-  const plan = planArguments(pending.args)
-  return { plan, deps: plan.pendings }
+/**
+ * What a Pending needs first, as a plan whose `pendings` are its dependencies: a call's Pendings
+ * in its arguments, a gather's items (nothing to copy: they are the values), nothing for a step.
+ */
+export function dependenciesOf(pending: Pending<unknown>): ArgumentPlan {
+  if (pending.kind === 'gather') return { pendings: pending.args as Pending<unknown>[], containers: NO_PENDINGS.containers }
+  return pending.kind === 'step' ? NO_PENDINGS : planArguments(pending.args)
 }
 
 /**
@@ -116,25 +117,28 @@ export function dependenciesOf(pending: Pending<unknown>): { plan: ArgumentPlan;
 export function visitInOrder(
   root: Pending<unknown>,
   done: (pending: Pending<unknown>) => boolean,
-  visit: (pending: Pending<unknown>, plan: ArgumentPlan, deps: readonly Pending<unknown>[]) => void,
+  visit: (pending: Pending<unknown>, plan: ArgumentPlan) => void,
 ): void {
   if (done(root)) return
+  const first = dependenciesOf(root)
+  if (first.pendings.length === 0) return visit(root, first) // a call of plain values: nothing to walk
   const open = new Set<Pending<unknown>>([root])
-  const frame = (pending: Pending<unknown>) => {
-    const { plan, deps } = dependenciesOf(pending)
-    return { pending, plan, deps, next: 0 }
-  }
-  const path = [frame(root)]
+  const path = [{ pending: root, plan: first, next: 0 }]
   while (path.length > 0) {
     const top = path[path.length - 1]!
-    if (top.next === top.deps.length) {
+    if (top.next === top.plan.pendings.length) {
       path.pop()
       open.delete(top.pending)
-      visit(top.pending, top.plan, top.deps)
+      visit(top.pending, top.plan)
       continue
     }
-    const dep = top.deps[top.next++]!
+    const dep = top.plan.pendings[top.next++]!
     if (done(dep)) continue
+    const plan = dependenciesOf(dep)
+    if (plan.pendings.length === 0) {
+      visit(dep, plan) // a leaf (most of a wide gather): no frame
+      continue
+    }
     if (open.has(dep)) {
       throw new SpindleError(
         'ERR_SPINDLE_CYCLE',
@@ -142,6 +146,6 @@ export function visitInOrder(
       )
     }
     open.add(dep)
-    path.push(frame(dep))
+    path.push({ pending: dep, plan, next: 0 })
   }
 }
