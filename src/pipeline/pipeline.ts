@@ -135,7 +135,8 @@ export class Pipeline {
     if (this.definitions.has(name)) throw duplicateStep(name)
     checkStepOptions(name, parts.options)
     const deps = new Set<string>()
-    const read = (p: unknown) => isPending(p) && this.collect(p, deps)
+    const seen = new Set<Pending<unknown>>() // one walk for the whole definition: a shared call is read once
+    const read = (p: unknown) => isPending(p) && this.collect(p, deps, seen)
     read(parts.pending)
     if (parts.map !== undefined) {
       read(parts.map.items)
@@ -163,8 +164,7 @@ export class Pipeline {
   }
 
   /** The steps a Pending reads, through nested calls, gathers, and arrays and objects in arguments. */
-  private collect(pending: Pending<unknown>, into: Set<string>): void {
-    const seen = new Set<Pending<unknown>>()
+  private collect(pending: Pending<unknown>, into: Set<string>, seen: Set<Pending<unknown>>): void {
     visitInOrder(pending, (p) => seen.has(p), (p) => {
       seen.add(p)
       if (p.kind === 'step') this.reference(p.step!, into)
