@@ -12,6 +12,9 @@
 // (2b) 10,000 independent no-op call steps on N threads: spindle against a p-graph-style FIFO
 //     executor over piscina (concurrency N, one awaited pool.run per step); bar: spindle >= 3×.
 //     Info: spindle with maxWorkers 32·N, which leaves the dispatcher a queue to batch calls from.
+// (2c) A map step of 100,000 no-op items on the inline backend: items/s and the peak heap growth
+//     during the run (sampled every 4,096 items); bar >= 50k items/s. Baseline: the same 100,000
+//     calls as one compute.run(gather(...)) on an inline pool, the dispatcher alone.
 //
 // Usage: npm run build && node bench/pipelines.mjs   (SPINDLE_BENCH_WORKERS, SPINDLE_BENCH_ROUNDS)
 import Piscina from 'piscina'
@@ -227,17 +230,60 @@ printTable(`(2b) threads: steps/s (median of ${ROUNDS} rounds; maxWorkers / conc
   { key: 'stepsPerS', label: 'steps/s', ratio: true },
 ], 'piscina FIFO')
 
+// ---- (2c) a map step of 100,000 no-op items on the inline backend ----
+const MAP_ITEMS = 100_000
+const mapItems = Array.from({ length: MAP_ITEMS }, (_, i) => i)
+const heapMb = () => process.memoryUsage().heapUsed / 1e6
+const mapContenders = [
+  { name: 'map step', measure: async () => {
+    const p = new Pipeline('wide map')
+    p.map('each', mapItems, () => t.noop())
+    const before = heapMb()
+    let peak = before
+    const onEvent = (e) => e.type === 'items' && (e.done & 4095) === 0 && (peak = Math.max(peak, heapMb()))
+    const start = nowMs()
+    const run = await withTimeout(p.run({ executor: inlineExecutor(), runLog: false, onEvent }), TIMEOUT_MS, 'map step')
+    const wallMs = nowMs() - start
+    if (run.status !== 'succeeded') throw new Error(`map step: run ${run.status}`, { cause: run.steps[0].error })
+    return { itemsPerS: (MAP_ITEMS / wallMs) * 1000, peakHeapMb: Math.max(peak, heapMb()) - before }
+  } },
+  { name: 'compute.run(gather) (baseline)', measure: async () => {
+    const compute = await Compute.start({ backend: 'inline' })
+    try {
+      const batch = gather(...mapItems.map(() => t.noop()))
+      const start = nowMs()
+      await withTimeout(compute.run(batch), TIMEOUT_MS, 'gather')
+      return { itemsPerS: (MAP_ITEMS / (nowMs() - start)) * 1000 }
+    } finally {
+      await compute.close()
+    }
+  } },
+]
+console.log(`\n(2c) a map step of ${MAP_ITEMS.toLocaleString('en-US')} no-op items on the inline backend`)
+const mapRaw = await rounds(mapContenders, ROUNDS, (c) => guarded(`inline ${c.name}`, c.measure))
+const mapRows = mapContenders.map((c) => ({
+  name: c.name,
+  itemsPerS: median(mapRaw[c.name].filter(Boolean).map((x) => x.itemsPerS)),
+  peakHeapMb: median(mapRaw[c.name].filter(Boolean).map((x) => x.peakHeapMb ?? NaN)),
+}))
+printTable(`(2c) inline backend: items/s (median of ${ROUNDS} rounds)`, mapRows, [
+  { key: 'itemsPerS', label: 'items/s', ratio: true },
+  { key: 'peakHeapMb', label: 'peak heap growth MB' },
+], 'compute.run(gather) (baseline)')
+
 console.log('\nbars')
 const bars = []
 for (const r of familyRows) bars.push(bar(`${r.name}: measured / predicted makespan`, r.ratio, '<=', 1.1))
 for (const r of inlineRows) bars.push(bar(`inline ${r.name}, thousands of steps/s`, r.stepsPerS / 1000, '>=', 100, 'k'))
 const [ours, , fifo] = threadRows
 bars.push(bar('threads: spindle steps/s / piscina FIFO', ours.stepsPerS / fifo.stepsPerS, '>=', 3))
+bars.push(bar(`inline map step of ${MAP_ITEMS.toLocaleString('en-US')} items, thousands of items/s`, mapRows[0].itemsPerS / 1000, '>=', 50, 'k'))
 for (const [label, err] of Object.entries(errors)) console.log(`ERROR ${label}: ${err.split('\n')[0]}`)
 
 writeResult('pipelines', {
   rounds: ROUNDS, targetMs: TARGET_MS, steps: STEPS,
-  families: familyRows, inline: inlineRows, inlinePerRound: inlineRaw, threads: threadRows, threadsPerRound: threadRaw, bars, errors,
+  families: familyRows, inline: inlineRows, inlinePerRound: inlineRaw, threads: threadRows, threadsPerRound: threadRaw,
+  map: mapRows, mapPerRound: mapRaw, bars, errors,
 })
 if (Object.keys(errors).length > 0) process.exitCode = 1
 expectExit()

@@ -1,11 +1,16 @@
 /**
  * Runs a Pending graph on a dispatcher: dependencies first (each at most once per run, however
  * many calls use it), independent calls at once, each call submitted as soon as its arguments
- * are values. A call whose arguments cannot be sent to a worker fails here, before any work.
+ * are values. Pendings may sit at any depth of plain arrays and objects in an argument. A call
+ * whose arguments cannot be sent to a worker fails here, before any work.
+ *
+ * The graph is walked iteratively (task/walk.ts): every Pending's promise is made after those of
+ * what it depends on, so a 100,000-long chain needs no deeper stack than a single call.
  */
 import { SpindleError } from '../errors.js'
 import { argumentsNotCloneable, findNotCloneable } from '../protocol/cloneable.js'
-import { isPending, taskLabel, type Pending, type TaskRef } from '../task/pending.js'
+import { taskLabel, type Pending, type TaskRef } from '../task/pending.js'
+import { planArguments, substitute, visitInOrder, type ArgumentPlan } from '../task/walk.js'
 import type { CallOptions } from '../scheduler/call.js'
 import type { Dispatcher } from '../scheduler/dispatcher.js'
 
@@ -24,17 +29,21 @@ export class Evaluation {
   /** The value of `pending`, running it (and what it depends on) unless this run already did. */
   value<T>(pending: Pending<T>): Promise<T> {
     const memo = (this.memo ??= new Map())
-    let promise = memo.get(pending)
-    if (promise === undefined) {
-      promise = this.start(pending)
-      memo.set(pending, promise)
+    try {
+      visitInOrder(pending, (p) => memo.has(p), (p, plan) => memo.set(p, this.start(p, plan)))
+    } catch (error) {
+      return Promise.reject(error)
     }
-    return promise as Promise<T>
+    return memo.get(pending) as Promise<T>
   }
 
-  /** The value of the top-level Pending of a run: nothing can share it, so no memo is needed. */
+  /** The value of the top-level Pending of a run: a call with plain arguments (the common case) goes straight out. */
   root<T>(pending: Pending<T>): Promise<T> {
-    return (this.memo === undefined && pending.kind === 'call' ? this.start(pending) : this.value(pending)) as Promise<T>
+    if (pending.kind === 'call' && this.memo === undefined) {
+      const plan = planArguments(pending.args)
+      if (plan.pendings.length === 0) return this.submit(pending.task!, pending.args, this.options) as Promise<T>
+    }
+    return this.value(pending)
   }
 
   /** Values of a gather's items (or of a single Pending), one promise each, all started now. */
@@ -43,13 +52,16 @@ export class Evaluation {
   }
 
   /** Runs `pending`'s task with its arguments resolved, with extra options (broadcast pins nodes). */
-  async callWith(pending: Pending<unknown>, options: CallOptions): Promise<unknown> {
-    const args = await this.resolveArgs(pending.args)
-    return this.submit(pending.task!, args, options)
+  callWith(pending: Pending<unknown>, options: CallOptions): Promise<unknown> {
+    const plan = planArguments(pending.args)
+    return this.callAfter(pending, plan, plan.pendings.map((dep) => this.value(dep)), options)
   }
 
-  private start(pending: Pending<unknown>): Promise<unknown> {
-    if (pending.kind === 'gather') return Promise.all(this.items(pending))
+  /** The promise of one Pending, once every Pending it depends on has one in the memo. */
+  private start(pending: Pending<unknown>, plan: ArgumentPlan): Promise<unknown> {
+    const memo = this.memo!
+    const deps = plan.pendings
+    if (pending.kind === 'gather') return Promise.all(deps.map((item) => memo.get(item)))
     if (pending.kind === 'step') {
       if (this.resolveStep !== undefined) return this.resolveStep(pending)
       return Promise.reject(
@@ -60,13 +72,21 @@ export class Evaluation {
         ),
       )
     }
-    const task = pending.task!
-    if (!pending.args.some(isPending)) return this.submit(task, pending.args, this.options)
-    return this.resolveArgs(pending.args).then((args) => this.submit(task, args, this.options))
+    if (deps.length === 0) return this.submit(pending.task!, pending.args, this.options)
+    return this.callAfter(pending, plan, deps.map((dep) => memo.get(dep)!), this.options)
   }
 
-  private resolveArgs(args: readonly unknown[]): Promise<unknown[]> {
-    return Promise.all(args.map((arg) => (isPending(arg) ? this.value(arg) : arg)))
+  /** Submits `pending`'s call once `values` (its Pendings' promises, in `plan.pendings` order) are values, in their places. */
+  private callAfter(pending: Pending<unknown>, plan: ArgumentPlan, values: readonly Promise<unknown>[], options: CallOptions): Promise<unknown> {
+    const { pendings } = plan
+    const call = (args: unknown[]) => this.submit(pending.task!, args, options)
+    // One dependency (a chain's link) needs no Promise.all; a few no Map.
+    if (values.length === 1) return values[0]!.then((value) => call(substitute(pending.args, plan, () => value)))
+    return Promise.all(values).then((settled) => {
+      if (pendings.length <= 8) return call(substitute(pending.args, plan, (p) => settled[pendings.indexOf(p)]))
+      const byPending = new Map(pendings.map((dep, i) => [dep, settled[i]]))
+      return call(substitute(pending.args, plan, (p) => byPending.get(p)))
+    })
   }
 
   private submit(task: TaskRef, args: readonly unknown[], options: CallOptions): Promise<unknown> {

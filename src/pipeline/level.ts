@@ -11,7 +11,7 @@ import { ListScheduler } from '../scheduler/list-scheduler.js'
 import { Completions } from '../map/completions.js'
 import { transition, type Level, type RunContext } from './context.js'
 import type { Pipeline } from './pipeline.js'
-import { attempt, lookahead, type Ended } from './steps.js'
+import { attempt, BRANCHES_CANCELLED, lookahead, type Ended } from './steps.js'
 import type { StepDefinition } from './pipeline.js'
 import type { StepRecord } from './types.js'
 
@@ -79,7 +79,18 @@ function isLeaf(def: StepDefinition): boolean {
   return def.kind !== 'parallel' && def.kind !== 'map'
 }
 
-export async function runLevel(ctx: RunContext, level: Level): Promise<{ ok: boolean; result: unknown; error: unknown }> {
+/**
+ * How a level ended, derived from its steps: `failed` if one failed (and was not recovered),
+ * else `cancelled` if one was cancelled or the run was stopped, else `succeeded`.
+ */
+export interface LevelOutcome {
+  readonly status: 'succeeded' | 'failed' | 'cancelled'
+  /** The output of the level's last step. */
+  readonly result: unknown
+  readonly error: unknown
+}
+
+export async function runLevel(ctx: RunContext, level: Level): Promise<LevelOutcome> {
   const definitions = new Map(level.pipeline.steps.map((d) => [d.name, d]))
   const weight = recordedWeights(ctx.persistence.durations, level.prefix)
   const scheduler = new ListScheduler(ctx.graphs.get(level.pipeline) ?? graphOf(level.pipeline), { policy: ctx.executor.policy, ...(weight && { weight }) })
@@ -148,8 +159,9 @@ export async function runLevel(ctx: RunContext, level: Level): Promise<{ ok: boo
       if (!recoverySet.has(name)) scheduler.complete(name)
       return
     }
-    const cancelled = ctx.user?.aborted ?? false
-    transition(ctx, record, cancelled ? 'cancelled' : 'failed', value)
+    // A parallel step whose branches were cancelled under it is cancelled, with the run's stop reason if any.
+    const cancelled = value === BRANCHES_CANCELLED || (ctx.user?.aborted ?? false)
+    transition(ctx, record, cancelled ? 'cancelled' : 'failed', value === BRANCHES_CANCELLED ? ctx.stop.signal.reason : value)
     release(name)
     const blocked = recoverySet.has(name) ? [] : scheduler.fail(name)
     // Downstream of a failure: skipped. Downstream of a cancellation: cancelled (below).
@@ -179,8 +191,9 @@ export async function runLevel(ctx: RunContext, level: Level): Promise<{ ok: boo
     transition(ctx, record, recoverySet.has(name) && !ctx.stop.signal.aborted ? 'skipped' : 'cancelled')
   }
   const last = level.pipeline.steps.at(-1)
+  const cancelled = ctx.stop.signal.aborted || [...records.values()].some((r) => r.status === 'cancelled')
   return {
-    ok: !failed && !ctx.stop.signal.aborted,
+    status: failed ? 'failed' : cancelled ? 'cancelled' : 'succeeded',
     result: last === undefined ? undefined : level.outputs.get(last.name),
     error: firstError ?? ctx.stop.signal.reason,
   }

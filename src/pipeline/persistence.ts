@@ -4,7 +4,8 @@
  * asks four questions: was this step done in the run we resume, is its result cached, where do
  * I record it, and how long did each step take the last time (the scheduler's weights).
  */
-import { isPending, type Pending } from '../task/pending.js'
+import type { Pending } from '../task/pending.js'
+import { substitute, visitInOrder, type ArgumentPlan } from '../task/walk.js'
 import { cacheKey, moduleHash, StepCache } from '../runlog/cache.js'
 import { RunLog, type RunWriter, type StoredRun } from '../runlog/run-log.js'
 import type { StepRecord } from './types.js'
@@ -81,25 +82,44 @@ function lastDurations(log: RunLog, pipeline: string): Map<string, number> {
 
 /**
  * A call step's cache key: the task (module URL, export, the module file's content), its
- * arguments with step outputs in place (nested calls by their own task and arguments), and the
- * keys of the steps it reads. A changed input, parameter or module never hits a stale entry.
+ * arguments with step outputs in place (nested calls by their own task and arguments, at any
+ * depth of arrays and objects), and the keys of the steps it reads. A changed input, parameter
+ * or module never hits a stale entry. The graph is walked iteratively, each Pending described
+ * after what it contains.
  */
 export async function stepCacheKey(
   pending: Pending<unknown>,
   resolve: (ref: Pending<unknown>) => Promise<unknown>,
   upstreamKey: (ref: Pending<unknown>) => string,
 ): Promise<string> {
+  const order: Array<{ pending: Pending<unknown>; plan: ArgumentPlan }> = []
+  const seen = new Set<Pending<unknown>>()
+  visitInOrder(pending, (p) => seen.has(p), (p, plan) => (seen.add(p), order.push({ pending: p, plan })))
+  // What is asynchronous (step outputs, module hashes) first, all at once; then each description in order.
   const upstream: string[] = []
-  const describe = async (value: unknown): Promise<unknown> => {
-    if (!isPending(value)) return value
-    if (value.kind === 'step') {
-      upstream.push(upstreamKey(value))
-      return resolve(value)
+  const steps = new Map<Pending<unknown>, Promise<unknown>>()
+  const modules = new Map<string, Promise<string>>()
+  for (const { pending: p } of order) {
+    if (p.kind === 'step') {
+      upstream.push(upstreamKey(p))
+      steps.set(p, resolve(p))
+    } else if (p.kind === 'call' && !modules.has(p.task!.module)) {
+      modules.set(p.task!.module, moduleHash(p.task!.module))
     }
-    if (value.kind === 'gather') return Promise.all(value.args.map(describe))
-    return { call: [value.task!.module, value.task!.name, await moduleHash(value.task!.module)], args: await Promise.all(value.args.map(describe)) }
   }
-  const args = await Promise.all(pending.args.map(describe))
+  const stepValues = new Map(await Promise.all([...steps].map(async ([p, value]) => [p, await value] as const)))
+  const hashes = new Map(await Promise.all([...modules].map(async ([url, hash]) => [url, await hash] as const)))
+  // A nested call or gather is described by a key of its own (a Merkle tree): however deep the
+  // graph, every description hashed is shallow.
+  const described = new Map<Pending<unknown>, unknown>()
+  const argsOf = (p: Pending<unknown>, plan: ArgumentPlan) => substitute(p.args, plan, (d) => described.get(d))
+  for (const { pending: p, plan } of order) {
+    if (p === pending) break // the root comes last
+    if (p.kind === 'step') described.set(p, stepValues.get(p))
+    else if (p.kind === 'gather') described.set(p, { gather: cacheKey({ module: '', exportName: 'gather', moduleSource: '', args: argsOf(p, plan), upstream: [] }) })
+    else described.set(p, { call: cacheKey({ module: p.task!.module, exportName: p.task!.name, moduleSource: hashes.get(p.task!.module)!, args: argsOf(p, plan), upstream: [] }) })
+  }
   const task = pending.task!
-  return cacheKey({ module: task.module, exportName: task.name, moduleSource: await moduleHash(task.module), args, upstream })
+  const args = argsOf(pending, order.at(-1)!.plan)
+  return cacheKey({ module: task.module, exportName: task.name, moduleSource: hashes.get(task.module)!, args, upstream })
 }

@@ -11,8 +11,9 @@ import { InvalidOptionError } from '../errors.js'
 import { checkDuration, checkInteger, checkKnownKeys, shown } from '../options.js'
 import { isPending, Pending, type StepId } from '../task/pending.js'
 import { duplicateStep } from '../graph/validate.js'
+import { visitInOrder } from '../task/walk.js'
 import { runPipeline, type RunPipelineOptions } from './run.js'
-import { mapItemCall } from './steps.js'
+import { mapItemCall } from './map-step.js'
 import type { ShellOptions, ShellResult } from './shell.js'
 import type { RunRecord, StepKind, StepOptions } from './types.js'
 
@@ -134,7 +135,8 @@ export class Pipeline {
     if (this.definitions.has(name)) throw duplicateStep(name)
     checkStepOptions(name, parts.options)
     const deps = new Set<string>()
-    const read = (p: unknown) => isPending(p) && this.collect(p, deps, new Set())
+    const seen = new Set<Pending<unknown>>() // one walk for the whole definition: a shared call is read once
+    const read = (p: unknown) => isPending(p) && this.collect(p, deps, seen)
     read(parts.pending)
     if (parts.map !== undefined) {
       read(parts.map.items)
@@ -161,12 +163,12 @@ export class Pipeline {
     return Pending.step({ pipeline: this, name })
   }
 
-  /** The steps a Pending reads, through nested calls and gathers. */
+  /** The steps a Pending reads, through nested calls, gathers, and arrays and objects in arguments. */
   private collect(pending: Pending<unknown>, into: Set<string>, seen: Set<Pending<unknown>>): void {
-    if (seen.has(pending)) return
-    seen.add(pending)
-    if (pending.kind === 'step') return this.reference(pending.step!, into)
-    for (const arg of pending.args) if (isPending(arg)) this.collect(arg, into, seen)
+    visitInOrder(pending, (p) => seen.has(p), (p) => {
+      seen.add(p)
+      if (p.kind === 'step') this.reference(p.step!, into)
+    })
   }
 
   private reference(ref: StepId, into: Set<string>): void {

@@ -63,23 +63,4 @@ export class Slots {
       const { stop } = this.onRelease(() => (stop(), resolve()))
     })
   }
-
-  /** Waits for a slot, then takes it (map items, which have no ready queue of their own). */
-  async acquire(signal: AbortSignal, extra = 0): Promise<void> {
-    if (this.take(extra)) return
-    let onAbort: (() => void) | undefined
-    const aborted = new Promise<never>((_, reject) => {
-      onAbort = () => reject(signal.reason)
-      signal.addEventListener('abort', onAbort, { once: true })
-    })
-    try {
-      while (!this.take(extra)) {
-        signal.throwIfAborted()
-        await Promise.race([this.released(), aborted])
-      }
-    } finally {
-      signal.removeEventListener('abort', onAbort!)
-      aborted.catch(() => {})
-    }
-  }
 }

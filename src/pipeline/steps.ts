@@ -1,14 +1,19 @@
 /** Running one step of each kind, with its retries. A step's outcome never rejects: it says how it ended. */
-import { msPerCall, runWithSteps } from '../compute/compute.js'
-import { InvalidOptionError } from '../errors.js'
-import { shown } from '../options.js'
-import { isPending, type Pending } from '../task/pending.js'
+import { runWithSteps } from '../compute/compute.js'
+import type { Pending } from '../task/pending.js'
 import { resolveStep, transition, type Level, type RunContext } from './context.js'
 import { runLevel } from './level.js'
+import { lookaheadFor, mapStep } from './map-step.js'
 import type { StepDefinition } from './pipeline.js'
 import { runShell } from './shell.js'
 import type { StepRecord } from './types.js'
 import { stepCacheKey } from './persistence.js'
+
+/**
+ * What a parallel step ends with when none of its branches' steps failed but some were
+ * cancelled (the run stopped under it): it is `cancelled`, as its children are, not `succeeded`.
+ */
+export const BRANCHES_CANCELLED: unique symbol = Symbol('spindle.branchesCancelled')
 
 export interface Ended {
   readonly name: string
@@ -27,7 +32,7 @@ export async function attempt(ctx: RunContext, level: Level, def: StepDefinition
       return { name: def.name, ok: true, value: await execute(ctx, level, def, record) }
     } catch (error) {
       const stop = ctx.stop.signal
-      if (stop.aborted || record.attempts > retries) return { name: def.name, ok: false, value: error }
+      if (stop.aborted || record.attempts > retries || error === BRANCHES_CANCELLED) return { name: def.name, ok: false, value: error }
       transition(ctx, record, 'pending', error) // failed this attempt; it will run again
       await sleep(delay, stop).catch(() => {})
       if (stop.aborted) return { name: def.name, ok: false, value: stop.reason }
@@ -44,12 +49,6 @@ function dispatched(record: StepRecord, node: number): void {
 /** Extra steps that may be in flight beside this one (see Slots): for a cheap call step with no deadline. */
 export function lookahead(ctx: RunContext, def: StepDefinition): number {
   return def.kind === 'call' ? lookaheadFor(ctx, def.pending!, def.options.timeout) : 0
-}
-
-/** The same for one call (a step's, or a map item's): none for a gather, or a call with a deadline. */
-function lookaheadFor(ctx: RunContext, pending: Pending<unknown>, timeout: number | undefined): number {
-  if (pending.kind !== 'call' || timeout !== undefined) return 0
-  return ctx.slots.lookahead(ctx.compute[msPerCall](pending.task!))
 }
 
 /**
@@ -72,7 +71,7 @@ function execute(ctx: RunContext, level: Level, def: StepDefinition, record: Ste
     case 'parallel':
       return parallel(ctx, level, def)
     case 'map':
-      return map(ctx, level, def, record)
+      return mapStep(ctx, level, def, record)
   }
 }
 
@@ -95,7 +94,7 @@ async function cachedCall(ctx: RunContext, level: Level, def: StepDefinition, re
   return value
 }
 
-/** Every branch as a level of its own, on the run's one pool; the step fails if a branch does. */
+/** Every branch as a level of its own, on the run's one pool; the step fails if a branch does, and is cancelled if a branch was. */
 async function parallel(ctx: RunContext, level: Level, def: StepDefinition): Promise<unknown> {
   const names = Object.keys(def.branches!)
   const results = await Promise.all(
@@ -103,50 +102,14 @@ async function parallel(ctx: RunContext, level: Level, def: StepDefinition): Pro
       runLevel(ctx, { pipeline: def.branches![branch]!, prefix: `${level.prefix}${def.name}/${branch}/`, outputs: new Map(), keys: new Map(), parent: level }),
     ),
   )
-  const failed = results.findIndex((r) => !r.ok)
+  const failed = results.findIndex((r) => r.status === 'failed')
   if (failed !== -1) {
     throw new Error(`Branch "${names[failed]}" of parallel step "${def.name}" failed: see its steps in run.steps.`, {
       cause: results[failed]!.error,
     })
   }
+  if (results.some((r) => r.status === 'cancelled')) throw BRANCHES_CANCELLED
   return Object.fromEntries(names.map((branch, i) => [branch, results[i]!.result]))
-}
-
-/** One call per item, each a leaf that takes a slot of the run; results by index, then `reduce`. */
-async function map(ctx: RunContext, level: Level, def: StepDefinition, record: StepRecord): Promise<unknown> {
-  const stop = ctx.stop.signal
-  const { timeout } = def.options
-  const resolve = (ref: Pending<unknown>) => resolveStep(ctx, level, ref)
-  const { each, reduce } = def.map!
-  const items = Array.isArray(def.map!.items) ? def.map!.items : ((await resolve(def.map!.items as Pending<unknown>)) as unknown[])
-  let done = 0
-  const progress = () => ctx.emit({ type: 'items', step: record.name, done, total: items.length, at: Date.now() })
-  progress() // progress displays show "items done / total" for a running map step
-  const values = await Promise.all(
-    items.map(async (item, index) => {
-      const pending = mapItemCall(def.name, each, item, index)
-      await ctx.slots.acquire(stop, lookaheadFor(ctx, pending, timeout))
-      try {
-        const value = await ctx.compute[runWithSteps](pending, { signal: stop, timeout, label: `${record.name}[${index}]` }, resolve)
-        done++
-        progress()
-        return value
-      } finally {
-        ctx.slots.give()
-      }
-    }),
-  )
-  return reduce === undefined ? values : reduce(values)
-}
-
-/** A map step's call for one item, checked: what `each` returns must be a call (or a gather). */
-export function mapItemCall(step: string, each: (item: unknown, index: number) => unknown, item: unknown, index: number): Pending<unknown> {
-  const pending = each(item, index)
-  if (isPending(pending)) return pending
-  throw new InvalidOptionError(
-    `Map step "${step}": its function must return a call of a remote function for each item, ` +
-      `(item) => t.fn(item); for item ${index} it returned ${shown(pending)}.`,
-  )
 }
 
 function sleep(ms: number, signal: AbortSignal): Promise<void> {

@@ -2,8 +2,21 @@ import { pathToFileURL } from 'node:url'
 import { InvalidOptionError } from '../errors.js'
 import { Pending, type TaskRef } from './pending.js'
 
-/** Each parameter also accepts a Pending of its type. */
-export type DeferrableArgs<A extends readonly unknown[]> = { [K in keyof A]: A[K] | Pending<A[K]> }
+/** Values that are passed as they are: the evaluation does not look inside them for Pendings. */
+type Opaque = string | number | boolean | bigint | symbol | null | undefined | ((...args: never[]) => unknown)
+  | ArrayBufferLike | ArrayBufferView | Date | RegExp | Error | Map<unknown, unknown> | Set<unknown> | Promise<unknown>
+
+/**
+ * A value of type T, a Pending of it, or, for plain arrays and objects, the same shape with
+ * any part a Pending (or holding one) of that part's type: the Pendings run first.
+ */
+export type DeepDeferrable<T> =
+  | T
+  | Pending<T>
+  | (T extends Opaque ? never : T extends object ? { [K in keyof T]: DeepDeferrable<T[K]> } : never)
+
+/** Each parameter also accepts a Pending of its type, and Pendings nested in arrays and objects. */
+export type DeferrableArgs<A extends readonly unknown[]> = { [K in keyof A]: DeepDeferrable<A[K]> }
 
 /** A remote function: same parameters (each may be a Pending), returns a Pending of the result. */
 export type RemoteFunction<F> = F extends (...args: infer A) => infer R

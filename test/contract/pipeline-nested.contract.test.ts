@@ -3,7 +3,7 @@ import { writeFileSync, mkdtempSync, rmSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { afterEach, describe, expect, it } from 'vitest'
-import { ParallelExecutor, Pipeline, type Pending } from 'spindle'
+import { ParallelExecutor, Pipeline, type Pending, type PipelineEvent } from 'spindle'
 import { BACKENDS, tasks as t, usePools, useProbes } from '../helpers/pools.js'
 
 describe.each(BACKENDS)('nested pipelines on $name', ({ options }) => {
@@ -58,6 +58,59 @@ describe.each(BACKENDS)('nested pipelines on $name', ({ options }) => {
     expect(run.output(squares)).toEqual([1, 4, 9, 4])
     expect(run.output(total)).toBe(1 + 2 + 3 + 0 + 1 + 2)
     expect(run.output(none)).toEqual([])
+  })
+
+  it('maps 100,000 items, making each item\'s call only when it can start (memory bounded by the items in flight)', async () => {
+    const N = 100_000
+    const p = new Pipeline('wide')
+    const items = p.step('items', t.echo(Array.from({ length: N }, (_, i) => i)))
+    let made = 0
+    let done = 0
+    let ahead = 0 // the most item calls made but not finished at any moment
+    const plusOne = p.map('plusOne', items, (x: number) => {
+      ahead = Math.max(ahead, ++made - done)
+      return t.add(x, 1)
+    })
+    // 64 steps in flight on a pool of 2 nodes, so the dispatcher has calls to batch (one round
+    // trip per item would take 10-30 s over processes and SSH).
+    const run = await p.run({ executor: await executor(64), onEvent: (e) => e.type === 'items' && (done = e.done) })
+    expect(run.status).toBe('succeeded')
+    expect(run.output(plusOne)).toEqual(Array.from({ length: N }, (_, i) => i + 1))
+    // In flight: 64 slots, plus the look-ahead of cheap calls on thread and inline pools (at most
+    // 256 per slot); and one item's call made while it waits for a slot.
+    expect(ahead).toBeLessThanOrEqual(64 * (1 + 256) + 1)
+  })
+
+  it('a parallel step whose branch steps were cancelled (a failure elsewhere stopped the run) is cancelled, not succeeded', async () => {
+    /** hold → next: `next` can only start after `hold`, which is released once `release` is due. */
+    const heldBranch = (name: string) => {
+      const branch = new Pipeline(name)
+      branch.step('next', t.echo(branch.step('hold', t.holdUntilFile(probe.path(`${name}-started`), probe.path(name)))))
+      return branch
+    }
+    const releaseOn = (failed: string, hold: string) => (e: PipelineEvent) => e.type === 'step' && e.step === failed && e.status === 'failed' && probe.release(hold)
+
+    const top = new Pipeline('top')
+    top.step('bad', t.fail('broken'))
+    top.parallel('branches', { c: heldBranch('c') })
+    const run = await top.run({ executor: await executor(), onEvent: releaseOn('bad', 'c') })
+    const status = (r: typeof run, name: string) => r.steps.find((s) => s.name === name)!.status
+    expect(run.status).toBe('failed')
+    expect(status(run, 'branches/c/next')).toBe('cancelled')
+    expect(status(run, 'branches')).toBe('cancelled')
+
+    // The same one level down: a sibling branch fails; the parallel step inside the other branch is cancelled.
+    const inner = new Pipeline('b')
+    inner.parallel('inner', { d: heldBranch('d') })
+    const failing = new Pipeline('a')
+    failing.step('boom', t.fail('broken'))
+    const outer = new Pipeline('outer')
+    outer.parallel('both', { a: failing, b: inner })
+    const nested = await outer.run({ executor: await executor(), onEvent: releaseOn('both/a/boom', 'd') })
+    expect(nested.status).toBe('failed')
+    expect(status(nested, 'both/b/inner/d/next')).toBe('cancelled')
+    expect(status(nested, 'both/b/inner')).toBe('cancelled')
+    expect(status(nested, 'both')).toBe('failed')
   })
 
   it('gives parameters to every branch, with defaults, and names a missing one', async () => {
