@@ -3,6 +3,7 @@
  * call makes a graph (Dask's delayed): the dependency runs first, once per run, and its value
  * becomes the argument.
  */
+import { types } from 'node:util'
 
 /** Which exported function of which module a call runs. */
 export interface TaskRef {
@@ -64,7 +65,8 @@ export class Pending<T> {
 }
 
 export function isPending(value: unknown): value is Pending<unknown> {
-  return value instanceof Pending
+  // A proxy is never a Pending, and `instanceof` would run its getPrototypeOf trap (which may throw).
+  return typeof value === 'object' && value !== null && !types.isProxy(value) && value instanceof Pending
 }
 
 export function taskLabel(task: TaskRef): string {

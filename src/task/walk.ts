@@ -7,6 +7,7 @@
  * Everything here is iterative, with explicit stacks, so neither a 100,000-long chain of calls
  * nor a deep argument can overflow the stack.
  */
+import { types } from 'node:util'
 import { SpindleError } from '../errors.js'
 import { isPending, type Pending } from './pending.js'
 
@@ -20,14 +21,19 @@ export interface ArgumentPlan {
 
 const NO_PENDINGS: ArgumentPlan = { pendings: [], containers: new Set() }
 
+/** A plain array or object. Proxies are values (their traps may throw): the cloneability check names them. */
 function isContainer(value: unknown): value is object {
-  if (typeof value !== 'object' || value === null) return false
+  if (typeof value !== 'object' || value === null || types.isProxy(value)) return false
   const proto = Object.getPrototypeOf(value)
   return Array.isArray(value) ? proto === Array.prototype : proto === Object.prototype || proto === null
 }
 
 function children(container: object): unknown[] {
-  return Array.isArray(container) ? container : Object.values(container)
+  try {
+    return Array.isArray(container) ? container : Object.values(container)
+  } catch {
+    return [] // a getter that throws: the cloneability check reports it, with its path
+  }
 }
 
 /**

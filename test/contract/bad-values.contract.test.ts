@@ -49,6 +49,19 @@ describe.each(BACKENDS)('values that cannot travel, on $name', ({ options }) => 
     expect(await pool.broadcast(t.add(1, 1))).toEqual(Array(pool.nodes).fill(2))
   })
 
+  it('a Proxy whose traps throw, or a getter that throws, fails its call with the path, not the raw error', async () => {
+    await open()
+    const trap = () => {
+      throw new Error('trap')
+    }
+    const proxy = new Proxy({}, { get: trap, getPrototypeOf: trap, ownKeys: trap, has: trap })
+    for (const [arg, path] of [[proxy, 'args[0]'], [{ a: [proxy] }, 'args[0].a[0]']] as const) {
+      await expect(pool.run(t.echo(arg))).rejects.toMatchObject({ code: 'ERR_SPINDLE_NOT_CLONEABLE', path, message: expect.stringContaining('is a Proxy') })
+    }
+    const getter = Object.defineProperty({}, 'rows', { enumerable: true, get: trap })
+    await expect(pool.run(t.echo({ data: getter }))).rejects.toMatchObject({ code: 'ERR_SPINDLE_NOT_CLONEABLE', path: 'args[0].data.rows', message: expect.stringContaining('a getter that threw') })
+  })
+
   it('a class instance says what it would lose', async () => {
     await open()
     class Point {
