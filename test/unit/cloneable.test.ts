@@ -262,11 +262,15 @@ describe('findNotCloneable', () => {
   it('checks a 1,000,000-number array quickly', () => {
     const numbers = Array.from({ length: 1_000_000 }, (_, i) => i * 0.5)
     findNotCloneable(numbers) // warm up
-    const start = performance.now()
-    const result = findNotCloneable(numbers)
-    const ms = performance.now() - start
-    expect(result).toBeUndefined()
-    expect(ms, `checking 1,000,000 numbers took ${ms.toFixed(2)} ms`).toBeLessThan(50)
+    // The best of five: a loaded machine delays some rounds, never all (a walk that visits every
+    // number as an object would take hundreds of ms in each).
+    let ms = Infinity
+    for (let round = 0; round < 5; round++) {
+      const start = performance.now()
+      expect(findNotCloneable(numbers)).toBeUndefined()
+      ms = Math.min(ms, performance.now() - start)
+    }
+    expect(ms, `checking 1,000,000 numbers took ${ms.toFixed(2)} ms at best`).toBeLessThan(50)
   })
 
   it('does not read typed arrays (a huge one costs nothing)', () => {
