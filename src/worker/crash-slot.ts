@@ -6,7 +6,9 @@
  */
 import { decodeThrown, type EncodedThrown } from '../protocol/error-codec.js'
 
-const HEADER = 3 // [written, ownerSeq, byteLength]
+const RING = 16
+const RING_AT = 5
+const HEADER = RING_AT + RING // [written, ownerSeq, byteLength, batchesBegun, up, ...ids of the batches begun]
 const PAYLOAD_BYTES = 16 * 1024
 
 export interface CrashReport {
@@ -59,6 +61,43 @@ export function takeCrash(buffer: SharedArrayBuffer): CrashReport | undefined {
   }
   Atomics.store(header, 0, 0)
   return report
+}
+
+/**
+ * How far the current worker got, for blaming only what it ran: whether it took its port (`up`:
+ * its modules loaded, within its resourceLimits) and which batches' calls it began (the ids of
+ * the last RING it began: more than a node ever has in flight).
+ */
+export interface Progress {
+  up: boolean
+  began: (batchId: number) => boolean
+}
+
+/** On the main side, before a new worker is handed its port. */
+export function resetProgress(buffer: SharedArrayBuffer): void {
+  new Int32Array(buffer, 0, HEADER).fill(0, 3)
+}
+
+/** In the worker: it has taken its port. */
+export function markUp(buffer: SharedArrayBuffer): void {
+  Atomics.store(new Int32Array(buffer, 0, HEADER), 4, 1)
+}
+
+/** In the worker, as a batch's calls begin (before any of its code runs): two stores. */
+export function markBatchStarted(header: Int32Array, batchId: number): void {
+  const n = Atomics.add(header, 3, 1)
+  Atomics.store(header, RING_AT + (n % RING), batchId)
+}
+
+/** The header `markBatchStarted` takes (made once per worker). */
+export function progressHeader(buffer: SharedArrayBuffer): Int32Array {
+  return new Int32Array(buffer, 0, HEADER)
+}
+
+export function readProgress(buffer: SharedArrayBuffer): Progress {
+  const header = new Int32Array(buffer, 0, HEADER)
+  const ring = Array.from({ length: RING }, (_, i) => Atomics.load(header, RING_AT + i))
+  return { up: Atomics.load(header, 4) === 1, began: (batchId) => ring.includes(batchId) }
 }
 
 function shorten(error: EncodedThrown | undefined): unknown {

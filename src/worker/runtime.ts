@@ -59,7 +59,14 @@ function loadAndRun(request: BatchRequest, place: TaskContext | undefined): Batc
   return Promise.all(missing.map(load)).then(() => runCalls(request, place))
 }
 
+/** Told as a worker's batch begins running calls (the thread entry records it for crash blame). */
+let batchBegins: ((batchId: number) => void) | undefined
+export function onBatchBegin(hook: (batchId: number) => void): void {
+  batchBegins = hook
+}
+
 function runCalls(request: BatchRequest, place: TaskContext | undefined): BatchResponse | Promise<BatchResponse> {
+  if (place === undefined) batchBegins?.(request[1])
   const started = performance.now()
   const n = (request.length - REQUEST_HEADER) / CALL_FIELDS
   const response = new Array(RESPONSE_HEADER + n) as BatchResponse

@@ -1,9 +1,10 @@
 // Piscina loads this file on each worker thread of the thread backend.
 import { workerData, type MessagePort } from 'node:worker_threads'
 import { setWorkerContext, type InstanceInfo } from './context.js'
+import { markBatchStarted, markUp, progressHeader } from './crash-slot.js'
 import { PortPool } from './nested-pool.js'
 import { captureOutput, flushOutput } from './output.js'
-import { reportCrashesTo, runBatch, unsendableResponse } from './runtime.js'
+import { onBatchBegin, reportCrashesTo, runBatch, unsendableResponse } from './runtime.js'
 import { registerTypeScript } from './typescript-loader.js'
 import type { BatchRequest, BatchResponse, NestedReply, OutputLine } from '../protocol/messages.js'
 
@@ -35,6 +36,10 @@ export default async function connect({ connect: port }: { connect: MessagePort 
       port.postMessage(unsendableResponse(request, response, thrown))
     }
   }
+  // What this worker began is what a crash can be blamed on (crash-slot.ts, Progress).
+  const progress = progressHeader(data.crashSlot)
+  onBatchBegin((batchId) => markBatchStarted(progress, batchId))
+  markUp(data.crashSlot)
   port.on('message', (message: BatchRequest | NestedReply) => {
     if (!Array.isArray(message)) return pool.reply(message)
     const response = runBatch(message)

@@ -51,7 +51,9 @@ export function startAgentHost(config: AgentConfig, send: (message: FromAgent) =
 
   function run(batch: BatchRequest): void {
     for (const d of batch[0] ?? []) definitions.set(d[0], [d[0], modules.toAgent(d[1]), d[2]])
-    const index = busy.indexOf(Math.min(...busy)) // the least busy thread
+    // The least busy thread that can run it (one whose worker could not start is gone for good).
+    const up = busy.map((n, i) => (threads[i]!.status === 'gone' ? Infinity : n))
+    const index = Math.max(0, up.indexOf(Math.min(...up)))
     const thread = threads[index]!
     busy[index]!++
     const id = batch[1]

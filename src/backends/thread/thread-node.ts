@@ -12,11 +12,12 @@
  * submits itself (parallelMap inside a task). It is ref'd only while something is in flight,
  * so an idle pool never keeps the process alive.
  */
-import { MessageChannel, type MessagePort, type ResourceLimits, type Worker } from 'node:worker_threads'
+import { MessageChannel, receiveMessageOnPort, type MessagePort, type ResourceLimits, type Worker } from 'node:worker_threads'
 import { Piscina } from 'piscina'
-import { NodeFailure, type BackendNode, type NestedHandler, type OutputHandler } from '../backend.js'
-import { createCrashSlot, takeCrash, warnStrayCrash } from '../../worker/crash-slot.js'
-import type { BatchRequest, BatchResponse, NestedCancel, NestedSubmit, OutputLine } from '../../protocol/messages.js'
+import { NodeFailure, type BackendNode, type NestedHandler, type NodeStatus, type OutputHandler } from '../backend.js'
+import { SpindleError } from '../../errors.js'
+import { createCrashSlot, readProgress, resetProgress, takeCrash, warnStrayCrash, type CrashReport, type Progress } from '../../worker/crash-slot.js'
+import { CALL_FIELDS, REQUEST_HEADER, type BatchRequest, type BatchResponse, type NestedCancel, type NestedSubmit, type OutputLine } from '../../protocol/messages.js'
 import type { InstanceInfo } from '../../worker/context.js'
 import { tsxApiUrl } from '../../worker/typescript-loader.js'
 import type { ThreadWorkerData } from '../../worker/thread-entry.js'
@@ -29,6 +30,7 @@ export interface ThreadNodeOptions {
 }
 
 interface InFlight {
+  readonly batch: BatchRequest
   done: (response: BatchResponse) => void
   failed: (failure: NodeFailure) => void
   /** Set when the dispatcher stopped this batch (its deadline passed, or it was cancelled). */
@@ -64,6 +66,10 @@ export class ThreadNode implements BackendNode {
   private outputHandler: OutputHandler | undefined
   private lastError: unknown
   private closed = false
+  /** 'gone' once a worker could not start: Piscina does not start another after that. */
+  status: NodeStatus = 'up'
+  lostBecause: Error | undefined
+  private listener: (() => void) | undefined
   /** Settles once the current worker has taken its port (its module graph is loaded). */
   private connected: Promise<unknown> = Promise.resolve()
 
@@ -105,11 +111,15 @@ export class ThreadNode implements BackendNode {
     this.outputHandler = handler
   }
 
+  watch(listener: () => void): void {
+    this.listener = listener
+  }
+
   execute(batch: BatchRequest, done: (response: BatchResponse) => void, failed: (failure: NodeFailure) => void): () => void {
-    const entry: InFlight = { done, failed, stopped: false }
     const channel = this.channel ?? this.connect()
     if (channel === undefined) {
-      failed(new NodeFailure('aborted', 'the node is closed'))
+      if (this.lostBecause !== undefined) failed(new NodeFailure('crash', this.lostBecause.message, { interrupted: true, cause: this.lostBecause }))
+      else failed(new NodeFailure('aborted', 'the node is closed'))
       return () => {}
     }
     if (channel.terminating) {
@@ -128,6 +138,7 @@ export class ThreadNode implements BackendNode {
       return () => (stopLater !== undefined ? stopLater() : void (stopped = true))
     }
     channel.port.postMessage(batch) // first: a value structured clone refuses throws here, with nothing recorded
+    const entry: InFlight = { batch, done, failed, stopped: false }
     this.inFlight.set(batch[1], entry)
     // Something in flight: keep the process alive until the answer comes. The worker too, not
     // only the port: a worker that dies (out of memory, say) closes the port before its 'exit'
@@ -169,6 +180,7 @@ export class ThreadNode implements BackendNode {
     const channel: Channel = { port, worker, terminating: false, nested: new Map() }
     port.on('message', (message: BatchResponse | NestedSubmit | NestedCancel | OutputLine) => this.receive(channel, message))
     port.unref()
+    resetProgress(this.crashSlot) // before the worker has its port, so before it can begin anything
     worker.once('exit', (code: number) => this.lost(channel, code))
     this.connected = this.pool.run({ connect: port2 }, { transferList: [port2] }).catch(() => {
       // The worker died before it took the port: its 'exit' fails what was sent and reconnects.
@@ -195,24 +207,49 @@ export class ThreadNode implements BackendNode {
   /** The worker behind a channel exited: fail what was in flight, and connect to its replacement. */
   private lost(channel: Channel, exitCode: number): void {
     if (this.channel !== channel) return
-    this.generation++ // a new worker knows none of the task definitions sent so far
     this.channel = undefined
+    this.generation++ // a new worker knows none of the task definitions sent so far
+    // Read before anything can connect the replacement, which resets the progress.
+    const crash = takeCrash(this.crashSlot)
+    const progress = readProgress(this.crashSlot)
+    const error = this.lastError ?? new Error(`worker exited with code: ${exitCode}`)
+    this.lastError = undefined
+    const lostIds = [...this.inFlight.keys()]
+    // What the worker posted before it died is still queued on our end (its 'exit' can come
+    // first): a batch it answered is answered, whatever its leftover timers did next. (Those
+    // answers may send new batches: they go to the replacement.)
+    for (let m = receiveMessageOnPort(channel.port); m !== undefined; m = receiveMessageOnPort(channel.port)) {
+      this.receive(channel, m.message as BatchResponse | NestedSubmit | NestedCancel | OutputLine)
+    }
     channel.port.close()
     for (const controller of channel.nested.values()) controller.abort(new Error('the task that submitted it is gone'))
     channel.nested.clear()
-    const error = this.lastError ?? new Error(`worker exited with code: ${exitCode}`)
-    this.lastError = undefined
-    const entries = [...this.inFlight.keys()].map((id) => this.settle(id)!)
+    const entries = lostIds.flatMap((id) => this.settle(id) ?? [])
+    // No replacement means the worker failed while starting: Piscina gives up on such a pool.
+    if (!this.closed && this.pool.threads.length === 0) this.cannotStart(error)
+    // The replacement first, and only one: the calls failed below are sent again at once.
+    if (!this.closed && this.channel === undefined) this.connect()
     if (entries.length === 0) {
       // Died while idle: only code left behind by a finished call can have done it.
-      const crash = takeCrash(this.crashSlot)
       if (crash !== undefined && !this.closed) warnStrayCrash(this.describe(), crash, false)
     } else {
-      const crash = takeCrash(this.crashSlot)
-      for (const entry of entries) entry.failed(this.failure(error, entry.stopped, exitCode, crash, channel.terminating))
+      // A known culprit's batch takes the blame; the others were only in its way.
+      const culprit = crash === undefined || crash.owner === -1 ? undefined : entries.find((e) => carries(e.batch, crash.owner))
+      for (const entry of entries) entry.failed(this.failure(entry, error, exitCode, crash, culprit, progress, channel.terminating))
     }
-    if (!this.closed) this.connect()
     for (const send of this.waiting.splice(0)) send()
+    if (this.status === 'gone') this.listener?.()
+  }
+
+  /** Out of the rotation for good: calls go to other nodes, or fail with this reason. */
+  private cannotStart(error: unknown): void {
+    this.status = 'gone'
+    this.lostBecause = new SpindleError(
+      'ERR_SPINDLE_WORKER_START',
+      `Worker ${this.index} (thread) could not start: ${reasonOf(error)}. No task of yours had run on it. ` +
+        'Raise `resourceLimits` if it ran out of memory, or check `execArgv` and `env`.',
+      { cause: error },
+    )
   }
 
   private settle(id: number): InFlight | undefined {
@@ -227,20 +264,37 @@ export class ThreadNode implements BackendNode {
   }
 
   private failure(
+    entry: InFlight,
     error: unknown,
-    stopped: boolean,
     exitCode: number,
-    crash: ReturnType<typeof takeCrash>,
+    crash: CrashReport | undefined,
+    culprit: InFlight | undefined,
+    progress: Progress,
     stoppedByUs: boolean,
   ): NodeFailure {
-    if (stopped || this.closed) return new NodeFailure('aborted', 'aborted', { cause: error })
+    if (entry.stopped || this.closed) return new NodeFailure('aborted', 'aborted', { cause: error })
     // Another batch's deadline or cancellation stopped the thread: this batch is only interrupted.
     if (stoppedByUs) return new NodeFailure('crash', 'its worker was stopped to end another call', { interrupted: true })
-    const outOfMemory = (error as { code?: string })?.code === 'ERR_WORKER_OUT_OF_MEMORY'
-    return new NodeFailure('crash', outOfMemory ? 'ran out of memory (resourceLimits)' : (error as Error)?.message ?? String(error), {
-      exitCode,
-      crash,
-      cause: error,
-    })
+    const why = reasonOf(error)
+    // Nothing of this batch ran: never blamed, whatever the crash says.
+    if (!progress.up) return new NodeFailure('crash', `its worker could not start: ${why}`, { interrupted: true, exitCode, cause: this.lostBecause ?? error })
+    if (!progress.began(entry.batch[1])) {
+      return new NodeFailure('crash', `its worker died (${why}) before starting it`, { interrupted: true, exitCode, cause: error })
+    }
+    if (culprit !== undefined && culprit !== entry) {
+      return new NodeFailure('crash', `its worker was ended by task ${crash!.task ?? '(unknown)'} of another batch (${why})`, { interrupted: true, exitCode })
+    }
+    return new NodeFailure('crash', why, { exitCode, crash, cause: error })
   }
+}
+
+/** Whether `batch` carries the call numbered `seq`. */
+function carries(batch: BatchRequest, seq: number): boolean {
+  for (let at = REQUEST_HEADER; at < batch.length; at += CALL_FIELDS) if (batch[at] === seq) return true
+  return false
+}
+
+function reasonOf(error: unknown): string {
+  if ((error as { code?: string })?.code === 'ERR_WORKER_OUT_OF_MEMORY') return 'ran out of memory (resourceLimits)'
+  return (error as Error)?.message ?? String(error)
 }
