@@ -6,12 +6,16 @@
  * by swapping the tag for FREE. Exactly one of the two swaps succeeds: a batch taken back never
  * runs, and one that started is never taken back. The tag (not a flag) lets the caller reuse a
  * word at once for another batch while the one it took back still sits, unread, in the port.
+ * Once its task modules have loaded and its calls begin, the worker marks the word RUNNING: a
+ * worker that dies with a batch claimed but not running (still loading modules, behind another
+ * batch's heap overrun) was not killed by that batch's code, and it is not blamed.
  */
 
 /** Words per node: far above the batches a node has in flight (2, plus one per waiting parent). */
 const WORDS = 4096
 const FREE = 0
 const STARTED = -1
+const RUNNING = -3
 /** A request that carries no claim word: it cannot be taken back. */
 export const NO_CLAIM = -1
 /** A request taken back before it was posted, posted anyway for the task definitions it carries. */
@@ -41,6 +45,11 @@ export class ClaimWords {
     return index !== NO_CLAIM && Atomics.compareExchange(this.words, index, tag(batch), FREE) === tag(batch)
   }
 
+  /** Whether the batch's calls began (true too for a batch that had no word: it may have). */
+  running(index: number): boolean {
+    return index === NO_CLAIM || Atomics.load(this.words, index) === RUNNING
+  }
+
   /** The batch has ended (or was taken back): its word may serve another. */
   release(index: number): void {
     if (index === NO_CLAIM) return
@@ -53,4 +62,9 @@ export class ClaimWords {
 export function claim(words: Int32Array | undefined, index: number, batch: number): boolean {
   if (words === undefined || index < 0) return index !== TAKEN_BACK
   return Atomics.compareExchange(words, index, tag(batch), STARTED) === tag(batch)
+}
+
+/** The worker's side, as a claimed batch's calls begin (its modules are loaded). */
+export function markRunning(words: Int32Array | undefined, index: number): void {
+  if (words !== undefined && index >= 0) Atomics.store(words, index, RUNNING)
 }

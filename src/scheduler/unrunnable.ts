@@ -2,7 +2,7 @@
  * Why a call cannot run, as the errors its caller gets: its pool was closed, or the node it is
  * pinned to (or every node) was lost for good (an SSH host that did not come back).
  */
-import { ClosedError, InterruptedError, type SpindleError } from '../errors.js'
+import { ClosedError, InterruptedError, SshError, type SpindleError } from '../errors.js'
 import type { BackendNode } from '../backends/backend.js'
 import type { Call } from './call.js'
 
@@ -18,8 +18,9 @@ export function lostNodeError(call: Call, node: BackendNode): InterruptedError {
   const why = node.lostBecause?.message ?? `${node.describe()} was lost`
   return new InterruptedError(
     `Task ${call.label} could not run: ${why} ` +
-      (call.options.node !== undefined ? 'It was pinned to that node (or broadcast to every node). ' : 'No node is left to run it. ') +
-      'Check the host, or enable `ssh.reconnect` to wait for it to come back.',
+      (call.options.node !== undefined ? 'It was pinned to that node (or broadcast to every node).' : 'No node is left to run it.') +
+      // A worker that could not start said what to do; a lost host did not.
+      (node.lostBecause instanceof SshError || node.lostBecause === undefined ? ' Check the host, or enable `ssh.reconnect` to wait for it to come back.' : ''),
     call.interruptions,
     { cause: node.lostBecause },
   )

@@ -9,7 +9,7 @@ import { findNotCloneable } from '../protocol/cloneable.js'
 import { encodeThrown, type EncodedThrown } from '../protocol/error-codec.js'
 import { CALL_FIELDS, REQUEST_HEADER, RESPONSE_HEADER, type BatchRequest, type BatchResponse } from '../protocol/messages.js'
 import { taskLabel } from '../task/pending.js'
-import { claim } from '../protocol/claims.js'
+import { claim, markRunning } from '../protocol/claims.js'
 import { callOwners, type CallOwner, type TaskContext } from './context.js'
 import { writeCrash } from './crash-slot.js'
 import { loadTask } from './task-loader.js'
@@ -60,13 +60,20 @@ export function runBatch(request: BatchRequest, place?: TaskContext): BatchRespo
  */
 export function runClaimed(request: BatchRequest, claims: Int32Array): BatchResponse | Promise<BatchResponse> | undefined {
   defineTasks(request)
-  return claim(claims, request[2], request[1]) ? loadAndRun(request, undefined) : undefined
+  if (!claim(claims, request[2], request[1])) return undefined
+  return loadAndRun(request, undefined, () => markRunning(claims, request[2]))
 }
 
-function loadAndRun(request: BatchRequest, place: TaskContext | undefined): BatchResponse | Promise<BatchResponse> {
+function loadAndRun(request: BatchRequest, place: TaskContext | undefined, begin?: () => void): BatchResponse | Promise<BatchResponse> {
   const missing = missingTasks(request)
-  if (missing.length === 0) return runCalls(request, place)
-  return Promise.all(missing.map(load)).then(() => runCalls(request, place))
+  if (missing.length === 0) {
+    begin?.()
+    return runCalls(request, place)
+  }
+  return Promise.all(missing.map(load)).then(() => {
+    begin?.()
+    return runCalls(request, place)
+  })
 }
 
 /** Definitions count even in a batch taken back: the caller has recorded them as sent. */

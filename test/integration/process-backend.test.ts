@@ -1,11 +1,19 @@
 // The process backend's own faults: a killed agent, a dead parent, output, closing.
 import { execFile, spawn } from 'node:child_process'
+import { mkdtempSync, rmSync, statSync } from 'node:fs'
+import { tmpdir } from 'node:os'
+import { dirname, join } from 'node:path'
 import { promisify } from 'node:util'
 import { describe, expect, it } from 'vitest'
 import { gather } from 'spindle'
+import { remote } from 'spindle'
+import type * as FaultTasks from '../fixtures/fault-tasks.mjs'
 import { tasks as t, usePools } from '../helpers/pools.js'
 
+const f = remote<typeof FaultTasks>(new URL('../fixtures/fault-tasks.mjs', import.meta.url))
+
 const child = new URL('../fixtures/lifecycle-child.mjs', import.meta.url).pathname
+const loss = new URL('../fixtures/agent-loss-child.mjs', import.meta.url).pathname
 const alive = (pid: number) => {
   try {
     process.kill(pid, 0)
@@ -32,6 +40,33 @@ describe('process backend', () => {
     expect(await running).toEqual(Array.from({ length: 40 }, (_, i) => i))
     const after = await pool.broadcast(t.pid())
     expect(after[0]).not.toBe(first) // a new agent took node 0
+  })
+
+  // The only call in flight loses its agent: nothing but that call keeps the program alive while
+  // the replacement starts (under top-level await an unsettled call exits 13, otherwise 0 silently).
+  it.each(['SIGKILL', 'SIGSEGV'])('workers: 1, the agent dies by %s under the only call: the program prints its result and exits 0', async (signal) => {
+    const marker = join(mkdtempSync(join(tmpdir(), 'spindle-loss-')), 'killed')
+    try {
+      const { stdout } = await promisify(execFile)(process.execPath, [loss, 'process', marker, signal], { timeout: 30_000 })
+      expect(stdout).toBe('survived\n')
+    } finally {
+      rmSync(dirname(marker), { recursive: true, force: true })
+    }
+  })
+
+  it('an agent that dies right after answering: its answered batches are not run again', async () => {
+    const killAfterAnswer = new URL('../fixtures/kill-after-answer.mjs', import.meta.url).href
+    const pool = await start({ backend: 'process', workers: 1, execArgv: ['--import', killAfterAnswer] })
+    const dir = mkdtempSync(join(tmpdir(), 'spindle-answered-'))
+    try {
+      // One call at a time, each answered by an agent that dies as its answer (1 MB: several
+      // reads) leaves: its 'exit' and that answer arrive together, and the answer must win.
+      for (let i = 0; i < 10; i++) expect(await pool.run(f.countRunBig(join(dir, String(i)), 1_000_000))).toHaveLength(1_000_000)
+      const runs = Array.from({ length: 10 }, (_, i) => statSync(join(dir, String(i))).size)
+      expect(runs).toEqual(Array.from({ length: 10 }, () => 1))
+    } finally {
+      rmSync(dir, { recursive: true, force: true })
+    }
   })
 
   it('close() stops every agent', async () => {

@@ -107,6 +107,13 @@ describe.runIf(runSshTests)('SSH backend faults', () => {
     expect(await pool.run(t.add(2, 2))).toBe(4) // the host came back each time
   })
 
+  it('one host with reconnect: an agent killed under the only call in flight, and the program still prints its result and exits 0', async () => {
+    dir = mkdtempSync(join(tmpdir(), 'spindle-ssh-runs-'))
+    const loss = new URL('../fixtures/agent-loss-child.mjs', import.meta.url).pathname
+    const { stdout } = await promisify(execFile)(process.execPath, [loss, 'ssh', join(dir, 'killed'), 'SIGKILL', JSON.stringify(lab.hosts(1))], { timeout: 30_000 })
+    expect(stdout).toBe('survived\n')
+  })
+
   it('agents exit when their caller dies, even by SIGKILL', async () => {
     const caller = spawn(process.execPath, [child, 'ssh-orphans', JSON.stringify(lab.hosts(2))], killedCallerOptions())
     const pids = await new Promise<number[]>((resolve) => caller.stdout.once('data', (d: Buffer) => resolve(JSON.parse(d.toString()))))

@@ -2,8 +2,11 @@
 // the next one; every call settles; the worker is replaced and the pool keeps working.
 import { execFile } from 'node:child_process'
 import { describe, expect, it } from 'vitest'
-import { gather, WorkerExitError, type ComputeOptions } from 'spindle'
+import { gather, remote, WorkerExitError, type ComputeOptions } from 'spindle'
+import type * as FaultTasks from '../fixtures/fault-tasks.mjs'
 import { cells, tasks as t, usePools } from '../helpers/pools.js'
+
+const f = remote<typeof FaultTasks>(new URL('../fixtures/fault-tasks.mjs', import.meta.url))
 
 // Every fault is checked on a worker's first batch and on a worker that has run batches before
 // (its task definitions cached, its channel in use).
@@ -52,6 +55,41 @@ describe.each([
     expect(warnings.join('\n')).toMatch(/leaveTimerBomb \(tasks\.mjs\) had already finished/)
   })
 
+  it('process.exit() in a call with another batch queued on its worker: the queued call runs again, and no stray warning', async () => {
+    const pool = await start({ workers: 1 })
+    const warnings: Error[] = []
+    const onWarning = (w: Error) => warnings.push(w)
+    process.on('warning', onWarning)
+    try {
+      for (let round = 0; round < 5; round++) {
+        // Submitted apart, so they travel as two batches: the second waits in the worker's port.
+        const exiting = pool.run(t.exitNow(3))
+        await Promise.resolve()
+        const queued = pool.run(t.echo(round))
+        await expect(exiting).rejects.toMatchObject({ code: 'ERR_SPINDLE_WORKER_EXIT' })
+        expect(await queued).toBe(round)
+      }
+    } finally {
+      process.off('warning', onWarning)
+    }
+    expect(warnings.map((w) => w.message)).toEqual([])
+  })
+
+  it('a task that returned and left a 0 ms timer that throws is never rejected for it', async () => {
+    const pool = await start({ workers: 2 })
+    const onWarning = () => {} // each stray error is a SPINDLE_STRAY_ERROR warning: expected here
+    process.on('warning', onWarning)
+    try {
+      // The worker dies a moment after posting the answer; its 'exit' can be seen first.
+      const lane = async (from: number) => {
+        for (let i = from; i < from + 100; i++) expect(await pool.run(f.leaveZeroTimerBomb(i))).toBe(i)
+      }
+      await Promise.all([lane(0), lane(100)])
+    } finally {
+      process.off('warning', onWarning)
+    }
+  })
+
   it('a timer left behind that kills an idle worker is reported as a warning naming its task', async () => {
     const pool = await start({ workers: 1 })
     const warned = new Promise<Error>((resolve) => process.once('warning', resolve))
@@ -65,7 +103,7 @@ describe.each([
     // In a child process: on Node 20, a worker torn down at its heap limit can abort the whole
     // process when a background JIT job is still running for it (a Node bug; see README, Known
     // limits). That abort, recognised by its exact assertion, is retried; any other outcome counts.
-    const outcome = await heapLimitChild(warm ? 'warm' : 'fresh')
+    const outcome = await heapLimitChild('heap-limit', warm ? 'warm' : 'fresh')
     expect(outcome).toMatchObject({ name: 'WorkerExitError', code: 'ERR_SPINDLE_WORKER_EXIT', recovered: 10 })
     expect(outcome.message).toMatch(/allocateForever/)
   })
@@ -128,14 +166,31 @@ describe.each([
   })
 })
 
+// Heap limits run in a child (see heapLimitChild): what a resourceLimits failure is blamed on.
+describe('thread backend under resourceLimits', () => {
+  it('a heap overrun with an innocent call queued on its worker: only the overrun is blamed, the innocent call runs again', async () => {
+    const outcome = await heapLimitChild('heap-limit-queued')
+    expect(outcome).toMatchObject({ code: 'ERR_SPINDLE_WORKER_EXIT', innocent: 'innocent' })
+    expect(outcome.message).toMatch(/allocateForever/)
+  })
+
+  it('a worker that cannot start under its resourceLimits is a start failure with the out-of-memory reason, not the task\'s exit', async () => {
+    const outcome = await heapLimitChild('cannot-start')
+    expect(outcome).toMatchObject({ code: 'ERR_SPINDLE_INTERRUPTED', cause: 'ERR_SPINDLE_WORKER_START' })
+    expect(outcome.message).toMatch(/Worker 0 \(thread\) could not start: ran out of memory \(resourceLimits\)/)
+    expect(outcome.message).not.toMatch(/while the task was running/)
+  })
+
+})
+
 const NODE_20_TEARDOWN_ABORT = 'node::NodePlatform::ForIsolate'
 
-/** Runs the heap-limit scenario in a child; retries only the Node 20 teardown abort, at most twice. */
-async function heapLimitChild(path: 'fresh' | 'warm'): Promise<{ name: string; code: string; message: string; recovered: number }> {
+/** Runs a heap-limit scenario in a child; retries only the Node 20 teardown abort, at most twice. */
+async function heapLimitChild(...args: string[]): Promise<Record<string, unknown> & { message: string }> {
   const child = new URL('../fixtures/lifecycle-child.mjs', import.meta.url).pathname
   for (let attempt = 1; ; attempt++) {
     const { code, stdout, stderr } = await new Promise<{ code: number | null; stdout: string; stderr: string }>((resolve) => {
-      const proc = execFile(process.execPath, [child, 'heap-limit', path], { timeout: 60_000 }, (_error, stdout, stderr) => resolve({ code: proc.exitCode, stdout, stderr }))
+      const proc = execFile(process.execPath, [child, ...args], { timeout: 60_000 }, (_error, stdout, stderr) => resolve({ code: proc.exitCode, stdout, stderr }))
     })
     if (code === 0) return JSON.parse(stdout)
     if (attempt < 3 && stderr.includes(NODE_20_TEARDOWN_ABORT)) continue

@@ -50,12 +50,18 @@ export function startAgentHost(config: AgentConfig, send: (message: FromAgent) =
     })
   }
 
+  /** The least busy thread that can run a batch (one whose worker could not start is gone for good). */
+  function leastBusy(): number {
+    const up = busy.map((n, i) => (threads[i]!.status === 'gone' ? Infinity : n))
+    return Math.max(0, up.indexOf(Math.min(...up)))
+  }
+
   /**
    * Runs a batch on its least busy thread. When a thread runs out of work while a batch waits
    * behind another on a busier one, that batch is taken back and moved (`steal`), as the
    * dispatcher does between nodes.
    */
-  function run(batch: BatchRequest, index = busy.indexOf(Math.min(...busy))): void {
+  function run(batch: BatchRequest, index = leastBusy()): void {
     for (const d of batch[0] ?? []) definitions.set(d[0], [d[0], modules.toAgent(d[1]), d[2]])
     const thread = threads[index]!
     busy[index]!++

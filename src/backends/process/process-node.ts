@@ -64,9 +64,10 @@ export class ProcessNode implements BackendNode {
     try {
       this.send(child, batch)
     } catch (error) {
-      this.inFlight.delete(batch[1]) // a value serialization refuses: nothing went out
+      this.settle(batch[1]) // a value serialization refuses: nothing went out
       throw error
     }
+    hold(child, true)
     // The agent answers a batch taken back as a 'revoked' failure; otherwise the batch runs on.
     return (how) => this.send(child, how === 'stop' ? { stop: batch[1] } : { revoke: batch[1] })
   }
@@ -99,15 +100,13 @@ export class ProcessNode implements BackendNode {
     child.once('exit', (code, signal) => this.lost(child, code, signal))
     child.on('error', () => {}) // a failed spawn also exits; 'exit' reports it
     // An idle pool never keeps the program alive: the child, its pipes and its channel are
-    // unref'd; the channel is ref'd only while a batch is out (see send/settle).
-    child.unref()
+    // unref'd, and ref'd only while a batch is out (hold).
+    hold(child, false)
     for (const stream of [child.stdout, child.stderr]) (stream as { unref?: () => void } | null)?.unref?.()
-    ;(child.channel as { unref?: () => void } | undefined)?.unref?.()
     return child
   }
 
   private send(child: ChildProcess, message: ToAgent): void {
-    if (this.inFlight.size > 0) (child.channel as { ref?: () => void } | undefined)?.ref?.() // work is out: keep the program alive
     if (child.connected) child.send(message)
   }
 
@@ -132,7 +131,7 @@ export class ProcessNode implements BackendNode {
   private settle(id: number): InFlight | undefined {
     const entry = this.inFlight.get(id)
     this.inFlight.delete(id)
-    if (this.inFlight.size === 0) (this.child?.channel as { unref?: () => void } | undefined)?.unref?.()
+    if (this.inFlight.size === 0 && this.child !== undefined) hold(this.child, false)
     return entry
   }
 
@@ -156,7 +155,8 @@ export class ProcessNode implements BackendNode {
     const unstarted = !this.ready && this.deathsBeforeReady <= UNREADY_DEATHS_FORGIVEN
     const entries = [...this.inFlight.values()]
     this.inFlight.clear()
-    // The replacement first: the calls failed below are sent again at once, and must reach it.
+    // The replacement first: the calls failed below are sent again at once, and must reach it
+    // (which holds the program open for them: nothing else may, with the only call lost).
     if (!this.closed) this.spawn()
     for (const entry of entries) {
       entry.failed(this.closed ? new NodeFailure('aborted', 'closed') : unstarted ? new NodeFailure('revoked', `${failure.message}, before it was ready`) : failure)
@@ -174,3 +174,20 @@ export class ProcessNode implements BackendNode {
     })
   }
 }
+
+/**
+ * Keeps the program alive while work is out on an agent, or not. The process handle too, not
+ * only the channel: an agent that dies closes its channel before its 'exit' event, and that
+ * event is what sends the lost calls again; with nothing else ref'd the program would exit first.
+ */
+function hold(child: ChildProcess, busy: boolean): void {
+  const channel = child.channel as { ref?: () => void; unref?: () => void } | null | undefined
+  if (busy) {
+    child.ref()
+    channel?.ref?.()
+  } else {
+    child.unref()
+    channel?.unref?.()
+  }
+}
+

@@ -9,7 +9,6 @@
  */
 import { spawn, type ChildProcess } from 'node:child_process'
 import { createInterface } from 'node:readline'
-import type { Readable } from 'node:stream'
 import { SshError } from '../../errors.js'
 import type { FromAgent } from '../process/messages.js'
 import { diagnose } from './diagnose.js'
@@ -57,11 +56,17 @@ export class Connection {
     if (!this.gone) this.child.stdin!.write(encodeFrame(message))
   }
 
-  /** Keeps the program alive while work is out on this host (an idle pool never does). */
+  /**
+   * Keeps the program alive while work is out on this host (an idle pool never does). ssh itself
+   * and both its pipes: when the host is lost, stdout ends before ssh's exit and stderr's end,
+   * and that 'close' is what sends the lost calls elsewhere (or waits for a reconnection).
+   */
   hold(busy: boolean): void {
-    const stdout = this.child.stdout as Readable & { ref?(): void; unref?(): void }
-    if (busy) stdout.ref?.()
-    else stdout.unref?.()
+    const { child } = this
+    for (const handle of [child, child.stdout, child.stderr] as Array<{ ref?(): void; unref?(): void } | null>) {
+      if (busy) handle?.ref?.()
+      else handle?.unref?.()
+    }
   }
 
   /** Ends the agent: its stdin closes, it exits, and so does ssh; killed if it takes too long. */

@@ -12,12 +12,13 @@
  * submits itself (parallelMap inside a task). It is ref'd only while something is in flight,
  * so an idle pool never keeps the process alive.
  */
-import { MessageChannel, type MessagePort, type ResourceLimits, type Worker } from 'node:worker_threads'
+import { MessageChannel, receiveMessageOnPort, type MessagePort, type ResourceLimits, type Worker } from 'node:worker_threads'
 import { Piscina } from 'piscina'
-import { NodeFailure, type BackendNode, type BatchControl, type NestedHandler, type OutputHandler } from '../backend.js'
+import { NodeFailure, type BackendNode, type BatchControl, type NestedHandler, type NodeStatus, type OutputHandler } from '../backend.js'
+import { SpindleError } from '../../errors.js'
 import { ClaimWords, TAKEN_BACK } from '../../protocol/claims.js'
-import { createCrashSlot, takeCrash, warnStrayCrash } from '../../worker/crash-slot.js'
-import { REQUEST_HEADER, type BatchRequest, type BatchResponse, type NestedCancel, type NestedSubmit, type OutputLine } from '../../protocol/messages.js'
+import { createCrashSlot, takeCrash, warnStrayCrash, type CrashReport } from '../../worker/crash-slot.js'
+import { CALL_FIELDS, REQUEST_HEADER, type BatchRequest, type BatchResponse, type NestedCancel, type NestedSubmit, type OutputLine } from '../../protocol/messages.js'
 import type { InstanceInfo } from '../../worker/context.js'
 import { tsxApiUrl } from '../../worker/typescript-loader.js'
 import type { ThreadWorkerData } from '../../worker/thread-entry.js'
@@ -30,6 +31,7 @@ export interface ThreadNodeOptions {
 }
 
 interface InFlight {
+  readonly batch: BatchRequest
   done: (response: BatchResponse) => void
   failed: (failure: NodeFailure) => void
   /** Set when the dispatcher stopped this batch (its deadline passed, or it was cancelled). */
@@ -69,6 +71,10 @@ export class ThreadNode implements BackendNode {
   private outputHandler: OutputHandler | undefined
   private lastError: unknown
   private closed = false
+  /** 'gone' once a worker could not start: Piscina does not start another after that. */
+  status: NodeStatus = 'up'
+  lostBecause: Error | undefined
+  private listener: (() => void) | undefined
   /** Settles once the current worker has taken its port (its module graph is loaded). */
   private connected: Promise<unknown> = Promise.resolve()
 
@@ -110,15 +116,20 @@ export class ThreadNode implements BackendNode {
     this.outputHandler = handler
   }
 
+  watch(listener: () => void): void {
+    this.listener = listener
+  }
+
   execute(batch: BatchRequest, done: (response: BatchResponse) => void, failed: (failure: NodeFailure) => void): BatchControl {
     const channel = this.channel ?? this.connect()
     if (channel === undefined) {
-      failed(new NodeFailure('aborted', 'the node is closed'))
+      if (this.lostBecause !== undefined) failed(new NodeFailure('crash', this.lostBecause.message, { interrupted: true, cause: this.lostBecause }))
+      else failed(new NodeFailure('aborted', 'the node is closed'))
       return () => {}
     }
     if (channel.terminating) return this.later(batch, done, failed)
     const id = batch[1]
-    const entry: InFlight = { done, failed, stopped: false, claim: (batch[2] = this.claims.take(id)) }
+    const entry: InFlight = { batch, done, failed, stopped: false, claim: (batch[2] = this.claims.take(id)) }
     try {
       channel.port.postMessage(batch) // first: a value structured clone refuses throws here, with nothing recorded
     } catch (error) {
@@ -220,31 +231,53 @@ export class ThreadNode implements BackendNode {
   /** The worker behind a channel exited: fail what was in flight, and connect to its replacement. */
   private lost(channel: Channel, exitCode: number): void {
     if (this.channel !== channel) return
-    this.generation++ // a new worker knows none of the task definitions sent so far
     this.channel = undefined
+    this.generation++ // a new worker knows none of the task definitions sent so far
+    const crash = takeCrash(this.crashSlot)
+    const error = this.lastError ?? new Error(`worker exited with code: ${exitCode}`)
+    this.lastError = undefined
+    const lostIds = [...this.inFlight.keys()]
+    // What the worker posted before it died is still queued on our end (its 'exit' can come
+    // first): a batch it answered is answered, whatever its leftover timers did next. (Those
+    // answers may send new batches: they go to the replacement.)
+    for (let m = receiveMessageOnPort(channel.port); m !== undefined; m = receiveMessageOnPort(channel.port)) {
+      this.receive(channel, m.message as BatchResponse | NestedSubmit | NestedCancel | OutputLine)
+    }
     channel.port.close()
     for (const controller of channel.nested.values()) controller.abort(new Error('the task that submitted it is gone'))
     channel.nested.clear()
-    const error = this.lastError ?? new Error(`worker exited with code: ${exitCode}`)
-    this.lastError = undefined
-    const crash = takeCrash(this.crashSlot)
     // Batches the worker never claimed never started: nothing of them ran, nobody is to blame.
-    const ids = [...this.inFlight.keys()]
-    const unstarted = ids.filter((id) => this.claims.revoke(this.inFlight.get(id)!.claim, id))
-    const entries = ids.map((id) => this.settle(id)!)
-    // The replacement first: the calls failed below are sent again at once, and must reach it
-    // (connecting after them would open a second channel, leaving their batch on one nobody stops).
-    if (!this.closed) this.connect()
-    if (unstarted.length === ids.length) {
-      // Died while idle: only code left behind by a finished call can have done it.
-      if (crash !== undefined && !this.closed) warnStrayCrash(this.describe(), crash, false)
-    }
-    for (let i = 0; i < ids.length; i++) {
-      const entry = entries[i]!
-      if (unstarted.includes(ids[i]!)) entry.failed(revoked('its worker exited before starting it'))
-      else entry.failed(this.failure(error, entry.stopped, exitCode, crash, channel.terminating))
+    const unstarted = new Set(lostIds.filter((id) => this.inFlight.has(id) && this.claims.revoke(this.inFlight.get(id)!.claim, id)))
+    // Claimed batches whose calls had begun (the others were still loading their modules).
+    const began = new Set(lostIds.flatMap((id) => (this.inFlight.has(id) && this.claims.running(this.inFlight.get(id)!.claim) ? [this.inFlight.get(id)!] : [])))
+    const entries = lostIds.flatMap((id) => this.settle(id) ?? [])
+    // No replacement means the worker failed while starting: Piscina gives up on such a pool.
+    if (!this.closed && this.pool.threads.length === 0) this.cannotStart(error)
+    // The replacement first, and only one: the calls failed below are sent again at once, and must
+    // reach it (a second channel would leave their batch on one nobody stops).
+    if (!this.closed && this.channel === undefined) this.connect()
+    const started = entries.filter((entry) => !unstarted.has(entry.batch[1]))
+    // Died while idle (nothing it had begun): only code left behind by a finished call can have done it.
+    if (started.length === 0 && crash !== undefined && !this.closed) warnStrayCrash(this.describe(), crash, false)
+    // A known culprit's batch takes the blame; the others were only in its way.
+    const culprit = crash === undefined || crash.owner === -1 ? undefined : started.find((e) => carries(e.batch, crash.owner))
+    for (const entry of entries) {
+      if (unstarted.has(entry.batch[1])) entry.failed(revoked('its worker exited before starting it'))
+      else entry.failed(this.failure(entry, error, exitCode, crash, culprit, channel.terminating, began.has(entry)))
     }
     for (const send of this.waiting.splice(0)) send()
+    if (this.status === 'gone') this.listener?.()
+  }
+
+  /** Out of the rotation for good: calls go to other nodes, or fail with this reason. */
+  private cannotStart(error: unknown): void {
+    this.status = 'gone'
+    this.lostBecause = new SpindleError(
+      'ERR_SPINDLE_WORKER_START',
+      `Worker ${this.index} (thread) could not start: ${reasonOf(error)}. No task of yours had run on it. ` +
+        'Raise `resourceLimits` if it ran out of memory, or check `execArgv` and `env`.',
+      { cause: error },
+    )
   }
 
   private settle(id: number): InFlight | undefined {
@@ -260,24 +293,38 @@ export class ThreadNode implements BackendNode {
   }
 
   private failure(
+    entry: InFlight,
     error: unknown,
-    stopped: boolean,
     exitCode: number,
-    crash: ReturnType<typeof takeCrash>,
+    crash: CrashReport | undefined,
+    culprit: InFlight | undefined,
     stoppedByUs: boolean,
+    began: boolean,
   ): NodeFailure {
-    if (stopped || this.closed) return new NodeFailure('aborted', 'aborted', { cause: error })
+    if (entry.stopped || this.closed) return new NodeFailure('aborted', 'aborted', { cause: error })
     // Another batch's deadline or cancellation stopped the thread: this batch is only interrupted.
     if (stoppedByUs) return new NodeFailure('crash', 'its worker was stopped to end another call', { interrupted: true })
-    const outOfMemory = (error as { code?: string })?.code === 'ERR_WORKER_OUT_OF_MEMORY'
-    return new NodeFailure('crash', outOfMemory ? 'ran out of memory (resourceLimits)' : (error as Error)?.message ?? String(error), {
-      exitCode,
-      crash,
-      cause: error,
-    })
+    const why = reasonOf(error)
+    // Claimed, but none of its calls had begun: nothing of it ran, whatever the crash says.
+    if (!began) return new NodeFailure('crash', `its worker died (${why}) before starting it`, { interrupted: true, exitCode, cause: error })
+    if (culprit !== undefined && culprit !== entry) {
+      return new NodeFailure('crash', `its worker was ended by task ${crash!.task ?? '(unknown)'} of another batch (${why})`, { interrupted: true, exitCode })
+    }
+    return new NodeFailure('crash', why, { exitCode, crash, cause: error })
   }
 }
 
 function revoked(why: string): NodeFailure {
   return new NodeFailure('revoked', why)
+}
+
+/** Whether `batch` carries the call numbered `seq`. */
+function carries(batch: BatchRequest, seq: number): boolean {
+  for (let at = REQUEST_HEADER; at < batch.length; at += CALL_FIELDS) if (batch[at] === seq) return true
+  return false
+}
+
+function reasonOf(error: unknown): string {
+  if ((error as { code?: string })?.code === 'ERR_WORKER_OUT_OF_MEMORY') return 'ran out of memory (resourceLimits)'
+  return (error as Error)?.message ?? String(error)
 }
