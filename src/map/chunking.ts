@@ -4,8 +4,9 @@
  * A chunk should take ~2 ms on a node, so the ~30 µs a round trip costs stays small beside it.
  * Near the end of a known-length input, chunks shrink (guided self-scheduling: a fraction of
  * what is left per worker) so that no worker idles while another finishes a long chunk.
- * Workers only help if the work they take off this thread outweighs what this thread spends
- * sending items and receiving results: items too cheap for that run on the calling thread.
+ * Costs are measured by the workers (a chunk's `ms`). Where the user lets the calling thread run
+ * items (`callerRuns`), it keeps those too cheap for workers to pay for themselves: the work they
+ * take off this thread must outweigh what this thread spends sending items and receiving results.
  */
 const TARGET_CHUNK_MS = 2
 const ROUND_TRIP_MS = 0.03
@@ -54,13 +55,4 @@ export function nextChunkSize(base: number, remaining: number | undefined, worke
   if (remaining === undefined) return base
   const guided = Math.ceil(remaining / (workers * 2))
   return Math.max(1, Math.min(base, floor), Math.min(base, guided))
-}
-
-/**
- * Without a cost estimate (a typed array, or a function that cannot run here to be measured):
- * four chunks per worker to start with, until the workers' own timings re-size them.
- */
-export function defaultChunkSize(total: number | undefined, workers: number, shared = false): number {
-  if (total === undefined) return 64
-  return Math.max(1, Math.min(shared ? total : 1024, Math.ceil(total / (workers * 4))))
 }

@@ -23,8 +23,10 @@ export interface ChunkResult {
   errors?: Array<[number, EncodedThrown]>
   /** With stopOnError: the offset of the first failure; items after it did not run. */
   stoppedAt?: number
-  /** Milliseconds the chunk took on the worker (the engine re-sizes chunks by it). */
+  /** Milliseconds the chunk took on the worker (the engine sizes chunks by it). */
   ms?: number
+  /** Set when an item returned a promise: the function's cost is not CPU, and it never runs on the caller. */
+  async?: true
 }
 
 export async function mapChunk(
@@ -86,6 +88,7 @@ async function mapArray(fn: ItemFn, items: readonly unknown[], start: number, st
     }
     if (value instanceof Promise) {
       // Async items of a chunk run concurrently; their order in `values` is kept by index.
+      result.async = true
       ;(pending ??= []).push(value.then((v) => void (values[i] = checkedResult(v, start + i)), (e: unknown) => fail(i, e)))
     } else {
       try {
