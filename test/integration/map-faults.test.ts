@@ -31,6 +31,15 @@ describe('parallelMap faults', () => {
     expect(runs.some((n) => n === 2), `runs per item: ${runs.join(',')}`).toBe(true)
   })
 
+  it('a program that leaves iterate() early after a failure, then maps again, gets the task\'s errors and exits by itself', async () => {
+    const run = promisify(execFile)
+    const child = new URL('../fixtures/map-early-exit.mjs', import.meta.url).pathname
+    // A failed chunk sent again at once reconnected its node, and the node then connected a
+    // second time, leaving the first channel's port referenced: the program never exited.
+    const { stdout } = await run(process.execPath, [child], { timeout: 30_000 })
+    expect(JSON.parse(stdout)).toEqual(['parallelMap item 3 failed: Error: three', 'parallelMap item 3 failed: Error: three'])
+  })
+
   it('a program that maps on the default pool and never closes it exits', async () => {
     const run = promisify(execFile)
     const child = new URL('../fixtures/lifecycle-child.mjs', import.meta.url).pathname

@@ -211,7 +211,9 @@ export class ThreadNode implements BackendNode {
       const crash = takeCrash(this.crashSlot)
       for (const entry of entries) entry.failed(this.failure(error, entry.stopped, exitCode, crash, channel.terminating))
     }
-    if (!this.closed) this.connect()
+    // A failed batch may have been sent again already, connecting to the replacement: a second
+    // channel would orphan the first with its port still referenced (the process never exits).
+    if (!this.closed && this.channel === undefined) this.connect()
     for (const send of this.waiting.splice(0)) send()
   }
 
