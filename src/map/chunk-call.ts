@@ -1,13 +1,15 @@
 /**
  * One chunk of a map as one call of the mapChunk task: the items that cannot be sent split
- * out beforehand (each fails alone, by index), and the call's answer turned into an outcome.
+ * out beforehand (each fails alone, by index), the call's answer turned into an outcome, and a
+ * worker's exit under one item pinned on that item alone.
  */
 import { findNotCloneable } from '../protocol/cloneable.js'
-import { NotCloneableError, type MapItemError } from '../errors.js'
+import { NotCloneableError, WorkerExitError, type MapItemError } from '../errors.js'
 import { decodeThrown } from '../protocol/error-codec.js'
 import type { CallSink } from '../scheduler/call.js'
 import type { TaskRef } from '../task/pending.js'
 import type { ChunkItems, ChunkResult } from '../worker/map-chunk.js'
+import { createRescue, readRescue, type Rescue } from '../worker/map-rescue.js'
 import type { FnSpec } from './fn-spec.js'
 import { chunkFailed, itemError, type ChunkOutcome, type SharedArrays } from './outcome.js'
 
@@ -67,10 +69,12 @@ export async function runChunk(compute: CallSink, spec: FnSpec, part: Part, shar
   const { signal, costKey } = call
   const { start, items } = part
   shared?.stage(start, start + items.length) // copied just before it is needed: overlaps with running chunks
+  // Where the worker shares our memory, an exit under an item says which one (map-rescue.ts).
+  const rescue = compute.sharedMemory ? createRescue() : undefined
   const chunk: ChunkItems =
     shared === undefined
-      ? { kind: 'array', items: items as unknown[] }
-      : { kind: 'shared', input: shared.input, output: shared.output, end: start + items.length }
+      ? { kind: 'array', items: items as unknown[], ...(rescue && { rescue }) }
+      : { kind: 'shared', input: shared.input, output: shared.output, end: start + items.length, ...(rescue && { rescue }) }
   const timeout = call.timeout === undefined ? undefined : call.timeout * items.length
   try {
     const result = (await compute.submit(CHUNK_TASK, [spec, chunk, start, call.context, call.stopOnError], { signal, costKey, timeout })) as ChunkResult
@@ -85,8 +89,27 @@ export async function runChunk(compute: CallSink, spec: FnSpec, part: Part, shar
       const parts = sendable(items, start, shared, true).map((p) => p.outcome ?? runChunk(compute, spec, { ...p, split: true }, shared, call))
       return joined(start, items.length, await Promise.all(parts))
     }
+    const saved = rescue !== undefined && thrown instanceof WorkerExitError ? readRescue(rescue, chunk.kind) : undefined
+    if (saved !== undefined && saved.at < items.length) return rescued(compute, spec, part, shared, call, saved, thrown)
     return chunkFailed(start, items.length, thrown)
   }
+}
+
+/**
+ * A chunk whose worker exited under item `saved.at`: the items before it keep the results the
+ * worker left (or run again if those did not fit), that item fails alone, and the items after it
+ * run again (unless the map stops at this failure anyway).
+ */
+async function rescued(compute: CallSink, spec: FnSpec, part: Part, shared: SharedArrays | undefined, call: ChunkCall, saved: Rescue, thrown: unknown): Promise<ChunkOutcome> {
+  const { start, items } = part
+  const { at } = saved
+  const slice = (from: number, to?: number) => Array.prototype.slice.call(items, from, to) as unknown[]
+  const parts: Array<ChunkOutcome | Promise<ChunkOutcome>> = []
+  if (at > 0 && !saved.lost) parts.push({ start, count: at, values: saved.values, errors: undefined })
+  else if (at > 0 && !call.stopOnError) parts.push(runChunk(compute, spec, { start, items: slice(0, at) }, shared, call))
+  parts.push({ start: start + at, count: 1, values: undefined, errors: [[0, itemError(start + at, thrown)]] })
+  if (!call.stopOnError && at + 1 < items.length) parts.push(runChunk(compute, spec, { start: start + at + 1, items: slice(at + 1) }, shared, call))
+  return joined(start, call.stopOnError ? at + 1 : items.length, await Promise.all(parts))
 }
 
 /** The outcomes of a chunk's parts as the chunk's own (results by offset, errors by offset). */
