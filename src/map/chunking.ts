@@ -56,3 +56,18 @@ export function nextChunkSize(base: number, remaining: number | undefined, worke
   const guided = Math.ceil(remaining / (workers * 2))
   return Math.max(1, Math.min(base, floor), Math.min(base, guided))
 }
+
+/**
+ * A typed array is not cloned per element, but a map on the workers still costs per element
+ * (staging the input in shared memory, faulting in the output's pages: 4 KiB per fault, and the
+ * workers' block loop compiling) about TYPED_ELEMENT_MS, plus waking them. Where the user allows
+ * it, the calling thread keeps `count` elements that `workers` would not beat by MIN_SPEEDUP
+ * (on a 2-core VM: elements of under ~25 ns).
+ */
+const TYPED_ELEMENT_MS = 0.00001
+const TYPED_WAKE_MS = 1
+
+export function typedRunsLocally(msPerItem: number, count: number, workers: number): boolean {
+  const work = msPerItem * count
+  return work / (work / workers + count * TYPED_ELEMENT_MS + TYPED_WAKE_MS) < MIN_SPEEDUP
+}

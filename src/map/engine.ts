@@ -16,6 +16,7 @@ import type { ChunkOutcome, SharedArrays } from './outcome.js'
 import type { ItemSource } from './source.js'
 import { blockSizeFor, mapTypedBlocks } from './typed-blocks.js'
 import { shareNumbers } from './shared-memory.js'
+import { restOf, typedOnCaller } from './typed-caller.js'
 
 export interface EngineOptions {
   readonly chunkSize: number | 'auto'
@@ -76,8 +77,20 @@ export async function* mapChunks(
     if (shared !== undefined && compute.sharedMemory && options.timeout === undefined) {
       // Typed arrays in shared memory: one call per worker, claiming blocks (no per-item deadline
       // there). The calling thread takes blocks too only when the user allows it.
-      const helper = options.chunkSize === 'auto' && local !== undefined && !types.isAsyncFunction(local) ? local : undefined
-      for await (const outcome of mapTypedBlocks(compute, spec, shared, helper, blocks(options.chunkSize))) yield report(outcome)
+      const here = options.chunkSize === 'auto' && local !== undefined && !types.isAsyncFunction(local) ? local : undefined
+      let from = 0
+      if (here !== undefined) {
+        const onCaller = typedOnCaller(here, shared, workers, options)
+        for (let step = await onCaller.next(); ; step = await onCaller.next()) {
+          if (step.done === true) {
+            from = step.value
+            break
+          }
+          yield report(step.value)
+        }
+        if (from >= shared.input.length) return
+      }
+      for await (const outcome of mapTypedBlocks(compute, spec, restOf(shared, from), here, { ...blocks(options.chunkSize), offset: from })) yield report(outcome)
       return
     }
     const auto = options.chunkSize === 'auto'

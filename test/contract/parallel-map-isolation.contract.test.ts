@@ -150,5 +150,12 @@ describe('parallelMap with callerRuns on threads', () => {
     expect(asked[199_999]).toBe('caller 199999')
     expect(onCaller(asked)).toBeGreaterThan(100_000)
     expect(onCaller(await parallelMap(items, where, { compute }))).toBe(0)
+    // A typed array: the calling thread keeps elements too cheap for a map on the workers (negated here).
+    const mark = (x: number) => ((globalThis as { __mapCallerMark?: boolean }).__mapCallerMark === true ? -x : x)
+    const typed = Float64Array.from({ length: 1_000_000 }, (_, i) => i + 1)
+    const here = await parallelMap(typed, mark, { compute, callerRuns: true })
+    expect(here.every((x, i) => Math.abs(x) === i + 1)).toBe(true)
+    expect(here.filter((x) => x < 0).length).toBeGreaterThan(500_000)
+    expect((await parallelMap(typed, mark, { compute })).some((x) => x < 0)).toBe(false)
   })
 })
