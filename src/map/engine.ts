@@ -153,12 +153,15 @@ export async function* mapChunks(
         }
       }
       // An array of numbers goes the way of a typed array: blocks claimed by one call per
-      // worker, nothing cloned per chunk, and the calling thread woken once per worker.
-      const numbers = numbersInSharedMemory(compute, source, start, options)
-      if (numbers !== undefined) {
+      // worker, nothing cloned per chunk, and the calling thread woken once per worker. Not for
+      // items of 2 ms or more (a chunk of one): their clone costs nothing beside them, and the
+      // chunks in flight need not be waited for.
+      const perChunk = floor !== undefined && floor > 1 ? floor : undefined
+      const numbers = perChunk !== undefined ? numbersInSharedMemory(compute, source, start, options) : undefined
+      if (numbers !== undefined && perChunk !== undefined) {
         yield* drain()
         const threads = workers + (here !== undefined ? 1 : 0)
-        const fromCost = Math.ceil((floor ?? 1) / BLOCK_PER_CHUNK)
+        const fromCost = Math.ceil(perChunk / BLOCK_PER_CHUNK)
         const blockSize = Math.max(Math.min(fromCost, blockSizeFor(numbers.input.length, threads, 'auto')), Math.ceil(numbers.input.length / (threads * MAX_BLOCKS_PER_THREAD)))
         for await (const outcome of mapTypedBlocks(compute, spec, numbers, here, { ...blocks(blockSize), offset: start, into: options.output })) yield report(outcome)
         numbers.release() // only once every call has ended: a call still running may write to the output
