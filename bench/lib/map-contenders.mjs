@@ -5,7 +5,7 @@
 //   op        = { fn, chunkFn }  names in fixtures/map-tasks.mjs: the per-item function
 //                                (spindle, naive piscina) and its chunk version (hand-chunked)
 //
-// spindle maps with parallelMap (chunkSize 'auto'). The libraries and a raw worker_threads
+// spindle maps with parallelMap (chunkSize 'auto'; a second contender with callerRuns). The libraries and a raw worker_threads
 // pool map by hand, as a user would: the items cut into chunks with slice(), one task per
 // chunk, all submitted at once, the results joined in order. Each pool gets exactly `workers`
 // threads (min = max) and otherwise its library's default options, as in contenders.mjs.
@@ -149,7 +149,7 @@ export function naivePiscina(workers) {
  * spindle's parallelMap through the built public API, or null (and says why) when dist/ is
  * missing or does not export parallelMap yet, so the baselines can still be measured.
  */
-export async function spindleMapContender(workers) {
+export async function spindleMapContender(workers, { name = 'spindle parallelMap', lib = 'spindle', options = {} } = {}) {
   if (!existsSync(DIST)) {
     console.error('dist/index.js not found (run `npm run build`): measuring the baselines only')
     return null
@@ -160,9 +160,9 @@ export async function spindleMapContender(workers) {
     return null
   }
   const t = remote(TASKS)
-  return { name: 'spindle parallelMap', lib: 'spindle', open: async () => {
+  return { name, lib, open: async () => {
     const compute = await Compute.start({ workers })
-    return warmed({ map: (items, op) => parallelMap(items, t[op.fn], { compute }), close: () => compute.close() },
+    return warmed({ map: (items, op) => parallelMap(items, t[op.fn], { compute, ...options }), close: () => compute.close() },
       async () => {
         await compute.run(gather(...Array.from({ length: 200 }, () => t.noop())))
         await compute.run(gather(...Array.from({ length: 2 * workers }, () => t.spin(1))))

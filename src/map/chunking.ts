@@ -4,8 +4,9 @@
  * A chunk should take ~2 ms on a node, so the ~30 µs a round trip costs stays small beside it.
  * Near the end of a known-length input, chunks shrink (guided self-scheduling: a fraction of
  * what is left per worker) so that no worker idles while another finishes a long chunk.
- * Workers only help if the work they take off this thread outweighs what this thread spends
- * sending items and receiving results: items too cheap for that run on the calling thread.
+ * Costs are measured by the workers (a chunk's `ms`). Where the user lets the calling thread run
+ * items (`callerRuns`), it keeps those too cheap for workers to pay for themselves: the work they
+ * take off this thread must outweigh what this thread spends sending items and receiving results.
  */
 const TARGET_CHUNK_MS = 2
 const ROUND_TRIP_MS = 0.03
@@ -57,10 +58,16 @@ export function nextChunkSize(base: number, remaining: number | undefined, worke
 }
 
 /**
- * Without a cost estimate (a typed array, or a function that cannot run here to be measured):
- * four chunks per worker to start with, until the workers' own timings re-size them.
+ * A typed array is not cloned per element, but a map on the workers still costs per element
+ * (staging the input in shared memory, faulting in the output's pages: 4 KiB per fault, and the
+ * workers' block loop compiling) about TYPED_ELEMENT_MS, plus waking them. Where the user allows
+ * it, the calling thread keeps `count` elements that `workers` would not beat by MIN_SPEEDUP
+ * (on a 2-core VM: elements of under ~25 ns).
  */
-export function defaultChunkSize(total: number | undefined, workers: number, shared = false): number {
-  if (total === undefined) return 64
-  return Math.max(1, Math.min(shared ? total : 1024, Math.ceil(total / (workers * 4))))
+const TYPED_ELEMENT_MS = 0.00001
+const TYPED_WAKE_MS = 1
+
+export function typedRunsLocally(msPerItem: number, count: number, workers: number): boolean {
+  const work = msPerItem * count
+  return work / (work / workers + count * TYPED_ELEMENT_MS + TYPED_WAKE_MS) < MIN_SPEEDUP
 }

@@ -1,23 +1,22 @@
 /**
  * The map engine: turns a source of items into chunk outcomes, in completion order, running
- * chunks on the pool with a bounded number in flight (the read-ahead), or on this thread when
- * 'auto' finds the items too cheap to send. Consumers (parallelMap, iterate) put them in order.
+ * chunks on the pool with a bounded number in flight (the read-ahead). Consumers (parallelMap,
+ * iterate) put them in order. Items run on the pool's workers; the calling thread runs some only
+ * with `callerRuns` (see callerMayRun).
  */
 import { setMaxListeners } from 'node:events'
-import { findNotCloneable } from '../protocol/cloneable.js'
-import { NotCloneableError, type MapItemError } from '../errors.js'
+import { types } from 'node:util'
 import type { CallSink } from '../scheduler/call.js'
-import type { TaskRef } from '../task/pending.js'
-import type { ChunkItems, ChunkResult } from '../worker/map-chunk.js'
-import { decodeThrown } from '../protocol/error-codec.js'
-import { chunkSizeFor, defaultChunkSize, fewestChunks, nextChunkSize, runsLocally } from './chunking.js'
+import { chunkSizeFor, fewestChunks, nextChunkSize, runsLocally } from './chunking.js'
+import { runChunk, sendable, type ChunkCall } from './chunk-call.js'
 import { Completions } from './completions.js'
 import { resolveFn, type FnSpec, type ItemFn } from './fn-spec.js'
 import { probe, runBlock, settleBlock } from './local.js'
-import { chunkFailed, itemError, type ChunkOutcome, type SharedArrays } from './outcome.js'
+import type { ChunkOutcome, SharedArrays } from './outcome.js'
 import type { ItemSource } from './source.js'
 import { blockSizeFor, mapTypedBlocks } from './typed-blocks.js'
 import { shareNumbers } from './shared-memory.js'
+import { restOf, typedOnCaller } from './typed-caller.js'
 
 export interface EngineOptions {
   readonly chunkSize: number | 'auto'
@@ -27,17 +26,16 @@ export interface EngineOptions {
   readonly stopOnError: boolean
   readonly context: Record<string, unknown> | undefined
   readonly onProgress: ((done: number, total?: number) => void) | undefined
+  /** The user allows items on the calling thread where they are too cheap to send (see callerMayRun). @default false */
+  readonly callerRuns?: boolean
   /** Chunks in flight (plus `held`) at most, per node. @default 2 */
   readonly readAheadPerNode?: number
-  /** Where local results go directly, by input index (parallelMap's result array); else into outcomes. */
+  /** Where local and block results go directly, by input index (parallelMap's result array); else into outcomes. */
   readonly output?: unknown[]
   /** Outcomes the consumer holds but has not passed on yet (ordered iteration): they count against the read-ahead. */
   readonly held?: () => number
 }
 
-const CHUNK_TASK: TaskRef = { module: new URL('../worker/map-chunk.js', import.meta.url).href, name: 'mapChunk' }
-/** Where a chunk's items sit among a mapChunk call's arguments (the chunk is its second), as a path names them. */
-const CHUNK_ITEMS_PATH = 'args[1].items'
 const PROBE_TAKE = 65_536
 /** Items per block on this thread: at most this many, and about LOCAL_BLOCK_MS of work (abort and progress are seen between blocks). */
 const LOCAL_BLOCK = 16_384
@@ -47,6 +45,8 @@ const LOCAL_BLOCK_MS = 5
  * an atomic add, not a round trip, and the workers then finish within ~0.5 ms of each other.
  */
 const BLOCK_PER_CHUNK = 4
+/** At most this many blocks per thread: a first cost measured cold (too high) must not make thousands of tiny blocks. */
+const MAX_BLOCKS_PER_THREAD = 256
 
 /** Each map run learns its own chunk cost: chunks of different maps share a task, not a cost. */
 let nextCostKey = -1
@@ -63,6 +63,7 @@ export async function* mapChunks(
   setMaxListeners(0, signal) // one listener per chunk in flight
   const workers = compute.nodes
   const costKey = nextCostKey--
+  const call: ChunkCall = { signal, costKey, timeout: options.timeout, context: options.context, stopOnError: options.stopOnError }
   let done = 0
   const report = (outcome: ChunkOutcome): ChunkOutcome => {
     done += outcome.count
@@ -72,74 +73,100 @@ export async function* mapChunks(
   const blocks = (chunkSize: number | 'auto') => ({ chunkSize, signal, stopOnError: options.stopOnError, context: options.context, costKey, progress: options.onProgress !== undefined })
   try {
     options.signal?.throwIfAborted()
+    const local = callerMayRun(compute, options) ? await localFn(spec, options.context) : undefined
     if (shared !== undefined && compute.sharedMemory && options.timeout === undefined) {
       // Typed arrays in shared memory: one call per worker, claiming blocks (no per-item deadline
-      // there). Only 'auto' runs items on the calling thread: a chunk size given keeps them on workers.
-      const local = options.chunkSize === 'auto' ? await localFn(spec, options.context) : undefined
-      for await (const outcome of mapTypedBlocks(compute, spec, shared, local, blocks(options.chunkSize))) yield report(outcome)
-      return
-    }
-    let start = 0
-    let size = typeof options.chunkSize === 'number' ? options.chunkSize : defaultChunkSize(source.total, workers, shared !== undefined)
-    let floor: number | undefined // the smallest useful chunk (~2 ms of work), once the cost is known
-    // A typed array here (it has a per-item deadline: chunks, not blocks) costs nothing to
-    // send, so workers always pay: no probe on this thread, and chunk sizes come from the workers.
-    const local = options.chunkSize === 'auto' && shared === undefined ? await localFn(spec, options.context) : undefined
-    if (local !== undefined) {
-      // An array is there already; a lazy source gives items only as the probe runs them.
-      const lazy = source.array === undefined
-      const sample = lazy ? Array.from(await source.take(1)) : await source.take(PROBE_TAKE)
-      const pull = async (n: number) => {
-        for (const item of Array.from(await source.take(n))) (sample as unknown[]).push(item)
-      }
-      const measured = await probe(local, sample, start, lazy ? pull : undefined)
-      yield report(measured.outcome)
-      start += measured.outcome.count
-      source.putBack(Array.prototype.slice.call(sample, measured.outcome.count))
-      if (measured.cost !== undefined) {
-        if (runsLocally(measured.cost, workers)) {
-          const block = Math.max(1, Math.min(LOCAL_BLOCK, Math.ceil(LOCAL_BLOCK_MS / measured.cost.msPerItem)))
-          yield* runLocally(local, source, start, options, report, block)
-          return
+      // there). The calling thread takes blocks too only when the user allows it.
+      const here = options.chunkSize === 'auto' && local !== undefined && !types.isAsyncFunction(local) ? local : undefined
+      let from = 0
+      if (here !== undefined) {
+        const onCaller = typedOnCaller(here, shared, workers, options)
+        for (let step = await onCaller.next(); ; step = await onCaller.next()) {
+          if (step.done === true) {
+            from = step.value
+            break
+          }
+          yield report(step.value)
         }
-        floor = chunkSizeFor(measured.cost.msPerItem, shared !== undefined)
-        size = Math.max(floor, fewestChunks(source.total, workers))
+        if (from >= shared.input.length) return
       }
-    }
-    // Measured worth sending, an array of numbers goes the way of a typed array: blocks claimed by
-    // one call per worker, nothing cloned per chunk, and the calling thread woken once per worker.
-    const numbers = floor === undefined ? undefined : numbersInSharedMemory(compute, source, start, options)
-    if (numbers !== undefined && floor !== undefined) {
-      const blockSize = Math.min(Math.ceil(floor / BLOCK_PER_CHUNK), blockSizeFor(numbers.input.length, workers, 'auto'))
-      for await (const outcome of mapTypedBlocks(compute, spec, numbers, local, { ...blocks(blockSize), offset: start, into: options.output })) yield report(outcome)
-      numbers.release() // only once every call has ended: a call still running may write to the output
+      for await (const outcome of mapTypedBlocks(compute, spec, restOf(shared, from), here, { ...blocks(options.chunkSize), offset: from })) yield report(outcome)
       return
     }
-
+    const auto = options.chunkSize === 'auto'
+    // 'auto' starts with one item per worker: its cost is measured there, by the worker, before
+    // any chunk is sized (an item of a second must not go in a chunk of ten).
+    let measuring = auto
+    let size = typeof options.chunkSize === 'number' ? options.chunkSize : 1
+    let floor: number | undefined // the smallest useful chunk (~2 ms of work), once the cost is known
+    let start = 0
     const running = new Completions<ChunkOutcome>()
-    const limit = workers * (options.readAheadPerNode ?? 2)
-    let remaining = source.total === undefined ? undefined : source.total - start
+    const drain = async function* (): AsyncGenerator<ChunkOutcome> {
+      while (running.size > 0) yield report(await running.next())
+    }
+    let remaining = source.total === undefined ? undefined : source.total
+    const taken = (n: number) => {
+      start += n
+      if (remaining !== undefined) remaining -= n
+    }
     for (let exhausted = false; ; ) {
+      const limit = measuring ? workers : workers * (options.readAheadPerNode ?? 2)
       while (!exhausted && (running.size === 0 || running.size + (options.held?.() ?? 0) < limit)) {
-        const n = options.chunkSize === 'auto' ? nextChunkSize(size, remaining, workers, floor) : size
+        const n = auto && !measuring ? nextChunkSize(size, remaining, workers, floor) : size
         const items = await source.take(n)
         if (items.length === 0) {
           exhausted = true
           break
         }
-        for (const part of sendable(items, start, shared)) running.add(part.outcome ?? runChunk(compute, spec, part, shared, { signal, costKey }, options))
-        start += items.length
-        if (remaining !== undefined) remaining -= items.length
+        for (const part of sendable(items, start, shared)) running.add(part.outcome ?? runChunk(compute, spec, part, shared, call))
+        taken(items.length)
       }
       if (running.size === 0) return // only once exhausted: an empty pool always takes a chunk
       const outcome = await running.next()
       options.signal?.throwIfAborted()
-      // Workers measure better than the probe did (warm JIT, their own memory): re-size by them.
-      if (options.chunkSize === 'auto' && outcome.ms !== undefined && outcome.count > 0 && outcome.errors === undefined) {
+      yield report(outcome)
+      if (!auto || outcome.ms === undefined || outcome.count === 0) continue
+      // Sized by the workers' own timings (a failure measures too while nothing else has: a map
+      // whose items all fail must not crawl one item at a time).
+      if (measuring || outcome.errors === undefined) {
         floor = chunkSizeFor(outcome.ms / outcome.count, shared !== undefined)
         size = Math.max(floor, fewestChunks(source.total, workers))
       }
-      yield report(outcome)
+      if (!measuring) continue
+      measuring = false
+      // Where the user allows it, the calling thread measures the function warm on the next items
+      // and keeps them if workers cannot pay for themselves (items cheaper than sending them).
+      const here = local !== undefined && outcome.async !== true ? local : undefined
+      if (here !== undefined) {
+        yield* drain()
+        const probed = await probeHere(here, source, start)
+        taken(probed.outcome.count)
+        yield report(probed.outcome)
+        if (probed.cost !== undefined) {
+          if (runsLocally(probed.cost, workers)) {
+            const block = Math.max(1, Math.min(LOCAL_BLOCK, Math.ceil(LOCAL_BLOCK_MS / probed.cost.msPerItem)))
+            yield* runLocally(here, source, start, options, report, block)
+            return
+          }
+          floor = chunkSizeFor(probed.cost.msPerItem, shared !== undefined)
+          size = Math.max(floor, fewestChunks(source.total, workers))
+        }
+      }
+      // An array of numbers goes the way of a typed array: blocks claimed by one call per
+      // worker, nothing cloned per chunk, and the calling thread woken once per worker. Not for
+      // items of 2 ms or more (a chunk of one): their clone costs nothing beside them, and the
+      // chunks in flight need not be waited for.
+      const perChunk = floor !== undefined && floor > 1 ? floor : undefined
+      const numbers = perChunk !== undefined ? numbersInSharedMemory(compute, source, start, options) : undefined
+      if (numbers !== undefined && perChunk !== undefined) {
+        yield* drain()
+        const threads = workers + (here !== undefined ? 1 : 0)
+        const fromCost = Math.ceil(perChunk / BLOCK_PER_CHUNK)
+        const blockSize = Math.max(Math.min(fromCost, blockSizeFor(numbers.input.length, threads, 'auto')), Math.ceil(numbers.input.length / (threads * MAX_BLOCKS_PER_THREAD)))
+        for await (const outcome of mapTypedBlocks(compute, spec, numbers, here, { ...blocks(blockSize), offset: start, into: options.output })) yield report(outcome)
+        numbers.release() // only once every call has ended: a call still running may write to the output
+        return
+      }
     }
   } finally {
     stopper.abort(new Error('parallelMap finished'))
@@ -147,20 +174,28 @@ export async function* mapChunks(
   }
 }
 
-/** The whole map on this thread, in blocks (so progress and abort are seen between them). */
-function* runLocallyFromArray(
-  fn: ItemFn,
-  array: readonly unknown[],
-  start: number,
-  options: EngineOptions,
-  block: number,
-): Generator<ChunkOutcome> {
-  for (let at = start; at < array.length; at += block) {
-    options.signal?.throwIfAborted()
-    yield runBlock(fn, array, at, at, Math.min(block, array.length - at), options.output, options.stopOnError)
-  }
+/**
+ * Whether items may run on the calling thread: only when the user asked (`callerRuns`), and
+ * never with a deadline (nothing could stop an item there) nor for a pool in other processes or
+ * on other hosts (where items are meant to run, with their memory and isolation).
+ */
+function callerMayRun(compute: CallSink, options: EngineOptions): boolean {
+  return options.callerRuns === true && options.timeout === undefined && compute.sharedMemory && options.chunkSize === 'auto'
 }
 
+/** The caller's probe on the next items (a lazy source gives items only as the probe runs them). */
+async function probeHere(fn: ItemFn, source: ItemSource, start: number): ReturnType<typeof probe> {
+  const lazy = source.array === undefined
+  const sample = lazy ? Array.from(await source.take(1)) : await source.take(PROBE_TAKE)
+  const pull = async (n: number) => {
+    for (const item of Array.from(await source.take(n))) (sample as unknown[]).push(item)
+  }
+  const measured = await probe(fn, sample, start, lazy ? pull : undefined)
+  source.putBack(Array.prototype.slice.call(sample, measured.outcome.count))
+  return measured
+}
+
+/** The rest of the map on this thread, in blocks (so progress and abort are seen between them). */
 async function* runLocally(
   fn: ItemFn,
   source: ItemSource,
@@ -172,7 +207,11 @@ async function* runLocally(
   // An array is read in place: no block copies.
   const array = source.array
   if (array !== undefined) {
-    for (const outcome of runLocallyFromArray(fn, array, start, options, block)) yield report(await settleBlock(outcome, options.output))
+    for (let at = start; at < array.length; at += block) {
+      options.signal?.throwIfAborted()
+      const outcome = runBlock(fn, array, at, at, Math.min(block, array.length - at), options.output, options.stopOnError)
+      yield report(await settleBlock(outcome, options.output))
+    }
     return
   }
   for (let items = await source.take(block); items.length > 0; items = await source.take(block)) {
@@ -181,93 +220,6 @@ async function* runLocally(
     yield report(outcome)
     start += outcome.count
   }
-}
-
-interface Part {
-  readonly start: number
-  readonly items: ArrayLike<unknown>
-  /** Set for an item that cannot be sent: its failure, already decided. */
-  readonly outcome?: Promise<ChunkOutcome>
-  /** A part of a chunk that clone refused: split once, never again. */
-  readonly split?: boolean
-}
-
-/**
- * Splits a chunk around items that cannot be sent to a worker; those fail alone, by index.
- * `thorough`: after clone refused a chunk the quick check passed (see findNotCloneable).
- */
-function sendable(items: ArrayLike<unknown>, start: number, shared: SharedArrays | undefined, thorough = false): Part[] {
-  if (shared !== undefined || findNotCloneable(items, 'items', thorough) === undefined) return [{ start, items }]
-  const parts: Part[] = []
-  let run: unknown[] = []
-  let runStart = start
-  Array.prototype.forEach.call(items, (item: unknown, i: number) => {
-    const bad = findNotCloneable(item, `item ${start + i}`, thorough)
-    if (bad === undefined) {
-      if (run.length === 0) runStart = start + i
-      run.push(item)
-      return
-    }
-    if (run.length > 0) parts.push({ start: runStart, items: run })
-    run = []
-    const error = new NotCloneableError(
-      `parallelMap item ${start + i} cannot be sent to a worker: ${bad.path} is ${bad.what}. Pass plain data, ` +
-        'or build the object inside the function.',
-      bad.path,
-    )
-    const outcome: ChunkOutcome = { start: start + i, count: 1, values: undefined, errors: [[0, itemError(start + i, error)]] }
-    parts.push({ start: start + i, items: [item], outcome: Promise.resolve(outcome) })
-  })
-  if (run.length > 0) parts.push({ start: runStart, items: run })
-  return parts
-}
-
-async function runChunk(
-  compute: CallSink,
-  spec: FnSpec,
-  part: Part,
-  shared: SharedArrays | undefined,
-  call: { signal: AbortSignal; costKey: number },
-  options: EngineOptions,
-): Promise<ChunkOutcome> {
-  const { signal } = call
-  const { start, items } = part
-  shared?.stage(start, start + items.length) // copied just before it is needed: overlaps with running chunks
-  const chunk: ChunkItems =
-    shared === undefined
-      ? { kind: 'array', items: items as unknown[] }
-      : { kind: 'shared', input: shared.input, output: shared.output, end: start + items.length }
-  const timeout = options.timeout === undefined ? undefined : options.timeout * items.length
-  try {
-    const result = (await compute.submit(CHUNK_TASK, [spec, chunk, start, options.context, options.stopOnError], {
-      ...call,
-      timeout,
-    })) as ChunkResult
-    const errors = result.errors?.map(([i, e]): [number, ReturnType<typeof itemError>] => [i, itemError(start + i, decodeThrown(e))])
-    const count = result.stoppedAt === undefined ? items.length : result.stoppedAt + 1
-    return { start, count, values: result.values, errors, ms: result.ms }
-  } catch (thrown) {
-    if (signal.aborted) throw signal.reason
-    // Clone refused an item the quick check passed (the dispatcher found it, `args[1].items[k]…`):
-    // the chunk runs again split around it, so only that item fails, by its index.
-    if (thrown instanceof NotCloneableError && thrown.path.startsWith(CHUNK_ITEMS_PATH) && part.split !== true) {
-      const parts = sendable(items, start, shared, true).map((p) => p.outcome ?? runChunk(compute, spec, { ...p, split: true }, shared, call, options))
-      return joined(start, items.length, await Promise.all(parts))
-    }
-    return chunkFailed(start, items.length, thrown)
-  }
-}
-
-/** The outcomes of a chunk's parts as the chunk's own (results by offset, errors by offset). */
-function joined(start: number, count: number, parts: readonly ChunkOutcome[]): ChunkOutcome {
-  const values: unknown[] = new Array(count)
-  const errors: Array<[number, MapItemError]> = []
-  for (const part of parts) {
-    const offset = part.start - start
-    part.values?.forEach((value, i) => (values[offset + i] = value))
-    for (const [i, error] of part.errors ?? []) errors.push([offset + i, error])
-  }
-  return { start, count, values, errors: errors.length > 0 ? errors.sort((a, b) => a[0] - b[0]) : undefined }
 }
 
 /**

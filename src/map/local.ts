@@ -1,6 +1,7 @@
 /**
- * Running the map's function on the calling thread: the probe that measures what an item costs,
- * and the whole map when workers cannot pay for themselves (items cheaper than sending them).
+ * Running the map's function on the calling thread, only where the user allows it (`callerRuns`):
+ * the probe that measures what an item costs warm, and the rest of the map when workers cannot
+ * pay for themselves (items cheaper than sending them).
  */
 import { MapItemError } from '../errors.js'
 import type { CostEstimate } from './chunking.js'
@@ -37,12 +38,17 @@ export async function probe(
   if (items.length === 0) return { outcome: { start, count: 0, values, errors: undefined }, cost: undefined }
   // The first item alone tells whether the function is async: then its cost is not CPU on this
   // thread, there is nothing to measure, and the rest go to the workers. It ran here, once.
-  const first = fn(items[0], start)
+  let first: unknown
+  try {
+    first = fn(items[0], start)
+  } catch (thrown) {
+    errors.push([0, itemError(start, thrown)])
+  }
   if (first instanceof Promise) {
     await first.then((v) => void (values[0] = v), (e: unknown) => void errors.push([0, itemError(start, e)]))
     return { outcome: { start, count: 1, values, errors: errors.length > 0 ? errors : undefined }, cost: undefined }
   }
-  values[0] = first
+  if (errors.length === 0) values[0] = first
   let elapsed = 0 // running items only: not the time a lazy source takes to give them
   let done = 1
   // Doubling batches for at least ~0.5 ms and, for cheap functions, until ~32k items have run

@@ -12,6 +12,8 @@ export interface ChunkOutcome {
   readonly errors: Array<[number, MapItemError]> | undefined
   /** Time the chunk took where it ran, when measured (worker chunks). */
   readonly ms?: number | undefined
+  /** Set when an item returned a promise (worker chunks). */
+  readonly async?: true | undefined
 }
 
 /** A typed array input, shared with the workers, and the output they write into. */

@@ -8,7 +8,7 @@ import { InvalidOptionError, NotCloneableError } from '../errors.js'
 import { findNotCloneable } from '../protocol/cloneable.js'
 import type { Compute } from '../compute/compute.js'
 import type { Pending, TaskRef } from '../task/pending.js'
-import { checkDuration, checkInteger, checkKnownKeys, checkSignal } from '../options.js'
+import { checkDuration, checkInteger, checkKnownKeys, checkSignal, shown } from '../options.js'
 import { defaultCompute } from './default-pool.js'
 import { mapChunks, type EngineOptions } from './engine.js'
 import { fnSpec } from './fn-spec.js'
@@ -28,8 +28,18 @@ export interface ParallelMapOptions {
   compute?: Compute
   /** Run on a pool of this many threads, started for this call and closed after it. */
   workers?: number
-  /** Items per call, or `'auto'` to measure the cost per item and decide (see the README). @default 'auto' */
+  /** Items per call, or `'auto'`: the workers measure the cost per item and chunks are sized from it (see the README). @default 'auto' */
   chunkSize?: number | 'auto'
+  /**
+   * `true`: with `chunkSize: 'auto'`, the calling thread may run items itself where they are too
+   * cheap for workers to pay for their sending (it measures them warm after the workers' first
+   * items), and takes blocks of a typed array beside the workers. Those items give up what the
+   * workers give: isolation (a crash or `process.exit()` there ends the program), `timeout` (so a
+   * map with one never runs items here), `instanceInfo()`/`shard()` (they throw there), and the
+   * calling thread is busy while they run. Never for async functions, nor on the process and SSH
+   * backends. @default false
+   */
+  callerRuns?: boolean
   /** Cancels the map: stops pulling items, cancels running chunks, rejects with the signal's reason. */
   signal?: AbortSignal
   /** Deadline per item in ms; a chunk of n items gets n × timeout from its start. */
@@ -68,7 +78,7 @@ export type SettledItem<R> = { status: 'fulfilled'; value: R } | { status: 'reje
 /** Faults in a spare output's pages on a worker (worker/map-chunk.ts). */
 const TOUCH_TASK: TaskRef = { module: new URL('../worker/map-chunk.js', import.meta.url).href, name: 'touchPages' }
 
-const MAP_KEYS = ['compute', 'workers', 'chunkSize', 'signal', 'timeout', 'stopOnError', 'settled', 'onProgress', 'context']
+const MAP_KEYS = ['compute', 'workers', 'chunkSize', 'callerRuns', 'signal', 'timeout', 'stopOnError', 'settled', 'onProgress', 'context']
 
 export function parallelMap<T, R>(items: MapInput<T>, fn: Mapper<T, R>, options: ParallelMapOptions & { settled: true }): Promise<SettledItem<R>[]>
 export function parallelMap<A extends TypedArray>(items: A, fn: Mapper<number, number>, options?: ParallelMapOptions): Promise<SameKind<A>>
@@ -203,8 +213,9 @@ function settle(values: ArrayLike<unknown>, failures: MapItemError[], total: num
 }
 
 function engineOptions(options: ParallelMapOptions, stopOnError: boolean): EngineOptions {
-  const { chunkSize = 'auto', signal, timeout, onProgress, context } = options
+  const { chunkSize = 'auto', callerRuns = false, signal, timeout, onProgress, context } = options
   if (chunkSize !== 'auto') checkInteger('chunkSize', chunkSize, 1)
+  if (typeof callerRuns !== 'boolean') throw new InvalidOptionError(`Expected \`callerRuns\` to be a boolean, got ${shown(callerRuns)}`)
   if (signal !== undefined) checkSignal('signal', signal)
   if (timeout !== undefined) checkDuration('timeout', timeout)
   if (onProgress !== undefined && typeof onProgress !== 'function') throw new InvalidOptionError('Expected `onProgress` to be a function')
@@ -220,7 +231,7 @@ function engineOptions(options: ParallelMapOptions, stopOnError: boolean): Engin
       bad.path,
     )
   }
-  return { chunkSize, signal, timeout, stopOnError, context, onProgress }
+  return { chunkSize, callerRuns, signal, timeout, stopOnError, context, onProgress }
 }
 
 /**

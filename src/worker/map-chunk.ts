@@ -1,18 +1,23 @@
 /**
  * The task behind parallelMap: applies the map's function to one chunk of items on a node.
  * One call per chunk, so per-call costs are paid once per chunk, and a chunk's results come
- * back together or not at all (a crash re-runs the whole chunk: never a partial result).
+ * back together: an interruption re-runs the whole chunk (never a partial result), and an exit
+ * blamed on an item leaves a rescue (map-rescue.ts) so that only that item fails.
  */
 import { encodeThrown, type EncodedThrown } from '../protocol/error-codec.js'
 import { findNotCloneable } from '../protocol/cloneable.js'
 import { NotCloneableError } from '../errors.js'
 import { resolveFn, type FnSpec, type ItemFn } from '../map/fn-spec.js'
 import { alreadyChecked } from './runtime.js'
+import { beginRescue, endRescue } from './map-rescue.js'
 
-/** Items as an array, or a range of a typed array in shared memory (results go to `output`). */
+/**
+ * Items as an array, or a range of a typed array in shared memory (results go to `output`);
+ * `rescue` where the caller shares memory with the worker (see map-rescue.ts).
+ */
 export type ChunkItems =
-  | { readonly kind: 'array'; readonly items: readonly unknown[] }
-  | { readonly kind: 'shared'; readonly input: TypedArray; readonly output: TypedArray; readonly end: number }
+  | { readonly kind: 'array'; readonly items: readonly unknown[]; readonly rescue?: SharedArrayBuffer }
+  | { readonly kind: 'shared'; readonly input: TypedArray; readonly output: TypedArray; readonly end: number; readonly rescue?: SharedArrayBuffer }
 
 type TypedArray = Float64Array | Float32Array | Int32Array | Uint32Array | Int16Array | Uint16Array | Int8Array | Uint8Array | Uint8ClampedArray
 
@@ -23,8 +28,10 @@ export interface ChunkResult {
   errors?: Array<[number, EncodedThrown]>
   /** With stopOnError: the offset of the first failure; items after it did not run. */
   stoppedAt?: number
-  /** Milliseconds the chunk took on the worker (the engine re-sizes chunks by it). */
+  /** Milliseconds the chunk took on the worker (the engine sizes chunks by it). */
   ms?: number
+  /** Set when an item returned a promise: the function's cost is not CPU, and it never runs on the caller. */
+  async?: true
 }
 
 export async function mapChunk(
@@ -36,7 +43,7 @@ export async function mapChunk(
 ): Promise<ChunkResult> {
   const fn = await resolveFn(spec, context)
   const began = performance.now()
-  const result = await (chunk.kind === 'array' ? mapArray(fn, chunk.items, start, stopOnError) : mapShared(fn, chunk, start, stopOnError))
+  const result = await (chunk.kind === 'array' ? mapArray(fn, chunk.items, start, stopOnError, chunk.rescue) : mapShared(fn, chunk, start, stopOnError))
   result.ms = performance.now() - began
   // Every value was checked as it was stored; if clone refuses one anyway, each fails on its own.
   return alreadyChecked(result, () => checkedThoroughly(result, start, stopOnError))
@@ -68,26 +75,33 @@ export function refusedResults(results: Iterable<[number, unknown]>, start: numb
   return refused
 }
 
-async function mapArray(fn: ItemFn, items: readonly unknown[], start: number, stopOnError: boolean): Promise<ChunkResult> {
+async function mapArray(fn: ItemFn, items: readonly unknown[], start: number, stopOnError: boolean, rescue: SharedArrayBuffer | undefined): Promise<ChunkResult> {
   const values = new Array<unknown>(items.length)
   const result: ChunkResult = { values }
   const fail = (i: number, thrown: unknown): void => {
     ;(result.errors ??= []).push([i, encodeThrown(thrown)])
   }
   let pending: Array<Promise<void>> | undefined
-  for (let i = 0; i < items.length; i++) {
-    let value: unknown
-    try {
-      value = fn(items[i], start + i)
-    } catch (thrown) {
-      fail(i, thrown)
-      if (stopOnError) return { ...result, stoppedAt: i }
-      continue
-    }
-    if (value instanceof Promise) {
-      // Async items of a chunk run concurrently; their order in `values` is kept by index.
-      ;(pending ??= []).push(value.then((v) => void (values[i] = checkedResult(v, start + i)), (e: unknown) => fail(i, e)))
-    } else {
+  let running = rescue === undefined ? undefined : beginRescue(rescue, values)
+  try {
+    for (let i = 0; i < items.length; i++) {
+      if (running !== undefined) running.at = i
+      let value: unknown
+      try {
+        value = fn(items[i], start + i)
+      } catch (thrown) {
+        fail(i, thrown)
+        if (stopOnError) return { ...result, stoppedAt: i }
+        continue
+      }
+      if (value instanceof Promise) {
+        // Async items of a chunk run concurrently; their order in `values` is kept by index. An
+        // exit from now on cannot be pinned on one item: no rescue.
+        result.async = true
+        if (running !== undefined) (running = undefined), endRescue()
+        ;(pending ??= []).push(value.then((v) => void (values[i] = checkedResult(v, start + i)), (e: unknown) => fail(i, e)))
+        continue
+      }
       try {
         values[i] = checkedResult(value, start + i)
       } catch (thrown) {
@@ -95,6 +109,8 @@ async function mapArray(fn: ItemFn, items: readonly unknown[], start: number, st
         if (stopOnError) return { ...result, stoppedAt: i }
       }
     }
+  } finally {
+    if (running !== undefined) endRescue()
   }
   if (pending !== undefined) await Promise.all(pending)
   result.errors?.sort((a, b) => a[0] - b[0])
@@ -110,13 +126,19 @@ async function mapShared(
 ): Promise<ChunkResult> {
   const { input, output, end } = chunk
   const result: ChunkResult = {}
-  for (let i = start; i < end; i++) {
-    try {
-      output[i] = fn(input[i], i) as number
-    } catch (thrown) {
-      ;(result.errors ??= []).push([i - start, encodeThrown(thrown)])
-      if (stopOnError) return { ...result, stoppedAt: i - start }
+  const running = chunk.rescue === undefined ? undefined : beginRescue(chunk.rescue, undefined)
+  try {
+    for (let i = start; i < end; i++) {
+      if (running !== undefined) running.at = i - start
+      try {
+        output[i] = fn(input[i], i) as number
+      } catch (thrown) {
+        ;(result.errors ??= []).push([i - start, encodeThrown(thrown)])
+        if (stopOnError) return { ...result, stoppedAt: i - start }
+      }
     }
+  } finally {
+    if (running !== undefined) endRescue()
   }
   return result
 }

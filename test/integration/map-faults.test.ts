@@ -2,7 +2,7 @@
 import { execFile } from 'node:child_process'
 import { promisify } from 'node:util'
 import { describe, expect, it } from 'vitest'
-import { parallelMap } from 'spindle'
+import { MapItemError, parallelMap, WorkerExitError } from 'spindle'
 import { tasks as t, usePools } from '../helpers/pools.js'
 
 describe('parallelMap faults', () => {
@@ -29,6 +29,34 @@ describe('parallelMap faults', () => {
     const runs = [...new Int32Array(buffer)]
     expect(runs.every((n) => n === 1 || n === 2), `runs per item: ${runs.join(',')}`).toBe(true)
     expect(runs.some((n) => n === 2), `runs per item: ${runs.join(',')}`).toBe(true)
+  })
+
+  it('an exit under one item of a chunk fails that item alone: those before keep their results, those after run again', async () => {
+    const compute = await start({ workers: 2 })
+    const buffer = new SharedArrayBuffer(4 * 40)
+    const items = Array.from({ length: 40 }, (_, i) => ({ buffer, i, crash: i === 17 }))
+    // Chunks of 4: the chunk of items 16–19 loses its worker at item 17.
+    const out = await parallelMap(items, t.countRuns, { compute, chunkSize: 4, settled: true })
+    expect(out[17]).toMatchObject({ status: 'rejected', reason: { code: 'ERR_SPINDLE_MAP_ITEM', index: 17 } })
+    if (out[17]!.status === 'rejected') expect(out[17]!.reason.cause).toBeInstanceOf(WorkerExitError)
+    out.forEach((o, i) => i !== 17 && expect(o, `item ${i}`).toEqual({ status: 'fulfilled', value: i }))
+    expect([...new Int32Array(buffer)], 'runs per item: none twice').toEqual(Array(40).fill(1))
+    // A typed array with a deadline runs in chunks too; its results are in shared memory already.
+    const typed = await parallelMap(Float64Array.from({ length: 40 }, (_, i) => i), (x: number) => {
+      if (x === 17) process.exit(3)
+      return x * 2
+    }, { compute, chunkSize: 4, timeout: 10_000, settled: true })
+    expect(typed.map((o) => o.status === 'rejected' ? (o.reason as MapItemError).index : -1).filter((i) => i >= 0)).toEqual([17])
+    typed.forEach((o, i) => i !== 17 && expect(o, `item ${i}`).toEqual({ status: 'fulfilled', value: i * 2 }))
+  })
+
+  it('a program that leaves iterate() early after a failure, then maps again, gets the task\'s errors and exits by itself', async () => {
+    const run = promisify(execFile)
+    const child = new URL('../fixtures/map-early-exit.mjs', import.meta.url).pathname
+    // A failed chunk sent again at once reconnected its node, and the node then connected a
+    // second time, leaving the first channel's port referenced: the program never exited.
+    const { stdout } = await run(process.execPath, [child], { timeout: 30_000 })
+    expect(JSON.parse(stdout)).toEqual(['parallelMap item 3 failed: Error: three', 'parallelMap item 3 failed: Error: three'])
   })
 
   it('a program that maps on the default pool and never closes it exits', async () => {

@@ -1,6 +1,6 @@
 // 'auto' chunk sizes: how a known-length input is cut as it runs out.
 import { describe, expect, it } from 'vitest'
-import { nextChunkSize, runsLocally } from '../../src/map/chunking.js'
+import { nextChunkSize, runsLocally, typedRunsLocally } from '../../src/map/chunking.js'
 import { probe } from '../../src/map/local.js'
 
 /** The chunks a map would send for `total` items, taking them one after another. */
@@ -42,5 +42,13 @@ describe('probe', () => {
     expect(cost!.msPerItem).toBeLessThan(0.002)
     expect(outcome.count).toBeGreaterThan(1000)
     expect(runsLocally(cost!, 2)).toBe(true)
+  })
+})
+
+describe('typedRunsLocally (callerRuns, typed arrays)', () => {
+  it('keeps a million elements of a few ns on the caller, and sends costly or many-microsecond ones', () => {
+    expect(typedRunsLocally(0.000005, 1_000_000, 2)).toBe(true) // 5 ns: the loop beats staging and page faults
+    expect(typedRunsLocally(0.05, 20_000, 2)).toBe(false) // 50 µs: the workers halve it
+    expect(typedRunsLocally(0.0001, 1_000_000, 2)).toBe(false) // 100 ns × 1M = 100 ms of work
   })
 })

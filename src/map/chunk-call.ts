@@ -1,0 +1,125 @@
+/**
+ * One chunk of a map as one call of the mapChunk task: the items that cannot be sent split
+ * out beforehand (each fails alone, by index), the call's answer turned into an outcome, and a
+ * worker's exit under one item pinned on that item alone.
+ */
+import { findNotCloneable } from '../protocol/cloneable.js'
+import { NotCloneableError, WorkerExitError, type MapItemError } from '../errors.js'
+import { decodeThrown } from '../protocol/error-codec.js'
+import type { CallSink } from '../scheduler/call.js'
+import type { TaskRef } from '../task/pending.js'
+import type { ChunkItems, ChunkResult } from '../worker/map-chunk.js'
+import { createRescue, readRescue, type Rescue } from '../worker/map-rescue.js'
+import type { FnSpec } from './fn-spec.js'
+import { chunkFailed, itemError, type ChunkOutcome, type SharedArrays } from './outcome.js'
+
+const CHUNK_TASK: TaskRef = { module: new URL('../worker/map-chunk.js', import.meta.url).href, name: 'mapChunk' }
+/** Where a chunk's items sit among a mapChunk call's arguments (the chunk is its second), as a path names them. */
+const CHUNK_ITEMS_PATH = 'args[1].items'
+
+export interface Part {
+  readonly start: number
+  readonly items: ArrayLike<unknown>
+  /** Set for an item that cannot be sent: its failure, already decided. */
+  readonly outcome?: Promise<ChunkOutcome>
+  /** A part of a chunk that clone refused: split once, never again. */
+  readonly split?: boolean
+}
+
+export interface ChunkCall {
+  readonly signal: AbortSignal
+  readonly costKey: number
+  /** Per item, in ms: a chunk of n items gets n × timeout from its start. */
+  readonly timeout: number | undefined
+  readonly context: Record<string, unknown> | undefined
+  readonly stopOnError: boolean
+}
+
+/**
+ * Splits a chunk around items that cannot be sent to a worker; those fail alone, by index.
+ * `thorough`: after clone refused a chunk the quick check passed (see findNotCloneable).
+ */
+export function sendable(items: ArrayLike<unknown>, start: number, shared: SharedArrays | undefined, thorough = false): Part[] {
+  if (shared !== undefined || findNotCloneable(items, 'items', thorough) === undefined) return [{ start, items }]
+  const parts: Part[] = []
+  let run: unknown[] = []
+  let runStart = start
+  Array.prototype.forEach.call(items, (item: unknown, i: number) => {
+    const bad = findNotCloneable(item, `item ${start + i}`, thorough)
+    if (bad === undefined) {
+      if (run.length === 0) runStart = start + i
+      run.push(item)
+      return
+    }
+    if (run.length > 0) parts.push({ start: runStart, items: run })
+    run = []
+    const error = new NotCloneableError(
+      `parallelMap item ${start + i} cannot be sent to a worker: ${bad.path} is ${bad.what}. Pass plain data, ` +
+        'or build the object inside the function.',
+      bad.path,
+    )
+    const outcome: ChunkOutcome = { start: start + i, count: 1, values: undefined, errors: [[0, itemError(start + i, error)]] }
+    parts.push({ start: start + i, items: [item], outcome: Promise.resolve(outcome) })
+  })
+  if (run.length > 0) parts.push({ start: runStart, items: run })
+  return parts
+}
+
+export async function runChunk(compute: CallSink, spec: FnSpec, part: Part, shared: SharedArrays | undefined, call: ChunkCall): Promise<ChunkOutcome> {
+  const { signal, costKey } = call
+  const { start, items } = part
+  shared?.stage(start, start + items.length) // copied just before it is needed: overlaps with running chunks
+  // Where the worker shares our memory, an exit under an item says which one (map-rescue.ts).
+  const rescue = compute.sharedMemory ? createRescue() : undefined
+  const chunk: ChunkItems =
+    shared === undefined
+      ? { kind: 'array', items: items as unknown[], ...(rescue && { rescue }) }
+      : { kind: 'shared', input: shared.input, output: shared.output, end: start + items.length, ...(rescue && { rescue }) }
+  const timeout = call.timeout === undefined ? undefined : call.timeout * items.length
+  try {
+    const result = (await compute.submit(CHUNK_TASK, [spec, chunk, start, call.context, call.stopOnError], { signal, costKey, timeout })) as ChunkResult
+    const errors = result.errors?.map(([i, e]): [number, MapItemError] => [i, itemError(start + i, decodeThrown(e))])
+    const count = result.stoppedAt === undefined ? items.length : result.stoppedAt + 1
+    return { start, count, values: result.values, errors, ms: result.ms, async: result.async }
+  } catch (thrown) {
+    if (signal.aborted) throw signal.reason
+    // Clone refused an item the quick check passed (the dispatcher found it, `args[1].items[k]…`):
+    // the chunk runs again split around it, so only that item fails, by its index.
+    if (thrown instanceof NotCloneableError && thrown.path.startsWith(CHUNK_ITEMS_PATH) && part.split !== true) {
+      const parts = sendable(items, start, shared, true).map((p) => p.outcome ?? runChunk(compute, spec, { ...p, split: true }, shared, call))
+      return joined(start, items.length, await Promise.all(parts))
+    }
+    const saved = rescue !== undefined && thrown instanceof WorkerExitError ? readRescue(rescue, chunk.kind) : undefined
+    if (saved !== undefined && saved.at < items.length) return rescued(compute, spec, part, shared, call, saved, thrown)
+    return chunkFailed(start, items.length, thrown)
+  }
+}
+
+/**
+ * A chunk whose worker exited under item `saved.at`: the items before it keep the results the
+ * worker left (or run again if those did not fit), that item fails alone, and the items after it
+ * run again (unless the map stops at this failure anyway).
+ */
+async function rescued(compute: CallSink, spec: FnSpec, part: Part, shared: SharedArrays | undefined, call: ChunkCall, saved: Rescue, thrown: unknown): Promise<ChunkOutcome> {
+  const { start, items } = part
+  const { at } = saved
+  const slice = (from: number, to?: number) => Array.prototype.slice.call(items, from, to) as unknown[]
+  const parts: Array<ChunkOutcome | Promise<ChunkOutcome>> = []
+  if (at > 0 && !saved.lost) parts.push({ start, count: at, values: saved.values, errors: undefined })
+  else if (at > 0 && !call.stopOnError) parts.push(runChunk(compute, spec, { start, items: slice(0, at) }, shared, call))
+  parts.push({ start: start + at, count: 1, values: undefined, errors: [[0, itemError(start + at, thrown)]] })
+  if (!call.stopOnError && at + 1 < items.length) parts.push(runChunk(compute, spec, { start: start + at + 1, items: slice(at + 1) }, shared, call))
+  return joined(start, call.stopOnError ? at + 1 : items.length, await Promise.all(parts))
+}
+
+/** The outcomes of a chunk's parts as the chunk's own (results by offset, errors by offset). */
+function joined(start: number, count: number, parts: readonly ChunkOutcome[]): ChunkOutcome {
+  const values: unknown[] = new Array(count)
+  const errors: Array<[number, MapItemError]> = []
+  for (const part of parts) {
+    const offset = part.start - start
+    part.values?.forEach((value, i) => (values[offset + i] = value))
+    for (const [i, error] of part.errors ?? []) errors.push([offset + i, error])
+  }
+  return { start, count, values, errors: errors.length > 0 ? errors.sort((a, b) => a[0] - b[0]) : undefined }
+}

@@ -1,0 +1,85 @@
+/**
+ * What a map chunk leaves behind when its worker exits under it (a `process.exit()` in an
+ * item): which item was running and the results of those before it, written synchronously by the
+ * worker's `exit` hook into shared memory the caller owns (a message posted then may never
+ * arrive; a store into a SharedArrayBuffer always does, as for the crash slot). The caller then
+ * keeps those results, fails the running item alone and runs the rest again. Nothing is written
+ * while chunks succeed: a chunk pays one store per item. Pools that share no memory with the
+ * caller (processes, SSH hosts) get no rescue: there the whole chunk fails, as a call would.
+ */
+import { deserialize, serialize } from 'node:v8'
+
+const HEADER = 3 // [written, offset of the running item, byteLength of the results, or -1 if they did not fit]
+const PAYLOAD_BYTES = 16 * 1024
+
+export interface Rescue {
+  /** Offset in the chunk of the item that was running. */
+  readonly at: number
+  /** Results of the items before it: an array chunk's when they fitted; undefined for a typed array's (in shared memory already). */
+  readonly values: unknown[] | undefined
+  /** The results of the items before it did not fit: they run again. */
+  readonly lost: boolean
+}
+
+/** A chunk's running state on the worker: what the exit hook writes from. */
+interface Running {
+  readonly buffer: SharedArrayBuffer
+  readonly values: unknown[] | undefined
+  at: number
+}
+
+export function createRescue(): SharedArrayBuffer {
+  return new SharedArrayBuffer(HEADER * 4 + PAYLOAD_BYTES)
+}
+
+let running: Running | undefined
+let hooked = false
+
+/**
+ * On the worker: a chunk's synchronous run begins (`values` receives its results; undefined for
+ * a typed array's, already in shared memory). Returns the state whose `at` the loop keeps current.
+ */
+export function beginRescue(buffer: SharedArrayBuffer, values: unknown[] | undefined): Running {
+  if (!hooked) {
+    hooked = true
+    process.on('exit', () => {
+      if (running !== undefined) write(running)
+    })
+  }
+  Atomics.store(new Int32Array(buffer, 0, HEADER), 0, 0) // an earlier attempt's report is not this one's
+  running = { buffer, values, at: 0 }
+  return running
+}
+
+/** The chunk's synchronous run has ended: an exit from now on (a promise, a timer) is not one item's. */
+export function endRescue(): void {
+  running = undefined
+}
+
+function write(state: Running): void {
+  const header = new Int32Array(state.buffer, 0, HEADER)
+  let length = 0
+  if (state.values !== undefined) {
+    try {
+      const bytes = serialize(state.values.slice(0, state.at))
+      length = bytes.length <= PAYLOAD_BYTES ? bytes.length : -1
+      if (length > 0) new Uint8Array(state.buffer, HEADER * 4, length).set(bytes)
+    } catch {
+      length = -1
+    }
+  }
+  Atomics.store(header, 1, state.at)
+  Atomics.store(header, 2, length)
+  Atomics.store(header, 0, 1)
+}
+
+/** On the caller, after the chunk failed for its worker's exit: what the worker left, if anything. */
+export function readRescue(buffer: SharedArrayBuffer, kind: 'array' | 'shared'): Rescue | undefined {
+  const header = new Int32Array(buffer, 0, HEADER)
+  if (Atomics.load(header, 0) !== 1) return undefined
+  const at = Atomics.load(header, 1)
+  const length = Atomics.load(header, 2)
+  if (kind === 'shared') return { at, values: undefined, lost: false }
+  if (length <= 0) return { at, values: undefined, lost: true }
+  return { at, values: deserialize(new Uint8Array(buffer, HEADER * 4, length).slice()) as unknown[], lost: false }
+}
