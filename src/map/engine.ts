@@ -28,6 +28,8 @@ export interface EngineOptions {
   readonly onProgress: ((done: number, total?: number) => void) | undefined
   /** The user allows items on the calling thread where they are too cheap to send (see callerMayRun). @default false */
   readonly callerRuns?: boolean
+  /** Items running at once across the pool, at most (p-map's `concurrency`). @default Infinity */
+  readonly concurrency?: number
   /** Chunks in flight (plus `held`) at most, per node. @default 2 */
   readonly readAheadPerNode?: number
   /** Where local and block results go directly, by input index (parallelMap's result array); else into outcomes. */
@@ -74,9 +76,10 @@ export async function* mapChunks(
   try {
     options.signal?.throwIfAborted()
     const local = callerMayRun(compute, options) ? await localFn(spec, options.context) : undefined
-    if (shared !== undefined && compute.sharedMemory && options.timeout === undefined) {
+    const concurrency = options.concurrency ?? Infinity
+    if (shared !== undefined && compute.sharedMemory && options.timeout === undefined && concurrency === Infinity) {
       // Typed arrays in shared memory: one call per worker, claiming blocks (no per-item deadline
-      // there). The calling thread takes blocks too only when the user allows it.
+      // nor bound on items at once there). The calling thread takes blocks too only when the user allows it.
       const here = options.chunkSize === 'auto' && local !== undefined && !types.isAsyncFunction(local) ? local : undefined
       let from = 0
       if (here !== undefined) {
@@ -109,16 +112,22 @@ export async function* mapChunks(
       start += n
       if (remaining !== undefined) remaining -= n
     }
+    // Items in running chunks, against `concurrency`: a chunk's items may all run at once (async).
+    let inFlight = 0
+    const ended = (count: number) => (outcome: ChunkOutcome) => ((inFlight -= count), outcome)
     for (let exhausted = false; ; ) {
       const limit = measuring ? workers : workers * (options.readAheadPerNode ?? 2)
-      while (!exhausted && (running.size === 0 || running.size + (options.held?.() ?? 0) < limit)) {
-        const n = auto && !measuring ? nextChunkSize(size, remaining, workers, floor) : size
+      while (!exhausted && inFlight < concurrency && (running.size === 0 || running.size + (options.held?.() ?? 0) < limit)) {
+        const n = Math.min(auto && !measuring ? nextChunkSize(size, remaining, workers, floor) : size, concurrency - inFlight)
         const items = await source.take(n)
         if (items.length === 0) {
           exhausted = true
           break
         }
-        for (const part of sendable(items, start, shared)) running.add(part.outcome ?? runChunk(compute, spec, part, shared, call))
+        for (const part of sendable(items, start, shared)) {
+          inFlight += part.items.length
+          running.add((part.outcome ?? runChunk(compute, spec, part, shared, call)).then(ended(part.items.length)))
+        }
         taken(items.length)
       }
       if (running.size === 0) return // only once exhausted: an empty pool always takes a chunk
@@ -228,7 +237,7 @@ async function* runLocally(
  */
 function numbersInSharedMemory(compute: CallSink, source: ItemSource, start: number, options: EngineOptions): ReturnType<typeof shareNumbers> {
   const array = source.array
-  if (array === undefined || options.output === undefined || !compute.sharedMemory || options.timeout !== undefined) return undefined
+  if (array === undefined || options.output === undefined || !compute.sharedMemory || options.timeout !== undefined || (options.concurrency ?? Infinity) !== Infinity) return undefined
   if (start >= array.length) return undefined
   return shareNumbers(array, start)
 }

@@ -40,6 +40,12 @@ export interface ParallelMapOptions {
    * backends. @default false
    */
   callerRuns?: boolean
+  /**
+   * Items running at once, across the pool, at most (p-map's `concurrency`): a bound for async
+   * functions doing I/O, where a chunk would otherwise run all its items at once. An integer ≥ 1,
+   * or `Infinity`. @default Infinity (bounded only by the chunks in flight)
+   */
+  concurrency?: number
   /** Cancels the map: stops pulling items, cancels running chunks, rejects with the signal's reason. */
   signal?: AbortSignal
   /** Deadline per item in ms; a chunk of n items gets n × timeout from its start. */
@@ -78,7 +84,7 @@ export type SettledItem<R> = { status: 'fulfilled'; value: R } | { status: 'reje
 /** Faults in a spare output's pages on a worker (worker/map-chunk.ts). */
 const TOUCH_TASK: TaskRef = { module: new URL('../worker/map-chunk.js', import.meta.url).href, name: 'touchPages' }
 
-const MAP_KEYS = ['compute', 'workers', 'chunkSize', 'callerRuns', 'signal', 'timeout', 'stopOnError', 'settled', 'onProgress', 'context']
+const MAP_KEYS = ['compute', 'workers', 'chunkSize', 'callerRuns', 'concurrency', 'signal', 'timeout', 'stopOnError', 'settled', 'onProgress', 'context']
 
 export function parallelMap<T, R>(items: MapInput<T>, fn: Mapper<T, R>, options: ParallelMapOptions & { settled: true }): Promise<SettledItem<R>[]>
 export function parallelMap<A extends TypedArray>(items: A, fn: Mapper<number, number>, options?: ParallelMapOptions): Promise<SameKind<A>>
@@ -213,8 +219,9 @@ function settle(values: ArrayLike<unknown>, failures: MapItemError[], total: num
 }
 
 function engineOptions(options: ParallelMapOptions, stopOnError: boolean): EngineOptions {
-  const { chunkSize = 'auto', callerRuns = false, signal, timeout, onProgress, context } = options
+  const { chunkSize = 'auto', callerRuns = false, concurrency = Infinity, signal, timeout, onProgress, context } = options
   if (chunkSize !== 'auto') checkInteger('chunkSize', chunkSize, 1)
+  if (concurrency !== Infinity) checkInteger('concurrency', concurrency, 1)
   if (typeof callerRuns !== 'boolean') throw new InvalidOptionError(`Expected \`callerRuns\` to be a boolean, got ${shown(callerRuns)}`)
   if (signal !== undefined) checkSignal('signal', signal)
   if (timeout !== undefined) checkDuration('timeout', timeout)
@@ -231,7 +238,7 @@ function engineOptions(options: ParallelMapOptions, stopOnError: boolean): Engin
       bad.path,
     )
   }
-  return { chunkSize, callerRuns, signal, timeout, stopOnError, context, onProgress }
+  return { chunkSize, callerRuns, concurrency, signal, timeout, stopOnError, context, onProgress }
 }
 
 /**
