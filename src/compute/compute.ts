@@ -201,7 +201,7 @@ export class Compute implements AsyncDisposable {
       all.length <= 1
         ? all[0]
         : {
-            queued: (call) => all.forEach((o) => o.queued(call)),
+            queued: (call, takenBack) => all.forEach((o) => o.queued(call, takenBack)),
             sent: (calls, node) => all.forEach((o) => o.sent(calls, node)),
             ran: (calls, ms) => all.forEach((o) => o.ran(calls, ms)),
             settled: (call, failed, error) => all.forEach((o) => o.settled(call, failed, error)),

@@ -81,11 +81,13 @@ export class CallLog implements CallObserver {
   readonly calls: CallSpan[] = []
   private readonly bySeq = new Map<number, CallSpan>()
 
-  queued(call: Call): void {
+  queued(call: Call, takenBack = false): void {
     const known = this.bySeq.get(call.seq)
     if (known !== undefined) {
       const last = known.runs.at(-1)
-      if (last !== undefined) {
+      // Taken back before it started there: it never ran on that node, and the timeline says so.
+      if (takenBack) known.runs.pop()
+      else if (last !== undefined) {
         last.interrupted = true
         last.endedAt ??= now() // its node was lost about now
       }

@@ -29,8 +29,11 @@ export interface CallOptions {
  * The observer reads the clock itself, so the dispatcher never does on its behalf.
  */
 export interface CallObserver {
-  /** Submitted, or put back in the queue after its node was lost (`call.interruptions` > 0). */
-  queued(call: Call): void
+  /**
+   * Submitted, or put back in the queue after its node was lost (`call.interruptions` > 0), or
+   * `takenBack` from a node before it started there (it never ran on that node).
+   */
+  queued(call: Call, takenBack?: boolean): void
   /** Sent to `node` in a batch of `calls` (the batch runs on the node in this order). */
   sent(calls: readonly Call[], node: number): void
   /** The node answered for the batch: it took `ms` on the node, for all its calls together. */

@@ -138,7 +138,7 @@ export class Dispatcher {
   }
 
   /** Puts interrupted calls back at the head of their queue, in their original order. */
-  requeue(calls: Call[]): void {
+  requeue(calls: Call[], takenBack = false): void {
     for (let i = calls.length - 1; i >= 0; i--) {
       const call = calls[i]!
       if (this.closed) {
@@ -151,7 +151,7 @@ export class Dispatcher {
         call.reject(nowhere)
         continue
       }
-      this.observer?.queued(call)
+      this.observer?.queued(call, takenBack)
       this.waiting.add(call, true)
     }
   }

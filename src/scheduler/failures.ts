@@ -21,7 +21,7 @@ export function handleNodeFailure(dispatcher: Dispatcher, batch: RunningBatch, n
   const live = batch.calls.filter((c) => !c.settled)
   if (live.length === 0) return
   // Never started (taken back, or its worker died first): nothing ran, so no retry is used up.
-  if (nodeFailure.reason === 'revoked') return dispatcher.requeue(live)
+  if (nodeFailure.reason === 'revoked') return dispatcher.requeue(live, true)
   const crash = nodeFailure.details.crash
   const owner = crash?.owner ?? -1
   const blameable = nodeFailure.details.interrupted !== true

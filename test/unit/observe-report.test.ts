@@ -12,6 +12,18 @@ const chunkTask = { module: 'file:///spindle/dist/worker/map-chunk.js', name: 'm
 const call = (seq: number, options: object = {}, args: unknown[] = [], ref = task) => new Call(seq, ref, 1, args, options, () => {}, () => {})
 
 describe('CallLog', () => {
+  it('forgets the run of a call taken back from a node before it started there (work stealing): it never ran there', () => {
+    const log = new CallLog()
+    const a = call(1)
+    log.queued(a)
+    log.sent([a], 0)
+    log.queued(a, true) // taken back from node 0
+    log.sent([a], 1)
+    log.ran([a], 2)
+    log.settled(a, false, undefined)
+    expect(log.calls[0]!.runs.map((r) => [r.node, r.interrupted])).toEqual([[1, false]])
+  })
+
   it('follows a call through a lost node to its end, and a chunk to its failure', () => {
     const log = new CallLog()
     const a = call(1, { label: 'train' })
