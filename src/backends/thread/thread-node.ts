@@ -17,11 +17,12 @@ import { Piscina } from 'piscina'
 import { NodeFailure, type BackendNode, type BatchControl, type NestedHandler, type NodeStatus, type OutputHandler } from '../backend.js'
 import { SpindleError } from '../../errors.js'
 import { ClaimWords, TAKEN_BACK } from '../../protocol/claims.js'
-import { createCrashSlot, takeCrash, warnStrayCrash, type CrashReport } from '../../worker/crash-slot.js'
-import { CALL_FIELDS, REQUEST_HEADER, type BatchRequest, type BatchResponse, type NestedCancel, type NestedSubmit, type OutputLine } from '../../protocol/messages.js'
+import { createCrashSlot, takeCrash, warnStrayCrash } from '../../worker/crash-slot.js'
+import { REQUEST_HEADER, type BatchRequest, type BatchResponse, type NestedCancel, type NestedSubmit, type OutputLine } from '../../protocol/messages.js'
 import type { InstanceInfo } from '../../worker/context.js'
 import { tsxApiUrl } from '../../worker/typescript-loader.js'
 import type { ThreadWorkerData } from '../../worker/thread-entry.js'
+import { judgeLost, reasonOf } from './lost-batches.js'
 import { serveNested } from './nested-calls.js'
 
 export interface ThreadNodeOptions {
@@ -246,25 +247,23 @@ export class ThreadNode implements BackendNode {
     channel.port.close()
     for (const controller of channel.nested.values()) controller.abort(new Error('the task that submitted it is gone'))
     channel.nested.clear()
-    // Batches the worker never claimed never started: nothing of them ran, nobody is to blame.
-    const unstarted = new Set(lostIds.filter((id) => this.inFlight.has(id) && this.claims.revoke(this.inFlight.get(id)!.claim, id)))
-    // Claimed batches whose calls had begun (the others were still loading their modules).
-    const began = new Set(lostIds.flatMap((id) => (this.inFlight.has(id) && this.claims.running(this.inFlight.get(id)!.claim) ? [this.inFlight.get(id)!] : [])))
+    // Judged before their claim words are released: those never claimed are taken back.
+    const verdict = judgeLost(lostIds.flatMap((id) => this.inFlight.get(id) ?? []), this.claims, {
+      crash,
+      error,
+      exitCode,
+      closed: this.closed,
+      stoppedByUs: channel.terminating,
+    })
     const entries = lostIds.flatMap((id) => this.settle(id) ?? [])
     // No replacement means the worker failed while starting: Piscina gives up on such a pool.
     if (!this.closed && this.pool.threads.length === 0) this.cannotStart(error)
     // The replacement first, and only one: the calls failed below are sent again at once, and must
     // reach it (a second channel would leave their batch on one nobody stops).
     if (!this.closed && this.channel === undefined) this.connect()
-    const started = entries.filter((entry) => !unstarted.has(entry.batch[1]))
     // Died while idle (nothing it had begun): only code left behind by a finished call can have done it.
-    if (started.length === 0 && crash !== undefined && !this.closed) warnStrayCrash(this.describe(), crash, false)
-    // A known culprit's batch takes the blame; the others were only in its way.
-    const culprit = crash === undefined || crash.owner === -1 ? undefined : started.find((e) => carries(e.batch, crash.owner))
-    for (const entry of entries) {
-      if (unstarted.has(entry.batch[1])) entry.failed(revoked('its worker exited before starting it'))
-      else entry.failed(this.failure(entry, error, exitCode, crash, culprit, channel.terminating, began.has(entry)))
-    }
+    if (!verdict.anyStarted && crash !== undefined && !this.closed) warnStrayCrash(this.describe(), crash, false)
+    for (const entry of entries) entry.failed(verdict.failures.get(entry)!)
     for (const send of this.waiting.splice(0)) send()
     if (this.status === 'gone') this.listener?.()
   }
@@ -291,40 +290,8 @@ export class ThreadNode implements BackendNode {
     }
     return entry
   }
-
-  private failure(
-    entry: InFlight,
-    error: unknown,
-    exitCode: number,
-    crash: CrashReport | undefined,
-    culprit: InFlight | undefined,
-    stoppedByUs: boolean,
-    began: boolean,
-  ): NodeFailure {
-    if (entry.stopped || this.closed) return new NodeFailure('aborted', 'aborted', { cause: error })
-    // Another batch's deadline or cancellation stopped the thread: this batch is only interrupted.
-    if (stoppedByUs) return new NodeFailure('crash', 'its worker was stopped to end another call', { interrupted: true })
-    const why = reasonOf(error)
-    // Claimed, but none of its calls had begun: nothing of it ran, whatever the crash says.
-    if (!began) return new NodeFailure('crash', `its worker died (${why}) before starting it`, { interrupted: true, exitCode, cause: error })
-    if (culprit !== undefined && culprit !== entry) {
-      return new NodeFailure('crash', `its worker was ended by task ${crash!.task ?? '(unknown)'} of another batch (${why})`, { interrupted: true, exitCode })
-    }
-    return new NodeFailure('crash', why, { exitCode, crash, cause: error })
-  }
 }
 
 function revoked(why: string): NodeFailure {
   return new NodeFailure('revoked', why)
-}
-
-/** Whether `batch` carries the call numbered `seq`. */
-function carries(batch: BatchRequest, seq: number): boolean {
-  for (let at = REQUEST_HEADER; at < batch.length; at += CALL_FIELDS) if (batch[at] === seq) return true
-  return false
-}
-
-function reasonOf(error: unknown): string {
-  if ((error as { code?: string })?.code === 'ERR_WORKER_OUT_OF_MEMORY') return 'ran out of memory (resourceLimits)'
-  return (error as Error)?.message ?? String(error)
 }
