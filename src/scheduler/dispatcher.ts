@@ -198,7 +198,7 @@ export class Dispatcher {
       do {
         for (let progress = true; progress && this.waiting.size > 0; ) {
           progress = false
-          const order = nodes.filter((n) => this.free[n.index]! > 0 && (n.status ?? 'up') === 'up').sort((a, b) => this.free[b.index]! - b.slots - (this.free[a.index]! - a.slots)) // fewest slots taken first
+          const order = nodes.filter((n) => this.free[n.index]! > 0 && (n.status ?? 'up') === 'up').sort((a, b) => a.slots - this.free[a.index]! - (b.slots - this.free[b.index]!)) // fewest slots taken first
           for (const node of order) {
             const calls = this.waiting.take(node.index, this.free[node.index] === node.slots, this.batchSize)
             if (calls === undefined) continue

@@ -110,7 +110,7 @@ export function substitute(args: readonly unknown[], plan: ArgumentPlan, valueOf
  * What a Pending needs first, as a plan whose `pendings` are its dependencies: a call's Pendings
  * in its arguments, a gather's items (nothing to copy: they are the values), nothing for a step.
  */
-export function dependenciesOf(pending: Pending<unknown>): ArgumentPlan {
+function dependenciesOf(pending: Pending<unknown>): ArgumentPlan {
   if (pending.kind === 'gather') return { pendings: pending.args as Pending<unknown>[], containers: NO_PENDINGS.containers }
   return pending.kind === 'step' ? NO_PENDINGS : planArguments(pending.args)
 }
