@@ -149,13 +149,19 @@ describe('recording', () => {
   it('marks a call interrupted by a lost worker on the node it was lost on, then shows its rerun', async () => {
     await using compute = await Compute.start({ workers: 2 })
     await compute.run(gather(...Array.from({ length: 50 }, (_, i) => tasks.echo(i)))) // echo is cheap: calls get batched
-    const log = new CallLog()
-    const unwatch = compute[observeCalls](log)
-    const calls = Array.from({ length: 400 }, (_, i) => (i === 200 ? tasks.exitNow(7) : tasks.echo(i)))
-    const results = await Promise.allSettled(calls.map((c) => compute.run(c)))
-    unwatch()
-    expect(results.filter((r) => r.status === 'rejected')).toHaveLength(1)
-    const interrupted = log.calls.filter((c) => c.runs.some((r) => r.interrupted))
+    // Whether calls follow exitNow in its batch depends on how the batches were cut (the exit
+    // may end one): the round is repeated until some did, a premise this test needs, not its oracle.
+    let log = new CallLog()
+    let interrupted: typeof log.calls = []
+    for (let round = 0; round < 8 && interrupted.length === 0; round++) {
+      log = new CallLog()
+      const unwatch = compute[observeCalls](log)
+      const calls = Array.from({ length: 400 }, (_, i) => (i === 200 ? tasks.exitNow(7) : tasks.echo(i)))
+      const results = await Promise.allSettled(calls.map((c) => compute.run(c)))
+      unwatch()
+      expect(results.filter((r) => r.status === 'rejected')).toHaveLength(1)
+      interrupted = log.calls.filter((c) => c.runs.some((r) => r.interrupted))
+    }
     expect(interrupted.length, 'calls that shared the crashed batch').toBeGreaterThan(0)
     for (const call of interrupted) {
       expect(call.status).toBe('succeeded')
