@@ -61,12 +61,14 @@ export function transition(ctx: RunContext, record: StepRecord, status: StepStat
   ctx.emit({
     type: 'step',
     step: record.name,
+    kind: record.kind,
     status,
     attempt: record.attempts,
     at: now,
     ...(error !== undefined && { error }),
     // Where and when the attempt's call reached a node (unset on `running`, which comes first).
     ...(record.dispatchedAt !== undefined && { node: record.node, dispatchedAt: record.dispatchedAt }),
+    ...(status === 'succeeded' && record.reused !== undefined && { reused: record.reused }),
   })
 }
 

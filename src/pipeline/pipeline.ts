@@ -14,14 +14,15 @@ import { duplicateStep } from '../graph/validate.js'
 import { visitInOrder } from '../task/walk.js'
 import { runPipeline, type RunPipelineOptions } from './run.js'
 import { mapItemCall } from './map-step.js'
-import type { ShellOptions, ShellResult } from './shell.js'
+import type { ParamDeclaration } from './params.js'
+import { checkShellValue, type ShellOptions, type ShellResult, type ShellValue } from './shell.js'
 import type { RunRecord, StepKind, StepOptions } from './types.js'
 
 export interface StepDefinition {
   readonly name: string
   readonly kind: StepKind
   readonly pending: Pending<unknown> | undefined
-  readonly command: readonly string[] | string | undefined
+  readonly command: readonly ShellValue[] | string | undefined
   readonly shell: ShellOptions
   readonly branches: Readonly<Record<string, Pipeline>> | undefined
   readonly map: MapDefinition | undefined
@@ -40,6 +41,7 @@ const STEP_KEYS = ['after', 'retries', 'retryDelay', 'timeout', 'priority', 'cac
 
 export class Pipeline {
   private readonly definitions = new Map<string, StepDefinition>()
+  private readonly parameters = new Map<string, ParamDeclaration>()
   /** Steps of other pipelines this one reads (they must contain it, or the run fails at once). */
   readonly externals = new Map<string, StepId>()
 
@@ -55,11 +57,18 @@ export class Pipeline {
     return this.define(name, 'call', { pending, options }) as Pending<T>
   }
 
-  /** A step that runs a command: an argv array, or a string for `sh -c`. Its output is `{ code, stdout, stderr }`. */
-  shell(name: string, command: readonly string[] | string, options: StepOptions & ShellOptions = {}): Pending<ShellResult> {
-    const ok = typeof command === 'string' ? command !== '' : Array.isArray(command) && command.length > 0 && command.every((a) => typeof a === 'string')
+  /**
+   * A step that runs a command: an argv array, or a string for `sh -c`. Argv words and `env`
+   * values may be parameters or step outputs (the step then depends on them). Its output is
+   * `{ code, stdout, stderr }`; its lines reach `onEvent` as they are printed.
+   */
+  shell(name: string, command: readonly ShellValue[] | string, options: StepOptions & ShellOptions = {}): Pending<ShellResult> {
+    const ok = typeof command === 'string' ? command !== '' : Array.isArray(command) && command.length > 0
     if (!ok) throw new InvalidOptionError(`Shell step "${name}" needs a command: an argv array of strings or a non-empty string, got ${shown(command)}`)
+    if (typeof command !== 'string') command.forEach((word, i) => checkShellValue(name, `word ${i} of its command`, word))
     const { cwd, env, ...stepOptions } = options
+    if (env !== undefined && (typeof env !== 'object' || env === null)) throw new InvalidOptionError(`Expected \`env\` of shell step "${name}" to be an object of variables, got ${shown(env)}`)
+    for (const [variable, value] of Object.entries(env ?? {})) checkShellValue(name, `env ${variable}`, value)
     return this.define(name, 'shell', { command, shell: { ...(cwd !== undefined && { cwd }), ...(env !== undefined && { env }) }, options: stepOptions }) as Pending<ShellResult>
   }
 
@@ -67,7 +76,7 @@ export class Pipeline {
    * A step that runs a script file in its own Node process (runnable's notebook task): `.js`/`.mjs`
    * with node, `.ts` with node --import tsx. Arguments follow the file. Output: `{ code, stdout, stderr }`.
    */
-  script(name: string, file: string | URL, options: StepOptions & ShellOptions & { args?: string[] } = {}): Pending<ShellResult> {
+  script(name: string, file: string | URL, options: StepOptions & ShellOptions & { args?: ShellValue[] } = {}): Pending<ShellResult> {
     const path = file instanceof URL ? fileURLToPath(file) : file
     if (typeof path !== 'string' || path === '') throw new InvalidOptionError(`Script step "${name}" needs a file, got ${shown(file)}`)
     const { args = [], ...rest } = options
@@ -110,15 +119,32 @@ export class Pipeline {
     return this.define(name, 'map', { map, options: stepOptions }) as Pending<O>
   }
 
-  /** A run parameter (`p.run({ params })`), readable by every step and nested branch. */
+  /**
+   * A run parameter (`p.run({ params })`, `spindle run --param name=value`), readable by every
+   * step and nested branch. Declared here, so a run can refuse a value for a name nobody declares.
+   * Declaring a name again returns the same parameter, if the default is the same.
+   */
   param<T>(name: string, defaultValue?: T): Pending<T> {
     if (typeof name !== 'string' || name === '') throw new InvalidOptionError(`Expected the parameter name to be a non-empty string, got ${shown(name)}`)
-    return Pending.step<T>({ pipeline: this, name, param: { defaultValue, hasDefault: arguments.length > 1 } })
+    const declared: ParamDeclaration = { name, pipeline: this.name, hasDefault: arguments.length > 1, defaultValue }
+    const earlier = this.parameters.get(name)
+    if (earlier !== undefined && (earlier.hasDefault !== declared.hasDefault || !Object.is(earlier.defaultValue, defaultValue))) {
+      throw new InvalidOptionError(
+        `Parameter "${name}" of pipeline "${this.name}" is declared twice with different defaults (${earlier.hasDefault ? shown(earlier.defaultValue) : 'none'}, then ${declared.hasDefault ? shown(defaultValue) : 'none'}): declare it once and pass its Pending on.`,
+      )
+    }
+    this.parameters.set(name, declared)
+    return Pending.step<T>({ pipeline: this, name, param: { defaultValue, hasDefault: declared.hasDefault } })
   }
 
   /** The steps, in definition order. */
   get steps(): readonly StepDefinition[] {
     return [...this.definitions.values()]
+  }
+
+  /** The parameters this pipeline declares (not its branches'), in declaration order. */
+  get params(): readonly ParamDeclaration[] {
+    return [...this.parameters.values()]
   }
 
   /** Runs every step, independent ones at once; resolves with the run record (it does not reject for a failed step). */
@@ -138,6 +164,8 @@ export class Pipeline {
     const seen = new Set<Pending<unknown>>() // one walk for the whole definition: a shared call is read once
     const read = (p: unknown) => isPending(p) && this.collect(p, deps, seen)
     read(parts.pending)
+    if (Array.isArray(parts.command)) parts.command.forEach(read)
+    for (const value of Object.values(parts.shell?.env ?? {})) read(value)
     if (parts.map !== undefined) {
       read(parts.map.items)
       if (Array.isArray(parts.map.items)) parts.map.items.forEach((item, i) => read(mapItemCall(name, parts.map!.each, item, i)))

@@ -16,6 +16,7 @@ import type { Pipeline } from './pipeline.js'
 import { Slots } from './slots.js'
 import type { StepGraph } from '../graph/step-graph.js'
 import { openPersistence } from './persistence.js'
+import { checkParamNames } from './params.js'
 import type { PipelineEvent, RunRecord, RunStatus, StepRecord } from './types.js'
 
 export interface RunPipelineOptions {
@@ -47,6 +48,7 @@ export async function runPipeline(pipeline: Pipeline, options: RunPipelineOption
   }
   const graphs = new Map<Pipeline, StepGraph>()
   validateTree(pipeline, [], graphs)
+  if (options.params !== undefined) checkParamNames(pipeline, options.params)
   const executor = options.executor ?? new ParallelExecutor()
   const id = `${new Date().toISOString().replace(/[:.]/g, '-')}-${randomUUID().slice(0, 8)}`
   const startedAt = Date.now()

@@ -5,7 +5,7 @@ import { resolveStep, transition, type Level, type RunContext } from './context.
 import { runLevel } from './level.js'
 import { lookaheadFor, mapStep } from './map-step.js'
 import type { StepDefinition } from './pipeline.js'
-import { runShell } from './shell.js'
+import { resolveShell, runShell } from './shell.js'
 import type { StepRecord } from './types.js'
 import { stepCacheKey } from './persistence.js'
 
@@ -23,6 +23,14 @@ export interface Ended {
 
 /** Runs a step until it succeeds or has no retries left. A leaf's slot is the level's to give back, after it reports the end. */
 export async function attempt(ctx: RunContext, level: Level, def: StepDefinition, record: StepRecord): Promise<Ended> {
+  if (def.kind === 'call' && def.options.cache === true) {
+    // Looked up before any attempt: a hit runs nothing, so it makes no attempt (and no `running`).
+    const cached = await lookup(ctx, level, def, record)
+    if (cached !== undefined) {
+      record.reused = 'cache'
+      return { name: def.name, ok: true, value: cached.value }
+    }
+  }
   const retries = def.options.retries ?? 0
   for (let delay = def.options.retryDelay ?? 100; ; delay *= 2) {
     record.attempts++
@@ -60,12 +68,8 @@ function execute(ctx: RunContext, level: Level, def: StepDefinition, record: Ste
   switch (def.kind) {
     case 'stub':
       return undefined
-    case 'shell': {
-      const { timeout } = def.options
-      const stop = ctx.stop.signal
-      const signal = timeout === undefined ? stop : AbortSignal.any([stop, AbortSignal.timeout(timeout)])
-      return runShell(def.name, def.command!, def.shell, signal)
-    }
+    case 'shell':
+      return shell(ctx, level, def, record)
     case 'call':
       return def.options.cache === true ? cachedCall(ctx, level, def, record) : call(ctx, level, def, record)
     case 'parallel':
@@ -75,20 +79,47 @@ function execute(ctx: RunContext, level: Level, def: StepDefinition, record: Ste
   }
 }
 
+/** Parameters and step outputs in its command and env resolved, then the command, its lines streamed as events. */
+async function shell(ctx: RunContext, level: Level, def: StepDefinition, record: StepRecord): Promise<unknown> {
+  const resolved = await resolveShell(def.name, def.command!, def.shell, (ref) => resolveStep(ctx, level, ref))
+  const { timeout } = def.options
+  const stop = ctx.stop.signal
+  const signal = timeout === undefined ? stop : AbortSignal.any([stop, AbortSignal.timeout(timeout)])
+  const onLine = ctx.listening ? (stream: 'stdout' | 'stderr', line: string) => ctx.emit({ type: 'output', step: record.name, stream, line, at: Date.now() }) : undefined
+  return runShell(def.name, resolved, signal, onLine)
+}
+
 function call(ctx: RunContext, level: Level, def: StepDefinition, record: StepRecord): Promise<unknown> {
   const options = { signal: ctx.stop.signal, timeout: def.options.timeout, onDispatch: (node: number) => dispatched(record, node), label: record.name }
   return ctx.compute[runWithSteps](def.pending!, options, (ref) => resolveStep(ctx, level, ref))
 }
 
-async function cachedCall(ctx: RunContext, level: Level, def: StepDefinition, record: StepRecord): Promise<unknown> {
+/**
+ * The step's cache entry, if its key can be made and the entry is there. The key is kept for the
+ * attempts; one that cannot be made (an argument that cannot be hashed) is made again by the
+ * first attempt, which then fails with the reason.
+ */
+async function lookup(ctx: RunContext, level: Level, def: StepDefinition, record: StepRecord): Promise<{ value: unknown } | undefined> {
+  try {
+    const key = await cacheKeyOf(ctx, level, def, record)
+    const cached = ctx.persistence.cache.get(key)
+    return cached.hit ? { value: cached.value } : undefined
+  } catch {
+    return undefined
+  }
+}
+
+async function cacheKeyOf(ctx: RunContext, level: Level, def: StepDefinition, record: StepRecord): Promise<string> {
+  if (record.cacheKey !== undefined) return record.cacheKey
   const key = await stepCacheKey(def.pending!, (ref) => resolveStep(ctx, level, ref), (ref) => upstreamKey(level, ref))
   record.cacheKey = key
   level.keys.set(def.name, key)
-  const cached = ctx.persistence.cache.get(key)
-  if (cached.hit) {
-    record.reused = 'cache'
-    return cached.value
-  }
+  return key
+}
+
+/** A cache miss (see `lookup`): the call runs, and its value is stored under the step's key. */
+async function cachedCall(ctx: RunContext, level: Level, def: StepDefinition, record: StepRecord): Promise<unknown> {
+  const key = await cacheKeyOf(ctx, level, def, record)
   const value = await call(ctx, level, def, record)
   ctx.persistence.cache.put(key, value)
   return value

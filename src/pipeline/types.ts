@@ -55,6 +55,8 @@ export type PipelineEvent =
   | {
       readonly type: 'step'
       readonly step: string
+      /** The step's kind: a `parallel` step stands for its branches' steps, which run under it. */
+      readonly kind?: StepKind
       readonly status: StepStatus
       readonly attempt: number
       readonly at: number
@@ -66,6 +68,8 @@ export type PipelineEvent =
        */
       readonly node?: number
       readonly dispatchedAt?: number
+      /** On `succeeded`, for a step that did not run: its output came from the cache or the resumed run. */
+      readonly reused?: 'cache' | 'resume'
     }
   | {
       /** A `map` step's items: once when they are known (`done` 0), then as each one succeeds. */
@@ -73,6 +77,14 @@ export type PipelineEvent =
       readonly step: string
       readonly done: number
       readonly total: number
+      readonly at: number
+    }
+  | {
+      /** A line a shell or script step printed (without its newline), as it was printed. */
+      readonly type: 'output'
+      readonly step: string
+      readonly stream: 'stdout' | 'stderr'
+      readonly line: string
       readonly at: number
     }
 

@@ -5,7 +5,7 @@
  * On disk (version 1):
  *   run.json                 { version, id, pipeline, status, startedAt, endedAt?, steps, counts? }
  *   steps/<safe-name>.json   { version, name, kind, status, attempts, startedAt?, endedAt?,
- *                              error?, blockedBy?, cacheKey?, output: boolean, outputError? }
+ *                              error?, blockedBy?, cacheKey?, reused?, output: boolean, outputError? }
  * `error` is `encodeThrown`'s JSON (name, message, stack, code, cause survive); `undefined` fields
  * are left out, since JSON has no undefined.
  */
@@ -31,6 +31,8 @@ export interface StepRecordData {
   readonly blockedBy: string | undefined
   /** The step cache key its output was (or would be) stored under. */
   readonly cacheKey?: string | undefined
+  /** Where a succeeded step's output came from when it did not run. */
+  readonly reused?: 'cache' | 'resume' | undefined
 }
 
 /** A step as read back: the record, with `error` rebuilt, and whether an output is stored. */
@@ -73,6 +75,7 @@ interface StepFile {
   error?: EncodedThrown
   blockedBy?: string
   cacheKey?: string
+  reused?: 'cache' | 'resume'
   output: boolean
   /** SHA-256 of the `.out` file's bytes: an output changed on disk is detected, not trusted. */
   outputHash?: string
@@ -111,6 +114,7 @@ export function encodeStep(record: StepRecordData, outputHash: string | undefine
     ...(record.error !== undefined && { error: encodeThrown(record.error) }),
     ...(record.blockedBy !== undefined && { blockedBy: record.blockedBy }),
     ...(record.cacheKey !== undefined && { cacheKey: record.cacheKey }),
+    ...(record.reused !== undefined && { reused: record.reused }),
     output: outputHash !== undefined,
     ...(outputHash !== undefined && { outputHash }),
     ...(outputError !== undefined && { outputError }),
@@ -135,6 +139,7 @@ export function decodeStep(text: string, where: string): StoredStep {
     error: file.error === undefined ? undefined : decodeThrown(file.error),
     blockedBy: file.blockedBy,
     cacheKey: file.cacheKey,
+    reused: file.reused === 'cache' || file.reused === 'resume' ? file.reused : undefined,
     hasOutput: file.output === true,
     outputHash: file.outputHash,
     outputError: file.outputError,
