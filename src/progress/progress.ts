@@ -2,10 +2,13 @@
  * A progress display for pipeline runs, fed by `run({ onEvent })`. On a terminal it redraws one
  * status line (done / running / queued / failed, elapsed time, an ETA, the running steps'
  * names); on anything else it writes one plain line per finished step, so logs stay readable;
- * with `json` it writes every event as one JSON object per line, for other programs.
+ * with `json` it writes every event as one JSON object per line, for other programs. Running
+ * counts leaf steps only: a parallel step runs nothing itself (its branches' steps are counted),
+ * so the count never exceeds the workers. Steps reused from the cache or a resumed run say so.
  */
 import type { PipelineEvent } from '../pipeline/types.js'
 import { printable } from '../printable.js'
+import { Eta, type RunHistory } from './eta.js'
 
 export interface ProgressOptions {
   /** Where to draw. @default process.stderr */
@@ -14,6 +17,11 @@ export interface ProgressOptions {
   live?: boolean
   /** One JSON object per event and per line (errors as `{ name, message, code }`), nothing else. @default false */
   json?: boolean
+  /**
+   * An earlier run of the pipeline: its leaf steps' durations and wall time (the CLI reads the
+   * newest from the run log). The ETA is based on them; without, on the steps finished so far.
+   */
+  history?: RunHistory
 }
 
 const FINISHED = new Set(['succeeded', 'failed', 'skipped', 'cancelled'])
@@ -25,30 +33,38 @@ export function pipelineProgress(options: ProgressOptions = {}): (event: Pipelin
   if (options.json === true) return (event) => void stream.write(`${JSON.stringify(jsonEvent(event))}\n`)
   const live = options.live ?? stream.isTTY === true
   const states = new Map<string, string>()
+  /** Parallel steps: not counted while they run, since their branches' steps are (and take the workers). */
+  const containers = new Set<string>()
   /** Map steps' items: "done/total", shown beside the step while it runs. */
   const items = new Map<string, string>()
+  const reused = { cache: 0, resume: 0 }
+  const eta = new Eta(options.history)
   let started = 0
   let drawn = false
   let ticker: NodeJS.Timeout | undefined
 
-  const count = (status: string) => [...states.values()].filter((s) => s === status).length
+  const count = (status: string) => [...states].filter(([name, s]) => s === status && !(s === 'running' && containers.has(name))).length
   const elapsed = (at: number) => seconds(at - started)
   const draw = (at: number) => {
-    const running = [...states].filter(([, s]) => s === 'running').map(([name]) => printable(items.has(name) ? `${name} ${items.get(name)}` : name))
-    const eta = estimate(states, at - started)
+    const running = [...states].filter(([name, s]) => s === 'running' && !containers.has(name)).map(([name]) => printable(items.has(name) ? `${name} ${items.get(name)}` : name))
+    const left = eta.estimate(at)
     const line =
       `${count('succeeded')} done, ${running.length} running, ${count('pending')} queued, ${count('failed')} failed` +
-      ` | ${elapsed(at)}${eta === undefined ? '' : `, ETA ~${seconds(eta)}`}${running.length > 0 ? ` | ${running.join(', ')}` : ''}`
+      ` | ${elapsed(at)}${left === undefined ? '' : `, ETA ~${seconds(left)}`}${running.length > 0 ? ` | ${running.join(', ')}` : ''}`
     const width = Math.max(20, (stream.columns || 100) - 1)
     stream.write(`\r\x1b[2K${line.length > width ? `${line.slice(0, width - 1)}…` : line}`)
     drawn = true
   }
 
   return (event) => {
+    if (event.type === 'output') return // the CLI writes steps' lines to stdout and stderr
     if (event.type === 'run') {
       if (event.status === 'running') {
         started = event.at
-        for (const step of event.steps ?? []) states.set(step, 'pending')
+        for (const step of event.steps ?? []) {
+          states.set(step, 'pending')
+          eta.pending(step)
+        }
         if (live) {
           ticker = setInterval(() => draw(Date.now()), TICK_MS)
           ticker.unref() // a display never keeps the program alive
@@ -58,7 +74,7 @@ export function pipelineProgress(options: ProgressOptions = {}): (event: Pipelin
       clearInterval(ticker)
       if (live && drawn) stream.write('\r\x1b[2K')
       const cancelled = count('cancelled') > 0 ? `, ${count('cancelled')} cancelled` : ''
-      stream.write(`run ${event.status} in ${elapsed(event.at)}: ${count('succeeded')} steps succeeded, ${count('failed')} failed, ${count('skipped')} skipped${cancelled}\n`)
+      stream.write(`run ${event.status} in ${elapsed(event.at)}: ${count('succeeded')} steps succeeded${reusedNote(reused)}, ${count('failed')} failed, ${count('skipped')} skipped${cancelled}\n`)
       return
     }
     if (event.type === 'items') {
@@ -68,30 +84,34 @@ export function pipelineProgress(options: ProgressOptions = {}): (event: Pipelin
     }
     // A nested branch's steps appear as they start: the parent composite step stands for them
     // until then, so they join the counts here.
-    if (!states.has(event.step) && event.status === 'pending') states.set(event.step, 'pending')
-    states.set(event.step, event.status)
+    const { step, status } = event
+    const wasRunning = states.get(step) === 'running'
+    states.set(step, status)
+    if (event.kind === 'parallel') {
+      containers.add(step)
+      eta.forget(step)
+    } else if (status === 'running') {
+      eta.started(step, event.at)
+    } else if (status === 'pending') {
+      eta.pending(step)
+    } else if (FINISHED.has(status)) {
+      eta.finished(step, event.at, wasRunning && status === 'succeeded' && event.reused === undefined)
+    }
+    if (status === 'succeeded' && event.reused !== undefined) reused[event.reused]++
     if (live) return draw(event.at)
-    if (FINISHED.has(event.status)) {
-      const why = (event.status === 'failed' || event.status === 'cancelled') && event.error instanceof Error ? `: ${event.error.message}` : ''
-      stream.write(`[${elapsed(event.at)}] ${printable(`${event.step} ${event.status}${why}`)}\n`)
+    if (FINISHED.has(status)) {
+      const why = (status === 'failed' || status === 'cancelled') && event.error instanceof Error ? `: ${event.error.message}` : ''
+      const from = event.reused === undefined ? '' : ` (reused from ${event.reused})`
+      stream.write(`[${elapsed(event.at)}] ${printable(`${step} ${status}${from}${why}`)}\n`)
     }
   }
 }
 
-/**
- * Time left, from the rate at which steps have finished so far: steps of one pipeline differ
- * too much for a per-step guess, and the finishing rate already reflects how many run at once.
- * Undefined until a step has finished (no rate yet) and once nothing is left.
- */
-export function estimate(states: ReadonlyMap<string, string>, elapsedMs: number): number | undefined {
-  let finished = 0
-  let left = 0
-  for (const status of states.values()) {
-    if (FINISHED.has(status)) finished++
-    else left++
-  }
-  if (finished === 0 || left === 0) return undefined
-  return (elapsedMs / finished) * left
+/** ` (1 reused from cache)`: steps that succeeded without running. */
+function reusedNote(reused: { cache: number; resume: number }): string {
+  const parts = [reused.cache > 0 && `${reused.cache} reused from cache`, reused.resume > 0 && `${reused.resume} from resume`].filter((p) => p !== false)
+  if (parts.length === 0) return ''
+  return ` (${reused.cache > 0 ? parts.join(', ') : `${reused.resume} reused from resume`})`
 }
 
 function seconds(ms: number): string {
