@@ -10,7 +10,7 @@ import { observeCalls } from '../compute/compute.js'
 import type { ParallelExecutor } from '../pipeline/executor.js'
 import type { Pipeline } from '../pipeline/pipeline.js'
 import type { PipelineEvent, RunRecord } from '../pipeline/types.js'
-import { CallLog, shapeOf, type Recording } from './recording.js'
+import { CallLog, keepLine, shapeOf, type OutputTail, type Recording } from './recording.js'
 import { renderReport } from './report.js'
 import { traceEvents } from './trace.js'
 
@@ -35,10 +35,12 @@ export function createRecorder(pipeline: Pipeline, executor?: ParallelExecutor):
   const events: PipelineEvent[] = []
   const log = new CallLog()
   const unwatch = executor?.[observeCalls](log)
-  const recording: Recording = { pipeline: shapeOf(pipeline), events, calls: log.calls }
+  const output: Record<string, OutputTail> = {}
+  const recording: Recording = { pipeline: shapeOf(pipeline), events, calls: log.calls, output }
   return {
     recording,
     onEvent: (event) => {
+      if (event.type === 'output') return keepLine(output, event.step, event.stream, event.line)
       events.push(event)
       if (event.type === 'run' && event.status !== 'running') unwatch?.()
     },

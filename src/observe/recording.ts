@@ -55,8 +55,26 @@ export interface CallSpan {
 
 export interface Recording {
   readonly pipeline: PipelineShape
+  /** Every event but steps' printed lines, which are kept in `output`. */
   readonly events: readonly PipelineEvent[]
   readonly calls: readonly CallSpan[]
+  /** The last lines each shell or script step printed, by step and stream (bounded: a step may print millions). */
+  readonly output?: Readonly<Record<string, OutputTail>>
+}
+
+export interface OutputTail {
+  readonly stdout: string[]
+  readonly stderr: string[]
+}
+
+/** Lines of each stream a recording keeps per step. */
+export const OUTPUT_TAIL_LINES = 20
+
+/** Keeps a printed line in the step's tail, dropping the oldest past the bound. */
+export function keepLine(output: Record<string, OutputTail>, step: string, stream: 'stdout' | 'stderr', line: string): void {
+  const tail = (output[step] ??= { stdout: [], stderr: [] })[stream]
+  tail.push(line)
+  if (tail.length > OUTPUT_TAIL_LINES) tail.shift()
 }
 
 export function shapeOf(pipeline: Pipeline): PipelineShape {

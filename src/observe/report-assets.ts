@@ -54,7 +54,8 @@ th { cursor: pointer; user-select: none; background: #f8fafc; } th.sorted::after
 td.num { text-align: right; font-variant-numeric: tabular-nums; }
 td .dot { display: inline-block; width: 9px; height: 9px; border-radius: 50%; margin-right: 6px; }
 details.error { border-left: 3px solid #dc4a4a; background: #fdf2f2; margin: 8px 0; padding: 6px 10px; border-radius: 3px; }
-details.error pre { white-space: pre-wrap; font-size: 12px; margin: 6px 0 0; }
+details.error pre, details.output pre { white-space: pre-wrap; font-size: 12px; margin: 6px 0 0; }
+details.output { border-left: 3px solid #b8bec6; background: #f8fafc; margin: 8px 0; padding: 6px 10px; border-radius: 3px; }
 .none { color: #52606d; }
 `
 

@@ -10,6 +10,7 @@ import { buildTimeline, type Timeline } from './timeline.js'
 import { graphSvg, type StepFacts } from './report-graph.js'
 import { formatMs, ganttSvg } from './report-gantt.js'
 import { errorText } from './trace.js'
+import { printable } from '../printable.js'
 import { escapeHtml, jsonForScript, REPORT_CSS, REPORT_SCRIPT, STATUS_COLORS } from './report-assets.js'
 
 /** One row of the step table, as embedded in the report (times in ms from the run's start). */
@@ -51,6 +52,7 @@ export function renderReport(record: RunRecord, recording: Recording): string {
       ['step', 'kind', 'status', 'attempts', 'node', 'start', 'duration', 'queued', 'reused', 'error'].map((h) => `<th data-key="${h}">${h}</th>`).join('') +
       '</tr></thead><tbody></tbody></table><noscript>The step table needs JavaScript; the graph and timeline above do not.</noscript></section>',
     `<section id="errors"><h2>Errors</h2>${errorsHtml(record, timeline)}</section>`,
+    outputHtml(recording),
     `<script type="application/json" id="spindle-data">${jsonForScript({ rows })}</script>`,
     `<script>${REPORT_SCRIPT}</script>`,
     '</body></html>',
@@ -100,6 +102,21 @@ function errorsHtml(record: RunRecord, timeline: Timeline): string {
     entries.push(item(s.name, s.status === 'failed' ? `failed after ${s.attempts} attempt(s)` : s.status, s.error))
   }
   return entries.length === 0 ? '<p class="none">No errors.</p>' : entries.join('\n')
+}
+
+/** The last lines shell and script steps printed, per step and stream (none: no section). */
+function outputHtml(recording: Recording): string {
+  const entries = Object.entries(recording.output ?? {}).flatMap(([step, tail]) =>
+    (['stdout', 'stderr'] as const).flatMap((stream) =>
+      tail[stream].length === 0
+        ? []
+        : [
+            `<details class="output" data-step="${escapeHtml(step)}" open><summary><b>${escapeHtml(step)}</b> ${stream}, last ${tail[stream].length} line(s)</summary>` +
+              `<pre>${escapeHtml(tail[stream].map(printable).join('\n'))}</pre></details>`,
+          ],
+    ),
+  )
+  return entries.length === 0 ? '' : `<section id="output"><h2>Output</h2>${entries.join('\n')}</section>`
 }
 
 /** Stack, own fields (`code`, ...) and the cause chain, as text. */
