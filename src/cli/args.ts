@@ -7,6 +7,7 @@
 import { parseArgs } from 'node:util'
 import { UsageError } from '../errors.js'
 import { closest } from '../options.js'
+import { paramTexts } from './params.js'
 
 export type BackendFlag = 'thread' | 'process' | 'inline' | 'ssh'
 export const BACKENDS: readonly BackendFlag[] = ['thread', 'process', 'inline', 'ssh']
@@ -26,6 +27,8 @@ export interface RunFlags {
   json: boolean
   progress: boolean
   runLog: string | undefined
+  /** `--param name=value` texts, by name (typed once the pipeline is loaded). */
+  params: Record<string, string>
 }
 
 type FlagType = { type: 'string' | 'boolean'; multiple?: boolean }
@@ -39,6 +42,7 @@ const RUN_FLAGS: Record<string, FlagType> = {
   json: { type: 'boolean' },
   'no-progress': { type: 'boolean' },
   'run-log': { type: 'string' },
+  param: { type: 'string', multiple: true },
 }
 
 /** Flags each command accepts (`--help` is accepted everywhere). */
@@ -113,6 +117,7 @@ export function runFlags(command: string, values: Parsed['values']): RunFlags {
     json: values.json === true,
     progress: values['no-progress'] !== true,
     runLog: values['run-log'] as string | undefined,
+    params: paramTexts(values.param as string[] | undefined),
   }
 }
 

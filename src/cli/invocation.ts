@@ -19,6 +19,8 @@ export interface Invocation {
   readonly backend: BackendFlag | undefined
   readonly workers: number | undefined
   readonly hosts: readonly string[] | undefined
+  /** `--param` texts as given, by name: resume types them again against the pipeline. */
+  readonly params: Readonly<Record<string, string>>
 }
 
 export function writeInvocation(runLogDir: string, runId: string, invocation: Invocation): void {
@@ -34,12 +36,13 @@ export function readInvocation(runLogDir: string, runId: string): Invocation | u
     return undefined
   }
   if (typeof data !== 'object' || data === null) return undefined
-  const { version, file, backend, workers, hosts } = data as Record<string, unknown>
+  const { version, file, backend, workers, hosts, params } = data as Record<string, unknown>
   if (version !== VERSION || typeof file !== 'string') return undefined
   return {
     file,
     backend: typeof backend === 'string' ? (backend as BackendFlag) : undefined,
     workers: typeof workers === 'number' ? workers : undefined,
     hosts: Array.isArray(hosts) ? hosts.filter((h): h is string => typeof h === 'string') : undefined,
+    params: typeof params === 'object' && params !== null ? Object.fromEntries(Object.entries(params).filter(([, v]) => typeof v === 'string')) : {},
   }
 }

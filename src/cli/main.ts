@@ -58,6 +58,8 @@ Options of run and resume:
   --json                   One JSON object per event on stdout, no live display
   --no-progress            No progress display (the summary is still printed)
   --run-log <dir>          Run log directory (default: .spindle/runs)
+  --param <name=value>     A pipeline parameter (p.param), typed by its default;
+                           repeatable. resume keeps the run's params
 
 Options of graph:
   --format <name>          mermaid (default) or dot
@@ -130,7 +132,7 @@ function runs(args: readonly string[], values: Record<string, unknown>, io: CliI
   const invocation = readInvocation(logDir, run.id)
   if (json) {
     const { step: _step, output: _output, ...data } = run
-    io.stdout.write(`${JSON.stringify({ ...data, ...(invocation !== undefined && { file: invocation.file }) }, errorReplacer, 2)}\n`)
+    io.stdout.write(`${JSON.stringify({ ...data, ...(invocation !== undefined && { file: invocation.file, params: invocation.params }) }, errorReplacer, 2)}\n`)
   } else {
     io.stdout.write(formatRunShow(run, invocation))
   }

@@ -17,10 +17,13 @@ import type { PipelineEvent, RunRecord } from '../pipeline/types.js'
 import { RunLog } from '../runlog/run-log.js'
 import { pipelineProgress } from '../progress/progress.js'
 import type { RunFlags } from './args.js'
-import { readInvocation, writeInvocation } from './invocation.js'
+import { readInvocation, writeInvocation, type Invocation } from './invocation.js'
+import { typedParams } from './params.js'
 import { loadPipeline } from './load.js'
 import type { CliIO } from './main.js'
 import { formatRunSummary } from './runs-format.js'
+import { runHistory } from './history.js'
+import { printable } from '../printable.js'
 
 /** Exit code of a run cancelled by SIGINT: 128 + 2, as shells report a Ctrl-C. */
 export const EXIT_CANCELLED = 130
@@ -32,6 +35,7 @@ export function runLogDir(flags: { runLog: string | undefined }, cwd: string): s
 export async function runCommand(file: string, flags: RunFlags, io: CliIO, resume?: string): Promise<number> {
   const logDir = runLogDir(flags, io.cwd)
   const loaded = await loadPipeline(file, io.cwd)
+  const params = typedParams(loaded.pipeline, flags.params) // a bad --param fails before the pool starts
   const compute = await startCompute(flags, loaded.execArgv)
   let record: RunRecord
   try {
@@ -41,12 +45,13 @@ export async function runCommand(file: string, flags: RunFlags, io: CliIO, resum
     const display = flags.json
       ? pipelineProgress({ stream: io.stdout as NodeJS.WritableStream, json: true })
       : flags.progress
-        ? pipelineProgress({ stream: io.stderr as NodeJS.WritableStream & { isTTY?: boolean } })
+        ? pipelineProgress({ stream: io.stderr as NodeJS.WritableStream & { isTTY?: boolean }, history: runHistory(logDir, loaded.pipeline.name) })
         : undefined
     const onEvent = (event: PipelineEvent) => {
+      if (event.type === 'output' && !flags.json) writeStepLine(io, event)
       if (event.type === 'run' && event.status === 'running') {
         // Beside the record, before any step: a run killed at once can still be resumed by id.
-        writeInvocation(logDir, event.run, { file: loaded.file, backend: flags.backend, workers: flags.workers, hosts: flags.hosts })
+        writeInvocation(logDir, event.run, { file: loaded.file, backend: flags.backend, workers: flags.workers, hosts: flags.hosts, params: flags.params })
       }
       run?.onEvent(event)
       display?.(event)
@@ -56,6 +61,7 @@ export async function runCommand(file: string, flags: RunFlags, io: CliIO, resum
       onEvent,
       runLog: logDir,
       cacheDir: resolve(io.cwd, '.spindle', 'cache'),
+      params,
       ...(io.signal !== undefined && { signal: io.signal }),
       ...(resume !== undefined && { resume }),
     })
@@ -72,6 +78,17 @@ export async function runCommand(file: string, flags: RunFlags, io: CliIO, resum
 }
 
 /**
+ * A line a shell or script step printed, written as task output is (`[notify · shell] text`):
+ * its stdout to stdout, its stderr to stderr, whole lines. On a terminal the line is cleared
+ * first, since the live progress line may be drawn there (it redraws).
+ */
+function writeStepLine(io: CliIO, event: Extract<PipelineEvent, { type: 'output' }>): void {
+  const out = event.stream === 'stdout' ? io.stdout : io.stderr
+  const line = `[${printable(event.step)} · shell] ${event.line}\n`
+  out.write(out.isTTY === true ? `\r\x1b[2K${line}` : line)
+}
+
+/**
  * `spindle resume <id> [file]`: the file and pool flags recorded when the CLI started the run,
  * unless given again. A run started from code has no recorded file: then the file is required.
  */
@@ -85,11 +102,28 @@ export async function resumeCommand(id: string, file: string | undefined, flags:
   }
   const merged: RunFlags = {
     ...flags,
+    params: resumedParams(id, invocation, flags.params),
     backend: flags.backend ?? invocation?.backend,
     workers: flags.workers ?? invocation?.workers,
     hosts: flags.hosts ?? (invocation?.hosts === undefined ? undefined : [...invocation.hosts]),
   }
   return runCommand(target, merged, io, id)
+}
+
+/**
+ * The params of the run being resumed: its steps' outputs were made with them, so a different
+ * value is refused (reusing them under other params would mix two runs). A run the CLI did not
+ * start recorded none: then the given ones stand.
+ */
+function resumedParams(id: string, invocation: Invocation | undefined, given: Readonly<Record<string, string>>): Record<string, string> {
+  if (invocation === undefined) return { ...given }
+  for (const [name, text] of Object.entries(given)) {
+    const recorded = invocation.params[name]
+    if (recorded === text) continue
+    const was = recorded === undefined ? `without \`--param ${name}\`` : `with \`--param ${name}=${recorded}\``
+    throw new UsageError(`Run "${id}" was made ${was}; resume keeps its params. To run with \`--param ${name}=${text}\`, start a new run: \`spindle run\`.`)
+  }
+  return { ...invocation.params }
 }
 
 async function startCompute(flags: RunFlags, tsxArgv: string[] | undefined): Promise<Compute> {

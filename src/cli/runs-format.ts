@@ -8,6 +8,7 @@ import type { RunRecord, StepStatus } from '../pipeline/types.js'
 import type { StepCounts, StoredRun, StoredRunSummary } from '../runlog/run-log.js'
 import type { Invocation } from './invocation.js'
 import { printable } from '../printable.js'
+import { lastLines } from '../pipeline/shell.js'
 
 interface StepLine {
   readonly name: string
@@ -41,10 +42,37 @@ export function formatRunShow(run: StoredRun, invocation: Invocation | undefined
     `  duration  ${run.endedAt === undefined ? '-' : duration(run.startedAt, run.endedAt)}`,
   ]
   if (invocation !== undefined) lines.push(`  file      ${printable(invocation.file)}`)
+  const params = Object.entries(invocation?.params ?? {})
+  if (params.length > 0) lines.push(`  params    ${printable(params.map(([name, text]) => `${name}=${text}`).join(' '))}`)
   const recorded = new Set(run.steps.map((s) => s.name))
   const never = run.stepNames.filter((n) => !recorded.has(n))
   const steps: StepLine[] = [...run.steps, ...never.map((name) => ({ name, status: 'pending', attempts: 0, startedAt: undefined, endedAt: undefined, error: undefined, blockedBy: undefined }))]
-  return `${lines.join('\n')}\nSteps:\n${formatSteps(steps)}`
+  return `${lines.join('\n')}\nSteps:\n${formatSteps(steps)}${formatShellTails(run)}`
+}
+
+/**
+ * The last lines each shell (and script) step printed: from its stored output when it
+ * succeeded, from its error when it failed (a failed command's error carries both tails).
+ */
+function formatShellTails(run: StoredRun): string {
+  const blocks: string[] = []
+  for (const step of run.steps) {
+    if (step.kind !== 'shell') continue
+    let streams: { stdout?: unknown; stderr?: unknown }
+    try {
+      streams = step.hasOutput ? (run.output(step.name) as typeof streams) : ((step.error ?? {}) as typeof streams)
+    } catch (error) {
+      blocks.push(`Output of ${printable(step.name)}: cannot be read (${printable((error as Error).message)})\n`)
+      continue
+    }
+    for (const stream of ['stdout', 'stderr'] as const) {
+      const text = streams?.[stream]
+      if (typeof text !== 'string' || text.trim() === '') continue
+      const tail = lastLines(text)
+      blocks.push(`Last lines of ${printable(step.name)} (${stream}):\n${tail.split('\n').map((line) => `  ${printable(line)}`).join('\n')}\n`)
+    }
+  }
+  return blocks.join('')
 }
 
 /** One line per step: name, status, attempts, duration, and why it failed or was skipped. */

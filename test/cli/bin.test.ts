@@ -1,7 +1,7 @@
 // The real executable on the repository's own example: what `npm start` runs. A .ts pipeline
 // whose .ts task module must load on worker threads (tsx registered by the CLI, not by a flag).
 import { execFile, spawn } from 'node:child_process'
-import { existsSync, rmSync } from 'node:fs'
+import { existsSync, readFileSync, rmSync } from 'node:fs'
 import { join } from 'node:path'
 import { promisify } from 'node:util'
 import { afterEach, expect, it } from 'vitest'
@@ -20,8 +20,9 @@ it('spindle run examples/pipeline.ts: every step succeeds, plain progress lines 
     timeout: 60_000,
   })
   const lines = stdout.trimEnd().split('\n')
-  expect(lines[0]).toMatch(/^Run \S+ of "fit" succeeded in \d+\.\d s$/)
-  expect(lines.slice(1).map((l) => l.trim().split(/ +/).slice(0, 2).join(' '))).toEqual([
+  expect(lines[0]).toBe('[notify · shell] model trained') // the shell step's line, streamed as it printed it
+  expect(lines[1]).toMatch(/^Run \S+ of "fit" succeeded in \d+\.\d s$/)
+  expect(lines.slice(2).map((l) => l.trim().split(/ +/).slice(0, 2).join(' '))).toEqual([
     'load succeeded',
     'featA succeeded',
     'featB succeeded',
@@ -29,6 +30,12 @@ it('spindle run examples/pipeline.ts: every step succeeds, plain progress lines 
     'notify succeeded',
   ])
   expect(stderr.trimEnd().split('\n').at(-1)).toMatch(/^run succeeded in \d+\.\d s: 5 steps succeeded, 0 failed, 0 skipped$/)
+  // The README's sample output is what this first run printed, its id and times aside.
+  const readme = readFileSync(join(root, 'README.md'), 'utf8')
+  const sample = /The first run prints:\n\n```text\n([\s\S]*?)```/.exec(readme)
+  expect(sample, 'README has no first-run sample after "The first run prints:"').not.toBeNull()
+  const shape = (text: string) => text.replace(/^Run \S+ of/m, 'Run <id> of').replace(/\d+\.\d s/g, '<time>')
+  expect(shape(sample![1]!)).toBe(shape(stdout))
 })
 
 it('spindle graph examples/pipeline.ts prints its Mermaid graph without running it', async () => {
