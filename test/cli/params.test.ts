@@ -21,12 +21,9 @@ describe('spindle run --param', () => {
     const run = outputs(idOf(stdout))
     expect(run.output('values')).toEqual({ rows: 50_000, verbose: true, label: 'big one', columns: ['x', 'y'] })
     expect(run.output('nested/branch/scaled')).toBe(150_000)
-  })
-
-  it('without --param, the defaults', async () => {
-    const { code, stdout, stderr } = await cli(['run', fixture('params.mjs'), '--no-progress'], cwd)
-    expect(code, stderr).toBe(0)
-    expect(outputs(idOf(stdout)).output('values')).toEqual({ rows: 20_000, verbose: false, label: 'run', columns: ['x'] })
+    // Without --param: the defaults.
+    const plain = await cli(['run', fixture('params.mjs'), '--no-progress'], cwd)
+    expect(outputs(idOf(plain.stdout)).output('values')).toEqual({ rows: 20_000, verbose: false, label: 'run', columns: ['x'] })
   })
 
   it('a value that is not of the default\'s type: exit 2, one line naming the param, its default and the value', async () => {
