@@ -1,6 +1,8 @@
 // Every example runs as a user would run it (under tsx), and prints what the README shows.
 import { execFile } from 'node:child_process'
-import { readdirSync } from 'node:fs'
+import { mkdtempSync, readdirSync, rmSync } from 'node:fs'
+import { createRequire } from 'node:module'
+import { fileURLToPath, pathToFileURL } from 'node:url'
 import { tmpdir } from 'node:os'
 import { promisify } from 'node:util'
 import { writeFileSync } from 'node:fs'
@@ -17,6 +19,21 @@ async function example(file: string, ...args: string[]): Promise<string[]> {
     timeout: 60_000,
   })
   return stdout.trimEnd().split('\n')
+}
+
+/**
+ * An example that keeps a run log and a step cache under its working directory, run from a fresh
+ * one: its output is a first run's, whatever ran before (a cache hit makes no attempt).
+ */
+async function freshExample(file: string): Promise<string[]> {
+  const cwd = mkdtempSync(join(tmpdir(), 'spindle-example-'))
+  try {
+    const tsx = pathToFileURL(createRequire(root).resolve('tsx')).href // from the repository, not the empty cwd
+    const { stdout } = await run(process.execPath, ['--import', tsx, fileURLToPath(new URL(`examples/${file}`, root))], { cwd, timeout: 60_000 })
+    return stdout.trimEnd().split('\n')
+  } finally {
+    rmSync(cwd, { recursive: true, force: true })
+  }
 }
 
 describe('examples', () => {
@@ -178,7 +195,7 @@ describe('examples', () => {
   })
 
   it('pipeline-run.ts: runs pipeline.ts from code, fitting the model through two parallel feature steps', async () => {
-    expect(await example('pipeline-run.ts')).toEqual([
+    expect(await freshExample('pipeline-run.ts')).toEqual([
       'Run succeeded: y = 3.00x + 2.00',
       '  load    succeeded after 1 attempt(s)',
       '  featA   succeeded after 1 attempt(s)',
