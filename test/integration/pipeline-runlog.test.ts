@@ -161,6 +161,39 @@ describe('run log', () => {
   })
 })
 
+describe('runLog: { keep }', () => {
+  it('after each run, keeps only the newest `keep` runs of the pipeline, leaving other pipelines alone', async () => {
+    const runs = join(dir, 'runs')
+    const other = await new Pipeline('other').run({ executor: inline(), runLog: runs })
+    const ids: string[] = []
+    for (let i = 0; i < 4; i++) {
+      const p = new Pipeline('kept')
+      p.step('a', t.add(i, 1))
+      ids.push((await p.run({ executor: inline(), runLog: { dir: runs, keep: 2 } })).id)
+    }
+    expect(RunLog.open(runs).list().map((r) => r.id).sort()).toEqual([other.id, ids[2], ids[3]].sort())
+    expect(RunLog.open(runs).read(ids[3]!).output('a')).toBe(4)
+  })
+
+  it('is checked before any work, with a clear message', async () => {
+    const runs = join(dir, 'runs')
+    const p = new Pipeline('checked')
+    p.step('a', t.add(1, 1))
+    const bad: Array<[unknown, string]> = [
+      [{ dir: runs, keep: 0 }, 'Expected `runLog.keep` to be an integer >= 1 (the newest runs of the pipeline to keep), got `0` (number).'],
+      [{ dir: runs, keep: 2.5 }, 'got `2.5` (number)'],
+      [{ dir: runs, keep: '3' }, 'got `"3"` (string)'],
+      [{ dir: runs, kep: 3 }, 'Unknown option "kep" for runLog. Did you mean "keep"?'],
+      [{ dir: 7 }, 'Expected `runLog.dir` to be a directory path, got `7` (number)'],
+      [7, 'Expected `runLog` to be a directory, `false` or `{ dir, keep }`, got `7` (number)'],
+    ]
+    for (const [runLog, message] of bad) {
+      await expect(p.run({ executor: inline(), runLog: runLog as string })).rejects.toMatchObject({ code: 'ERR_SPINDLE_INVALID_OPTION', message: expect.stringContaining(message) })
+    }
+    expect(RunLog.open(runs).list()).toEqual([]) // nothing ran, nothing was recorded
+  })
+})
+
 describe('step cache', () => {
   it('hits for the same task, module, arguments and upstream; misses when any changes', async () => {
     const moduleFile = join(dir, 'cached-tasks.mjs')
