@@ -1,6 +1,7 @@
 // The CLI called in-process through main(argv, io): commands, exit codes, and every bad input.
-import { existsSync, readFileSync, rmSync } from 'node:fs'
+import { existsSync, readFileSync, rmSync, writeFileSync } from 'node:fs'
 import { join } from 'node:path'
+import { pathToFileURL } from 'node:url'
 import { afterEach, beforeEach, describe, expect, it } from 'vitest'
 import { USAGE } from '../../dist/cli/main.js'
 import { cli, fixture, tempDir } from './helpers.js'
@@ -203,7 +204,10 @@ describe('spindle runs and resume', () => {
 
   it('resume <id> finds the file in the run log and reruns only what did not succeed', async () => {
     process.env.CLI_TEST_DIR = cwd
-    const failed = await cli(['run', fixture('factory.mjs'), '--no-progress'], cwd)
+    // The project's own file (inside the working directory): resume takes it from the run log.
+    const project = join(cwd, 'pipeline.mjs')
+    writeFileSync(project, `export { default } from ${JSON.stringify(pathToFileURL(fixture('factory.mjs')).href)}\n`)
+    const failed = await cli(['run', project, '--no-progress'], cwd)
     expect(failed.code).toBe(1)
     const resumed = await cli(['resume', idOf(failed.stdout), '--no-progress'], cwd)
     expect(resumed.code, resumed.stderr).toBe(0)
