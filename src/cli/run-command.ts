@@ -46,7 +46,7 @@ export async function runCommand(file: string, flags: RunFlags, io: CliIO, resum
     const onEvent = (event: PipelineEvent) => {
       if (event.type === 'run' && event.status === 'running') {
         // Beside the record, before any step: a run killed at once can still be resumed by id.
-        writeInvocation(logDir, event.run, { file: loaded.file, cwd: io.cwd, backend: flags.backend, workers: flags.workers, hosts: flags.hosts })
+        writeInvocation(logDir, event.run, { file: loaded.file, cwd: resolve(io.cwd), backend: flags.backend, workers: flags.workers, hosts: flags.hosts })
       }
       run?.onEvent(event)
       display?.(event)
