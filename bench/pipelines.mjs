@@ -15,8 +15,16 @@
 // (2c) A map step of 100,000 no-op items on the inline backend: items/s and the peak heap growth
 //     during the run (sampled every 4,096 items); bar >= 50k items/s. Baseline: the same 100,000
 //     calls as one compute.run(gather(...)) on an inline pool, the dispatcher alone.
+// (2d) The run log's cost: 10,000 independent no-op call steps on the inline backend with the
+//     default run log (in a temporary directory) and with `runLog: false`; raw baselines write
+//     step-sized JSON records by hand: 1,000 as one atomic file each (temp, fsync, rename, fsync
+//     of the directory: what durability per step costs), 10,000 appended 100 to a write + fdatasync.
+//     Bar: >= 20k steps/s with the run log.
 //
 // Usage: npm run build && node bench/pipelines.mjs   (SPINDLE_BENCH_WORKERS, SPINDLE_BENCH_ROUNDS)
+import { closeSync, fdatasyncSync, fsyncSync, mkdtempSync, openSync, renameSync, rmSync, writeSync } from 'node:fs'
+import { tmpdir } from 'node:os'
+import { join } from 'node:path'
 import Piscina from 'piscina'
 import { WORKERS, roundsFromEnv, rounds, median, nowMs, withTimeout, printTable, bar, writeResult, expectExit } from './lib/harness.mjs'
 import { FAMILIES, prng, toGraph } from './lib/dag-families.mjs'
@@ -62,9 +70,9 @@ async function warmCompute() {
 }
 
 /** p.run under a deadline; a run that does not succeed is an error (its first failed step's). */
-async function runOrThrow(p, executor, label) {
+async function runOrThrow(p, executor, label, runLog = false) {
   const start = nowMs()
-  const run = await withTimeout(p.run({ executor, runLog: false }), TIMEOUT_MS, label)
+  const run = await withTimeout(p.run({ executor, runLog }), TIMEOUT_MS, label)
   const wallMs = nowMs() - start
   if (run.status !== 'succeeded') {
     const bad = run.steps.find((s) => s.status === 'failed') ?? run.steps.find((s) => s.status !== 'succeeded')
@@ -166,11 +174,11 @@ function emptySteps(kind, deps) {
   return p
 }
 
-async function measureSteps(label, kind, deps, executor) {
+async function measureSteps(label, kind, deps, executor, runLog = false) {
   const buildStart = nowMs()
   const p = emptySteps(kind, deps)
   const buildMs = nowMs() - buildStart
-  const { run, wallMs } = await runOrThrow(p, executor(), label)
+  const { run, wallMs } = await runOrThrow(p, executor(), label, runLog)
   if (run.steps.length !== STEPS) throw new Error(`${label}: ${run.steps.length} step records, expected ${STEPS}`)
   return { stepsPerS: (STEPS / wallMs) * 1000, buildPerS: (STEPS / buildMs) * 1000 }
 }
@@ -271,6 +279,54 @@ printTable(`(2c) inline backend: items/s (median of ${ROUNDS} rounds)`, mapRows,
   { key: 'peakHeapMb', label: 'peak heap growth MB' },
 ], 'compute.run(gather) (baseline)')
 
+// ---- (2d) the run log's cost, 10,000 no-op call steps on the inline backend ----
+const logRoot = mkdtempSync(join(tmpdir(), 'spindle-bench-runlog-'))
+/** A record the size of a no-op step's line in the journal. */
+const record = (i) => `${JSON.stringify({ version: 2, name: `s${i}`, kind: 'call', status: 'succeeded', attempts: 1, output: true, startedAt: Date.now(), dispatchedAt: Date.now(), endedAt: Date.now(), outputHash: 'f'.repeat(64), inline: '/w9f' })}\n`
+const rawRecords = (perFile) => {
+  const dir = mkdtempSync(join(logRoot, 'raw-'))
+  const start = nowMs()
+  const records = perFile ? STEPS / 10 : STEPS // a thousand fsyncs already take seconds
+  if (perFile) {
+    for (let i = 0; i < records; i++) {
+      const temp = join(dir, `.s${i}.tmp`)
+      const fd = openSync(temp, 'wx')
+      writeSync(fd, record(i))
+      fsyncSync(fd)
+      closeSync(fd)
+      renameSync(temp, join(dir, `s${i}.json`))
+      const d = openSync(dir, 'r')
+      fsyncSync(d)
+      closeSync(d)
+    }
+  } else {
+    const fd = openSync(join(dir, 'steps.jsonl'), 'a')
+    for (let i = 0; i < STEPS; i += 100) {
+      let batch = ''
+      for (let j = i; j < i + 100; j++) batch += record(j)
+      writeSync(fd, batch)
+      fdatasyncSync(fd)
+    }
+    closeSync(fd)
+  }
+  const stepsPerS = (records / (nowMs() - start)) * 1000
+  rmSync(dir, { recursive: true, force: true })
+  return { stepsPerS }
+}
+const logContenders = [
+  { name: 'no-op call steps, run log', measure: () => measureSteps('run log', 'noop', independent, inlineExecutor, join(logRoot, 'runs')) },
+  { name: 'no-op call steps, runLog: false', measure: () => measureSteps('no run log', 'noop', independent, inlineExecutor) },
+  { name: 'raw: a file + fsync per record (1,000)', measure: () => rawRecords(true) },
+  { name: 'raw: appended, fdatasync per 100', measure: () => rawRecords(false) },
+]
+console.log(`\n(2d) the run log: ${STEPS.toLocaleString('en-US')} independent no-op call steps on the inline backend`)
+const logRaw = await rounds(logContenders, ROUNDS, (c) => guarded(`run log ${c.name}`, c.measure))
+rmSync(logRoot, { recursive: true, force: true })
+const logRows = logContenders.map((c) => ({ name: c.name, stepsPerS: median(logRaw[c.name].filter(Boolean).map((x) => x.stepsPerS)) }))
+printTable(`(2d) steps (or records) per second (median of ${ROUNDS} rounds)`, logRows, [
+  { key: 'stepsPerS', label: 'steps/s', ratio: true },
+], 'no-op call steps, runLog: false')
+
 console.log('\nbars')
 const bars = []
 for (const r of familyRows) bars.push(bar(`${r.name}: measured / predicted makespan`, r.ratio, '<=', 1.1))
@@ -278,12 +334,13 @@ for (const r of inlineRows) bars.push(bar(`inline ${r.name}, thousands of steps/
 const [ours, , fifo] = threadRows
 bars.push(bar('threads: spindle steps/s / piscina FIFO', ours.stepsPerS / fifo.stepsPerS, '>=', 3))
 bars.push(bar(`inline map step of ${MAP_ITEMS.toLocaleString('en-US')} items, thousands of items/s`, mapRows[0].itemsPerS / 1000, '>=', 50, 'k'))
+bars.push(bar(`inline, ${STEPS.toLocaleString('en-US')} no-op call steps with the run log, thousands of steps/s`, logRows[0].stepsPerS / 1000, '>=', 20, 'k'))
 for (const [label, err] of Object.entries(errors)) console.log(`ERROR ${label}: ${err.split('\n')[0]}`)
 
 writeResult('pipelines', {
   rounds: ROUNDS, targetMs: TARGET_MS, steps: STEPS,
   families: familyRows, inline: inlineRows, inlinePerRound: inlineRaw, threads: threadRows, threadsPerRound: threadRaw,
-  map: mapRows, mapPerRound: mapRaw, bars, errors,
+  map: mapRows, mapPerRound: mapRaw, runLog: logRows, runLogPerRound: logRaw, bars, errors,
 })
 if (Object.keys(errors).length > 0) process.exitCode = 1
 expectExit()

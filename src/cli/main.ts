@@ -162,7 +162,7 @@ function report(error: unknown, command: CommandName | undefined, io: CliIO): nu
   const usageLike =
     error instanceof UnknownRunError ||
     (error instanceof PipelineLoadError && error.code !== 'ERR_SPINDLE_PIPELINE_IMPORT') ||
-    (error instanceof SpindleError && error.code === 'ERR_SPINDLE_INVALID_OPTION')
+    (error instanceof SpindleError && (error.code === 'ERR_SPINDLE_INVALID_OPTION' || error.code === 'ERR_SPINDLE_RESUME_FILE_OUTSIDE'))
   const text = error instanceof Error ? error.message : String(error)
   const cause = error instanceof PipelineLoadError && error.cause instanceof Error && error.cause.stack !== undefined ? `\n${error.cause.stack}` : ''
   const code = error instanceof SpindleError ? ` [${error.code}]` : ''

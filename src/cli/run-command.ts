@@ -17,8 +17,8 @@ import type { PipelineEvent, RunRecord } from '../pipeline/types.js'
 import { RunLog } from '../runlog/run-log.js'
 import { pipelineProgress } from '../progress/progress.js'
 import type { RunFlags } from './args.js'
-import { readInvocation, writeInvocation, type Invocation } from './invocation.js'
 import { typedParams } from './params.js'
+import { readInvocation, trustedFile, writeInvocation, type Invocation } from './invocation.js'
 import { loadPipeline } from './load.js'
 import type { CliIO } from './main.js'
 import { formatRunSummary } from './runs-format.js'
@@ -51,7 +51,7 @@ export async function runCommand(file: string, flags: RunFlags, io: CliIO, resum
       if (event.type === 'output' && !flags.json) writeStepLine(io, event)
       if (event.type === 'run' && event.status === 'running') {
         // Beside the record, before any step: a run killed at once can still be resumed by id.
-        writeInvocation(logDir, event.run, { file: loaded.file, backend: flags.backend, workers: flags.workers, hosts: flags.hosts, params: flags.params })
+        writeInvocation(logDir, event.run, { file: loaded.file, cwd: resolve(io.cwd), backend: flags.backend, workers: flags.workers, hosts: flags.hosts, params: flags.params })
       }
       run?.onEvent(event)
       display?.(event)
@@ -90,13 +90,14 @@ function writeStepLine(io: CliIO, event: Extract<PipelineEvent, { type: 'output'
 
 /**
  * `spindle resume <id> [file]`: the file and pool flags recorded when the CLI started the run,
- * unless given again. A run started from code has no recorded file: then the file is required.
+ * unless given again. A run started from code has no recorded file: then the file is required;
+ * so it is for a recorded file outside the run's working directory (see invocation.ts).
  */
 export async function resumeCommand(id: string, file: string | undefined, flags: RunFlags, io: CliIO): Promise<number> {
   const logDir = runLogDir(flags, io.cwd)
   const invocation = readInvocation(logDir, id)
   RunLog.open(logDir).read(id) // an unknown id fails here, listing the recent ones, before anything loads
-  const target = file ?? invocation?.file
+  const target = file ?? (invocation === undefined ? undefined : trustedFile(id, invocation))
   if (target === undefined) {
     throw new UsageError(`Run "${id}" was not started by the spindle CLI, so its pipeline file is not recorded: pass it, \`spindle resume ${id} <file>\`.`)
   }

@@ -1,32 +1,40 @@
 /**
- * What a pipeline run keeps on disk: every step's record as it ends (atomically, so a run killed
- * at any moment loses no finished step), outputs to resume from, and the step cache. The run loop
- * asks four questions: was this step done in the run we resume, is its result cached, where do
- * I record it, and how long did each step take the last time (the scheduler's weights).
+ * What a pipeline run keeps on disk: every step's record as it ends (in the run's journal, by
+ * group commit, so a run killed at any moment loses no step anyone was told had finished),
+ * outputs to resume from, and the step cache. The run loop asks four questions: was this step
+ * done in the run we resume, is its result cached, where do I record it, and how long did each
+ * step take the last time (the scheduler's weights); and it sends its events through
+ * `afterDurable`, so an event follows the records made before it onto the disk.
  */
 import type { Pending } from '../task/pending.js'
 import { substitute, visitInOrder, type ArgumentPlan } from '../task/walk.js'
-import { cacheKey, moduleHash, StepCache } from '../runlog/cache.js'
-import { RunLog, type RunWriter, type StoredRun } from '../runlog/run-log.js'
+import { cacheKey, moduleHash, StepCache, type CacheLookup } from '../runlog/cache.js'
+import { pruneRuns } from '../runlog/prune.js'
+import { RunLog, type RunWriter, type StoredRun, type StoredValue } from '../runlog/run-log.js'
+import { runLogOptions, type RunLogOptions } from '../runlog/run-log-options.js'
+import { deserializeOutput } from '../runlog/stored-steps.js'
 import type { StepRecord } from './types.js'
 import type { RunStatus } from './types.js'
 
 export interface Persistence {
   /** Records a step that ended; `output` for a succeeded one (stored for resuming). */
   record(record: StepRecord, output?: unknown): void
-  finish(status: RunStatus, endedAt: number): void
+  /** Runs `fn` once every step recorded so far is on disk (at once without a run log, or when they are). */
+  afterDurable(fn: () => void): void
+  /** Waits for every record, marks the run ended, then prunes older runs as `runLog.keep` asks. */
+  finish(status: RunStatus, endedAt: number): Promise<void>
   /** Whether this run resumes an earlier one (else `resumed` finds nothing). */
   readonly resuming: boolean
   /** The output of a step (full name) that succeeded in the run being resumed. */
   resumed(name: string): { value: unknown; attempts: number } | undefined
-  readonly cache: StepCache
+  readonly cache: Pick<StepCache, 'get' | 'put'>
   /** Steps' durations in ms (by full name) in the newest earlier run of this pipeline in the log. */
   readonly durations: ReadonlyMap<string, number>
 }
 
 export interface PersistenceOptions {
-  /** Directory of run records, or `false` for none. @default '.spindle/runs' */
-  runLog?: string | false
+  /** Directory of run records, `false` for none, or `{ dir, keep }`. @default '.spindle/runs' */
+  runLog?: string | false | RunLogOptions
   /** The id of an earlier run of this pipeline: steps that succeeded there are not run again. */
   resume?: string
   /** Directory of the step cache. @default '.spindle/cache' */
@@ -34,25 +42,62 @@ export interface PersistenceOptions {
 }
 
 export function openPersistence(options: PersistenceOptions, run: { id: string; pipeline: string; startedAt: number; steps: string[] }): Persistence {
-  const log = options.runLog === false ? undefined : RunLog.open(options.runLog)
-  const earlier: StoredRun | undefined = options.resume === undefined ? undefined : RunLog.open(options.runLog || undefined).read(options.resume)
+  const { dir, keep } = runLogOptions(options.runLog)
+  const log = dir === false ? undefined : RunLog.open(dir)
+  const earlier: StoredRun | undefined = options.resume === undefined ? undefined : RunLog.open(dir || undefined).read(options.resume)
   const durations = log === undefined ? new Map<string, number>() : lastDurations(log, run.pipeline)
   const writer: RunWriter | undefined = log?.begin(run)
+  const cache = StepCache.open(options.cacheDir)
+  // Outputs already serialized and on disk (cache entries, the resumed run's outputs): recorded
+  // as links to those files, not serialized and written a second time.
+  const stored = new Map<string, StoredValue>()
+  const remember = (key: string, value: StoredValue | undefined) => writer !== undefined && value !== undefined && stored.set(key, value)
   return {
     durations,
-    cache: StepCache.open(options.cacheDir),
+    cache: {
+      get(key): CacheLookup {
+        const found = cache.get(key)
+        if (found.hit) remember(`cache:${key}`, found.stored)
+        return found
+      },
+      put(key, value) {
+        const entry = cache.put(key, value)
+        remember(`cache:${key}`, entry)
+        return entry
+      },
+    },
     resuming: earlier !== undefined,
     record(record, output) {
-      writer?.step({ ...record, ...(record.cacheKey !== undefined && { cacheKey: record.cacheKey }) }, record.status === 'succeeded' ? { value: output } : undefined)
+      if (writer === undefined) return
+      const known = record.reused === 'resume' ? `resume:${record.name}` : record.cacheKey !== undefined ? `cache:${record.cacheKey}` : undefined
+      const already = known === undefined ? undefined : stored.get(known)
+      if (known !== undefined) stored.delete(known)
+      const data = { ...record, ...(record.cacheKey !== undefined && { cacheKey: record.cacheKey }) }
+      writer.step(data, record.status !== 'succeeded' ? undefined : already !== undefined ? { stored: already } : { value: output })
     },
-    finish(status, endedAt) {
-      writer?.finish(status, endedAt)
+    afterDurable(fn) {
+      if (writer === undefined) fn()
+      else writer.afterDurable(fn)
+    },
+    async finish(status, endedAt) {
+      if (writer === undefined) return
+      await writer.finish(status, endedAt)
+      if (keep === undefined) return
+      try {
+        pruneRuns(log!, { keep, pipeline: run.pipeline })
+      } catch (error) {
+        // The run is recorded; a log that cannot be pruned costs disk space, not the run.
+        process.emitWarning(`Could not prune the run log ${log!.dir}: ${(error as Error).message}.`, { code: 'SPINDLE_PRUNE_FAILED' })
+      }
     },
     resumed(name) {
       const step = earlier?.step(name)
       if (step === undefined || step.status !== 'succeeded' || !step.hasOutput) return undefined
       try {
-        return { value: earlier!.output(name), attempts: step.attempts }
+        const output = earlier!.storedOutput(name)
+        const value = deserializeOutput(earlier!.id, name, output)
+        remember(`resume:${name}`, output)
+        return { value, attempts: step.attempts }
       } catch (error) {
         // A damaged record is not trusted: the step runs again.
         if ((error as { code?: string }).code !== 'ERR_SPINDLE_CORRUPT_RUN') throw error

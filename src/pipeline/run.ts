@@ -17,6 +17,7 @@ import { Slots } from './slots.js'
 import type { StepGraph } from '../graph/step-graph.js'
 import { openPersistence } from './persistence.js'
 import { checkParamNames } from './params.js'
+import type { RunLogOptions } from '../runlog/run-log-options.js'
 import type { PipelineEvent, RunRecord, RunStatus, StepRecord } from './types.js'
 
 export interface RunPipelineOptions {
@@ -32,8 +33,11 @@ export interface RunPipelineOptions {
   params?: Record<string, unknown>
   /** Every step transition, for progress displays and traces. */
   onEvent?: (event: PipelineEvent) => void
-  /** Directory of run records (each step's written as it ends), or `false` for none. @default '.spindle/runs' */
-  runLog?: string | false
+  /**
+   * Directory of run records (each step's written as it ends, before its event), `false` for
+   * none, or `{ dir, keep }` to keep only the newest `keep` runs of this pipeline. @default '.spindle/runs'
+   */
+  runLog?: string | false | RunLogOptions
   /** The id of an earlier run (`run.id`) of this pipeline: steps that succeeded there reuse their recorded outputs. */
   resume?: string
   /** Directory of the step cache (`cache: true` steps). @default '.spindle/cache' */
@@ -56,9 +60,11 @@ export async function runPipeline(pipeline: Pipeline, options: RunPipelineOption
   setMaxListeners(0, stop.signal) // every running step listens to it: no leak, however wide the run
   const userAbort = () => stop.abort(options.signal!.reason)
   options.signal?.addEventListener('abort', userAbort, { once: true })
-  const emit = (event: PipelineEvent) => options.onEvent?.(event)
   // Opened before the pool: an unknown run id to resume fails before any work.
   const persistence = openPersistence(options, { id, pipeline: pipeline.name, startedAt, steps: pipeline.steps.map((s) => s.name) })
+  // Every event waits for the records made before it to reach the disk: a step reported done is on disk.
+  const onEvent = options.onEvent
+  const emit = onEvent === undefined ? () => {} : (event: PipelineEvent) => persistence.afterDurable(() => onEvent(event))
   const { compute, close, bounded } = await executor.open()
   const ctx: RunContext = {
     compute,
@@ -86,7 +92,7 @@ export async function runPipeline(pipeline: Pipeline, options: RunPipelineOption
   }
   const status: RunStatus = options.signal?.aborted ? 'cancelled' : ctx.failed ? 'failed' : 'succeeded'
   const endedAt = Date.now()
-  persistence.finish(status, endedAt)
+  await persistence.finish(status, endedAt)
   emit({ type: 'run', status, run: id, at: endedAt })
   return makeRecord(id, pipeline, status, startedAt, endedAt, ctx.records, outputs)
 }

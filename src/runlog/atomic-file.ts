@@ -8,9 +8,11 @@
  * power cut), is renamed over the target, and then the directory is fsynced so the rename itself
  * survives a power cut, where the platform allows fsync on a directory.
  *
- * Synchronous on purpose: steps end rarely (a few per second at most), and a sync write means the
- * record is on disk before the caller reports the step as done, with no interleaving to reason
- * about. The cost is one fsync (~1 ms on an SSD) blocking the event loop per write.
+ * Synchronous on purpose: it is used for files written rarely (a run's start and end, a cache
+ * entry, the CLI's invocation), where a sync write means the file is on disk before the caller
+ * moves on, with no interleaving to reason about. The cost is one fsync (~1 ms on an SSD) blocking
+ * the event loop per write. Step records, which can end thousands per second, go through the
+ * run's journal instead (journal.ts), one fsync per batch.
  *
  * Temporary files are named `.<target>.<random>.tmp`: hidden, and never ending in a suffix readers
  * look for (`.json`, `.out`, `.v8`), so a leftover from a killed writer is simply ignored.
@@ -26,17 +28,26 @@ export function isTempFile(name: string): boolean {
   return name.endsWith(TEMP_SUFFIX)
 }
 
-/** Replaces (or creates) `path` with `data`, all or nothing. The directory must exist. */
-export function writeFileAtomic(path: string, data: string | Uint8Array): void {
+/** A temporary name beside `path`. Random, not pid + counter: worker threads of one process share a pid. */
+export function tempPath(path: string): string {
+  return join(dirname(path), `.${basename(path)}.${randomBytes(6).toString('hex')}${TEMP_SUFFIX}`)
+}
+
+/**
+ * Replaces (or creates) `path` with `data`, all or nothing. The directory must exist. Several
+ * chunks are written one after another (a header and a large body need no joined copy).
+ */
+export function writeFileAtomic(path: string, data: string | Uint8Array | readonly Uint8Array[]): void {
   const dir = dirname(path)
-  // Random, not pid + counter: worker threads of one process share a pid.
-  const temp = join(dir, `.${basename(path)}.${randomBytes(6).toString('hex')}${TEMP_SUFFIX}`)
-  const bytes = typeof data === 'string' ? Buffer.from(data, 'utf8') : data
+  const temp = tempPath(path)
+  const chunks = typeof data === 'string' ? [Buffer.from(data, 'utf8')] : data instanceof Uint8Array ? [data] : data
   // 'wx': never follow or reuse an existing file at the temporary name.
   const fd = openSync(temp, 'wx', 0o644)
   try {
-    for (let written = 0; written < bytes.byteLength; ) {
-      written += writeSync(fd, bytes, written, bytes.byteLength - written)
+    for (const bytes of chunks) {
+      for (let written = 0; written < bytes.byteLength; ) {
+        written += writeSync(fd, bytes, written, bytes.byteLength - written)
+      }
     }
     fsyncSync(fd)
   } catch (error) {

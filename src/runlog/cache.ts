@@ -12,24 +12,24 @@
  * `<dir>/<key[0..2]>/<key>.v8`, written atomically (atomic-file.ts), so concurrent runs and a
  * killed run never leave a half value: a reader sees a whole value or a miss. Two runs storing
  * the same key store the same value, so the last rename winning is fine. Each entry carries the
- * SHA-256 of its value's bytes: an entry changed on disk (or anything else in its place, such as
- * a directory) is a miss with a warning, never a wrong value or a raw file-system error.
+ * SHA-256 of its value's bytes (stored-value.ts): an entry changed on disk (or anything else in
+ * its place, such as a directory) is a miss with a warning, never a wrong value or a raw
+ * file-system error. `get` and `put` return the stored value's bytes and file, so the run log
+ * records the same output as a hard link to the entry instead of serializing and writing it again.
  */
 import { createHash } from 'node:crypto'
 import { mkdirSync, readFileSync } from 'node:fs'
 import { readFile, stat } from 'node:fs/promises'
 import { join, resolve } from 'node:path'
 import { fileURLToPath } from 'node:url'
-import { deserialize, serialize } from 'node:v8'
+import { deserialize } from 'node:v8'
 import { SpindleError } from '../errors.js'
 import { writeFileAtomic } from './atomic-file.js'
 import { hashStable } from './stable-hash.js'
+import { checkStored, headerOf, serializeValue, sha256, type StoredValue } from './stored-value.js'
 
 /** Changing it invalidates every key (bump it when the encoding of keys changes). */
 const KEY_VERSION = 'spindle-step-cache/2'
-/** An entry: this magic, the SHA-256 of the rest (32 bytes), then the `v8.serialize`d value. */
-const MAGIC = Buffer.from('SPC2')
-const HEADER = MAGIC.length + 32
 const KEY = /^[0-9a-f]{64}$/
 
 export interface CacheKeyParts {
@@ -44,9 +44,8 @@ export interface CacheKeyParts {
   readonly upstream: readonly string[]
 }
 
-export type CacheLookup = { readonly hit: true; readonly value: unknown } | { readonly hit: false }
-
-const sha256 = (data: string | Uint8Array): string => createHash('sha256').update(data).digest('hex')
+/** A hit has the value, and the entry it came from (its bytes and file). */
+export type CacheLookup = { readonly hit: true; readonly value: unknown; readonly stored: StoredValue } | { readonly hit: false }
 
 /** The step's cache key (64 hex digits). Throws `ERR_SPINDLE_NOT_CACHEABLE` for a function argument. */
 export function cacheKey(parts: CacheKeyParts): string {
@@ -130,23 +129,24 @@ export class StepCache {
       if (code === 'ENOENT' || code === 'ENOTDIR') return { hit: false }
       return miss(path, `cannot be read (${code ?? String(error)})`)
     }
-    const body = bytes.subarray(HEADER)
-    if (bytes.length < HEADER || !bytes.subarray(0, MAGIC.length).equals(MAGIC) || !createHash('sha256').update(body).digest().equals(bytes.subarray(MAGIC.length, HEADER))) {
-      return miss(path, 'has changed since it was stored (its content hash differs)')
-    }
+    const checked = checkStored(bytes)
+    if (checked === undefined) return miss(path, 'has changed since it was stored (its content hash differs)')
     try {
-      return { hit: true, value: deserialize(body) }
+      return { hit: true, value: deserialize(checked.body), stored: { ...checked, file: path } }
     } catch {
       return { hit: false } // written by a Node whose serializer is newer than ours
     }
   }
 
-  /** Stores `value` under `key`, replacing any previous value atomically (a warning if the file system refuses). */
-  put(key: string, value: unknown): void {
+  /**
+   * Stores `value` under `key`, replacing any previous value atomically (a warning if the file
+   * system refuses). Returns the value's bytes, with the entry's file when it was stored.
+   */
+  put(key: string, value: unknown): StoredValue {
     const path = this.#path(key)
-    let bytes: Buffer
+    let stored: StoredValue
     try {
-      bytes = serialize(value)
+      stored = serializeValue(value)
     } catch (error) {
       throw new SpindleError(
         'ERR_SPINDLE_NOT_CACHEABLE',
@@ -157,12 +157,14 @@ export class StepCache {
     }
     try {
       mkdirSync(join(this.dir, key.slice(0, 2)), { recursive: true })
-      writeFileAtomic(path, Buffer.concat([MAGIC, createHash('sha256').update(bytes).digest(), bytes]))
+      writeFileAtomic(path, [headerOf(stored.hash), stored.body])
     } catch (error) {
       // The step has its output: a cache that cannot take it (a directory in the entry's place, a
       // full disk) costs a later run, not this one.
       process.emitWarning(`Could not store step cache entry ${path}: ${(error as Error).message}.`, { code: 'SPINDLE_CACHE_CORRUPT' })
+      return stored
     }
+    return { ...stored, file: path }
   }
 
   #path(key: string): string {

@@ -16,6 +16,8 @@ export interface PruneOptions {
   readonly keep?: number | undefined
   /** Keep runs that started less than this many ms ago. */
   readonly olderThan?: number | undefined
+  /** Only runs of this pipeline are counted and removed (`runLog: { keep }`); others are left alone. */
+  readonly pipeline?: string | undefined
   /** Epoch ms that "ago" counts from. @default Date.now() */
   readonly now?: number
 }
@@ -26,11 +28,11 @@ export interface PruneResult {
 }
 
 export function pruneRuns(log: RunLog, options: PruneOptions): PruneResult {
-  const { keep, olderThan, now = Date.now() } = options
+  const { keep, olderThan, pipeline, now = Date.now() } = options
   if (keep === undefined && olderThan === undefined) {
     throw new InvalidOptionError('Pruning the run log needs `keep` (the newest runs to keep) or `olderThan` (an age), or both.')
   }
-  const runs = log.list() // newest first
+  const runs = log.list().filter((run) => pipeline === undefined || run.pipeline === pipeline) // newest first
   const removed: StoredRunSummary[] = []
   runs.forEach((run, position) => {
     if (run.status === 'running') return

@@ -2,10 +2,18 @@
  * The run log's records: their shapes in memory, their JSON form on disk, and the file names of
  * steps. Kept apart from the file handling so the format is visible in one place.
  *
- * On disk (version 1):
+ * On disk (version 2):
  *   run.json                 { version, id, pipeline, status, startedAt, endedAt?, steps, counts? }
- *   steps/<safe-name>.json   { version, name, kind, status, attempts, startedAt?, endedAt?,
- *                              error?, blockedBy?, cacheKey?, reused?, output: boolean, outputError? }
+ *   steps.jsonl              one step record per line, appended as steps end (journal.ts):
+ *                              { name, kind, status, attempts, startedAt?, dispatchedAt?, endedAt?,
+ *                                error?, blockedBy?, cacheKey?, reused?, output: boolean, outputHash?,
+ *                                inline?, outputError? }
+ *                            a later line for the same step replaces an earlier one
+ *   outputs/<hash>.v8        an output larger than INLINE_MAX bytes, in the stored-value format
+ *                            (stored-value.ts), named by the SHA-256 of its bytes; smaller ones
+ *                            are `inline` in their line (base64)
+ * Version 1 (read, no longer written) kept a file per step: steps/<safe-name>.json (the same
+ * fields, pretty-printed) and steps/<safe-name>.out (the raw `v8.serialize`d bytes).
  * `error` is `encodeThrown`'s JSON (name, message, stack, code, cause survive); `undefined` fields
  * are left out, since JSON has no undefined.
  */
@@ -14,7 +22,9 @@ import { SpindleError } from '../errors.js'
 import { decodeThrown, encodeThrown, type EncodedThrown } from '../protocol/error-codec.js'
 import type { RunStatus, StepKind, StepStatus } from '../pipeline/types.js'
 
-export const FORMAT_VERSION = 1
+export const FORMAT_VERSION = 2
+/** Outputs of at most this many bytes are kept in their record's line; larger ones get a file. */
+export const INLINE_MAX = 4096
 
 /** What the runner knows about a step when it records it (a `StepRecord` fits). */
 export interface StepRecordData {
@@ -77,9 +87,24 @@ interface StepFile {
   cacheKey?: string
   reused?: 'cache' | 'resume'
   output: boolean
-  /** SHA-256 of the `.out` file's bytes: an output changed on disk is detected, not trusted. */
+  /** SHA-256 of the output's bytes: an output changed on disk is detected, not trusted. */
   outputHash?: string
+  /** A small output's bytes, base64 (version 2). */
+  inline?: string
   outputError?: string
+}
+
+/** A step as read back, with where its output is: in its line (`inline`, base64), else in a file. */
+export interface RecordedStep {
+  readonly step: StoredStep
+  readonly inline: string | undefined
+}
+
+/** A stored output, as a record names it. */
+export interface OutputRef {
+  readonly hash: string
+  /** The bytes, for an output small enough to sit in the record's line. */
+  readonly inline?: Buffer | undefined
 }
 
 const STATUSES: readonly StepStatus[] = ['pending', 'running', 'succeeded', 'failed', 'skipped', 'cancelled']
@@ -101,34 +126,47 @@ export function stepFileBase(name: string): string {
   return `${readable}-${createHash('sha256').update(name).digest('hex').slice(0, 12)}`
 }
 
-export function encodeStep(record: StepRecordData, outputHash: string | undefined, outputError: string | undefined): string {
-  const file: StepFile = {
-    version: FORMAT_VERSION,
-    name: record.name,
-    kind: record.kind,
-    status: record.status,
-    attempts: record.attempts,
-    ...(record.startedAt !== undefined && { startedAt: record.startedAt }),
-    ...(record.dispatchedAt !== undefined && { dispatchedAt: record.dispatchedAt }),
-    ...(record.endedAt !== undefined && { endedAt: record.endedAt }),
-    ...(record.error !== undefined && { error: encodeThrown(record.error) }),
-    ...(record.blockedBy !== undefined && { blockedBy: record.blockedBy }),
-    ...(record.cacheKey !== undefined && { cacheKey: record.cacheKey }),
-    ...(record.reused !== undefined && { reused: record.reused }),
-    output: outputHash !== undefined,
-    ...(outputHash !== undefined && { outputHash }),
-    ...(outputError !== undefined && { outputError }),
-  }
-  return `${JSON.stringify(file, null, 2)}\n`
+/** A step's journal line (one line of JSON, ending in a newline). */
+export function encodeStep(record: StepRecordData, output: OutputRef | undefined, outputError: string | undefined): string {
+  // Assigned field by field, not spread: this runs once per step, thousands of times a second.
+  const file: StepFile = { version: FORMAT_VERSION, name: record.name, kind: record.kind, status: record.status, attempts: record.attempts, output: output !== undefined }
+  if (record.startedAt !== undefined) file.startedAt = record.startedAt
+  if (record.dispatchedAt !== undefined) file.dispatchedAt = record.dispatchedAt
+  if (record.endedAt !== undefined) file.endedAt = record.endedAt
+  if (record.error !== undefined) file.error = encodeThrown(record.error)
+  if (record.blockedBy !== undefined) file.blockedBy = record.blockedBy
+  if (record.cacheKey !== undefined) file.cacheKey = record.cacheKey
+  if (record.reused !== undefined) file.reused = record.reused
+  if (output !== undefined) file.outputHash = output.hash
+  if (output?.inline !== undefined) file.inline = output.inline.toString('base64')
+  if (outputError !== undefined) file.outputError = outputError
+  return `${JSON.stringify(file)}\n`
 }
 
-/** Parses a step file; `where` names it in the error when it is not a step record. */
-export function decodeStep(text: string, where: string): StoredStep {
+/**
+ * Every step of a journal, the last line of each name winning. The text after the last newline
+ * is a batch cut short by a crash (or a power cut, which can leave zeros there): not a record.
+ * Any complete line that is not a record is damage, reported with its line number.
+ */
+export function decodeJournal(text: string, where: string): Map<string, RecordedStep> {
+  const steps = new Map<string, RecordedStep>()
+  const lines = text.split('\n')
+  lines.pop() // after the last newline: empty, or a torn tail
+  lines.forEach((line, i) => {
+    if (/^\0*$/.test(line) && lines.slice(i).every((rest) => /^\0*$/.test(rest))) return // zeros to the end: a torn tail
+    const recorded = decodeStep(line, `${where} (line ${i + 1})`)
+    steps.set(recorded.step.name, recorded)
+  })
+  return steps
+}
+
+/** Parses a step record (a line, or a version 1 file); `where` names it in the error when it is not one. */
+export function decodeStep(text: string, where: string): RecordedStep {
   const file = parseObject(text, where) as Partial<StepFile>
   if (typeof file.name !== 'string' || !STATUSES.includes(file.status as StepStatus)) {
     throw corrupt(where, 'it is not a step record')
   }
-  return {
+  const step: StoredStep = {
     name: file.name,
     kind: file.kind as StepKind,
     status: file.status as StepStatus,
@@ -144,6 +182,7 @@ export function decodeStep(text: string, where: string): StoredStep {
     outputHash: file.outputHash,
     outputError: file.outputError,
   }
+  return { step, inline: typeof file.inline === 'string' ? file.inline : undefined }
 }
 
 export function encodeRun(run: RunFile): string {
@@ -183,11 +222,11 @@ function corrupt(where: string, why: string, cause?: unknown): SpindleError {
 }
 
 /** Counts by status: every listed step (unrecorded ones as `pending`), plus recorded extras. */
-export function countSteps(names: readonly string[], recorded: ReadonlyMap<string, StepStatus | StoredStep>): StepCounts {
+export function countSteps(names: readonly string[], recorded: ReadonlyMap<string, StepStatus | RecordedStep>): StepCounts {
   const counts = emptyCounts()
   const statusOf = (name: string): StepStatus => {
     const got = recorded.get(name)
-    return got === undefined ? 'pending' : typeof got === 'string' ? got : got.status
+    return got === undefined ? 'pending' : typeof got === 'string' ? got : got.step.status
   }
   const listed = new Set(names)
   for (const name of listed) counts[statusOf(name)]++

@@ -1,40 +1,37 @@
 /**
- * The run log: one directory per pipeline run, one file per step, so a run killed at any moment
- * (even SIGKILL) can be read back with every step it finished, which is what resume needs.
+ * The run log: one directory per pipeline run, so a run killed at any moment (even SIGKILL) can be
+ * read back with every step it finished, which is what resume needs.
  *
- *   <dir>/<run id>/run.json                  the run: pipeline, status, start/end, step names
- *   <dir>/<run id>/steps/<safe-name>.json    one step record (see records.ts)
- *   <dir>/<run id>/steps/<safe-name>.out     a succeeded step's output, `v8.serialize`d
+ *   <dir>/<run id>/run.json              the run: pipeline, status, start/end, step names
+ *   <dir>/<run id>/steps.jsonl           the journal: a line per step record (see records.ts)
+ *   <dir>/<run id>/outputs/<hash>.v8     a succeeded step's output too large for its line
  *
- * Every file is replaced atomically (atomic-file.ts), and a step's output is written before its
- * record, so a record that says "output stored" always has its output beside it. A run whose
- * process died still says `running` in run.json, with the steps it had recorded.
- *
- * Synchronous file calls: see atomic-file.ts. A run writes a handful of files per step, and a
- * record on disk before the runner moves on is worth more than not blocking for ~1 ms.
+ * run.json is replaced atomically (atomic-file.ts) at the start and the end; step records are
+ * appended to the journal by group commit (journal.ts), an output file placed before the batch
+ * that names it, so a record that says "output stored" always has its output on disk. A run whose
+ * process died still says `running` in run.json, with the steps whose batches reached the disk.
  */
-import { createHash } from 'node:crypto'
-import { mkdirSync, readFileSync, readdirSync } from 'node:fs'
+import { mkdirSync, openSync } from 'node:fs'
 import { join, resolve } from 'node:path'
-import { deserialize } from 'node:v8'
-import { SpindleError, UnknownStepError } from '../errors.js'
-import { fsyncDirectory, isTempFile, writeFileAtomic } from './atomic-file.js'
+import { SpindleError } from '../errors.js'
+import { fsyncDirectory, writeFileAtomic } from './atomic-file.js'
 import {
   FORMAT_VERSION,
   countSteps,
   decodeRun,
-  decodeStep,
   encodeRun,
-  stepFileBase,
   type RunFile,
   type StepCounts,
   type StoredRunStatus,
   type StoredStep,
 } from './records.js'
-import { RUN_FILE, RunWriter, STEPS_DIR } from './run-writer.js'
+import { JOURNAL_FILE, OUTPUTS_DIR, RUN_FILE, RunWriter } from './run-writer.js'
+import { deserializeOutput, readIfExists, readRecorded, readStoredOutput, readdirIfExists } from './stored-steps.js'
+import type { StoredValue } from './stored-value.js'
 
 export type { StepCounts, StepRecordData, StoredRunStatus, StoredStep } from './records.js'
-export { RunWriter } from './run-writer.js'
+export { RunWriter, type StepOutput } from './run-writer.js'
+export type { StoredValue } from './stored-value.js'
 
 /** How many recent run ids an unknown-run error lists. */
 const RECENT_IDS = 10
@@ -65,6 +62,8 @@ export interface StoredRun {
   step(name: string): StoredStep | undefined
   /** A succeeded step's stored output, deserialized afresh on each call. */
   output(name: string): unknown
+  /** A succeeded step's output as stored (its checked bytes, and its file if it has one), for recording it again without a copy. */
+  storedOutput(name: string): StoredValue
 }
 
 /** One line of `spindle runs`. */
@@ -117,7 +116,8 @@ export class RunLog {
       if ((error as NodeJS.ErrnoException).code !== 'EEXIST') throw error
       throw new SpindleError('ERR_SPINDLE_RUN_EXISTS', `Run "${run.id}" already exists in ${this.dir}; each run needs a new id.`)
     }
-    mkdirSync(join(runDir, STEPS_DIR))
+    mkdirSync(join(runDir, OUTPUTS_DIR))
+    const journal = openSync(join(runDir, JOURNAL_FILE), 'a', 0o644)
     fsyncDirectory(this.dir)
     const file: RunFile = {
       version: FORMAT_VERSION,
@@ -127,8 +127,8 @@ export class RunLog {
       startedAt: run.startedAt,
       steps: [...run.steps],
     }
-    writeFileAtomic(join(runDir, RUN_FILE), encodeRun(file))
-    return new RunWriter(runDir, file)
+    writeFileAtomic(join(runDir, RUN_FILE), encodeRun(file)) // fsyncs runDir: the journal's and outputs' names too
+    return new RunWriter(runDir, file, journal)
   }
 
   /** Reads a run back; throws `UnknownRunError` (listing recent ids) when there is none. */
@@ -138,10 +138,10 @@ export class RunLog {
     const text = RUN_ID.test(id) ? readIfExists(where) : undefined
     if (text === undefined) throw this.#unknown(id)
     const file = decodeRun(text, where)
-    const recorded = readSteps(join(runDir, STEPS_DIR))
+    const recorded = readRecorded(runDir, file)
     const listed = new Set(file.steps)
     const extra = [...recorded.keys()].filter((name) => !listed.has(name)).sort()
-    const steps = [...listed, ...extra].flatMap((name) => recorded.get(name) ?? [])
+    const steps = [...listed, ...extra].flatMap((name) => recorded.get(name)?.step ?? [])
     return {
       id: file.id,
       pipeline: file.pipeline,
@@ -150,8 +150,9 @@ export class RunLog {
       endedAt: file.endedAt,
       stepNames: file.steps,
       steps,
-      step: (name) => recorded.get(name),
-      output: (name) => readOutput(runDir, file.id, name, recorded),
+      step: (name) => recorded.get(name)?.step,
+      output: (name) => deserializeOutput(file.id, name, readStoredOutput(runDir, file, name, recorded)),
+      storedOutput: (name) => readStoredOutput(runDir, file, name, recorded),
     }
   }
 
@@ -187,7 +188,7 @@ export class RunLog {
       const text = readIfExists(join(runDir, RUN_FILE))
       if (text === undefined) return undefined // a begin() killed before run.json, or not a run
       const file = decodeRun(text, join(runDir, RUN_FILE))
-      const steps = file.counts ?? countSteps(file.steps, readSteps(join(runDir, STEPS_DIR)))
+      const steps = file.counts ?? countSteps(file.steps, readRecorded(runDir, file))
       const { id, pipeline, status, startedAt, endedAt } = file
       return { id, pipeline, status, startedAt, endedAt, steps }
     } catch {
@@ -199,75 +200,5 @@ export class RunLog {
     const recent = this.list().slice(0, RECENT_IDS).map((run) => run.id)
     const known = recent.length === 0 ? ': no runs are recorded there.' : `. Most recent runs, newest first: ${recent.join(', ')}.`
     return new UnknownRunError(`No run "${id}" in ${this.dir}${known}`, id, recent)
-  }
-}
-
-function readSteps(stepsDir: string): Map<string, StoredStep> {
-  const steps = new Map<string, StoredStep>()
-  for (const entry of readdirIfExists(stepsDir)) {
-    // Temporary files (`.x.json.<rand>.tmp`) of a writer killed before its rename are not records.
-    if (!entry.endsWith('.json') || entry.startsWith('.') || isTempFile(entry)) continue
-    const where = join(stepsDir, entry)
-    const step = decodeStep(readFileSync(where, 'utf8'), where)
-    steps.set(step.name, step)
-  }
-  return steps
-}
-
-function readOutput(runDir: string, id: string, name: string, recorded: ReadonlyMap<string, StoredStep>): unknown {
-  const step = recorded.get(name)
-  if (step === undefined) {
-    const names = [...recorded.keys()]
-    const known = names.length === 0 ? 'No step is recorded yet.' : `Recorded steps: ${names.join(', ')}.`
-    throw new UnknownStepError(`Run "${id}" has no recorded step "${name}". ${known}`, name)
-  }
-  if (!step.hasOutput) {
-    const why =
-      step.status !== 'succeeded'
-        ? `it ${step.status === 'failed' ? 'failed' : `is ${step.status}`}`
-        : step.outputError !== undefined
-          ? `its output could not be serialized (${step.outputError})`
-          : 'it succeeded without an output being recorded'
-    throw new SpindleError('ERR_SPINDLE_NO_OUTPUT', `Step "${name}" of run "${id}" has no stored output: ${why}.`)
-  }
-  const where = join(runDir, STEPS_DIR, `${stepFileBase(name)}.out`)
-  const damaged = (why: string, cause?: unknown) =>
-    new SpindleError('ERR_SPINDLE_CORRUPT_RUN', `Step "${name}" of run "${id}" records an output, but ${where} ${why}.`, cause === undefined ? undefined : { cause })
-  let bytes: Buffer | undefined
-  try {
-    bytes = readIfExists(where, null)
-  } catch (error) {
-    throw damaged(`cannot be read (${(error as NodeJS.ErrnoException).code ?? String(error)})`, error)
-  }
-  if (bytes === undefined) throw damaged('is missing')
-  if (step.outputHash !== undefined && createHash('sha256').update(bytes).digest('hex') !== step.outputHash) {
-    throw damaged('has changed since it was recorded (its content hash differs)')
-  }
-  try {
-    return deserialize(bytes)
-  } catch (error) {
-    throw damaged(`cannot be deserialized (${(error as Error).message})`, error)
-  }
-}
-
-function readIfExists(path: string): string | undefined
-function readIfExists(path: string, encoding: null): Buffer | undefined
-function readIfExists(path: string, encoding: 'utf8' | null = 'utf8'): string | Buffer | undefined {
-  try {
-    return readFileSync(path, encoding === null ? undefined : encoding)
-  } catch (error) {
-    const code = (error as NodeJS.ErrnoException).code
-    if (code === 'ENOENT' || code === 'ENOTDIR') return undefined
-    throw error
-  }
-}
-
-function readdirIfExists(dir: string): string[] {
-  try {
-    return readdirSync(dir)
-  } catch (error) {
-    const code = (error as NodeJS.ErrnoException).code
-    if (code === 'ENOENT' || code === 'ENOTDIR') return []
-    throw error
   }
 }

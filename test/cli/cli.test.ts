@@ -3,7 +3,7 @@ import { existsSync, readFileSync, rmSync } from 'node:fs'
 import { join } from 'node:path'
 import { afterEach, beforeEach, describe, expect, it } from 'vitest'
 import { USAGE } from '../../dist/cli/main.js'
-import { cli, fixture, tempDir } from './helpers.js'
+import { cli, fixture, projectFile, tempDir } from './helpers.js'
 import { runSshTests } from '../helpers/sshd.js'
 
 let cwd: string
@@ -203,7 +203,8 @@ describe('spindle runs and resume', () => {
 
   it('resume <id> finds the file in the run log and reruns only what did not succeed', async () => {
     process.env.CLI_TEST_DIR = cwd
-    const failed = await cli(['run', fixture('factory.mjs'), '--no-progress'], cwd)
+    // The project's own file (inside the working directory): resume takes it from the run log.
+    const failed = await cli(['run', projectFile(cwd, 'factory.mjs'), '--no-progress'], cwd)
     expect(failed.code).toBe(1)
     const resumed = await cli(['resume', idOf(failed.stdout), '--no-progress'], cwd)
     expect(resumed.code, resumed.stderr).toBe(0)

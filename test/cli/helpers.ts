@@ -1,8 +1,8 @@
 // main() with captured streams, run in a fresh temporary directory (its own run log and cache).
-import { mkdtempSync } from 'node:fs'
+import { mkdtempSync, writeFileSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
-import { fileURLToPath } from 'node:url'
+import { fileURLToPath, pathToFileURL } from 'node:url'
 import { main } from '../../dist/cli/main.js'
 
 export const fixtures = fileURLToPath(new URL('../fixtures/cli/', import.meta.url))
@@ -32,3 +32,13 @@ export async function cli(argv: string[], cwd: string, signal?: AbortSignal): Pr
 }
 
 export const fixture = (name: string) => join(fixtures, name)
+
+/**
+ * A project's own pipeline file, inside `cwd`, that re-exports fixture `name`: `resume` takes a
+ * recorded file from the run log only inside the run's working directory.
+ */
+export function projectFile(cwd: string, name: string): string {
+  const file = join(cwd, name)
+  writeFileSync(file, `export { default } from ${JSON.stringify(pathToFileURL(fixture(name)).href)}\n`)
+  return file
+}

@@ -4,7 +4,7 @@ import { rmSync } from 'node:fs'
 import { join } from 'node:path'
 import { afterEach, beforeEach, describe, expect, it } from 'vitest'
 import { RunLog } from '../../dist/runlog/run-log.js'
-import { cli, fixture, tempDir } from './helpers.js'
+import { cli, fixture, projectFile, tempDir } from './helpers.js'
 
 let cwd: string
 beforeEach(() => void (cwd = tempDir()))
@@ -53,7 +53,7 @@ describe('spindle run --param', () => {
   })
 
   it('resume keeps the run\'s params, shows them in runs show, and refuses different ones', async () => {
-    const first = await cli(['run', fixture('params.mjs'), '--no-progress', '--param', 'rows=7'], cwd)
+    const first = await cli(['run', projectFile(cwd, 'params.mjs'), '--no-progress', '--param', 'rows=7'], cwd)
     expect(first.code, first.stderr).toBe(0)
     const id = idOf(first.stdout)
     expect((await cli(['runs', 'show', id], cwd)).stdout).toContain('  params    rows=7\n')
@@ -72,7 +72,7 @@ describe('spindle run --param', () => {
 
   it('the steps resume runs again see the recorded params', async () => {
     process.env.CLI_TEST_DIR = cwd
-    const first = await cli(['run', fixture('params-flaky.mjs'), '--no-progress', '--param', 'rows=9'], cwd)
+    const first = await cli(['run', projectFile(cwd, 'params-flaky.mjs'), '--no-progress', '--param', 'rows=9'], cwd)
     expect(first.code).toBe(1) // `flaky` fails once, `scaled` is skipped
     const resumed = await cli(['resume', idOf(first.stdout), '--no-progress'], cwd)
     expect(resumed.code, resumed.stderr).toBe(0)

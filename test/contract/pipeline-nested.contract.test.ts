@@ -72,8 +72,9 @@ describe.each(BACKENDS)('nested pipelines on $name', ({ options }) => {
       return t.add(x, 1)
     })
     // 64 steps in flight on a pool of 2 nodes, so the dispatcher has calls to batch (one round
-    // trip per item would take 10-30 s over processes and SSH).
-    const run = await p.run({ executor: await executor(64), onEvent: (e) => e.type === 'items' && (done = e.done) })
+    // trip per item would take 10-30 s over processes and SSH). No run log: events wait for the
+    // records made before them to be synced, so `done` would lag by a sync of the `items` output.
+    const run = await p.run({ executor: await executor(64), runLog: false, onEvent: (e) => e.type === 'items' && (done = e.done) })
     expect(run.status).toBe('succeeded')
     expect(run.output(plusOne)).toEqual(Array.from({ length: N }, (_, i) => i + 1))
     // In flight: 64 slots, plus the look-ahead of cheap calls on thread and inline pools (at most

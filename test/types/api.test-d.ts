@@ -1,5 +1,5 @@
 import { describe, expectTypeOf, it } from 'vitest'
-import { gather, remote, type Compute, type ComputeOptions, type Finished, type Pending, type SettledItem, type SpindleErrorCode, type SshErrorCode, type SshHost, type SshOptions } from 'spindle'
+import { gather, remote, type Compute, type ComputeOptions, type Finished, type Pending, type SettledItem, type SpindleErrorCode, type SshErrorCode, type SshHost, type SshOptions, type RunLogOptions, type RunPipelineOptions } from 'spindle'
 import type * as Tasks from '../fixtures/typed-tasks.js'
 
 const t = remote<typeof Tasks>(new URL('../fixtures/typed-tasks.js', import.meta.url))
@@ -87,6 +87,17 @@ describe('SSH options', () => {
     expectTypeOf<InstanceType<typeof SshError>['code']>().toExtend<SshErrorCode | SpindleErrorCode>()
     // @ts-expect-error hosts are not numbers
     const bad: ComputeOptions = { backend: 'ssh', hosts: [22] }
+    void bad
+  })
+})
+
+describe('pipeline run options', () => {
+  it('take runLog as a directory, false, or { dir, keep }', () => {
+    expectTypeOf<RunPipelineOptions['runLog']>().toEqualTypeOf<string | false | RunLogOptions | undefined>()
+    const kept: RunPipelineOptions = { runLog: { dir: '.spindle/runs', keep: 20 } }
+    // @ts-expect-error keep is a number of runs
+    const bad: RunPipelineOptions = { runLog: { keep: '20' } }
+    void kept
     void bad
   })
 })

@@ -153,18 +153,21 @@ describe('StepCache', () => {
   it('get after put hits with an equal value; another key misses', () => {
     const cache = StepCache.open(dir)
     const value = { table: new Map([['a', new Uint16Array([1, 2, 3])]]), n: 10n, when: new Date(3) }
-    cache.put(key(), value)
+    const put = cache.put(key(), value)
     const got = StepCache.open(dir).get(key())
-    expect(got).toEqual({ hit: true, value })
+    // With the value, the entry it came from: its bytes, their hash and its file (what a run links to).
+    const stored = { hash: put.hash, body: put.body, file: join(dir, key().slice(0, 2), `${key()}.v8`) }
+    expect(put).toEqual(stored)
+    expect(got).toEqual({ hit: true, value, stored })
     expect(StepCache.open(dir).get(key({ exportName: 'other' }))).toEqual({ hit: false })
     cache.put(key({ exportName: 'nothing' }), undefined)
-    expect(cache.get(key({ exportName: 'nothing' }))).toEqual({ hit: true, value: undefined })
+    expect(cache.get(key({ exportName: 'nothing' }))).toMatchObject({ hit: true, value: undefined })
   })
 
   it('replaces atomically, leaving no temporary files', () => {
     const cache = StepCache.open(dir)
     for (let i = 0; i < 20; i++) cache.put(key(), i)
-    expect(cache.get(key())).toEqual({ hit: true, value: 19 })
+    expect(cache.get(key())).toMatchObject({ hit: true, value: 19 })
     const files = readdirSync(dir, { recursive: true, withFileTypes: true }).filter((e) => e.isFile())
     expect(files.map((f) => f.name)).toEqual([`${key()}.v8`])
   })

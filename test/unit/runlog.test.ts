@@ -7,7 +7,6 @@ import { setTimeout as delay } from 'node:timers/promises'
 import { fileURLToPath } from 'node:url'
 import { SpindleError, TimeoutError } from '../../src/errors.js'
 import { writeFileAtomic } from '../../src/runlog/atomic-file.js'
-import { stepFileBase } from '../../src/runlog/records.js'
 import { RunLog, UnknownRunError, type StepRecordData } from '../../src/runlog/run-log.js'
 import { caught } from '../helpers/testing.js'
 
@@ -51,7 +50,7 @@ describe('RunLog records', () => {
     expect(run.steps).toEqual([])
   })
 
-  it('round-trips step records, errors through the codec and outputs through v8 serialization', () => {
+  it('round-trips step records, errors through the codec and outputs through v8 serialization', async () => {
     const log = RunLog.open(dir)
     const w = log.begin({ id: 'r1', pipeline: 'etl', startedAt: 1, steps: ['load', 'feat', 'train', 'report'] })
     const output = {
@@ -64,7 +63,7 @@ describe('RunLog records', () => {
     const thrown = Object.assign(new Error('disk full', { cause: new TimeoutError('too slow', 50) }), { code: 'ENOSPC', path: '/x' })
     w.step(step('feat', { status: 'failed', attempts: 3, error: thrown }))
     w.step(step('train', { status: 'skipped', startedAt: undefined, endedAt: undefined, blockedBy: 'feat' }))
-    w.finish('failed', 9)
+    await w.finish('failed', 9)
 
     const run = RunLog.open(dir).read('r1')
     expect(run).toMatchObject({ status: 'failed', endedAt: 9 })
@@ -90,27 +89,39 @@ describe('RunLog records', () => {
     expect(run.output('load')).not.toBe(back) // deserialized afresh each time
   })
 
-  it('a stored output that changed on disk, cannot be deserialized or is a directory is a spindle error, never a wrong value', () => {
-    const w = RunLog.open(dir).begin({ id: 'r1', pipeline: 'p', startedAt: 1, steps: ['a', 'b', 'c'] })
-    for (const name of ['a', 'b', 'c']) w.step(step(name), { value: { label: 'trained-model' } })
-    const out = (name: string) => join(dir, 'r1', 'steps', `${stepFileBase(name)}.out`)
+  it('a stored output that changed on disk, cannot be deserialized or is a directory is a spindle error, never a wrong value', async () => {
+    const w = RunLog.open(dir).begin({ id: 'r1', pipeline: 'p', startedAt: 1, steps: ['small', 'a', 'b', 'c'] })
+    w.step(step('small'), { value: { label: 'trained-model' } }) // small: kept in its journal line
+    // Large (over 4 KiB): a file each, named by its content hash.
+    for (const name of ['a', 'b', 'c']) w.step(step(name), { value: { label: `trained-model-${name}`, weights: new Float64Array(1024) } })
+    await w.flush()
+    const journal = join(dir, 'r1', 'steps.jsonl')
+    const line = JSON.parse(readFileSync(journal, 'utf8').split('\n')[0]!) as { inline: string }
+    const inline = Buffer.from(line.inline, 'base64')
+    inline[inline.indexOf('trained')] = 'T'.charCodeAt(0) // valid v8 data, another value
+    writeFileSync(journal, readFileSync(journal, 'utf8').replace(line.inline, inline.toString('base64')))
+    const read = RunLog.open(dir).read('r1')
+    const out = (name: string) => join(dir, 'r1', 'outputs', `${read.step(name)!.outputHash}.v8`)
     const bytes = readFileSync(out('a'))
-    bytes[bytes.indexOf('trained')] = 'T'.charCodeAt(0) // valid v8 data, another value
+    bytes[bytes.indexOf('trained')] = 'T'.charCodeAt(0)
     writeFileSync(out('a'), bytes)
     writeFileSync(out('b'), 'garbage')
     rmSync(out('c'))
     mkdirSync(out('c'))
     const run = RunLog.open(dir).read('r1')
-    expect(caught(() => run.output('a'))).toMatchObject({ code: 'ERR_SPINDLE_CORRUPT_RUN', message: expect.stringContaining('has changed since it was recorded') })
+    for (const name of ['small', 'a']) {
+      expect(caught(() => run.output(name))).toMatchObject({ code: 'ERR_SPINDLE_CORRUPT_RUN', message: expect.stringContaining('has changed since it was recorded') })
+    }
     expect(caught(() => run.output('b'))).toMatchObject({ code: 'ERR_SPINDLE_CORRUPT_RUN' })
     expect(caught(() => run.output('c'))).toMatchObject({ code: 'ERR_SPINDLE_CORRUPT_RUN', message: expect.stringContaining('cannot be read (EISDIR)') })
   })
 
-  it('says why a step has no output', () => {
+  it('says why a step has no output', async () => {
     const w = RunLog.open(dir).begin({ id: 'r1', pipeline: 'p', startedAt: 1, steps: ['a', 'b', 'c'] })
     w.step(step('a', { status: 'failed', error: new Error('x') }))
     w.step(step('b'), { value: { predict: () => 1 } })
     w.step(step('c'))
+    await w.flush()
     const run = RunLog.open(dir).read('r1')
     expect(caught(() => run.output('a'))).toMatchObject({ code: 'ERR_SPINDLE_NO_OUTPUT', message: expect.stringContaining('it failed') })
     expect(run.step('b')!.outputError).toMatch(/could not be cloned/)
@@ -121,16 +132,12 @@ describe('RunLog records', () => {
     expect(unknown.message).toBe('Run "r1" has no recorded step "zzz". Recorded steps: a, b, c.')
   })
 
-  it('keeps any step name, in distinct safe files', () => {
-    const names = ['../../etc/passwd', 'a/b\\c', 'Load', 'load', '.', '..', '', 'con', 'ünï cødé 🚀', 'x'.repeat(400), 'x'.repeat(401), 'a*b?c:"d"<e>|f']
+  it('keeps any step name, and names no file after one', async () => {
+    const names = ['../../etc/passwd', 'a/b\\c', 'Load', 'load', '.', '..', '', 'con', 'ünï cødé 🚀', 'x'.repeat(400), 'x'.repeat(401), 'a*b?c:"d"<e>|f', 'line\nbreak']
     const w = RunLog.open(dir).begin({ id: 'r1', pipeline: 'p', startedAt: 1, steps: names })
     names.forEach((name, i) => w.step(step(name, { attempts: i }), { value: i }))
-    const files = readdirSync(join(dir, 'r1', 'steps'))
-    expect(files).toHaveLength(names.length * 2)
-    for (const file of files) expect(file).toMatch(/^[A-Za-z0-9_%-]{1,120}\.(json|out)$/)
-    // Case-insensitive file systems: names differing in case must differ in more than case.
-    expect(stepFileBase('Load').toLowerCase()).not.toBe(stepFileBase('load').toLowerCase())
-    expect(filesUnder(dir).every((f) => f.startsWith(join('r1', 'steps')) || f === join('r1', 'run.json'))).toBe(true)
+    await w.flush()
+    expect(filesUnder(dir).sort()).toEqual([join('r1', 'run.json'), join('r1', 'steps.jsonl')])
 
     const run = RunLog.open(dir).read('r1')
     expect(run.steps.map((s) => s.name)).toEqual(names)
@@ -140,23 +147,26 @@ describe('RunLog records', () => {
     })
   })
 
-  it('a step recorded again replaces its record; nothing can be recorded after finish()', () => {
+  it('a step recorded again replaces its record; nothing can be recorded after finish()', async () => {
     const w = RunLog.open(dir).begin({ id: 'r1', pipeline: 'p', startedAt: 1, steps: ['a'] })
     w.step(step('a', { status: 'running', endedAt: undefined }))
+    await w.flush()
     expect(RunLog.open(dir).read('r1').step('a')!.status).toBe('running')
     w.step(step('a', { attempts: 2 }), { value: 'done' })
+    await w.flush()
     const run = RunLog.open(dir).read('r1')
     expect(run.steps).toHaveLength(1)
     expect(run.step('a')).toMatchObject({ status: 'succeeded', attempts: 2 })
-    w.finish('succeeded', 3)
+    await w.finish('succeeded', 3)
     expect(caught(() => w.step(step('a'))).code).toBe('ERR_SPINDLE_CLOSED')
-    expect(caught(() => w.finish('failed', 4)).code).toBe('ERR_SPINDLE_CLOSED')
+    await expect(w.finish('failed', 4)).rejects.toMatchObject({ code: 'ERR_SPINDLE_CLOSED' })
   })
 
-  it('a run whose process died reads back as running, with the steps it recorded', () => {
+  it('a run whose process died reads back as running, with the steps it recorded', async () => {
     const w = RunLog.open(dir).begin({ id: 'died', pipeline: 'p', startedAt: 1, steps: ['a', 'b', 'c'] })
     w.step(step('a'), { value: [1, 2] })
     w.step(step('b', { status: 'running', endedAt: undefined }))
+    await w.flush()
     // No finish(): the writer is dropped, as when its process is killed.
     const run = RunLog.open(dir).read('died')
     expect(run.status).toBe('running')
@@ -201,16 +211,17 @@ describe('RunLog.read() of an unknown run and list()', () => {
     expect(RunLog.open(missing).list()).toEqual([])
   })
 
-  it('lists runs newest first, with steps counted by status', () => {
+  it('lists runs newest first, with steps counted by status', async () => {
     const log = RunLog.open(dir)
     const old = log.begin({ id: 'old', pipeline: 'etl', startedAt: 100, steps: ['a', 'b', 'c'] })
     old.step(step('a'))
     old.step(step('b', { status: 'failed', error: new Error('no') }))
     old.step(step('c', { status: 'skipped', blockedBy: 'b' }))
-    old.finish('failed', 150)
+    await old.finish('failed', 150)
     const live = log.begin({ id: 'live', pipeline: 'train', startedAt: 300, steps: ['x', 'y'] })
     live.step(step('x'))
-    log.begin({ id: 'mid', pipeline: 'etl', startedAt: 200, steps: ['only'] }).finish('cancelled', 250)
+    await live.flush()
+    await log.begin({ id: 'mid', pipeline: 'etl', startedAt: 200, steps: ['only'] }).finish('cancelled', 250)
     mkdirSync(join(dir, 'not-a-run')) // a begin() killed before run.json
     mkdirSync(join(dir, '.scratch'))
 
@@ -222,10 +233,10 @@ describe('RunLog.read() of an unknown run and list()', () => {
     ])
   })
 
-  it('latest(pipeline) reads runs newest first by id (ids begin with their start time) and stops at the first of that pipeline', () => {
+  it('latest(pipeline) reads runs newest first by id (ids begin with their start time) and stops at the first of that pipeline', async () => {
     const log = RunLog.open(dir)
-    log.begin({ id: '2026-01-01T00-00-00-000Z-aaaa', pipeline: 'etl', startedAt: 100, steps: [] }).finish('succeeded', 110)
-    log.begin({ id: '2026-01-02T00-00-00-000Z-bbbb', pipeline: 'etl', startedAt: 200, steps: [] }).finish('failed', 210)
+    await log.begin({ id: '2026-01-01T00-00-00-000Z-aaaa', pipeline: 'etl', startedAt: 100, steps: [] }).finish('succeeded', 110)
+    await log.begin({ id: '2026-01-02T00-00-00-000Z-bbbb', pipeline: 'etl', startedAt: 200, steps: [] }).finish('failed', 210)
     log.begin({ id: '2026-01-03T00-00-00-000Z-cccc', pipeline: 'train', startedAt: 300, steps: [] })
     mkdirSync(join(dir, '2026-01-04T00-00-00-000Z-dddd')) // a begin() killed before run.json
     writeFileSync(join(dir, '2026-01-04T00-00-00-000Z-dddd', 'run.json'), '{"id": "dam') // damaged: skipped
@@ -235,42 +246,53 @@ describe('RunLog.read() of an unknown run and list()', () => {
     expect(RunLog.open(join(dir, 'missing')).latest('etl')).toBeUndefined()
   })
 
-  it('a damaged step file is reported by read() and does not hide other runs from list()', () => {
+  it('a damaged step record is reported by read() and does not hide other runs from list()', async () => {
     const log = RunLog.open(dir)
     log.begin({ id: 'good', pipeline: 'p', startedAt: 1, steps: [] })
-    log.begin({ id: 'bad', pipeline: 'p', startedAt: 2, steps: ['a'] }).step(step('a'))
-    writeFileSync(join(dir, 'bad', 'steps', `${stepFileBase('a')}.json`), '{"name": "a", "sta')
+    const bad = log.begin({ id: 'bad', pipeline: 'p', startedAt: 2, steps: ['a', 'b'] })
+    bad.step(step('a'))
+    bad.step(step('b'))
+    await bad.flush()
+    const journal = join(dir, 'bad', 'steps.jsonl')
+    const [, second] = readFileSync(journal, 'utf8').split('\n')
+    writeFileSync(journal, `{"name": "a", "sta\n${second}\n`) // a whole line that is not a record, before a good one
     const error = caught(() => log.read('bad'))
     expect(error.code).toBe('ERR_SPINDLE_CORRUPT_RUN')
-    expect(error.message).toContain(join(dir, 'bad', 'steps'))
+    expect(error.message).toContain(`${journal} (line 1)`)
     expect(log.list().map((r) => r.id)).toEqual(['good'])
   })
 })
 
 describe('atomic writes', () => {
-  it('leave no temporary files behind', () => {
+  it('leave no temporary files behind', async () => {
     const w = RunLog.open(dir).begin({ id: 'r1', pipeline: 'p', startedAt: 1, steps: [] })
-    for (let i = 0; i < 50; i++) w.step(step(`s${i % 10}`, { attempts: i }), { value: new Uint8Array(1000).fill(i) })
-    w.finish('succeeded', 2)
+    // Over 4 KiB, so each distinct value gets a file; equal values share one.
+    for (let i = 0; i < 50; i++) w.step(step(`s${i % 10}`, { attempts: i }), { value: new Uint8Array(5000).fill(i % 10) })
+    await w.finish('succeeded', 2)
     const files = filesUnder(dir)
     expect(files.filter((f) => f.endsWith('.tmp'))).toEqual([])
-    expect(files).toHaveLength(1 + 10 * 2)
+    expect(files.filter((f) => f.startsWith(join('r1', 'outputs')))).toHaveLength(10)
+    expect(files).toHaveLength(2 + 10) // run.json, steps.jsonl, and the outputs
   })
 
-  it('a writer killed between write and rename leaves the old record, and readers ignore its *.tmp', () => {
+  it('a writer killed mid-write leaves the records before it, and readers ignore its *.tmp and a torn last line', async () => {
     const w = RunLog.open(dir).begin({ id: 'r1', pipeline: 'p', startedAt: 1, steps: ['a'] })
     w.step(step('a', { attempts: 1 }), { value: 'first' })
-    const base = stepFileBase('a')
-    const stepsDir = join(dir, 'r1', 'steps')
-    // What a kill after the temp write and before the rename leaves: a half-written temp file.
-    writeFileSync(join(stepsDir, `.${base}.json.0123456789ab.tmp`), '{"version":1,"name":"a","status":"fai')
-    writeFileSync(join(stepsDir, `.${base}.out.0123456789ab.tmp`), Buffer.from([0xff, 0x0d]))
-    writeFileSync(join(dir, 'r1', '.run.json.0123456789ab.tmp'), '{"id":')
+    await w.flush()
+    const runDir = join(dir, 'r1')
+    // What a kill leaves: half-written temporary files, and a batch cut short in the journal.
+    writeFileSync(join(runDir, 'outputs', `.${'0'.repeat(64)}.v8.0123456789ab.tmp`), Buffer.from([0xff, 0x0d]))
+    writeFileSync(join(runDir, '.run.json.0123456789ab.tmp'), '{"id":')
+    const whole = readFileSync(join(runDir, 'steps.jsonl'))
+    writeFileSync(join(runDir, 'steps.jsonl'), `${whole.toString('utf8')}{"version":2,"name":"a","status":"fai`)
     const run = RunLog.open(dir).read('r1')
     expect(run.steps).toHaveLength(1)
     expect(run.step('a')).toMatchObject({ status: 'succeeded', attempts: 1 })
     expect(run.output('a')).toBe('first')
     expect(RunLog.open(dir).list()).toHaveLength(1)
+    // A power cut can leave zeros where the last batch was going.
+    writeFileSync(join(runDir, 'steps.jsonl'), Buffer.concat([whole, Buffer.alloc(300), Buffer.from('\n'), Buffer.alloc(20)]))
+    expect(RunLog.open(dir).read('r1').step('a')).toMatchObject({ status: 'succeeded' })
   })
 
   it('a failed rename removes the temporary file and leaves the target as it was', () => {
