@@ -65,7 +65,16 @@ export async function runPipeline(pipeline: Pipeline, options: RunPipelineOption
   // Every event waits for the records made before it to reach the disk: a step reported done is on disk.
   const onEvent = options.onEvent
   const emit = onEvent === undefined ? () => {} : (event: PipelineEvent) => persistence.afterDurable(() => onEvent(event))
-  const { compute, close, bounded } = await executor.open()
+  let opened: Awaited<ReturnType<typeof executor.open>>
+  try {
+    opened = await executor.open()
+  } catch (error) {
+    // No pool, no run: its record ends as failed, and the journal's file is closed.
+    options.signal?.removeEventListener('abort', userAbort)
+    await persistence.finish('failed', Date.now()).catch(() => {})
+    throw error
+  }
+  const { compute, close, bounded } = opened
   const ctx: RunContext = {
     compute,
     executor,
