@@ -9,6 +9,7 @@
  */
 import { InterruptedError, NotCloneableError, TimeoutError, WorkerExitError } from '../errors.js'
 import { argumentsNotCloneable, findNotCloneable } from '../protocol/cloneable.js'
+import { ARGS } from '../protocol/value-path.js'
 import type { NodeFailure } from '../backends/backend.js'
 import { decodeThrown } from '../protocol/error-codec.js'
 import { warnStrayCrash } from '../worker/crash-slot.js'
@@ -106,7 +107,7 @@ function describeThrown(thrown: unknown): string {
 export function handleUnsendable(dispatcher: Dispatcher, batch: RunningBatch, error: unknown): boolean {
   const innocent: Call[] = []
   for (const call of batch.calls) {
-    const bad = findNotCloneable(call.args, 'args', true)
+    const bad = findNotCloneable(call.args, ARGS, true)
     if (bad !== undefined) call.reject(argumentsNotCloneable(call.label, bad, error))
     else innocent.push(call)
   }
@@ -117,7 +118,7 @@ export function handleUnsendable(dispatcher: Dispatcher, batch: RunningBatch, er
   const refused = error instanceof Error && error.name === 'DataCloneError'
   for (const call of innocent) {
     if (!refused) call.reject(error)
-    else call.reject(new NotCloneableError(`Cannot send the arguments of task ${call.label} to a worker: ${error.message}`, 'args', { cause: error }))
+    else call.reject(new NotCloneableError(`Cannot send the arguments of task ${call.label} to a worker: ${error.message}`, ARGS, { cause: error }))
   }
   return false
 }
