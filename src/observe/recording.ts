@@ -7,7 +7,7 @@
 import type { Pipeline } from '../pipeline/pipeline.js'
 import type { PipelineEvent, StepKind } from '../pipeline/types.js'
 import type { Call, CallObserver } from '../scheduler/call.js'
-import type { ChunkItems } from '../worker/map-chunk.js'
+import { chunkRange } from '../map/chunk-call.js'
 
 /** A pipeline as data: its steps, their dependencies (same pipeline), and nested branches. */
 export interface PipelineShape {
@@ -99,7 +99,7 @@ export class CallLog implements CallObserver {
       parent: call.options.parent,
       task: call.label,
       label: call.options.label,
-      chunk: call.task.name === 'mapChunk' ? chunkRange(call.args) : undefined,
+      chunk: chunkRange(call.task, call.args),
       queuedAt: now(),
       runs: [],
       settledAt: undefined,
@@ -141,10 +141,3 @@ export class CallLog implements CallObserver {
   }
 }
 
-/** mapChunk(spec, chunk, start, ...): the items a chunk covers. */
-function chunkRange(args: readonly unknown[]): readonly [number, number] | undefined {
-  const chunk = args[1] as ChunkItems | undefined
-  const start = args[2]
-  if (typeof start !== 'number' || chunk === undefined) return undefined
-  return [start, chunk.kind === 'array' ? start + chunk.items.length : chunk.end]
-}
