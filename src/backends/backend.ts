@@ -6,7 +6,7 @@
 import type { CrashReport } from '../worker/crash-slot.js'
 import type { BatchRequest, BatchResponse } from '../protocol/messages.js'
 import type { BackendKind } from '../worker/context.js'
-import type { CallOptions } from '../scheduler/call.js'
+import type { CallOptions } from '../task/call-sink.js'
 import type { TaskRef } from '../task/pending.js'
 
 /** Runs a call that a task running on this node submitted itself (parallelMap inside a task). */

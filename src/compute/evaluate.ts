@@ -12,7 +12,7 @@ import { argumentsNotCloneable, findNotCloneable } from '../protocol/cloneable.j
 import { ARGS } from '../protocol/value-path.js'
 import { taskLabel, type Pending, type TaskRef } from '../task/pending.js'
 import { planArguments, substitute, visitInOrder, type ArgumentPlan } from '../task/walk.js'
-import type { CallOptions } from '../scheduler/call.js'
+import type { CallOptions } from '../task/call-sink.js'
 import type { Dispatcher } from '../scheduler/dispatcher.js'
 
 /** Gives the output of a pipeline step that a Pending refers to (pipelines provide it). */

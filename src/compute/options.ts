@@ -2,7 +2,7 @@ import { availableParallelism } from 'node:os'
 import type { ResourceLimits } from 'node:worker_threads'
 import { InvalidOptionError, SpindleError } from '../errors.js'
 import { checkDuration, checkInteger, checkKnownKeys, checkOneOf, checkOptionsObject, checkSignal } from '../options.js'
-import type { CallOptions } from '../scheduler/call.js'
+import type { CallOptions } from '../task/call-sink.js'
 import { resolveHosts, resolveSshOptions, type ResolvedHost, type ResolvedSshOptions, type SshHost, type SshOptions } from '../backends/ssh/hosts.js'
 
 export type BackendName = 'thread' | 'process' | 'ssh' | 'inline'

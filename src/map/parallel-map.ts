@@ -16,7 +16,7 @@ import type { ChunkOutcome, SharedArrays, TypedArray } from './outcome.js'
 import { itemSource, rangeSource, type ItemSource, type MapInput } from './source.js'
 import { prepareSpareLater, shareTypedArray } from './shared-memory.js'
 import { Compute as ComputeClass, callSink, provideMap } from '../compute/compute.js'
-import type { CallSink } from '../scheduler/call.js'
+import type { CallSink } from '../task/call-sink.js'
 import { currentPool } from '../worker/context.js'
 import type { MapItemError } from '../errors.js'
 

@@ -6,7 +6,7 @@ import { describe, expect, it } from 'vitest'
 import { NodeFailure, type Backend, type BackendNode, type NodeStatus } from '../../src/backends/backend.js'
 import { Dispatcher } from '../../src/scheduler/dispatcher.js'
 import { CALL_FIELDS, REQUEST_HEADER, type BatchRequest, type BatchResponse } from '../../src/protocol/messages.js'
-import type { CallOptions } from '../../src/scheduler/call.js'
+import type { CallOptions } from '../../src/task/call-sink.js'
 
 /** A node that holds every batch until told, so a test decides when and how each one ends. */
 class FakeNode implements BackendNode {
