@@ -1,5 +1,5 @@
 import { describe, it, expect } from 'vitest'
-import { shard, type ShardOptions } from '../../src/task/shard.js'
+import { shard, type ShardOptions } from '../../src/worker/shard.js'
 import { callOwners, type InstanceInfo } from '../../src/worker/context.js'
 import { InvalidOptionError, SpindleError } from '../../src/errors.js'
 
