@@ -19,7 +19,7 @@ import { pipelineProgress } from '../progress/progress.js'
 import type { RunFlags } from './args.js'
 import { readInvocation, writeInvocation } from './invocation.js'
 import { loadPipeline } from './load.js'
-import type { CliIO } from './main.js'
+import type { CliIO } from './io.js'
 import { formatRunSummary } from './runs-format.js'
 
 /** Exit code of a run cancelled by SIGINT: 128 + 2, as shells report a Ctrl-C. */
