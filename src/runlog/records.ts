@@ -12,9 +12,15 @@
 import { createHash } from 'node:crypto'
 import { SpindleError } from '../errors.js'
 import { decodeThrown, encodeThrown, type EncodedThrown } from '../protocol/error-codec.js'
-import type { RunStatus, StepKind, StepStatus } from '../pipeline/types.js'
 
 export const FORMAT_VERSION = 1
+
+export type StepKind = 'call' | 'shell' | 'stub' | 'parallel' | 'map'
+
+/** pending → running → succeeded | failed; skipped (a dependency failed); cancelled (never finished). */
+export type StepStatus = 'pending' | 'running' | 'succeeded' | 'failed' | 'skipped' | 'cancelled'
+
+export type RunStatus = 'succeeded' | 'failed' | 'cancelled'
 
 /** What the runner knows about a step when it records it (a `StepRecord` fits). */
 export interface StepRecordData {
