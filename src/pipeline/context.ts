@@ -1,7 +1,8 @@
 /** What every level of one pipeline run shares, and how a step's Pending finds its inputs. */
 import { SpindleError } from '../errors.js'
 import type { Compute } from '../compute/compute.js'
-import type { Pending, StepId } from '../task/pending.js'
+import type { Pending } from '../task/pending.js'
+import type { StepId } from './definition.js'
 import type { ParallelExecutor } from './executor.js'
 import type { Pipeline } from './pipeline.js'
 import type { Slots } from './slots.js'

@@ -9,7 +9,7 @@ import { extname } from 'node:path'
 import { fileURLToPath } from 'node:url'
 import { InvalidOptionError } from '../errors.js'
 import { checkDuration, checkInteger, checkKnownKeys, shown } from '../options.js'
-import { isPending, Pending, type StepId } from '../task/pending.js'
+import { isPending, Pending, type StepRef } from '../task/pending.js'
 import { duplicateStep } from '../graph/validate.js'
 import { visitInOrder } from '../task/walk.js'
 import { runPipeline, type RunPipelineOptions } from './run.js'
@@ -41,7 +41,7 @@ const STEP_KEYS = ['after', 'retries', 'retryDelay', 'timeout', 'priority', 'cac
 export class Pipeline {
   private readonly definitions = new Map<string, StepDefinition>()
   /** Steps of other pipelines this one reads (they must contain it, or the run fails at once). */
-  readonly externals = new Map<string, StepId>()
+  readonly externals = new Map<string, StepRef>()
 
   constructor(readonly name: string) {
     if (typeof name !== 'string' || name === '') throw new InvalidOptionError(`Expected the pipeline name to be a non-empty string, got ${shown(name)}`)
@@ -171,7 +171,7 @@ export class Pipeline {
     })
   }
 
-  private reference(ref: StepId, into: Set<string>): void {
+  private reference(ref: StepRef, into: Set<string>): void {
     if (ref.param !== undefined) return // parameters are there from the start
     if (ref.pipeline === this) into.add(ref.name)
     else this.externals.set(`${ref.pipeline.name}\0${ref.name}`, ref)
