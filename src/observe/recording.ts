@@ -4,7 +4,7 @@
  * reports are pure functions of a Recording; this file also turns the dispatcher's hooks into
  * call spans (`CallLog`), reading the clock only on the recorder's side.
  */
-import type { Pipeline } from '../pipeline/pipeline.js'
+import type { PipelineDefinition } from '../pipeline/definition.js'
 import type { PipelineEvent, StepKind } from '../pipeline/types.js'
 import type { Call, CallObserver } from '../scheduler/call.js'
 import { chunkRange } from '../map/chunk-call.js'
@@ -59,7 +59,7 @@ export interface Recording {
   readonly calls: readonly CallSpan[]
 }
 
-export function shapeOf(pipeline: Pipeline): PipelineShape {
+export function shapeOf(pipeline: PipelineDefinition): PipelineShape {
   return {
     name: pipeline.name,
     steps: pipeline.steps.map((d) => ({

@@ -9,7 +9,7 @@ import { InvalidOptionError } from '../errors.js'
 import { shown } from '../options.js'
 import { isPending, type Pending } from '../task/pending.js'
 import { resolveStep, type Level, type RunContext } from './context.js'
-import type { StepDefinition } from './pipeline.js'
+import type { StepDefinition } from './definition.js'
 import type { StepRecord } from './types.js'
 
 /** Extra slots a call may take beyond `maxWorkers` (see Slots): none for a gather, or a call with a deadline. */

@@ -15,30 +15,12 @@ import { visitInOrder } from '../task/walk.js'
 import { runPipeline, type RunPipelineOptions } from './run.js'
 import { mapItemCall } from './map-step.js'
 import type { ShellOptions, ShellResult } from './shell.js'
+import type { MapDefinition, PipelineDefinition, StepDefinition } from './definition.js'
 import type { RunRecord, StepKind, StepOptions } from './types.js'
-
-export interface StepDefinition {
-  readonly name: string
-  readonly kind: StepKind
-  readonly pending: Pending<unknown> | undefined
-  readonly command: readonly string[] | string | undefined
-  readonly shell: ShellOptions
-  readonly branches: Readonly<Record<string, Pipeline>> | undefined
-  readonly map: MapDefinition | undefined
-  readonly options: StepOptions
-  /** Names of the steps of this pipeline it waits for. */
-  readonly deps: readonly string[]
-}
-
-export interface MapDefinition {
-  readonly items: readonly unknown[] | Pending<readonly unknown[]>
-  readonly each: (item: unknown, index: number) => Pending<unknown>
-  readonly reduce: ((values: unknown[]) => unknown) | undefined
-}
 
 const STEP_KEYS = ['after', 'retries', 'retryDelay', 'timeout', 'priority', 'cache', 'onFailure']
 
-export class Pipeline {
+export class Pipeline implements PipelineDefinition {
   private readonly definitions = new Map<string, StepDefinition>()
   /** Steps of other pipelines this one reads (they must contain it, or the run fails at once). */
   readonly externals = new Map<string, StepRef>()

@@ -2,9 +2,8 @@
 import { runWithSteps } from '../compute/compute.js'
 import type { Pending } from '../task/pending.js'
 import { resolveStep, transition, type Level, type RunContext } from './context.js'
-import { runLevel } from './level.js'
 import { lookaheadFor, mapStep } from './map-step.js'
-import type { StepDefinition } from './pipeline.js'
+import type { StepDefinition } from './definition.js'
 import { runShell } from './shell.js'
 import type { StepRecord } from './types.js'
 import { stepCacheKey } from './persistence.js'
@@ -99,7 +98,7 @@ async function parallel(ctx: RunContext, level: Level, def: StepDefinition): Pro
   const names = Object.keys(def.branches!)
   const results = await Promise.all(
     names.map((branch) =>
-      runLevel(ctx, { pipeline: def.branches![branch]!, prefix: `${level.prefix}${def.name}/${branch}/`, outputs: new Map(), keys: new Map(), parent: level }),
+      ctx.runLevel({ pipeline: def.branches![branch]!, prefix: `${level.prefix}${def.name}/${branch}/`, outputs: new Map(), keys: new Map(), parent: level }),
     ),
   )
   const failed = results.findIndex((r) => r.status === 'failed')
