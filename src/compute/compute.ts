@@ -26,25 +26,11 @@ import {
   type StreamOptions,
 } from './options.js'
 import { ordered, unordered, type FinishedOf } from './stream.js'
-import type { Mapper, ParallelMapOptions, SameKind, SettledItem } from '../map/parallel-map.js'
+import { mapOn, type Mapper, type MapOptions, type SameKind, type SettledItem } from '../map/parallel-map.js'
 import type { MapInput } from '../map/source.js'
 import type { TypedArray } from '../map/outcome.js'
 
 export type { ComputeOptions, RunOptions, StreamOptions }
-
-/** `compute.map()`'s options: parallelMap's, less the choice of pool. */
-export type MapOptions = Omit<ParallelMapOptions, 'compute' | 'workers'>
-
-/**
- * parallelMap, which the map layer hands over when it loads (it is built on Compute, so Compute
- * cannot import it); index.ts loads both.
- */
-type MapOnPool = (items: unknown, fn: unknown, options: ParallelMapOptions) => Promise<unknown>
-let mapOnPool: MapOnPool | undefined
-/** @internal Called once, by map/parallel-map.ts. */
-export function provideMap(map: MapOnPool): void {
-  mapOnPool = map
-}
 
 /** Internal: the pool as a CallSink (parallelMap's chunks). Not exported by index.ts. */
 export const callSink: unique symbol = Symbol('spindle.callSink')
@@ -142,7 +128,7 @@ export class Compute implements AsyncDisposable {
     for (const key of ['compute', 'workers'] as const) {
       if (key in options) throw new InvalidOptionError(`compute.map() runs on its own pool: it takes no \`${key}\`. Call parallelMap() to choose another.`)
     }
-    return mapOnPool!(items, fn, { ...options, compute: this })
+    return mapOn({ keys: [], lease: async () => ({ pool: this[callSink], release: async () => {} }) }, items, fn, options)
   }
 
   /**
