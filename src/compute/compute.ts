@@ -14,10 +14,10 @@ import { startProcessBackend } from '../backends/process/process-backend.js'
 import { startSshBackend } from '../backends/ssh/ssh-backend.js'
 import { Dispatcher } from '../scheduler/dispatcher.js'
 import { isPending, type Pending, type TaskRef } from '../task/pending.js'
-import type { CallObserver } from '../scheduler/call.js'
 import type { CallOptions, CallSink } from '../task/call-sink.js'
 import type { BackendKind } from '../worker/context.js'
-import { Evaluation, type StepResolver } from './evaluate.js'
+import { Evaluation } from './evaluate.js'
+import { DispatcherRunner, type StepRunner } from './step-runner.js'
 import {
   resolveComputeOptions,
   resolveRunOptions,
@@ -34,19 +34,19 @@ export type { ComputeOptions, RunOptions, StreamOptions }
 
 /** Internal: the pool as a CallSink (parallelMap's chunks). Not exported by index.ts. */
 export const callSink: unique symbol = Symbol('spindle.callSink')
-/** Internal: runs a Pending whose graph refers to pipeline steps. Not exported by index.ts. */
-export const runWithSteps: unique symbol = Symbol('spindle.runWithSteps')
-/** Internal: the measured ms per call of a task on this pool (pipelines size their look-ahead by it). */
-export const msPerCall: unique symbol = Symbol('spindle.msPerCall')
-/** Internal: watches every call of the pool (recorders). Not exported by index.ts. */
-export const observeCalls: unique symbol = Symbol('spindle.observeCalls')
+
+const runners = new WeakMap<Compute, StepRunner>()
+
+/** The pool's package-internal side, for pipelines and recorders (see StepRunner). Not exported by index.ts. */
+export function stepRunner(compute: Compute): StepRunner {
+  return runners.get(compute)!
+}
 
 export class Compute implements AsyncDisposable {
   /** The same on every node of this pool (`instanceInfo().jobId`). */
   readonly jobId: string
   private readonly dispatcher: Dispatcher
   private closing: Promise<void> | undefined
-  private readonly observers = new Set<CallObserver>()
 
   private constructor(
     backend: Backend,
@@ -56,6 +56,7 @@ export class Compute implements AsyncDisposable {
   ) {
     this.jobId = jobId
     this.dispatcher = new Dispatcher(backend, { interruptionRetries })
+    runners.set(this, new DispatcherRunner(this.dispatcher))
   }
 
   /** Starts a pool. With no options: one worker thread per core (`os.availableParallelism()`). */
@@ -159,40 +160,6 @@ export class Compute implements AsyncDisposable {
       submit: (task: TaskRef, args: readonly unknown[], options: CallOptions) =>
         new Promise((resolve, reject) => dispatcher.submit(task, args, options, resolve, reject)),
     }
-  }
-
-  /** @internal See `runWithSteps`. */
-  [runWithSteps](pending: Pending<unknown>, options: CallOptions, resolveStep: StepResolver): Promise<unknown> {
-    return new Evaluation(this.dispatcher, options, resolveStep).root(pending)
-  }
-
-  /** @internal See `msPerCall`. */
-  [msPerCall](task: TaskRef): number | undefined {
-    return this.dispatcher.msPerCall(task)
-  }
-
-  /** @internal See `observeCalls`. Returns how to stop watching. */
-  [observeCalls](observer: CallObserver): () => void {
-    this.observers.add(observer)
-    this.updateObserver()
-    return () => {
-      this.observers.delete(observer)
-      this.updateObserver()
-    }
-  }
-
-  /** The dispatcher holds one observer (one check per call): a fan-out only when several watch. */
-  private updateObserver(): void {
-    const all = [...this.observers]
-    this.dispatcher.observer =
-      all.length <= 1
-        ? all[0]
-        : {
-            queued: (call, takenBack) => all.forEach((o) => o.queued(call, takenBack)),
-            sent: (calls, node) => all.forEach((o) => o.sent(calls, node)),
-            ran: (calls, ms) => all.forEach((o) => o.ran(calls, ms)),
-            settled: (call, failed, error) => all.forEach((o) => o.settled(call, failed, error)),
-          }
   }
 
   /**

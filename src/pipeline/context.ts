@@ -1,6 +1,6 @@
 /** What every level of one pipeline run shares, and how a step's Pending finds its inputs. */
 import { SpindleError } from '../errors.js'
-import type { Compute } from '../compute/compute.js'
+import type { StepRunner } from '../compute/step-runner.js'
 import type { Pending } from '../task/pending.js'
 import type { PipelineDefinition, StepId } from './definition.js'
 import type { ParallelExecutor } from './executor.js'
@@ -10,7 +10,8 @@ import type { Persistence } from './persistence.js'
 import type { PipelineEvent, StepRecord, StepStatus } from './types.js'
 
 export interface RunContext {
-  readonly compute: Compute
+  /** The run's pool, as pipelines use it. */
+  readonly runner: StepRunner
   readonly executor: ParallelExecutor
   readonly slots: Slots
   /** Aborted when the run stops: cancellation, or a failure with `cancelRunning`. */

@@ -10,6 +10,7 @@ import { checkKnownKeys, checkSignal, shown } from '../options.js'
 import { InvalidOptionError } from '../errors.js'
 import type { Pending } from '../task/pending.js'
 import type { RunContext } from './context.js'
+import { stepRunner } from '../compute/compute.js'
 import { ParallelExecutor } from './executor.js'
 import { graphOf, runLevel } from './level.js'
 import type { PipelineDefinition } from './definition.js'
@@ -59,7 +60,7 @@ export async function runPipeline(pipeline: PipelineDefinition, options: RunPipe
   const persistence = openPersistence(options, { id, pipeline: pipeline.name, startedAt, steps: pipeline.steps.map((s) => s.name) })
   const { compute, close, bounded } = await executor.open()
   const ctx: RunContext = {
-    compute,
+    runner: stepRunner(compute),
     executor,
     slots: new Slots(executor.maxWorkers, bounded),
     stop,

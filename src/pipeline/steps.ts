@@ -1,5 +1,4 @@
 /** Running one step of each kind, with its retries. A step's outcome never rejects: it says how it ended. */
-import { runWithSteps } from '../compute/compute.js'
 import type { Pending } from '../task/pending.js'
 import { resolveStep, transition, type Level, type RunContext } from './context.js'
 import { lookaheadFor, mapStep } from './map-step.js'
@@ -76,7 +75,7 @@ function execute(ctx: RunContext, level: Level, def: StepDefinition, record: Ste
 
 function call(ctx: RunContext, level: Level, def: StepDefinition, record: StepRecord): Promise<unknown> {
   const options = { signal: ctx.stop.signal, timeout: def.options.timeout, onDispatch: (node: number) => dispatched(record, node), label: record.name }
-  return ctx.compute[runWithSteps](def.pending!, options, (ref) => resolveStep(ctx, level, ref))
+  return ctx.runner.runWithSteps(def.pending!, options, (ref) => resolveStep(ctx, level, ref))
 }
 
 async function cachedCall(ctx: RunContext, level: Level, def: StepDefinition, record: StepRecord): Promise<unknown> {
