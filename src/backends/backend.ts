@@ -22,6 +22,8 @@ export type OutputHandler = (seq: number, stream: 1 | 2, text: string) => void
 
 export interface Backend {
   readonly kind: BackendKind
+  /** What a node is called in the prefix of the lines its tasks print (`host 0`): the kind when absent. */
+  readonly nodeNoun?: string
   readonly nodes: readonly BackendNode[]
   /** Stops every node now; batches still running fail with a NodeFailure. Leaves nothing behind. */
   close(): Promise<void>

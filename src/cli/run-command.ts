@@ -32,7 +32,7 @@ export function runLogDir(flags: { runLog: string | undefined }, cwd: string): s
 export async function runCommand(file: string, flags: RunFlags, io: CliIO, resume?: string): Promise<number> {
   const logDir = runLogDir(flags, io.cwd)
   const loaded = await loadPipeline(file, io.cwd)
-  const compute = await startCompute(flags, loaded.execArgv)
+  const compute = await startCompute(flags, loaded.execArgv, io)
   let record: RunRecord
   try {
     const executor = new ParallelExecutor({ backend: compute, maxWorkers: flags.workers ?? compute.nodes })
@@ -92,7 +92,7 @@ export async function resumeCommand(id: string, file: string | undefined, flags:
   return runCommand(target, merged, io, id)
 }
 
-async function startCompute(flags: RunFlags, tsxArgv: string[] | undefined): Promise<Compute> {
+async function startCompute(flags: RunFlags, tsxArgv: string[] | undefined, io: CliIO): Promise<Compute> {
   const execArgv = tsxArgv === undefined || process.execArgv.some((a) => /tsx/.test(a)) ? undefined : [...process.execArgv, ...tsxArgv]
   const options: Record<string, unknown> = {
     backend: flags.backend ?? 'thread',
@@ -100,6 +100,8 @@ async function startCompute(flags: RunFlags, tsxArgv: string[] | undefined): Pro
     // Hosts go through as given; the SSH backend validates them.
     ...(flags.hosts !== undefined && { hosts: flags.hosts }),
     ...(execArgv !== undefined && { execArgv }),
+    // What tasks print goes where the CLI was told to write (bin.ts: the process's streams).
+    output: { stdout: io.stdout, stderr: io.stderr },
   }
   return Compute.start(options as ComputeOptions)
 }

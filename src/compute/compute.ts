@@ -13,6 +13,7 @@ import { startThreadBackend } from '../backends/thread/thread-backend.js'
 import { startProcessBackend } from '../backends/process/process-backend.js'
 import { startSshBackend } from '../backends/ssh/ssh-backend.js'
 import { Dispatcher } from '../scheduler/dispatcher.js'
+import type { OutputSink } from '../scheduler/task-output.js'
 import { isPending, type Pending, type TaskRef } from '../task/pending.js'
 import type { CallOptions, CallSink } from '../task/call-sink.js'
 import type { BackendKind } from '../worker/context.js'
@@ -52,10 +53,11 @@ export class Compute implements AsyncDisposable {
     backend: Backend,
     private readonly closeTimeout: number,
     interruptionRetries: number,
+    output: OutputSink,
     jobId: string,
   ) {
     this.jobId = jobId
-    this.dispatcher = new Dispatcher(backend, { interruptionRetries })
+    this.dispatcher = new Dispatcher(backend, { interruptionRetries, output })
     runners.set(this, new DispatcherRunner(this.dispatcher))
   }
 
@@ -71,7 +73,7 @@ export class Compute implements AsyncDisposable {
           : resolved.backend === 'process'
             ? startProcessBackend(resolved.workers, resolved.workersPerNode, jobId, resolved)
             : startThreadBackend(resolved.workers, jobId, resolved)
-    return new Compute(backend, resolved.closeTimeout, resolved.interruptionRetries, jobId)
+    return new Compute(backend, resolved.closeTimeout, resolved.interruptionRetries, resolved.output, jobId)
   }
 
   /** The backend the nodes run on. */

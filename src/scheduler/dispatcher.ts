@@ -18,12 +18,14 @@ import { CallQueue } from './call-queue.js'
 import { AbortWatch } from './abort-watch.js'
 import { handleNodeFailure, handleUnsendable, timeoutError } from './failures.js'
 import { askBack, batchToTakeBack } from './steal.js'
-import { writeTaskOutput } from './task-output.js'
+import { writeTaskOutput, type OutputSink } from './task-output.js'
 import { closedError, lostNodeError, nowhereToRun } from './unrunnable.js'
 
 export interface DispatcherOptions {
   /** How many times a call may be interrupted by a lost node before it fails. */
   interruptionRetries: number
+  /** Where the lines tasks print go. */
+  output: OutputSink
 }
 
 export class Dispatcher {
@@ -56,7 +58,8 @@ export class Dispatcher {
     this.writer = new BatchWriter(backend.nodes)
     for (const node of backend.nodes) {
       node.serveNested?.((parent, task, args, options) => this.submitNested(node.index, parent, task, args, options))
-      node.serveOutput?.((seq, stream, text) => writeTaskOutput(this.running, backend.kind, node, seq, stream, text))
+      const where = `${backend.nodeNoun ?? backend.kind} ${node.index}`
+      node.serveOutput?.((seq, stream, text) => writeTaskOutput(options.output, this.running, where, node, seq, stream, text))
       node.watch?.(() => this.statusChanged(node))
     }
   }

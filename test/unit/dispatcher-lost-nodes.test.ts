@@ -52,7 +52,7 @@ class FakeNode implements BackendNode {
 function setup(count: number) {
   const nodes = Array.from({ length: count }, (_, i) => new FakeNode(i))
   const backend: Backend = { kind: 'ssh', nodes, close: async () => {} }
-  const dispatcher = new Dispatcher(backend, { interruptionRetries: 3 })
+  const dispatcher = new Dispatcher(backend, { interruptionRetries: 3, output: { stdout: process.stdout, stderr: process.stderr } })
   const call = (value: unknown, options: CallOptions = {}) =>
     new Promise<unknown>((resolve, reject) => dispatcher.submit({ module: 'file:///fake.mjs', name: 'echo' }, [value], options, resolve, reject))
   return { nodes, call }
