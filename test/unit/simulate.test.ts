@@ -4,23 +4,12 @@ import { describe, it, expect } from 'vitest'
 import { StepGraph, type StepOptions } from '../../dist/graph/step-graph.js'
 import { SpindleError } from '../../dist/errors.js'
 import { simulate, type Simulation } from '../../bench/lib/simulate.mjs'
-import { prng } from '../helpers/testing.js'
+import { caught, prng } from '../helpers/testing.js'
 
 function graphOf(steps: Record<string, StepOptions>): StepGraph {
   const graph = new StepGraph()
   for (const [name, options] of Object.entries(steps)) graph.add(name, options)
   return graph
-}
-
-/** The SpindleError (of dist/) that `fn` throws. */
-function caught(fn: () => unknown): SpindleError {
-  try {
-    fn()
-  } catch (error) {
-    expect(error).toBeInstanceOf(SpindleError)
-    return error as SpindleError
-  }
-  throw new Error('expected a SpindleError to be thrown')
 }
 
 describe('simulate', () => {
@@ -42,10 +31,10 @@ describe('simulate', () => {
 
   it('checks its options', () => {
     const graph = graphOf({ a: {} })
-    expect(caught(() => simulate(graph, { workers: 0, duration: () => 1 })).message).toBe(
+    expect(caught(() => simulate(graph, { workers: 0, duration: () => 1 }), SpindleError).message).toBe(
       'Expected `workers` to be an integer >= 1, got `0` (number)',
     )
-    expect(caught(() => simulate(graph, { workers: 1, duration: () => -1 })).message).toBe(
+    expect(caught(() => simulate(graph, { workers: 1, duration: () => -1 }), SpindleError).message).toBe(
       'Expected `duration` of step "a" to be a finite number >= 0, got `-1` (number)',
     )
   })
