@@ -18,7 +18,7 @@ import { CallQueue } from './call-queue.js'
 import { AbortWatch } from './abort-watch.js'
 import { handleNodeFailure, handleUnsendable, timeoutError } from './failures.js'
 import { askBack, batchToTakeBack } from './steal.js'
-import { writeTaskOutput, type OutputSink } from './task-output.js'
+import { taskOutput, type OutputSink } from './task-output.js'
 import { closedError, lostNodeError, nowhereToRun } from './unrunnable.js'
 
 export interface DispatcherOptions {
@@ -58,8 +58,7 @@ export class Dispatcher {
     this.writer = new BatchWriter(backend.nodes)
     for (const node of backend.nodes) {
       node.serveNested?.((parent, task, args, options) => this.submitNested(node.index, parent, task, args, options))
-      const where = `${backend.nodeNoun ?? backend.kind} ${node.index}`
-      node.serveOutput?.((seq, stream, text) => writeTaskOutput(options.output, this.running, where, node, seq, stream, text))
+      node.serveOutput?.(taskOutput(options.output, this.running, backend, node))
       node.watch?.(() => this.statusChanged(node))
     }
   }

@@ -8,7 +8,7 @@
  * The lines go to the streams the pool was given (`Compute.start({ output })`), never to the
  * process's own from here.
  */
-import type { BackendNode } from '../backends/backend.js'
+import type { Backend, BackendNode, OutputHandler } from '../backends/backend.js'
 import type { Call, RunningBatch } from './call.js'
 import { printable } from '../printable.js'
 
@@ -25,20 +25,15 @@ export interface OutputSink {
   readonly stderr: OutputStream
 }
 
-/** Writes one line that call `seq` printed on `node` (`where`: `thread 1`, `host 0`) to `sink`. */
-export function writeTaskOutput(
-  sink: OutputSink,
-  running: ReadonlySet<RunningBatch>,
-  where: string,
-  node: BackendNode,
-  seq: number,
-  stream: 1 | 2,
-  text: string,
-): void {
-  const label = seq === 0 ? undefined : labelOf(running, node, seq)
-  const line = `[${label === undefined ? where : `${printable(label)} · ${where}`}] ${text}\n`
-  const out = stream === 1 ? sink.stdout : sink.stderr
-  out.write(out.isTTY ? `\r\x1b[2K${line}` : line)
+/** Where `node` sends the lines its tasks print: to `sink`, each named after its call (among `running`) and the node (`thread 1`, `host 0`). */
+export function taskOutput(sink: OutputSink, running: ReadonlySet<RunningBatch>, backend: Backend, node: BackendNode): OutputHandler {
+  const where = `${backend.nodeNoun ?? backend.kind} ${node.index}`
+  return (seq, stream, text) => {
+    const label = seq === 0 ? undefined : labelOf(running, node, seq)
+    const line = `[${label === undefined ? where : `${printable(label)} · ${where}`}] ${text}\n`
+    const out = stream === 1 ? sink.stdout : sink.stderr
+    out.write(out.isTTY ? `\r\x1b[2K${line}` : line)
+  }
 }
 
 function labelOf(running: ReadonlySet<RunningBatch>, node: BackendNode | undefined, seq: number): string | undefined {
