@@ -6,7 +6,7 @@
 import type { CrashReport } from '../worker/crash-slot.js'
 import type { BatchRequest, BatchResponse } from '../protocol/messages.js'
 import type { BackendKind } from '../worker/context.js'
-import type { CallOptions } from '../scheduler/call.js'
+import type { CallOptions } from '../task/call-sink.js'
 import type { TaskRef } from '../task/pending.js'
 
 /** Runs a call that a task running on this node submitted itself (parallelMap inside a task). */
@@ -22,6 +22,8 @@ export type OutputHandler = (seq: number, stream: 1 | 2, text: string) => void
 
 export interface Backend {
   readonly kind: BackendKind
+  /** What a node is called in the prefix of the lines its tasks print (`host 0`): the kind when absent. */
+  readonly nodeNoun?: string
   readonly nodes: readonly BackendNode[]
   /** Stops every node now; batches still running fail with a NodeFailure. Leaves nothing behind. */
   close(): Promise<void>

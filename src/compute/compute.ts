@@ -13,10 +13,12 @@ import { startThreadBackend } from '../backends/thread/thread-backend.js'
 import { startProcessBackend } from '../backends/process/process-backend.js'
 import { startSshBackend } from '../backends/ssh/ssh-backend.js'
 import { Dispatcher } from '../scheduler/dispatcher.js'
+import type { OutputSink } from '../scheduler/task-output.js'
 import { isPending, type Pending, type TaskRef } from '../task/pending.js'
-import type { CallObserver, CallOptions, CallSink } from '../scheduler/call.js'
+import type { CallOptions, CallSink } from '../task/call-sink.js'
 import type { BackendKind } from '../worker/context.js'
-import { Evaluation, type StepResolver } from './evaluate.js'
+import { Evaluation } from './evaluate.js'
+import { DispatcherRunner, type StepRunner } from './step-runner.js'
 import {
   resolveComputeOptions,
   resolveRunOptions,
@@ -25,50 +27,38 @@ import {
   type StreamOptions,
 } from './options.js'
 import { ordered, unordered, type FinishedOf } from './stream.js'
-import type { Mapper, ParallelMapOptions, SameKind, SettledItem } from '../map/parallel-map.js'
+import { mapOn, type Mapper, type MapOptions, type SameKind, type SettledItem } from '../map/parallel-map.js'
 import type { MapInput } from '../map/source.js'
 import type { TypedArray } from '../map/outcome.js'
 
 export type { ComputeOptions, RunOptions, StreamOptions }
 
-/** `compute.map()`'s options: parallelMap's, less the choice of pool. */
-export type MapOptions = Omit<ParallelMapOptions, 'compute' | 'workers'>
-
-/**
- * parallelMap, which the map layer hands over when it loads (it is built on Compute, so Compute
- * cannot import it); index.ts loads both.
- */
-type MapOnPool = (items: unknown, fn: unknown, options: ParallelMapOptions) => Promise<unknown>
-let mapOnPool: MapOnPool | undefined
-/** @internal Called once, by map/parallel-map.ts. */
-export function provideMap(map: MapOnPool): void {
-  mapOnPool = map
-}
-
 /** Internal: the pool as a CallSink (parallelMap's chunks). Not exported by index.ts. */
 export const callSink: unique symbol = Symbol('spindle.callSink')
-/** Internal: runs a Pending whose graph refers to pipeline steps. Not exported by index.ts. */
-export const runWithSteps: unique symbol = Symbol('spindle.runWithSteps')
-/** Internal: the measured ms per call of a task on this pool (pipelines size their look-ahead by it). */
-export const msPerCall: unique symbol = Symbol('spindle.msPerCall')
-/** Internal: watches every call of the pool (recorders). Not exported by index.ts. */
-export const observeCalls: unique symbol = Symbol('spindle.observeCalls')
+
+const runners = new WeakMap<Compute, StepRunner>()
+
+/** The pool's package-internal side, for pipelines and recorders (see StepRunner). Not exported by index.ts. */
+export function stepRunner(compute: Compute): StepRunner {
+  return runners.get(compute)!
+}
 
 export class Compute implements AsyncDisposable {
   /** The same on every node of this pool (`instanceInfo().jobId`). */
   readonly jobId: string
   private readonly dispatcher: Dispatcher
   private closing: Promise<void> | undefined
-  private readonly observers = new Set<CallObserver>()
 
   private constructor(
     backend: Backend,
     private readonly closeTimeout: number,
     interruptionRetries: number,
+    output: OutputSink,
     jobId: string,
   ) {
     this.jobId = jobId
-    this.dispatcher = new Dispatcher(backend, { interruptionRetries })
+    this.dispatcher = new Dispatcher(backend, { interruptionRetries, output })
+    runners.set(this, new DispatcherRunner(this.dispatcher))
   }
 
   /** Starts a pool. With no options: one worker thread per core (`os.availableParallelism()`). */
@@ -83,7 +73,7 @@ export class Compute implements AsyncDisposable {
           : resolved.backend === 'process'
             ? startProcessBackend(resolved.workers, resolved.workersPerNode, jobId, resolved)
             : startThreadBackend(resolved.workers, jobId, resolved)
-    return new Compute(backend, resolved.closeTimeout, resolved.interruptionRetries, jobId)
+    return new Compute(backend, resolved.closeTimeout, resolved.interruptionRetries, resolved.output, jobId)
   }
 
   /** The backend the nodes run on. */
@@ -141,7 +131,7 @@ export class Compute implements AsyncDisposable {
     for (const key of ['compute', 'workers'] as const) {
       if (key in options) throw new InvalidOptionError(`compute.map() runs on its own pool: it takes no \`${key}\`. Call parallelMap() to choose another.`)
     }
-    return mapOnPool!(items, fn, { ...options, compute: this })
+    return mapOn({ keys: [], lease: async () => ({ pool: this[callSink], release: async () => {} }) }, items, fn, options)
   }
 
   /**
@@ -172,40 +162,6 @@ export class Compute implements AsyncDisposable {
       submit: (task: TaskRef, args: readonly unknown[], options: CallOptions) =>
         new Promise((resolve, reject) => dispatcher.submit(task, args, options, resolve, reject)),
     }
-  }
-
-  /** @internal See `runWithSteps`. */
-  [runWithSteps](pending: Pending<unknown>, options: CallOptions, resolveStep: StepResolver): Promise<unknown> {
-    return new Evaluation(this.dispatcher, options, resolveStep).root(pending)
-  }
-
-  /** @internal See `msPerCall`. */
-  [msPerCall](task: TaskRef): number | undefined {
-    return this.dispatcher.msPerCall(task)
-  }
-
-  /** @internal See `observeCalls`. Returns how to stop watching. */
-  [observeCalls](observer: CallObserver): () => void {
-    this.observers.add(observer)
-    this.updateObserver()
-    return () => {
-      this.observers.delete(observer)
-      this.updateObserver()
-    }
-  }
-
-  /** The dispatcher holds one observer (one check per call): a fan-out only when several watch. */
-  private updateObserver(): void {
-    const all = [...this.observers]
-    this.dispatcher.observer =
-      all.length <= 1
-        ? all[0]
-        : {
-            queued: (call, takenBack) => all.forEach((o) => o.queued(call, takenBack)),
-            sent: (calls, node) => all.forEach((o) => o.sent(calls, node)),
-            ran: (calls, ms) => all.forEach((o) => o.ran(calls, ms)),
-            settled: (call, failed, error) => all.forEach((o) => o.settled(call, failed, error)),
-          }
   }
 
   /**

@@ -6,7 +6,8 @@
 import { findNotCloneable } from '../protocol/cloneable.js'
 import { NotCloneableError, WorkerExitError, type MapItemError } from '../errors.js'
 import { decodeThrown } from '../protocol/error-codec.js'
-import type { CallSink } from '../scheduler/call.js'
+import { argumentPath } from '../protocol/value-path.js'
+import type { CallSink } from '../task/call-sink.js'
 import type { TaskRef } from '../task/pending.js'
 import type { ChunkItems, ChunkResult } from '../worker/map-chunk.js'
 import { createRescue, readRescue, type Rescue } from '../worker/map-rescue.js'
@@ -14,8 +15,22 @@ import type { FnSpec } from './fn-spec.js'
 import { chunkFailed, itemError, type ChunkOutcome, type SharedArrays } from './outcome.js'
 
 const CHUNK_TASK: TaskRef = { module: new URL('../worker/map-chunk.js', import.meta.url).href, name: 'mapChunk' }
-/** Where a chunk's items sit among a mapChunk call's arguments (the chunk is its second), as a path names them. */
-const CHUNK_ITEMS_PATH = 'args[1].items'
+/** The task module's file name: a chunk submitted on another host names the module by its path there. */
+const CHUNK_FILE = CHUNK_TASK.module.slice(CHUNK_TASK.module.lastIndexOf('/'))
+/** Where the chunk and its first item's index sit among the arguments of mapChunk(spec, chunk, start, context, stopOnError). */
+const CHUNK_ARG = 1
+const START_ARG = 2
+/** Where a chunk's items sit among a mapChunk call's arguments, as a path names them. */
+const CHUNK_ITEMS_PATH = `${argumentPath(CHUNK_ARG)}.items`
+
+/** The items [start, end) a call covers when it is a chunk of a map (run recorders show it); undefined for any other call. */
+export function chunkRange(task: TaskRef, args: readonly unknown[]): readonly [number, number] | undefined {
+  if (task.name !== CHUNK_TASK.name || !task.module.endsWith(CHUNK_FILE)) return undefined
+  const chunk = args[CHUNK_ARG] as ChunkItems | undefined
+  const start = args[START_ARG]
+  if (typeof start !== 'number' || chunk === undefined) return undefined
+  return [start, chunk.kind === 'array' ? start + chunk.items.length : chunk.end]
+}
 
 export interface Part {
   readonly start: number

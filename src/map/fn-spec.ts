@@ -31,8 +31,3 @@ export async function resolveFn(spec: FnSpec, context: Record<string, unknown> |
   return (await loadTask(spec.module, spec.name)) as ItemFn
 }
 
-/** A label for messages: the export's name, or `inline function`. */
-export function fnLabel(spec: FnSpec): string {
-  return spec.kind === 'task' ? spec.name : 'inline function'
-}
-

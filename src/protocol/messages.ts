@@ -9,8 +9,6 @@
  */
 import type { EncodedThrown } from './error-codec.js'
 
-export const PROTOCOL_VERSION = 1
-
 /** A task's id (unique in this process), module URL and export name. */
 export type TaskDefinition = readonly [id: number, module: string, name: string]
 
@@ -72,10 +70,6 @@ export interface NestedReply {
   readonly ok: boolean
   readonly value?: unknown
   readonly error?: EncodedThrown
-}
-
-export function isBatchResponse(message: unknown): message is BatchResponse {
-  return Array.isArray(message)
 }
 
 export function callCount(request: BatchRequest): number {

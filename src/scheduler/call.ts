@@ -1,27 +1,8 @@
 /** One submitted call as the dispatcher tracks it, from queued to settled. */
 import { taskLabel, type TaskRef } from '../task/pending.js'
 import type { BackendNode, BatchControl } from '../backends/backend.js'
+import type { CallOptions } from '../task/call-sink.js'
 import type { AbortWatch } from './abort-watch.js'
-
-export interface CallOptions {
-  /** Run on this node only (an index). */
-  node?: number | undefined
-  /** Deadline in ms from the moment the call starts running; the work is stopped at it. */
-  timeout?: number | undefined
-  /** Cancels the call whether queued or running. */
-  signal?: AbortSignal | undefined
-  /**
-   * What batch sizing learns the cost per call under, when not the task: calls of one task
-   * whose cost differs wildly by caller (parallelMap's chunks) get a key per caller.
-   */
-  costKey?: number | undefined
-  /** Told which node each call goes to (pipelines record where a step ran). */
-  onDispatch?: ((node: number) => void) | undefined
-  /** What the call is for, as traces show it (a pipeline step's name). */
-  label?: string | undefined
-  /** For a call a running task submitted (parallelMap inside a task): the submitting call's `seq`. */
-  parent?: number | undefined
-}
 
 /**
  * Watches every call of a dispatcher (run recorders, traces). The dispatcher calls it only when
@@ -40,17 +21,6 @@ export interface CallObserver {
   ran(calls: readonly Call[], ms: number): void
   /** Settled for good: resolved (`error` undefined, `failed` false) or rejected. */
   settled(call: Call, failed: boolean, error: unknown): void
-}
-
-/** Somewhere to submit single calls: a pool, seen from the caller's thread or from inside a task. */
-export interface CallSink {
-  /** How many nodes share the calls (what chunking divides work over). */
-  readonly nodes: number
-  /** Whether a SharedArrayBuffer reaches the nodes as shared memory (not across processes). */
-  readonly sharedMemory: boolean
-  /** Set when calls run on threads other than the caller's (a thread pool seen from its owner): background work there costs the caller nothing. */
-  readonly offThread?: true
-  submit(task: TaskRef, args: readonly unknown[], options: CallOptions): Promise<unknown>
 }
 
 export type CallState = 'queued' | 'running' | 'settled'

@@ -12,17 +12,20 @@ import { BatchWriter, taskId } from './batch-writer.js'
 import { decodeThrown } from '../protocol/error-codec.js'
 import type { TaskRef } from '../task/pending.js'
 import { BatchSizer } from './batch-sizer.js'
-import { Call, watchedCall, type CallObserver, type CallOptions, type RunningBatch } from './call.js'
+import type { CallOptions } from '../task/call-sink.js'
+import { Call, watchedCall, type CallObserver, type RunningBatch } from './call.js'
 import { CallQueue } from './call-queue.js'
 import { AbortWatch } from './abort-watch.js'
 import { handleNodeFailure, handleUnsendable, timeoutError } from './failures.js'
 import { askBack, batchToTakeBack } from './steal.js'
-import { writeTaskOutput } from './task-output.js'
+import { taskOutput, type OutputSink } from './task-output.js'
 import { closedError, lostNodeError, nowhereToRun } from './unrunnable.js'
 
 export interface DispatcherOptions {
   /** How many times a call may be interrupted by a lost node before it fails. */
   interruptionRetries: number
+  /** Where the lines tasks print go. */
+  output: OutputSink
 }
 
 export class Dispatcher {
@@ -55,7 +58,7 @@ export class Dispatcher {
     this.writer = new BatchWriter(backend.nodes)
     for (const node of backend.nodes) {
       node.serveNested?.((parent, task, args, options) => this.submitNested(node.index, parent, task, args, options))
-      node.serveOutput?.((seq, stream, text) => writeTaskOutput(this.running, backend.kind, node, seq, stream, text))
+      node.serveOutput?.(taskOutput(options.output, this.running, backend, node))
       node.watch?.(() => this.statusChanged(node))
     }
   }

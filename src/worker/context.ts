@@ -1,6 +1,6 @@
 import { AsyncLocalStorage } from 'node:async_hooks'
 import { SpindleError } from '../errors.js'
-import type { CallSink } from '../scheduler/call.js'
+import type { CallSink } from '../task/call-sink.js'
 import type { Owner } from './crash-slot.js'
 
 export type BackendKind = 'thread' | 'process' | 'ssh' | 'inline'

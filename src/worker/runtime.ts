@@ -5,6 +5,7 @@
  */
 import { isMainThread } from 'node:worker_threads'
 import { NotCloneableError, SpindleError } from '../errors.js'
+import { isThenable } from '../thenable.js'
 import { findNotCloneable } from '../protocol/cloneable.js'
 import { encodeThrown, type EncodedThrown } from '../protocol/error-codec.js'
 import { CALL_FIELDS, REQUEST_HEADER, RESPONSE_HEADER, type BatchRequest, type BatchResponse } from '../protocol/messages.js'
@@ -214,11 +215,6 @@ const repairs = new WeakMap<object, () => unknown>()
 
 function isObject(value: unknown): value is object {
   return typeof value === 'object' && value !== null
-}
-
-/** A promise, or anything with a `then` method (what `await` would wait for). */
-export function isThenable(value: unknown): value is PromiseLike<unknown> {
-  return value !== null && typeof value === 'object' && typeof (value as { then?: unknown }).then === 'function'
 }
 
 /**
