@@ -17,7 +17,7 @@ import { CallQueue } from './call-queue.js'
 import { AbortWatch } from './abort-watch.js'
 import { handleNodeFailure, handleUnsendable, timeoutError } from './failures.js'
 import { askBack, batchToTakeBack } from './steal.js'
-import { writeTaskOutput } from './task-output.js'
+import { runningCall, writeTaskOutput } from './task-output.js'
 import { closedError, lostNodeError, nowhereToRun } from './unrunnable.js'
 
 export interface DispatcherOptions {
@@ -56,6 +56,7 @@ export class Dispatcher {
     for (const node of backend.nodes) {
       node.serveNested?.((parent, task, args, options) => this.submitNested(node.index, parent, task, args, options))
       node.serveOutput?.((seq, stream, text) => writeTaskOutput(this.running, backend.kind, node, seq, stream, text))
+      node.servePartial?.((seq, data) => runningCall(this.running, node, seq)?.options.onPartial?.(data))
       node.watch?.(() => this.statusChanged(node))
     }
   }

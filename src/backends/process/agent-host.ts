@@ -2,7 +2,9 @@
  * The node agent's core, whatever carries its messages: one Node process that is one node of a
  * pool. It runs batches on its own worker threads (the thread backend's nodes, so crashes inside
  * it are blamed as on a thread pool) and forwards calls its tasks submit (parallelMap inside a
- * task) to the caller. The transport is the caller's: IPC for the process backend
+ * task) to the caller. It tells the caller which batches began on its threads (one the caller
+ * never heard of runs again free if the agent dies), and passes on the results long calls send
+ * ahead of their answers. The transport is the caller's: IPC for the process backend
  * (agent-main.ts), length-prefixed frames on stdin/stdout for SSH (ssh/agent-ssh.ts).
  */
 import type { BatchControl, NodeFailure } from '../backend.js'
@@ -24,9 +26,10 @@ const SAME: ModuleMap = { toAgent: (url) => url, toCaller: (url) => url }
 
 /** Starts the threads; returns what handles each message from the caller. */
 export function startAgentHost(config: AgentConfig, send: (message: FromAgent) => void, modules = SAME): (message: ToAgent) => void {
+  const announce = startAnnouncer(send)
   const threads: ThreadNode[] = Array.from(
     { length: config.info.workersPerNode },
-    (_, worker) => new ThreadNode(worker, { ...config.info, worker }, { resourceLimits: config.resourceLimits }),
+    (_, worker) => new ThreadNode(worker, { ...config.info, worker }, { resourceLimits: config.resourceLimits, onStart: announce.started }),
   )
   const busy = threads.map(() => 0)
   /** Every task definition seen, and which ones each thread's current worker has had. */
@@ -40,6 +43,7 @@ export function startAgentHost(config: AgentConfig, send: (message: FromAgent) =
   for (const thread of threads) {
     // Lines its threads' tasks print go to the caller with their call, as from a thread node.
     thread.serveOutput((seq, stream, text) => send({ output: [seq, stream, text] }))
+    thread.servePartial((seq, data) => send({ partial: [seq, data] }))
     thread.serveNested((parent, task, args, options) => {
       const id = nextNested++
       return new Promise((resolve, reject) => {
@@ -76,12 +80,14 @@ export function startAgentHost(config: AgentConfig, send: (message: FromAgent) =
       withDefinitions(index, batch),
       (response) => {
         settle()
+        announce.ended(id)
         send({ done: response })
         steal(index)
       },
       (failure) => {
         settle()
         if (failure.reason === 'revoked' && job.movingTo !== -1) return run(batch, job.movingTo)
+        announce.ended(id)
         send({ failed: id, failure: flatten(failure) })
         steal(index)
       },
@@ -131,6 +137,29 @@ export function startAgentHost(config: AgentConfig, send: (message: FromAgent) =
     if ('stop' in message) return jobs.get(message.stop)?.control('stop')
     if ('revoke' in message) return jobs.get(message.revoke)?.control('revoke')
     reply(message)
+  }
+}
+
+/**
+ * Tells the caller which batches have begun, a few at a time: those that began in one turn of
+ * the event loop go in one message, after the answers that arrived with them, and a batch
+ * answered by then needs none (a quick batch costs no message beyond its answer).
+ */
+function startAnnouncer(send: (message: FromAgent) => void): { started: (batch: number) => void; ended: (batch: number) => void } {
+  const unannounced = new Set<number>()
+  let queued = false
+  const flush = () => {
+    queued = false
+    if (unannounced.size === 0) return
+    send({ started: [...unannounced] })
+    unannounced.clear()
+  }
+  return {
+    started: (batch) => {
+      unannounced.add(batch)
+      if (!queued) (queued = true), setImmediate(flush)
+    },
+    ended: (batch) => void unannounced.delete(batch),
   }
 }
 

@@ -14,11 +14,11 @@
  */
 import { MessageChannel, receiveMessageOnPort, type MessagePort, type ResourceLimits, type Worker } from 'node:worker_threads'
 import { Piscina } from 'piscina'
-import { NodeFailure, type BackendNode, type BatchControl, type NestedHandler, type NodeStatus, type OutputHandler } from '../backend.js'
+import { NodeFailure, type BackendNode, type BatchControl, type NestedHandler, type NodeStatus, type OutputHandler, type PartialHandler } from '../backend.js'
 import { SpindleError } from '../../errors.js'
 import { ClaimWords, TAKEN_BACK } from '../../protocol/claims.js'
 import { createCrashSlot, takeCrash, warnStrayCrash } from '../../worker/crash-slot.js'
-import { REQUEST_HEADER, type BatchRequest, type BatchResponse, type NestedCancel, type NestedSubmit, type OutputLine } from '../../protocol/messages.js'
+import { REQUEST_HEADER, type BatchRequest, type BatchResponse, type BatchStarted, type NestedCancel, type NestedSubmit, type OutputLine, type PartialResult } from '../../protocol/messages.js'
 import type { InstanceInfo } from '../../worker/context.js'
 import { tsxApiUrl } from '../../worker/typescript-loader.js'
 import type { ThreadWorkerData } from '../../worker/thread-entry.js'
@@ -29,6 +29,8 @@ export interface ThreadNodeOptions {
   resourceLimits?: ResourceLimits | undefined
   env?: Record<string, string> | undefined
   execArgv?: string[] | undefined
+  /** In a node agent: told of each batch whose calls begin on its worker, as they begin (BatchStarted). */
+  onStart?: ((batch: number) => void) | undefined
 }
 
 interface InFlight {
@@ -40,6 +42,9 @@ interface InFlight {
   /** Its claim word: until the worker claims it, the batch can be taken back. */
   claim: number
 }
+
+/** What a worker posts on its port. */
+type FromWorker = BatchResponse | NestedSubmit | NestedCancel | OutputLine | BatchStarted | PartialResult
 
 interface Channel {
   readonly port: MessagePort
@@ -70,6 +75,7 @@ export class ThreadNode implements BackendNode {
   private waiting: Array<() => void> = []
   private nestedHandler: NestedHandler | undefined
   private outputHandler: OutputHandler | undefined
+  private partialHandler: PartialHandler | undefined
   private lastError: unknown
   private closed = false
   /** 'gone' once a worker could not start: Piscina does not start another after that. */
@@ -82,9 +88,10 @@ export class ThreadNode implements BackendNode {
   constructor(
     readonly index: number,
     info: InstanceInfo,
-    options: ThreadNodeOptions,
+    private readonly options: ThreadNodeOptions,
   ) {
-    const workerData: ThreadWorkerData = { info, crashSlot: this.crashSlot, claims: this.claims.buffer, tsxApi: tsxApiUrl(options.execArgv) }
+    const { crashSlot, claims } = this
+    const workerData: ThreadWorkerData = { info, crashSlot, claims: claims.buffer, tsxApi: tsxApiUrl(options.execArgv), reportStarts: options.onStart !== undefined }
     this.pool = new Piscina({
       filename: ENTRY,
       minThreads: 1,
@@ -115,6 +122,10 @@ export class ThreadNode implements BackendNode {
 
   serveOutput(handler: OutputHandler): void {
     this.outputHandler = handler
+  }
+
+  servePartial(handler: PartialHandler): void {
+    this.partialHandler = handler
   }
 
   watch(listener: () => void): void {
@@ -204,7 +215,7 @@ export class ThreadNode implements BackendNode {
     if (this.closed || worker === undefined) return undefined
     const { port1: port, port2 } = new MessageChannel()
     const channel: Channel = { port, worker, terminating: false, nested: new Map() }
-    port.on('message', (message: BatchResponse | NestedSubmit | NestedCancel | OutputLine) => this.receive(channel, message))
+    port.on('message', (message: FromWorker) => this.receive(channel, message))
     port.unref()
     worker.once('exit', (code: number) => this.lost(channel, code))
     this.connected = this.pool.run({ connect: port2 }, { transferList: [port2] }).catch(() => {
@@ -214,10 +225,14 @@ export class ThreadNode implements BackendNode {
     return channel
   }
 
-  private receive(channel: Channel, message: BatchResponse | NestedSubmit | NestedCancel | OutputLine): void {
+  private receive(channel: Channel, message: FromWorker): void {
     if (Array.isArray(message)) {
       const entry = this.settle(message[2])
       entry?.done(message)
+    } else if ('started' in message) {
+      if (this.inFlight.has(message.started)) this.options.onStart?.(message.started)
+    } else if ('partial' in message) {
+      this.partialHandler?.(message.partial[0], message.partial[1])
     } else if ('output' in message) {
       const [seq, stream, text] = message.output
       if (this.outputHandler !== undefined) this.outputHandler(seq, stream, text)
@@ -242,7 +257,7 @@ export class ThreadNode implements BackendNode {
     // first): a batch it answered is answered, whatever its leftover timers did next. (Those
     // answers may send new batches: they go to the replacement.)
     for (let m = receiveMessageOnPort(channel.port); m !== undefined; m = receiveMessageOnPort(channel.port)) {
-      this.receive(channel, m.message as BatchResponse | NestedSubmit | NestedCancel | OutputLine)
+      this.receive(channel, m.message as FromWorker)
     }
     channel.port.close()
     for (const controller of channel.nested.values()) controller.abort(new Error('the task that submitted it is gone'))
