@@ -12,7 +12,8 @@ import type { PartialData } from '../worker/map-partial.js'
 import { chunkFailed, itemError, type ChunkOutcome } from './outcome.js'
 
 export class SentAhead {
-  private readonly values: unknown[]
+  /** Results by offset, once some arrived (most chunks send none: they end within 25 ms). */
+  private values: unknown[] | undefined
   private readonly errors: Array<[number, MapItemError]> = []
 
   constructor(
@@ -21,7 +22,6 @@ export class SentAhead {
     private readonly start: number,
     private readonly count: number,
   ) {
-    this.values = new Array<unknown>(count)
     chunk.from = 0
   }
 
@@ -34,7 +34,8 @@ export class SentAhead {
   readonly add = (data: unknown): void => {
     const { from, values, errors } = data as PartialData
     if (from !== this.chunk.from) return // not where this chunk stands (never sent so): ignored
-    for (let i = 0; i < values.length; i++) this.values[from + i] = values[i]
+    const kept = (this.values ??= new Array<unknown>(this.count))
+    for (let i = 0; i < values.length; i++) kept[from + i] = values[i]
     for (const [i, e] of errors ?? []) this.errors.push([i, itemError(this.start + i, decodeThrown(e))])
     this.chunk.from = from + values.length
   }
@@ -42,9 +43,10 @@ export class SentAhead {
   /** The answer (its results from `result.from`) with the results kept before it. */
   answered(result: ChunkResult, count: number): ChunkOutcome {
     const from = result.from ?? 0
-    result.values?.forEach((value, i) => (this.values[from + i] = value))
+    const values = (this.values ??= new Array<unknown>(this.count))
+    result.values?.forEach((value, i) => (values[from + i] = value))
     for (const [i, e] of result.errors ?? []) this.errors.push([i, itemError(this.start + i, decodeThrown(e))])
-    return { start: this.start, count, values: this.values, errors: this.errors.length > 0 ? this.errors : undefined, ms: result.ms, async: result.async }
+    return { start: this.start, count, values, errors: this.errors.length > 0 ? this.errors : undefined, ms: result.ms, async: result.async }
   }
 
   /** The chunk failed for good (`thrown`): the items from `from` on fail with it, those before keep their results. */
@@ -52,6 +54,6 @@ export class SentAhead {
     const from = this.from
     const rest = chunkFailed(this.start + from, this.count - from, thrown)
     const errors = [...this.errors, ...rest.errors!.map(([i, e]): [number, MapItemError] => [from + i, e])]
-    return { start: this.start, count: this.count, values: this.values, errors }
+    return { start: this.start, count: this.count, values: this.values ?? new Array<unknown>(this.count), errors }
   }
 }
