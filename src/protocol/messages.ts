@@ -67,15 +67,6 @@ export interface OutputLine {
 }
 
 /**
- * Worker → its node, in a node agent only (worker/thread-entry.ts `reportStarts`): the calls of
- * batch `started` begin now (its modules have loaded). The agent passes it on, so that its caller,
- * should the agent die, knows which batches ran (interrupted) and which never did (sent again free).
- */
-export interface BatchStarted {
-  readonly started: number
-}
-
-/**
  * Worker → caller: results a running call sends ahead of its answer (worker/map-partial.ts: a
  * long map chunk's finished items, on a pool of other processes or hosts), tagged with the call
  * (`seq`). They survive the loss of the node, so a chunk run again runs only the rest.

@@ -56,20 +56,12 @@ export function runBatch(request: BatchRequest, place?: TaskContext): BatchRespo
  * protocol/claims.ts): then nothing runs and nothing answers (undefined). The claim comes before
  * the batch's modules load: code they run at load time may kill the worker, and a batch whose
  * worker died after claiming it counts as started (interrupted, or blamed), so a module that
- * always kills its worker cannot send its calls round for ever. `began`, if given, hears of
- * the batch as its calls begin, once its modules have loaded (a node agent tells its caller).
+ * always kills its worker cannot send its calls round for ever.
  */
-export function runClaimed(
-  request: BatchRequest,
-  claims: Int32Array,
-  began?: (batch: number) => void,
-): BatchResponse | Promise<BatchResponse> | undefined {
+export function runClaimed(request: BatchRequest, claims: Int32Array): BatchResponse | Promise<BatchResponse> | undefined {
   defineTasks(request)
   if (!claim(claims, request[2], request[1])) return undefined
-  return loadAndRun(request, undefined, () => {
-    markRunning(claims, request[2])
-    began?.(request[1])
-  })
+  return loadAndRun(request, undefined, () => markRunning(claims, request[2]))
 }
 
 function loadAndRun(request: BatchRequest, place: TaskContext | undefined, begin?: () => void): BatchResponse | Promise<BatchResponse> {

@@ -5,7 +5,7 @@ import { PortPool } from './nested-pool.js'
 import { captureOutput, flushOutput } from './output.js'
 import { reportCrashesTo, runClaimed, unsendableResponse } from './runtime.js'
 import { registerTypeScript } from './typescript-loader.js'
-import type { BatchRequest, BatchResponse, BatchStarted, NestedReply, OutputLine, PartialResult } from '../protocol/messages.js'
+import type { BatchRequest, BatchResponse, NestedReply, OutputLine, PartialResult } from '../protocol/messages.js'
 
 export interface ThreadWorkerData {
   info: InstanceInfo
@@ -14,8 +14,6 @@ export interface ThreadWorkerData {
   claims: SharedArrayBuffer
   /** tsx's API, when the program runs under tsx and workers must register it themselves. */
   tsxApi: string | undefined
-  /** In a node agent: say on the port which batch begins, as its calls begin (BatchStarted). */
-  reportStarts?: boolean
 }
 
 const data = workerData as ThreadWorkerData
@@ -42,10 +40,9 @@ export default async function connect({ connect: port }: { connect: MessagePort 
   // Results a long call sends ahead of its answer (a map chunk's, off this process: map-partial.ts).
   sendPartialsTo((seq, data) => port.postMessage({ partial: [seq, data] } satisfies PartialResult))
   const claims = new Int32Array(data.claims)
-  const started = data.reportStarts === true ? (batch: number) => port.postMessage({ started: batch } satisfies BatchStarted) : undefined
   port.on('message', (message: BatchRequest | NestedReply) => {
     if (!Array.isArray(message)) return pool.reply(message)
-    const response = runClaimed(message, claims, started)
+    const response = runClaimed(message, claims)
     if (Array.isArray(response)) answer(message, response)
     else if (response !== undefined) void response.then((r) => answer(message, r))
   })

@@ -26,10 +26,9 @@ const SAME: ModuleMap = { toAgent: (url) => url, toCaller: (url) => url }
 
 /** Starts the threads; returns what handles each message from the caller. */
 export function startAgentHost(config: AgentConfig, send: (message: FromAgent) => void, modules = SAME): (message: ToAgent) => void {
-  const announce = startAnnouncer(send)
   const threads: ThreadNode[] = Array.from(
     { length: config.info.workersPerNode },
-    (_, worker) => new ThreadNode(worker, { ...config.info, worker }, { resourceLimits: config.resourceLimits, onStart: announce.started }),
+    (_, worker) => new ThreadNode(worker, { ...config.info, worker }, { resourceLimits: config.resourceLimits }),
   )
   const busy = threads.map(() => 0)
   /** Every task definition seen, and which ones each thread's current worker has had. */
@@ -37,6 +36,10 @@ export function startAgentHost(config: AgentConfig, send: (message: FromAgent) =
   const sent = threads.map((t) => ({ generation: t.generation, ids: new Set<number>() }))
   /** Batches on the threads, by id. */
   const jobs = new Map<number, Job>()
+  const announce = startAnnouncer(send, (id) => {
+    const job = jobs.get(id)
+    return job !== undefined && threads[job.index]!.began(id)
+  })
   const nested = new Map<number, { resolve: (v: unknown) => void; reject: (e: unknown) => void }>()
   let nextNested = 1
 
@@ -76,6 +79,7 @@ export function startAgentHost(config: AgentConfig, send: (message: FromAgent) =
       if (jobs.get(id) === job) jobs.delete(id)
     }
     jobs.set(id, job)
+    announce.sent(id)
     job.control = thread.execute(
       withDefinitions(index, batch),
       (response) => {
@@ -140,26 +144,45 @@ export function startAgentHost(config: AgentConfig, send: (message: FromAgent) =
   }
 }
 
+/** A batch is looked at once it has been out this long, in ms; at most SCAN_MAX_MS between looks. */
+const SCAN_MS = 1
+const SCAN_MAX_MS = 16
+
 /**
- * Tells the caller which batches have begun, a few at a time: those that began in one turn of
- * the event loop go in one message, after the answers that arrived with them, and a batch
- * answered by then needs none (a quick batch costs no message beyond its answer).
+ * Tells the caller which batches have begun. A message per batch as it began cost a sequential
+ * round trip more CPU (a second wake-up of this thread per batch); instead this thread reads its
+ * threads' claim words (a batch's word turns RUNNING as its calls begin) for the batches out for
+ * 1 ms or more, 1 ms after a batch is handed over and then at doubling intervals (up to 16 ms)
+ * while any are unannounced, back to 1 ms when a batch is handed over or ends. Those that began
+ * go in one message; a batch answered within 1 ms needs none. A batch that dies with the agent
+ * before its start was read runs again free: the caller's guard against agents lost again and
+ * again with nothing begun bounds that (agent-replies.ts).
  */
-function startAnnouncer(send: (message: FromAgent) => void): { started: (batch: number) => void; ended: (batch: number) => void } {
-  const unannounced = new Set<number>()
-  let queued = false
-  const flush = () => {
-    queued = false
-    if (unannounced.size === 0) return
-    send({ started: [...unannounced] })
-    unannounced.clear()
+function startAnnouncer(send: (message: FromAgent) => void, began: (batch: number) => boolean): { sent: (batch: number) => void; ended: (batch: number) => void } {
+  /** Batches out and not announced, with when each was handed over. */
+  const unannounced = new Map<number, number>()
+  let timer: NodeJS.Timeout | undefined
+  let delay = SCAN_MS
+  const scan = () => {
+    timer = undefined
+    const now = performance.now()
+    const started: number[] = []
+    for (const [batch, at] of unannounced) if (now - at >= SCAN_MS && began(batch)) started.push(batch)
+    for (const batch of started) unannounced.delete(batch)
+    if (started.length > 0) send({ started })
+    delay = started.length > 0 ? SCAN_MS : Math.min(SCAN_MAX_MS, delay * 2)
+    if (unannounced.size > 0) timer = setTimeout(scan, delay)
   }
   return {
-    started: (batch) => {
-      unannounced.add(batch)
-      if (!queued) (queued = true), setImmediate(flush)
+    sent: (batch) => {
+      unannounced.set(batch, performance.now())
+      delay = SCAN_MS
+      timer ??= setTimeout(scan, delay)
     },
-    ended: (batch) => void unannounced.delete(batch),
+    ended: (batch) => {
+      unannounced.delete(batch)
+      delay = SCAN_MS
+    },
   }
 }
 

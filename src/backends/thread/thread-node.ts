@@ -18,7 +18,7 @@ import { NodeFailure, type BackendNode, type BatchControl, type NestedHandler, t
 import { SpindleError } from '../../errors.js'
 import { ClaimWords, TAKEN_BACK } from '../../protocol/claims.js'
 import { createCrashSlot, takeCrash, warnStrayCrash } from '../../worker/crash-slot.js'
-import { REQUEST_HEADER, type BatchRequest, type BatchResponse, type BatchStarted, type NestedCancel, type NestedSubmit, type OutputLine, type PartialResult } from '../../protocol/messages.js'
+import { REQUEST_HEADER, type BatchRequest, type BatchResponse, type NestedCancel, type NestedSubmit, type OutputLine, type PartialResult } from '../../protocol/messages.js'
 import type { InstanceInfo } from '../../worker/context.js'
 import { tsxApiUrl } from '../../worker/typescript-loader.js'
 import type { ThreadWorkerData } from '../../worker/thread-entry.js'
@@ -29,8 +29,6 @@ export interface ThreadNodeOptions {
   resourceLimits?: ResourceLimits | undefined
   env?: Record<string, string> | undefined
   execArgv?: string[] | undefined
-  /** In a node agent: told of each batch whose calls begin on its worker, as they begin (BatchStarted). */
-  onStart?: ((batch: number) => void) | undefined
 }
 
 interface InFlight {
@@ -44,7 +42,7 @@ interface InFlight {
 }
 
 /** What a worker posts on its port. */
-type FromWorker = BatchResponse | NestedSubmit | NestedCancel | OutputLine | BatchStarted | PartialResult
+type FromWorker = BatchResponse | NestedSubmit | NestedCancel | OutputLine | PartialResult
 
 interface Channel {
   readonly port: MessagePort
@@ -88,10 +86,9 @@ export class ThreadNode implements BackendNode {
   constructor(
     readonly index: number,
     info: InstanceInfo,
-    private readonly options: ThreadNodeOptions,
+    options: ThreadNodeOptions,
   ) {
-    const { crashSlot, claims } = this
-    const workerData: ThreadWorkerData = { info, crashSlot, claims: claims.buffer, tsxApi: tsxApiUrl(options.execArgv), reportStarts: options.onStart !== undefined }
+    const workerData: ThreadWorkerData = { info, crashSlot: this.crashSlot, claims: this.claims.buffer, tsxApi: tsxApiUrl(options.execArgv) }
     this.pool = new Piscina({
       filename: ENTRY,
       minThreads: 1,
@@ -126,6 +123,12 @@ export class ThreadNode implements BackendNode {
 
   servePartial(handler: PartialHandler): void {
     this.partialHandler = handler
+  }
+
+  /** Whether batch `id`, in flight here, has begun: its worker marked its claim word RUNNING (a node agent asks). */
+  began(id: number): boolean {
+    const entry = this.inFlight.get(id)
+    return entry !== undefined && this.claims.running(entry.claim)
   }
 
   watch(listener: () => void): void {
@@ -229,8 +232,6 @@ export class ThreadNode implements BackendNode {
     if (Array.isArray(message)) {
       const entry = this.settle(message[2])
       entry?.done(message)
-    } else if ('started' in message) {
-      if (this.inFlight.has(message.started)) this.options.onStart?.(message.started)
     } else if ('partial' in message) {
       this.partialHandler?.(message.partial[0], message.partial[1])
     } else if ('output' in message) {
