@@ -20,6 +20,9 @@ export type NestedHandler = (
 /** Where a node sends the lines its tasks print (see protocol/messages.ts `OutputLine`). */
 export type OutputHandler = (seq: number, stream: 1 | 2, text: string) => void
 
+/** Where a node sends results a running call sent ahead of its answer (protocol/messages.ts `PartialResult`). */
+export type PartialHandler = (seq: number, data: unknown) => void
+
 export interface Backend {
   readonly kind: BackendKind
   /** What a node is called in the prefix of the lines its tasks print (`host 0`): the kind when absent. */
@@ -65,6 +68,11 @@ export interface BackendNode {
    * streams (inline) have none.
    */
   serveOutput?(handler: OutputHandler): void
+  /**
+   * Where results that running calls send ahead of their answers go (a long map chunk's, on
+   * nodes in other processes or hosts); the dispatcher installs it and hands them to the call.
+   */
+  servePartial?(handler: PartialHandler): void
   /**
    * Runs a batch and reports once: `done` with one outcome per call, or `failed` with a
    * `NodeFailure` when the batch could not finish (the worker died, and the node replaces it; it

@@ -159,6 +159,7 @@ export class Compute implements AsyncDisposable {
       nodes: dispatcher.nodeCount,
       sharedMemory: dispatcher.backend.kind !== 'process' && dispatcher.backend.kind !== 'ssh', // memory is not shared across processes or hosts
       ...(dispatcher.backend.kind === 'thread' && { offThread: true as const }),
+      ...((dispatcher.backend.kind === 'process' || dispatcher.backend.kind === 'ssh') && { partialResults: true as const }),
       submit: (task: TaskRef, args: readonly unknown[], options: CallOptions) =>
         new Promise((resolve, reject) => dispatcher.submit(task, args, options, resolve, reject)),
     }

@@ -64,6 +64,15 @@ export interface OutputLine {
   readonly output: readonly [seq: number, stream: 1 | 2, text: string]
 }
 
+/**
+ * Worker → caller: results a running call sends ahead of its answer (worker/map-partial.ts: a
+ * long map chunk's finished items, on a pool of other processes or hosts), tagged with the call
+ * (`seq`). They survive the loss of the node, so a chunk run again runs only the rest.
+ */
+export interface PartialResult {
+  readonly partial: readonly [seq: number, data: unknown]
+}
+
 /** Caller → worker: how nested call `reply` ended. */
 export interface NestedReply {
   readonly reply: number

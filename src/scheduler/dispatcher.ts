@@ -18,7 +18,7 @@ import { CallQueue } from './call-queue.js'
 import { AbortWatch } from './abort-watch.js'
 import { handleNodeFailure, handleUnsendable, timeoutError } from './failures.js'
 import { askBack, batchToTakeBack } from './steal.js'
-import { taskOutput, type OutputSink } from './task-output.js'
+import { runningCall, taskOutput, type OutputSink } from './task-output.js'
 import { closedError, lostNodeError, nowhereToRun } from './unrunnable.js'
 
 export interface DispatcherOptions {
@@ -59,6 +59,7 @@ export class Dispatcher {
     for (const node of backend.nodes) {
       node.serveNested?.((parent, task, args, options) => this.submitNested(node.index, parent, task, args, options))
       node.serveOutput?.(taskOutput(options.output, this.running, backend, node))
+      node.servePartial?.((seq, data) => runningCall(this.running, node, seq)?.options.onPartial?.(data))
       node.watch?.(() => this.statusChanged(node))
     }
   }

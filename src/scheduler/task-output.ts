@@ -37,14 +37,15 @@ export function taskOutput(sink: OutputSink, running: ReadonlySet<RunningBatch>,
 }
 
 function labelOf(running: ReadonlySet<RunningBatch>, node: BackendNode | undefined, seq: number): string | undefined {
-  const call = find(running, node, seq)
+  const call = runningCall(running, node, seq)
   if (call === undefined) return undefined
   if (call.options.label !== undefined) return call.options.label
   // A call a task submitted: named after the call that submitted it (on whichever node).
   return call.options.parent === undefined ? undefined : labelOf(running, undefined, call.options.parent)
 }
 
-function find(running: ReadonlySet<RunningBatch>, node: BackendNode | undefined, seq: number): Call | undefined {
+/** The call numbered `seq` in a batch running on `node` (on any node if undefined). */
+export function runningCall(running: ReadonlySet<RunningBatch>, node: BackendNode | undefined, seq: number): Call | undefined {
   for (const batch of running) {
     if (node !== undefined && batch.node !== node) continue
     for (const call of batch.calls) if (call.seq === seq) return call

@@ -23,6 +23,11 @@ export interface CallOptions {
   label?: string | undefined
   /** For a call a running task submitted (parallelMap inside a task): the submitting call's `seq`. */
   parent?: number | undefined
+  /**
+   * Hears the results the call sends ahead of its answer while it runs (a map chunk's finished
+   * items, on pools whose sink has `partialResults`), attempt after attempt.
+   */
+  onPartial?: ((data: unknown) => void) | undefined
 }
 
 /** Somewhere to submit single calls: a pool, seen from the caller's thread or from inside a task. */
@@ -33,5 +38,7 @@ export interface CallSink {
   readonly sharedMemory: boolean
   /** Set when calls run on threads other than the caller's (a thread pool seen from its owner): background work there costs the caller nothing. */
   readonly offThread?: true
+  /** Set when a call's results sent ahead of its answer reach `onPartial` (processes and SSH hosts, seen from the caller). */
+  readonly partialResults?: true
   submit(task: TaskRef, args: readonly unknown[], options: CallOptions): Promise<unknown>
 }

@@ -66,15 +66,42 @@ export function runClaimed(request: BatchRequest, claims: Int32Array): BatchResp
 }
 
 function loadAndRun(request: BatchRequest, place: TaskContext | undefined, begin?: () => void): BatchResponse | Promise<BatchResponse> {
-  const missing = missingTasks(request)
-  if (missing.length === 0) {
+  const run = () => {
     begin?.()
     return runCalls(request, place)
   }
-  return Promise.all(missing.map(load)).then(() => {
-    begin?.()
-    return runCalls(request, place)
-  })
+  const missing = missingTasks(request)
+  if (missing.length === 0) {
+    const preparing = anyPrepares ? prepared(request) : undefined
+    return preparing === undefined ? run() : preparing.then(run)
+  }
+  return Promise.all(missing.map(load)).then(() => prepared(request)).then(run)
+}
+
+/**
+ * What some built-in tasks load before their calls begin, named by their arguments (a map
+ * chunk's function): until then the batch has not begun, and a worker idle while it loads must
+ * not begin the batch sent after it either (an async task's batch begins as soon as its worker's
+ * event loop turns).
+ */
+const PREPARE = Symbol.for('spindle.prepare')
+type Prepare = (...args: unknown[]) => Promise<unknown> | undefined
+let anyPrepares = false
+
+/** Marks `task` as loading what `prepare` returns (a promise that never rejects) before its calls begin. */
+export function prepareBeforeBegin(task: object, prepare: Prepare): void {
+  ;(task as { [PREPARE]?: Prepare })[PREPARE] = prepare
+}
+
+/** Settles once what the batch's calls load before they begin is there; undefined when nothing is missing. */
+function prepared(request: BatchRequest): Promise<unknown> | undefined {
+  let waits: Array<Promise<unknown>> | undefined
+  for (let at = REQUEST_HEADER; at < request.length; at += CALL_FIELDS) {
+    const prepare = (functions.get(request[at + 1] as number) as { [PREPARE]?: Prepare } | undefined)?.[PREPARE]
+    const wait = prepare?.(...(request[at + 2] as unknown[]))
+    if (wait !== undefined) (waits ??= []).push(wait)
+  }
+  return waits === undefined ? undefined : Promise.all(waits)
 }
 
 /** Definitions count even in a batch taken back: the caller has recorded them as sent. */
@@ -144,7 +171,9 @@ function missingTasks(request: BatchRequest): number[] {
 async function load(id: number): Promise<void> {
   const [module, name] = definitions.get(id)!
   try {
-    functions.set(id, await loadTask(module, name))
+    const fn = await loadTask(module, name)
+    functions.set(id, fn)
+    if (PREPARE in fn) anyPrepares = true
     loadErrors.delete(id)
   } catch (error) {
     loadErrors.set(id, error) // this batch's calls fail with it; the next batch tries again

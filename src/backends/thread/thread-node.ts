@@ -14,11 +14,11 @@
  */
 import { MessageChannel, receiveMessageOnPort, type MessagePort, type ResourceLimits, type Worker } from 'node:worker_threads'
 import { Piscina } from 'piscina'
-import { NodeFailure, type BackendNode, type BatchControl, type NestedHandler, type NodeStatus, type OutputHandler } from '../backend.js'
+import { NodeFailure, type BackendNode, type BatchControl, type NestedHandler, type NodeStatus, type OutputHandler, type PartialHandler } from '../backend.js'
 import { SpindleError } from '../../errors.js'
 import { ClaimWords, TAKEN_BACK } from '../../protocol/claims.js'
 import { createCrashSlot, takeCrash, warnStrayCrash } from '../../worker/crash-slot.js'
-import { REQUEST_HEADER, type BatchRequest, type BatchResponse, type NestedCancel, type NestedSubmit, type OutputLine } from '../../protocol/messages.js'
+import { REQUEST_HEADER, type BatchRequest, type BatchResponse, type NestedCancel, type NestedSubmit, type OutputLine, type PartialResult } from '../../protocol/messages.js'
 import type { InstanceInfo } from '../../worker/context.js'
 import { tsxApiUrl } from '../../worker/typescript-loader.js'
 import type { ThreadWorkerData } from '../../worker/thread-entry.js'
@@ -40,6 +40,9 @@ interface InFlight {
   /** Its claim word: until the worker claims it, the batch can be taken back. */
   claim: number
 }
+
+/** What a worker posts on its port. */
+type FromWorker = BatchResponse | NestedSubmit | NestedCancel | OutputLine | PartialResult
 
 interface Channel {
   readonly port: MessagePort
@@ -70,6 +73,7 @@ export class ThreadNode implements BackendNode {
   private waiting: Array<() => void> = []
   private nestedHandler: NestedHandler | undefined
   private outputHandler: OutputHandler | undefined
+  private partialHandler: PartialHandler | undefined
   private lastError: unknown
   private closed = false
   /** 'gone' once a worker could not start: Piscina does not start another after that. */
@@ -115,6 +119,16 @@ export class ThreadNode implements BackendNode {
 
   serveOutput(handler: OutputHandler): void {
     this.outputHandler = handler
+  }
+
+  servePartial(handler: PartialHandler): void {
+    this.partialHandler = handler
+  }
+
+  /** Whether batch `id`, in flight here, has begun: its worker marked its claim word RUNNING (a node agent asks). */
+  began(id: number): boolean {
+    const entry = this.inFlight.get(id)
+    return entry !== undefined && this.claims.running(entry.claim)
   }
 
   watch(listener: () => void): void {
@@ -204,7 +218,7 @@ export class ThreadNode implements BackendNode {
     if (this.closed || worker === undefined) return undefined
     const { port1: port, port2 } = new MessageChannel()
     const channel: Channel = { port, worker, terminating: false, nested: new Map() }
-    port.on('message', (message: BatchResponse | NestedSubmit | NestedCancel | OutputLine) => this.receive(channel, message))
+    port.on('message', (message: FromWorker) => this.receive(channel, message))
     port.unref()
     worker.once('exit', (code: number) => this.lost(channel, code))
     this.connected = this.pool.run({ connect: port2 }, { transferList: [port2] }).catch(() => {
@@ -214,10 +228,12 @@ export class ThreadNode implements BackendNode {
     return channel
   }
 
-  private receive(channel: Channel, message: BatchResponse | NestedSubmit | NestedCancel | OutputLine): void {
+  private receive(channel: Channel, message: FromWorker): void {
     if (Array.isArray(message)) {
       const entry = this.settle(message[2])
       entry?.done(message)
+    } else if ('partial' in message) {
+      this.partialHandler?.(message.partial[0], message.partial[1])
     } else if ('output' in message) {
       const [seq, stream, text] = message.output
       if (this.outputHandler !== undefined) this.outputHandler(seq, stream, text)
@@ -242,7 +258,7 @@ export class ThreadNode implements BackendNode {
     // first): a batch it answered is answered, whatever its leftover timers did next. (Those
     // answers may send new batches: they go to the replacement.)
     for (let m = receiveMessageOnPort(channel.port); m !== undefined; m = receiveMessageOnPort(channel.port)) {
-      this.receive(channel, m.message as BatchResponse | NestedSubmit | NestedCancel | OutputLine)
+      this.receive(channel, m.message as FromWorker)
     }
     channel.port.close()
     for (const controller of channel.nested.values()) controller.abort(new Error('the task that submitted it is gone'))
