@@ -4,7 +4,7 @@
  * the one Dispatcher that every call of this pool goes through.
  */
 import { randomUUID } from 'node:crypto'
-import { setMaxListeners } from 'node:events'
+import { EventEmitter, setMaxListeners } from 'node:events'
 import { InvalidOptionError } from '../errors.js'
 import { checkOptionsObject } from '../options.js'
 import type { Backend } from '../backends/backend.js'
@@ -25,6 +25,8 @@ import {
   type StreamOptions,
 } from './options.js'
 import { ordered, unordered, type FinishedOf } from './stream.js'
+import { NodeWatch, type ComputeEvents } from './node-events.js'
+import { poolStats, type PoolStats } from './stats.js'
 import type { Mapper, ParallelMapOptions, SameKind, SettledItem } from '../map/parallel-map.js'
 import type { MapInput } from '../map/source.js'
 import type { TypedArray } from '../map/outcome.js'
@@ -54,21 +56,30 @@ export const msPerCall: unique symbol = Symbol('spindle.msPerCall')
 /** Internal: watches every call of the pool (recorders). Not exported by index.ts. */
 export const observeCalls: unique symbol = Symbol('spindle.observeCalls')
 
-export class Compute implements AsyncDisposable {
+/**
+ * A pool, and an EventEmitter of its nodes' lives: `compute.on('node', (event) => ...)` hears
+ * each node come up, get lost (with why) and be replaced (node-events.ts).
+ */
+export class Compute extends EventEmitter<ComputeEvents> implements AsyncDisposable {
   /** The same on every node of this pool (`instanceInfo().jobId`). */
   readonly jobId: string
   private readonly dispatcher: Dispatcher
   private closing: Promise<void> | undefined
   private readonly observers = new Set<CallObserver>()
+  private readonly nodeWatch: NodeWatch
 
   private constructor(
     backend: Backend,
     private readonly closeTimeout: number,
     interruptionRetries: number,
     jobId: string,
+    /** Threads per node, over which utilization is shared. */
+    private readonly threadsPerNode: number,
   ) {
+    super()
     this.jobId = jobId
     this.dispatcher = new Dispatcher(backend, { interruptionRetries })
+    this.nodeWatch = new NodeWatch(backend, this)
   }
 
   /** Starts a pool. With no options: one worker thread per core (`os.availableParallelism()`). */
@@ -83,7 +94,7 @@ export class Compute implements AsyncDisposable {
           : resolved.backend === 'process'
             ? startProcessBackend(resolved.workers, resolved.workersPerNode, jobId, resolved)
             : startThreadBackend(resolved.workers, jobId, resolved)
-    return new Compute(backend, resolved.closeTimeout, resolved.interruptionRetries, jobId)
+    return new Compute(backend, resolved.closeTimeout, resolved.interruptionRetries, jobId, resolved.workersPerNode)
   }
 
   /** The backend the nodes run on. */
@@ -162,6 +173,11 @@ export class Compute implements AsyncDisposable {
     return (await Promise.all(runs)) as T[]
   }
 
+  /** Counts, per-node utilization and recent run and wait times, now (a snapshot; see `PoolStats`). Works on a closed pool. */
+  stats(): PoolStats {
+    return poolStats(this.dispatcher, this.nodeWatch, this.threadsPerNode, this.closing !== undefined)
+  }
+
   /** @internal See `callSink`. Arguments are not checked for cloneability there. */
   get [callSink](): CallSink {
     const { dispatcher } = this
@@ -213,6 +229,7 @@ export class Compute implements AsyncDisposable {
    * `closeTimeout` ms to finish, then every worker is stopped. Safe to call twice.
    */
   close(): Promise<void> {
+    if (this.closing === undefined) this.nodeWatch.close()
     this.closing ??= this.dispatcher.close(this.closeTimeout)
     return this.closing
   }

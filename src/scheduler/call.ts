@@ -64,6 +64,8 @@ export class Call {
   batch: RunningBatch | undefined = undefined
   /** Watching `options.signal` for this call, until it settles. */
   abortWatch: AbortWatch<Call> | undefined = undefined
+  /** When it was queued (`performance.now()`, read once per tick of submits): its wait is sampled when sent. */
+  queuedAt = 0
 
   constructor(
     readonly seq: number,

@@ -14,6 +14,7 @@ import type { TaskRef } from '../task/pending.js'
 import { BatchSizer } from './batch-sizer.js'
 import { Call, watchedCall, type CallObserver, type CallOptions, type RunningBatch } from './call.js'
 import { CallQueue } from './call-queue.js'
+import { DispatchStats, unsettled } from './dispatch-stats.js'
 import { AbortWatch } from './abort-watch.js'
 import { handleNodeFailure, handleUnsendable, timeoutError } from './failures.js'
 import { askBack, batchToTakeBack } from './steal.js'
@@ -35,6 +36,8 @@ export class Dispatcher {
   /** Cost keys of nested calls, per node: each worker numbers its own map runs. */
   private readonly nestedCostKeys = new Map<string, number>()
   private readonly sizer = new BatchSizer()
+  /** Counts and timings for `compute.stats()` (dispatch-stats.ts). */
+  readonly stats: DispatchStats
   private readonly abortWatch = new AbortWatch<Call>((call, reason) => this.cancel(call, reason))
   private nextSeq = 1
   private closed = false
@@ -53,6 +56,7 @@ export class Dispatcher {
     this.waiting = new CallQueue(backend.nodes.length)
     this.free = backend.nodes.map((node) => node.slots)
     this.writer = new BatchWriter(backend.nodes)
+    this.stats = new DispatchStats(backend.nodes.length)
     for (const node of backend.nodes) {
       node.serveNested?.((parent, task, args, options) => this.submitNested(node.index, parent, task, args, options))
       node.serveOutput?.((seq, stream, text) => writeTaskOutput(this.running, backend.kind, node, seq, stream, text))
@@ -69,6 +73,11 @@ export class Dispatcher {
     return this.sizer.msPerCall(taskId(task))
   }
 
+  /** Calls waiting to be sent, and calls sent to a node that have not settled (running, or waiting there behind another batch). */
+  counts(): { queued: number; running: number } {
+    return { queued: this.waiting.size, running: unsettled(this.running) }
+  }
+
   /** Queues one call; `resolve`/`reject` are called exactly once. */
   submit(
     task: TaskRef,
@@ -82,6 +91,7 @@ export class Dispatcher {
       this.observer === undefined
         ? new Call(this.nextSeq++, task, taskId(task), args, options, resolve, reject)
         : watchedCall(this.observer, this.nextSeq++, task, taskId(task), args, options, resolve, reject)
+    this.stats.submitted++
     if (this.closed) return call.reject(closedError(call))
     const { signal } = options
     const nowhere = nowhereToRun(this.backend.nodes, call)
@@ -91,6 +101,7 @@ export class Dispatcher {
       call.abortWatch = this.abortWatch
       this.abortWatch.watch(call, signal)
     }
+    call.queuedAt = this.stats.stamp()
     this.waiting.add(call, front)
     this.pumpSoon()
   }
@@ -135,10 +146,13 @@ export class Dispatcher {
     }
     // Whatever still runs has had its time: the backend stops it now.
     await this.backend.close()
+    this.stats.endedAt = performance.now()
   }
 
   /** Puts interrupted calls back at the head of their queue, in their original order. */
   requeue(calls: Call[], takenBack = false): void {
+    // An interrupted call waits anew; one taken back before it started is still in its first wait.
+    const now = takenBack || calls.length === 0 ? 0 : performance.now()
     for (let i = calls.length - 1; i >= 0; i--) {
       const call = calls[i]!
       if (this.closed) {
@@ -152,6 +166,7 @@ export class Dispatcher {
         continue
       }
       this.observer?.queued(call, takenBack)
+      if (!takenBack) call.queuedAt = now
       this.waiting.add(call, true)
     }
   }
@@ -181,6 +196,7 @@ export class Dispatcher {
     this.pumpQueued = true
     queueMicrotask(() => {
       this.pumpQueued = false
+      this.stats.fresh = false
       this.pump()
     })
   }
@@ -232,6 +248,7 @@ export class Dispatcher {
       batch.timer = setTimeout(() => (batch.calls[0]!.reject(timeoutError(batch, timeout)), batch.control?.('stop')), timeout)
     }
     if (this.observer !== undefined) this.observer.sent(calls, node.index)
+    this.stats.sent(calls)
     this.free[node.index]!--
     this.running.add(batch)
     const request = this.writer.request(node, calls)
@@ -254,15 +271,19 @@ export class Dispatcher {
     const [ms, errors] = response
     if (this.observer !== undefined) this.observer.ran(calls, ms)
     if (calls.every((c) => c.costKey === calls[0]!.costKey)) this.sizer.record(calls[0]!.costKey, calls.length, ms)
+    this.stats.ran(batch.node.index, calls.length, ms)
     let failed = 0
+    let resolved = 0
     for (let i = 0; i < calls.length; i++) {
       const call = calls[i]!
       if (errors !== undefined && failed < errors.length && errors[failed]![0] === i) {
         call.reject(decodeThrown(errors[failed++]![1]))
       } else {
+        if (!call.settled) resolved++
         call.resolve(response[RESPONSE_HEADER + i])
       }
     }
+    this.stats.completed += resolved
     this.pump(true)
   }
 

@@ -9,7 +9,7 @@
 import { fork, type ChildProcess } from 'node:child_process'
 import { createInterface } from 'node:readline'
 import { answerNested, failureOf, type InFlight } from '../agent-replies.js'
-import { NodeFailure, type BackendNode, type BatchControl, type NestedHandler, type OutputHandler } from '../backend.js'
+import { NodeFailure, type BackendNode, type BatchControl, type NestedHandler, type NodeLifecycle, type OutputHandler } from '../backend.js'
 import type { BatchRequest, BatchResponse, NestedSubmit } from '../../protocol/messages.js'
 import type { AgentConfig, FromAgent, ToAgent } from './messages.js'
 
@@ -25,6 +25,7 @@ export class ProcessNode implements BackendNode {
   private readonly inFlight = new Map<number, InFlight>()
   private nestedHandler: NestedHandler | undefined
   private outputHandler: OutputHandler | undefined
+  private lifecycle: ((event: NodeLifecycle) => void) | undefined
   private stderrTail: string[] = []
   private closed = false
   /** Whether the current agent has said it is ready: before that, it has run nothing. */
@@ -52,6 +53,10 @@ export class ProcessNode implements BackendNode {
 
   serveOutput(handler: OutputHandler): void {
     this.outputHandler = handler
+  }
+
+  serveLifecycle(handler: (event: NodeLifecycle) => void): void {
+    this.lifecycle = handler
   }
 
   execute(batch: BatchRequest, done: (response: BatchResponse) => void, failed: (failure: NodeFailure) => void): BatchControl {
@@ -121,7 +126,9 @@ export class ProcessNode implements BackendNode {
       return void (stream === 1 ? process.stdout : process.stderr).write(`[process ${this.index}] ${text}\n`)
     }
     // 'ready': batches were already queued on the channel; from now on they may have started
-    if (child === this.child) this.ready = true
+    if (child !== this.child) return
+    this.ready = true
+    this.lifecycle?.({ type: 'ready', pid: this.pid })
   }
 
   private nested(child: ChildProcess, message: NestedSubmit): void {
@@ -155,6 +162,10 @@ export class ProcessNode implements BackendNode {
     const unstarted = !this.ready && this.deathsBeforeReady <= UNREADY_DEATHS_FORGIVEN
     const entries = [...this.inFlight.values()]
     this.inFlight.clear()
+    if (!this.closed) {
+      const cause = new Error(`Process ${this.index}: ${failure.message}`)
+      this.lifecycle?.({ type: 'lost', reason: 'crash', cause, next: 'replace', exitCode: code, signal, pid: this.pid })
+    }
     // The replacement first: the calls failed below are sent again at once, and must reach it
     // (which holds the program open for them: nothing else may, with the only call lost).
     if (!this.closed) this.spawn()
