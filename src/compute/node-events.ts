@@ -103,7 +103,7 @@ export class NodeWatch {
   private report(node: BackendNode, report: NodeLifecycle): void {
     if (this.closed) return
     const i = node.index
-    const base = {
+    const where = {
       node: i,
       backend: this.backend.kind,
       ...(report.host !== undefined && { host: report.host }),
@@ -111,11 +111,11 @@ export class NodeWatch {
     }
     let event: NodeEvent
     if (report.type === 'ready') {
-      event = { ...base, type: this.states[i] === 'replacing' ? 'replaced' : 'up' }
+      event = { type: this.states[i] === 'replacing' ? 'replaced' : 'up', ...where }
       this.states[i] = 'up'
     } else {
       const { reason, cause, next, exitCode, signal } = report
-      event = { ...base, type: 'lost', reason, cause, next, ...(exitCode !== undefined && { exitCode }), ...(signal !== undefined && { signal }) }
+      event = { type: 'lost', ...where, reason, cause, next, ...(exitCode !== undefined && { exitCode }), ...(signal !== undefined && { signal }) }
       if (this.states[i] !== 'reconnecting') this.losses[i]!++ // giving up on a reconnection is not a second loss
       this.states[i] = next === 'replace' ? 'replacing' : next === 'reconnect' ? 'reconnecting' : 'gone'
     }

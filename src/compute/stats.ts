@@ -44,9 +44,11 @@ export interface PoolStats {
    */
   readonly runTime: Percentiles | undefined
   /**
-   * ms a call waited in the pool's queue, from its submit to the send of its batch, over the
-   * last 1,024 distinct waits (calls submitted in the same tick and sent together are one).
-   * Not counted: a batch sent ahead waits on its node until the one running there ends.
+   * ms a call waited in the pool's queue (a pool still starting included), from its submit, or
+   * its requeue after an interruption, to the send of the batch that answered, over the last
+   * 1,024 distinct waits of answered calls (calls queued in one tick and sent together are one).
+   * The clock is read once per tick: a call sent in the tick it was submitted in waited 0. Not
+   * counted: a batch sent ahead waits on its node until the one running there ends.
    */
   readonly waitTime: Percentiles | undefined
   /** In node order. */

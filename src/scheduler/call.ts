@@ -145,4 +145,6 @@ export interface RunningBatch {
   /** Asked to be taken back for an idle node once already (it had started, or the answer is on its way). */
   revoking: boolean
   timer: NodeJS.Timeout | undefined
+  /** When it was sent (DispatchStats' clock): its calls' wait ends here. */
+  readonly sentAt: number
 }

@@ -196,8 +196,11 @@ export class Dispatcher {
     this.pumpQueued = true
     queueMicrotask(() => {
       this.pumpQueued = false
-      this.stats.fresh = false
-      this.pump()
+      try {
+        this.pump()
+      } finally {
+        this.stats.fresh = false // the batches sent here were stamped with the submits' clock
+      }
     })
   }
 
@@ -236,7 +239,7 @@ export class Dispatcher {
   }
 
   private send(node: BackendNode, calls: Call[]): void {
-    const batch: RunningBatch = { node, calls, control: undefined, revoking: false, timer: undefined }
+    const batch: RunningBatch = { node, calls, control: undefined, revoking: false, timer: undefined, sentAt: this.stats.now() }
     for (const call of calls) {
       call.state = 'running'
       call.batch = batch
@@ -248,7 +251,6 @@ export class Dispatcher {
       batch.timer = setTimeout(() => (batch.calls[0]!.reject(timeoutError(batch, timeout)), batch.control?.('stop')), timeout)
     }
     if (this.observer !== undefined) this.observer.sent(calls, node.index)
-    this.stats.sent(calls)
     this.free[node.index]!--
     this.running.add(batch)
     const request = this.writer.request(node, calls)
@@ -271,7 +273,7 @@ export class Dispatcher {
     const [ms, errors] = response
     if (this.observer !== undefined) this.observer.ran(calls, ms)
     if (calls.every((c) => c.costKey === calls[0]!.costKey)) this.sizer.record(calls[0]!.costKey, calls.length, ms)
-    this.stats.ran(batch.node.index, calls.length, ms)
+    this.stats.ran(batch, ms)
     let failed = 0
     let resolved = 0
     for (let i = 0; i < calls.length; i++) {

@@ -53,18 +53,27 @@ describe('SampleWindow', () => {
   })
 })
 
-/** A node that holds every batch until the test answers it, with the ms it says. */
+type Held = { batch: BatchRequest; done: (r: BatchResponse) => void; failed: (f: NodeFailure) => void }
+
+/** A node that holds every batch until the test answers it, with the ms it says; a batch it holds can be taken back. */
 class HeldNode implements BackendNode {
-  readonly slots = 1
   generation = 0
-  readonly held: Array<{ batch: BatchRequest; done: (r: BatchResponse) => void; failed: (f: NodeFailure) => void }> = []
-  constructor(readonly index: number) {}
+  readonly held: Held[] = []
+  constructor(
+    readonly index: number,
+    readonly slots = 1,
+  ) {}
   describe() {
     return `held ${this.index}`
   }
   execute(batch: BatchRequest, done: (r: BatchResponse) => void, failed: (f: NodeFailure) => void) {
-    this.held.push({ batch, done, failed })
-    return () => {}
+    const held = { batch, done, failed }
+    this.held.push(held)
+    return () => {
+      if (!this.held.includes(held)) return
+      this.held.splice(this.held.indexOf(held), 1)
+      failed(new NodeFailure('revoked', 'taken back before it started'))
+    }
   }
   /** Answers the oldest batch: each call's value is its first argument, or an error for 'throw'. */
   answer(ms: number) {
@@ -80,8 +89,8 @@ class HeldNode implements BackendNode {
   }
 }
 
-function setup(count: number, interruptionRetries = 3) {
-  const nodes = Array.from({ length: count }, (_, i) => new HeldNode(i))
+function setup(count: number, interruptionRetries = 3, slots = 1) {
+  const nodes = Array.from({ length: count }, (_, i) => new HeldNode(i, slots))
   const backend: Backend = { kind: 'thread', nodes, close: async () => {} }
   const dispatcher = new Dispatcher(backend, { interruptionRetries })
   const call = (value: unknown, options: CallOptions = {}) =>
@@ -111,6 +120,20 @@ describe('dispatcher stats', () => {
     expect(stats.runTime.percentiles()).toEqual({ p50: 4, p90: 10, p99: 10, max: 10, count: 3 })
     expect(stats.waitTime.percentiles()).toMatchObject({ count: 3 })
     expect(stats.waitTime.percentiles()!.p50).toBeGreaterThanOrEqual(0)
+  })
+
+  it('samples each call\'s wait once, at the answer: a batch taken back and sent again is one wait', async () => {
+    const { nodes, dispatcher, call } = setup(2, 3, 2)
+    const calls = ['a', 'b', 'c'].map((value) => call(value)) // costs unknown: one call per batch
+    await dispatched()
+    expect(nodes.map((node) => node.held.length)).toEqual([2, 1]) // 'c' sent ahead to node 0
+    nodes[1]!.answer(1) // node 1 is idle, nothing is queued: it takes 'c' back from node 0
+    expect(nodes.map((node) => node.held.length)).toEqual([1, 1])
+    nodes[0]!.answer(1)
+    nodes[1]!.answer(1)
+    expect(await Promise.all(calls)).toEqual(['a', 'b', 'c'])
+    expect(dispatcher.stats.waitTime.percentiles()!.count).toBe(3)
+    expect(dispatcher.stats.runTime.percentiles()!.count).toBe(3)
   })
 
   it('leaves what failed to submitted - completed - queued - running: thrown, cancelled, interrupted, refused at close', async () => {
