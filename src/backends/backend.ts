@@ -23,6 +23,26 @@ export type OutputHandler = (seq: number, stream: 1 | 2, text: string) => void
 /** Where a node sends results a running call sent ahead of its answer (protocol/messages.ts `PartialResult`). */
 export type PartialHandler = (seq: number, data: unknown) => void
 
+/**
+ * A change in a node's life, as the node reports it (compute/node-events.ts makes the public
+ * `NodeEvent` of it). `ready`: its worker (thread), agent (process) or connection (SSH) can run
+ * calls. `lost`: it ended while the pool was open; `next` says what the node does about it.
+ * A node that is closing reports nothing.
+ */
+export type NodeLifecycle =
+  | { readonly type: 'ready'; readonly pid?: number | undefined; readonly host?: string | undefined }
+  | {
+      readonly type: 'lost'
+      /** `crash`: it died (an exit, a signal, a fatal error); `stopped`: spindle stopped it to end a call; `start`: it could not start; `connection`: an SSH connection ended. */
+      readonly reason: 'crash' | 'stopped' | 'start' | 'connection'
+      readonly cause: Error
+      readonly next: 'replace' | 'reconnect' | 'none'
+      readonly exitCode?: number | null | undefined
+      readonly signal?: string | null | undefined
+      readonly pid?: number | undefined
+      readonly host?: string | undefined
+    }
+
 export interface Backend {
   readonly kind: BackendKind
   /** What a node is called in the prefix of the lines its tasks print (`host 0`): the kind when absent. */
@@ -73,6 +93,11 @@ export interface BackendNode {
    * nodes in other processes or hosts); the dispatcher installs it and hands them to the call.
    */
   servePartial?(handler: PartialHandler): void
+  /**
+   * Where the node reports its life (NodeLifecycle); Compute installs it. A node already ready
+   * (an SSH host, connected at start) reports `ready` at once. Absent: always up (inline).
+   */
+  serveLifecycle?(handler: (event: NodeLifecycle) => void): void
   /**
    * Runs a batch and reports once: `done` with one outcome per call, or `failed` with a
    * `NodeFailure` when the batch could not finish (the worker died, and the node replaces it; it

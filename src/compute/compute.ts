@@ -4,7 +4,7 @@
  * the one Dispatcher that every call of this pool goes through.
  */
 import { randomUUID } from 'node:crypto'
-import { setMaxListeners } from 'node:events'
+import { EventEmitter, setMaxListeners } from 'node:events'
 import { InvalidOptionError } from '../errors.js'
 import { checkOptionsObject } from '../options.js'
 import type { Backend } from '../backends/backend.js'
@@ -28,6 +28,8 @@ import {
 } from './options.js'
 import { ordered, unordered, type FinishedOf } from './stream.js'
 import { mapOn, type Mapper, type MapOptions, type SameKind, type SettledItem } from '../map/parallel-map.js'
+import { NodeWatch, type ComputeEvents } from './node-events.js'
+import { poolStats, type PoolStats } from './stats.js'
 import type { MapInput } from '../map/source.js'
 import type { TypedArray } from '../map/outcome.js'
 
@@ -43,11 +45,16 @@ export function stepRunner(compute: Compute): StepRunner {
   return runners.get(compute)!
 }
 
-export class Compute implements AsyncDisposable {
+/**
+ * A pool, and an EventEmitter of its nodes' lives: `compute.on('node', (event) => ...)` hears
+ * each node come up, get lost (with why) and be replaced (node-events.ts).
+ */
+export class Compute extends EventEmitter<ComputeEvents> implements AsyncDisposable {
   /** The same on every node of this pool (`instanceInfo().jobId`). */
   readonly jobId: string
   private readonly dispatcher: Dispatcher
   private closing: Promise<void> | undefined
+  private readonly nodeWatch: NodeWatch
 
   private constructor(
     backend: Backend,
@@ -55,10 +62,14 @@ export class Compute implements AsyncDisposable {
     interruptionRetries: number,
     output: OutputSink,
     jobId: string,
+    /** Threads per node, over which utilization is shared. */
+    private readonly threadsPerNode: number,
   ) {
+    super()
     this.jobId = jobId
     this.dispatcher = new Dispatcher(backend, { interruptionRetries, output })
     runners.set(this, new DispatcherRunner(this.dispatcher))
+    this.nodeWatch = new NodeWatch(backend, this)
   }
 
   /** Starts a pool. With no options: one worker thread per core (`os.availableParallelism()`). */
@@ -73,7 +84,7 @@ export class Compute implements AsyncDisposable {
           : resolved.backend === 'process'
             ? startProcessBackend(resolved.workers, resolved.workersPerNode, jobId, resolved)
             : startThreadBackend(resolved.workers, jobId, resolved)
-    return new Compute(backend, resolved.closeTimeout, resolved.interruptionRetries, resolved.output, jobId)
+    return new Compute(backend, resolved.closeTimeout, resolved.interruptionRetries, resolved.output, jobId, resolved.workersPerNode)
   }
 
   /** The backend the nodes run on. */
@@ -152,6 +163,11 @@ export class Compute implements AsyncDisposable {
     return (await Promise.all(runs)) as T[]
   }
 
+  /** Counts, per-node utilization and recent run and wait times, now (a snapshot; see `PoolStats`). Works on a closed pool. */
+  stats(): PoolStats {
+    return poolStats(this.dispatcher, this.nodeWatch, this.threadsPerNode, this.closing !== undefined)
+  }
+
   /** @internal See `callSink`. Arguments are not checked for cloneability there. */
   get [callSink](): CallSink {
     const { dispatcher } = this
@@ -170,6 +186,7 @@ export class Compute implements AsyncDisposable {
    * `closeTimeout` ms to finish, then every worker is stopped. Safe to call twice.
    */
   close(): Promise<void> {
+    if (this.closing === undefined) this.nodeWatch.close()
     this.closing ??= this.dispatcher.close(this.closeTimeout)
     return this.closing
   }

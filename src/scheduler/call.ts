@@ -34,6 +34,8 @@ export class Call {
   batch: RunningBatch | undefined = undefined
   /** Watching `options.signal` for this call, until it settles. */
   abortWatch: AbortWatch<Call> | undefined = undefined
+  /** When it was queued (`performance.now()`, read once per tick of submits): its wait is sampled when sent. */
+  queuedAt = 0
 
   constructor(
     readonly seq: number,
@@ -113,4 +115,6 @@ export interface RunningBatch {
   /** Asked to be taken back for an idle node once already (it had started, or the answer is on its way). */
   revoking: boolean
   timer: NodeJS.Timeout | undefined
+  /** When it was sent (DispatchStats' clock): its calls' wait ends here. */
+  readonly sentAt: number
 }

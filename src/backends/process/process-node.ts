@@ -10,7 +10,7 @@
 import { fork, type ChildProcess } from 'node:child_process'
 import { createInterface } from 'node:readline'
 import { AgentBatches, answerNested, failureOf } from '../agent-replies.js'
-import { NodeFailure, type BackendNode, type BatchControl, type NestedHandler, type OutputHandler, type PartialHandler } from '../backend.js'
+import { NodeFailure, type BackendNode, type BatchControl, type NestedHandler, type NodeLifecycle, type OutputHandler, type PartialHandler } from '../backend.js'
 import type { BatchRequest, BatchResponse, NestedSubmit } from '../../protocol/messages.js'
 import type { AgentConfig, FromAgent, ToAgent } from './messages.js'
 
@@ -26,6 +26,7 @@ export class ProcessNode implements BackendNode {
   private nestedHandler: NestedHandler | undefined
   private outputHandler: OutputHandler | undefined
   private partialHandler: PartialHandler | undefined
+  private lifecycle: ((event: NodeLifecycle) => void) | undefined
   private stderrTail: string[] = []
   private closed = false
 
@@ -53,6 +54,10 @@ export class ProcessNode implements BackendNode {
 
   servePartial(handler: PartialHandler): void {
     this.partialHandler = handler
+  }
+
+  serveLifecycle(handler: (event: NodeLifecycle) => void): void {
+    this.lifecycle = handler
   }
 
   execute(batch: BatchRequest, done: (response: BatchResponse) => void, failed: (failure: NodeFailure) => void): BatchControl {
@@ -122,7 +127,9 @@ export class ProcessNode implements BackendNode {
       if (this.outputHandler !== undefined) return this.outputHandler(seq, stream, text)
       return void (stream === 1 ? process.stdout : process.stderr).write(`[process ${this.index}] ${text}\n`)
     }
-    // 'ready': nothing to do (a batch counts as started only once the agent says so)
+    // 'ready': a batch counts as started only once the agent says so
+    if (child !== this.child) return
+    this.lifecycle?.({ type: 'ready', pid: this.pid })
   }
 
   private nested(child: ChildProcess, message: NestedSubmit): void {
@@ -154,6 +161,10 @@ export class ProcessNode implements BackendNode {
     })
     // Every message it sent has arrived (its channel closes before 'exit'): which batches it started too.
     const lost = this.inFlight.lost(failure)
+    if (!this.closed) {
+      const cause = new Error(`Process ${this.index}: ${failure.message}`)
+      this.lifecycle?.({ type: 'lost', reason: 'crash', cause, next: 'replace', exitCode: code, signal, pid: this.pid })
+    }
     // The replacement first: the calls failed below are sent again at once, and must reach it
     // (which holds the program open for them: nothing else may, with the only call lost).
     if (!this.closed) this.spawn()

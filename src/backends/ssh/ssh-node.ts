@@ -8,7 +8,7 @@
  * succeeds (`ssh.reconnect`).
  */
 import { AgentBatches, answerNested, failureOf, type InFlight } from '../agent-replies.js'
-import { NodeFailure, type BackendNode, type BatchControl, type NestedHandler, type NodeStatus, type OutputHandler, type PartialHandler } from '../backend.js'
+import { NodeFailure, type BackendNode, type BatchControl, type NestedHandler, type NodeLifecycle, type NodeStatus, type OutputHandler, type PartialHandler } from '../backend.js'
 import { SshError } from '../../errors.js'
 import { encodeThrown } from '../../protocol/error-codec.js'
 import { callCount, type BatchRequest, type BatchResponse, type NestedSubmit } from '../../protocol/messages.js'
@@ -29,6 +29,7 @@ export class SshNode implements BackendNode {
   private outputHandler: OutputHandler | undefined
   private partialHandler: PartialHandler | undefined
   private listener: (() => void) | undefined
+  private lifecycle: ((event: NodeLifecycle) => void) | undefined
   private retry: NodeJS.Timeout | undefined
   private closed = false
 
@@ -65,6 +66,12 @@ export class SshNode implements BackendNode {
 
   watch(listener: () => void): void {
     this.listener = listener
+  }
+
+  /** Connected at start already: ready at once. */
+  serveLifecycle(handler: (event: NodeLifecycle) => void): void {
+    this.lifecycle = handler
+    if (this.connection !== undefined) handler({ type: 'ready', pid: this.connection.pid, host: this.setup.host.name })
   }
 
   execute(batch: BatchRequest, done: (response: BatchResponse) => void, failed: (failure: NodeFailure) => void): BatchControl {
@@ -138,11 +145,12 @@ export class SshNode implements BackendNode {
   private drop(connection: Connection, reason: string, tail: string): void {
     if (connection !== this.connection) return
     const where = this.describe()
+    const pid = connection.pid
     this.connection = undefined
     this.generation++
     this.shipped = new Set()
     const attempts = this.setup.options.reconnect.attempts
-    this.setStatus(this.closed ? 'gone' : attempts > 0 ? 'reconnecting' : 'gone', reason)
+    this.setStatus(this.closed ? 'gone' : attempts > 0 ? 'reconnecting' : 'gone', reason, pid)
     const failure = new NodeFailure('crash', `${where} was lost: ${reason}${tail === '' ? '' : `; last stderr lines:\n${tail}`}`, {
       stderrTail: tail,
       interrupted: true,
@@ -159,7 +167,7 @@ export class SshNode implements BackendNode {
         (connection) => {
           if (this.closed) return void connection.close()
           this.connection = connection
-          this.setStatus('up', reason)
+          this.setStatus('up', reason, connection.pid)
         },
         (error: unknown) => {
           if (this.closed) return
@@ -170,12 +178,16 @@ export class SshNode implements BackendNode {
     }, delay * 2 ** (attempt - 1))
   }
 
-  private setStatus(status: NodeStatus, reason: string): void {
+  /** A new status, with its node event (`pid`: the agent's, that was lost or is now up). */
+  private setStatus(status: NodeStatus, reason: string, pid?: number): void {
     this.status = status
-    if (status === 'gone') {
-      this.lostBecause = new SshError('ERR_SPINDLE_SSH_LOST', `SSH host ${this.setup.host.name} (node ${this.index}) was lost: ${reason}.`, this.setup.host.name)
-    }
+    const host = this.setup.host.name
+    const lost = status === 'up' ? undefined : new SshError('ERR_SPINDLE_SSH_LOST', `SSH host ${host} (node ${this.index}) was lost: ${reason}.`, host)
+    if (status === 'gone') this.lostBecause = lost
     this.listener?.()
+    if (this.closed) return
+    if (lost === undefined) this.lifecycle?.({ type: 'ready', pid, host })
+    else this.lifecycle?.({ type: 'lost', reason: 'connection', cause: lost, next: status === 'reconnecting' ? 'reconnect' : 'none', pid, host })
   }
 }
 

@@ -14,7 +14,7 @@
  */
 import { MessageChannel, receiveMessageOnPort, type MessagePort, type ResourceLimits, type Worker } from 'node:worker_threads'
 import { Piscina } from 'piscina'
-import { NodeFailure, type BackendNode, type BatchControl, type NestedHandler, type NodeStatus, type OutputHandler, type PartialHandler } from '../backend.js'
+import { NodeFailure, type BackendNode, type BatchControl, type NestedHandler, type NodeLifecycle, type NodeStatus, type OutputHandler, type PartialHandler } from '../backend.js'
 import { SpindleError } from '../../errors.js'
 import { ClaimWords, TAKEN_BACK } from '../../protocol/claims.js'
 import { createCrashSlot, takeCrash, warnStrayCrash } from '../../worker/crash-slot.js'
@@ -22,7 +22,7 @@ import { REQUEST_HEADER, type BatchRequest, type BatchResponse, type NestedCance
 import type { InstanceInfo } from '../../worker/context.js'
 import { tsxApiUrl } from '../../worker/typescript-loader.js'
 import type { ThreadWorkerData } from '../../worker/thread-entry.js'
-import { judgeLost, reasonOf } from './lost-batches.js'
+import { judgeLost, lossOf, reasonOf } from './lost-batches.js'
 import { serveNested } from './nested-calls.js'
 
 export interface ThreadNodeOptions {
@@ -74,6 +74,7 @@ export class ThreadNode implements BackendNode {
   private nestedHandler: NestedHandler | undefined
   private outputHandler: OutputHandler | undefined
   private partialHandler: PartialHandler | undefined
+  private lifecycle: ((event: NodeLifecycle) => void) | undefined
   private lastError: unknown
   private closed = false
   /** 'gone' once a worker could not start: Piscina does not start another after that. */
@@ -133,6 +134,10 @@ export class ThreadNode implements BackendNode {
 
   watch(listener: () => void): void {
     this.listener = listener
+  }
+
+  serveLifecycle(handler: (event: NodeLifecycle) => void): void {
+    this.lifecycle = handler
   }
 
   execute(batch: BatchRequest, done: (response: BatchResponse) => void, failed: (failure: NodeFailure) => void): BatchControl {
@@ -221,9 +226,12 @@ export class ThreadNode implements BackendNode {
     port.on('message', (message: FromWorker) => this.receive(channel, message))
     port.unref()
     worker.once('exit', (code: number) => this.lost(channel, code))
-    this.connected = this.pool.run({ connect: port2 }, { transferList: [port2] }).catch(() => {
-      // The worker died before it took the port: its 'exit' fails what was sent and reconnects.
-    })
+    this.connected = this.pool.run({ connect: port2 }, { transferList: [port2] }).then(
+      () => this.channel === channel && !this.closed && this.lifecycle?.({ type: 'ready' }),
+      () => {
+        // The worker died before it took the port: its 'exit' fails what was sent and reconnects.
+      },
+    )
     this.channel = channel
     return channel
   }
@@ -251,7 +259,8 @@ export class ThreadNode implements BackendNode {
     this.channel = undefined
     this.generation++ // a new worker knows none of the task definitions sent so far
     const crash = takeCrash(this.crashSlot)
-    const error = this.lastError ?? new Error(`worker exited with code: ${exitCode}`)
+    const thrown = this.lastError
+    const error = thrown ?? new Error(`worker exited with code: ${exitCode}`)
     this.lastError = undefined
     const lostIds = [...this.inFlight.keys()]
     // What the worker posted before it died is still queued on our end (its 'exit' can come
@@ -279,6 +288,7 @@ export class ThreadNode implements BackendNode {
     if (!this.closed && this.channel === undefined) this.connect()
     // Died while idle (nothing it had begun): only code left behind by a finished call can have done it.
     if (!verdict.anyStarted && crash !== undefined && !this.closed) warnStrayCrash(this.describe(), crash, false)
+    if (!this.closed) this.lifecycle?.(lossOf(this.index, this.lostBecause, channel.terminating, thrown, exitCode))
     for (const entry of entries) entry.failed(verdict.failures.get(entry)!)
     for (const send of this.waiting.splice(0)) send()
     if (this.status === 'gone') this.listener?.()
