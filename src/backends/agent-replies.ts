@@ -36,6 +36,9 @@ export class AgentBatches {
   /** Agents in a row lost with batches out and nothing started or answered. */
   private fruitless = 0
 
+  /** `threads`: the agent's worker threads, each running one batch at a time. */
+  constructor(private readonly threads: number) {}
+
   get size(): number {
     return this.entries.size
   }
@@ -64,7 +67,9 @@ export class AgentBatches {
   /**
    * The agent is gone: every batch out with the failure it gets. Those it said it started are
    * interrupted (`failure`); the others never ran there and go back free (`'revoked'`), unless
-   * agents keep being lost so (then they count as interrupted too).
+   * agents keep being lost so. Then the batches that may have begun count as interrupted too: with
+   * nothing answered, each thread is still on the first batch it took, so the first `threads`
+   * sent; those behind them never ran, and still go back free.
    */
   lost(failure: NodeFailure): Array<[InFlight, NodeFailure]> {
     const entries = [...this.entries.values()]
@@ -73,7 +78,7 @@ export class AgentBatches {
     this.productive = false
     const free = this.fruitless <= FRUITLESS_LOSSES_FORGIVEN
     const unstarted = new NodeFailure('revoked', `${failure.message}, before it started the batch`)
-    return entries.map((entry) => [entry, entry.started || !free ? failure : unstarted])
+    return entries.map((entry, sent) => [entry, entry.started || (!free && sent < this.threads) ? failure : unstarted])
   }
 }
 

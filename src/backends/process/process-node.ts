@@ -22,7 +22,7 @@ export class ProcessNode implements BackendNode {
   generation = 0
   private child: ChildProcess | undefined
   private pid: number | undefined
-  private readonly inFlight = new AgentBatches()
+  private readonly inFlight: AgentBatches
   private nestedHandler: NestedHandler | undefined
   private outputHandler: OutputHandler | undefined
   private partialHandler: PartialHandler | undefined
@@ -37,6 +37,7 @@ export class ProcessNode implements BackendNode {
   ) {
     // Two batches per thread: the next one waits in the agent while the current one runs.
     this.slots = config.info.workersPerNode * 2
+    this.inFlight = new AgentBatches(config.info.workersPerNode)
     this.spawn()
   }
 

@@ -22,7 +22,7 @@ export class SshNode implements BackendNode {
   status: NodeStatus = 'up'
   lostBecause: Error | undefined
   private connection: Connection | undefined
-  private readonly inFlight = new AgentBatches()
+  private readonly inFlight: AgentBatches
   /** Task modules this connection's agent has been sent, by the caller's URL. */
   private shipped = new Set<string>()
   private nestedHandler: NestedHandler | undefined
@@ -40,6 +40,7 @@ export class SshNode implements BackendNode {
   ) {
     // Two batches per thread: the next one waits on the host while the current one runs.
     this.slots = workersPerNode * 2
+    this.inFlight = new AgentBatches(workersPerNode)
   }
 
   /** Connects; rejects with the SshError that says why the host cannot be used. */
