@@ -17,8 +17,9 @@ import type { TaskRef } from '../task/pending.js'
 import { decodeThrown } from '../protocol/error-codec.js'
 import {
   blockState, claimEnd, claimStart, claimedBy, exitInItem, isDone, markDelivered, runBlocks, settleWaiting, ALL_STAGED, DONE_ITEMS, STAGED, STOP,
-  type BlockPlan, type BlocksResult, type ExitInItem,
+  type BlockPlan, type BlocksResult,
 } from '../worker/map-blocks.js'
+import type { ExitInItem } from '../worker/block-exits.js'
 import type { FnSpec, ItemFn } from './fn-spec.js'
 import { chunkFailed, itemError, type ChunkOutcome, type SharedArrays, type TypedArray } from './outcome.js'
 import { InterruptedError, type MapItemError } from '../errors.js'

@@ -11,9 +11,7 @@
  * over) who claimed it (slot + 1) and whether it is done, then per thread what it is running.
  * A claim taken by a call whose worker was lost under it is claimed but not done: the caller
  * runs it again in a later round, so no result is ever partial or written twice wrong. A worker
- * that exits inside an item (`process.exit()`) says which one, as a chunk's rescue does
- * (map-rescue.ts): the item it was running is stored before each item (one plain store), and
- * its exit hook marks that it died there, so the caller fails that item alone.
+ * that exits inside an item says which one (block-exits.ts).
  */
 import { isMainThread } from 'node:worker_threads'
 import { encodeThrown, type EncodedThrown } from '../protocol/error-codec.js'
@@ -21,6 +19,7 @@ import { resolveFn, type FnSpec, type ItemFn } from '../map/fn-spec.js'
 import type { TypedArray } from '../map/outcome.js'
 import { alreadyChecked, isThenable } from './runtime.js'
 import { checkedResult, refusedResults } from './map-chunk.js'
+import { exitIn, keepsAside, stopWatching, watchExits, ASIDE, CLAIM, RUNNING, TRACK, type ExitInItem } from './block-exits.js'
 
 /** Int32 cells of the state: the next claim (an index into the round's claims). */
 export const NEXT = 0
@@ -34,12 +33,6 @@ const HEADER = 4
 /** STAGED once the whole input is in shared memory. */
 export const ALL_STAGED = 0x7fffffff
 
-/** Per thread, after the claims' cells: the claim it runs, its item running (offset in the claim), set at exit, first offset + 1 with a result aside. */
-const CLAIM = 0
-const RUNNING = 1
-const EXITED = 2
-const ASIDE = 3
-const TRACK = 4
 
 export interface BlockPlan {
   readonly state: SharedArrayBuffer
@@ -103,39 +96,9 @@ function trackOf(plan: BlockPlan, slot: number): Int32Array {
   return new Int32Array(plan.state, (HEADER + 2 * plan.claims + TRACK * slot) * 4, TRACK)
 }
 
-/** Where a worker exited inside an item: its claim, the item (an input index), and the first item of that claim whose result was outside shared memory. */
-export interface ExitInItem {
-  readonly claim: number
-  readonly at: number
-  /** Items of the claim from here up to `at` had results outside shared memory (lost with the worker); `at` when none. */
-  readonly asideFrom: number
-}
-
 /** On the caller, once `slot`'s call has failed: the item its worker exited inside, if it did. */
 export function exitInItem(plan: BlockPlan, slot: number): ExitInItem | undefined {
-  const track = trackOf(plan, slot)
-  if (Atomics.load(track, EXITED) === 0) return undefined
-  const claim = Atomics.load(track, CLAIM)
-  const start = claimStart(plan, claim)
-  const at = start + Atomics.load(track, RUNNING)
-  const aside = Atomics.load(track, ASIDE)
-  return { claim, at, asideFrom: aside === 0 ? at : Math.min(at, start + aside - 1) }
-}
-
-/** The cells of the call running blocks on this worker now, for the exit hook. */
-let running: Int32Array | undefined
-let hooked = false
-
-/** On a worker: an exit while `track`'s thread runs an item marks it (see the header). */
-function watchExits(track: Int32Array): void {
-  if (!hooked) {
-    hooked = true
-    process.on('exit', () => {
-      if (running !== undefined) Atomics.store(running, EXITED, 1)
-    })
-  }
-  Atomics.store(track, EXITED, 0) // an earlier attempt's exit is not this one's
-  running = track
+  return exitIn(trackOf(plan, slot), (k) => claimStart(plan, k))
 }
 
 /** The task a worker runs: blocks until none is left or the map stops. */
@@ -153,7 +116,7 @@ export async function mapBlocks(
   try {
     result = runBlocks(fn, plan, slot, stopOnError)
   } finally {
-    running = undefined // from now on (promises) an exit is no one item's
+    stopWatching() // from now on (promises) an exit is no one item's
   }
   await settleWaiting(plan, result, stopOnError)
   // Results that are not numbers were checked as they were kept; if clone refuses one anyway, its item fails alone.
@@ -204,11 +167,6 @@ export function runBlocks(fn: ItemFn, plan: BlockPlan, slot: number, stopOnError
     else if (hasAside) (result.delivered ??= []).push(k)
   }
   return result
-}
-
-/** Item `i` of the claim starting at `start` has its result outside shared memory: noted where the first was. */
-function keepsAside(track: Int32Array, start: number, i: number): void {
-  if (track[ASIDE] === 0) track[ASIDE] = i - start + 1
 }
 
 /** Results of a call kept outside shared memory so far: they travel with its answer. */
