@@ -36,12 +36,6 @@ export interface EngineOptions {
   readonly output?: unknown[]
   /** Outcomes the consumer holds but has not passed on yet (ordered iteration): they count against the read-ahead. */
   readonly held?: () => number
-  /**
-   * A typed array: called once with a node where a call pinned now runs while the map's
-   * workers (or, where this thread keeps the map, `callerRuns`, every worker) have nothing to
-   * do: the moment to queue the spare output for the next such map (shared-memory.ts).
-   */
-  readonly queueSpare?: ((node: number) => void) | undefined
 }
 
 const PROBE_TAKE = 65_536
@@ -99,7 +93,7 @@ export async function* mapChunks(
         }
         if (from >= shared.input.length) return
       }
-      for await (const outcome of mapTypedBlocks(compute, spec, restOf(shared, from), here, { ...blocks(options.chunkSize), offset: from, queueSpare: options.queueSpare })) yield report(outcome)
+      for await (const outcome of mapTypedBlocks(compute, spec, restOf(shared, from), here, { ...blocks(options.chunkSize), offset: from })) yield report(outcome)
       return
     }
     const auto = options.chunkSize === 'auto'

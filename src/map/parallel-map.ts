@@ -14,7 +14,7 @@ import { mapChunks, type EngineOptions } from './engine.js'
 import { fnSpec } from './fn-spec.js'
 import type { ChunkOutcome, SharedArrays, TypedArray } from './outcome.js'
 import { itemSource, rangeSource, type ItemSource, type MapInput } from './source.js'
-import { prepareSpare, prepareSpareLater, shareTypedArray, type MakeSpare } from './shared-memory.js'
+import { prepareSpareLater, shareTypedArray } from './shared-memory.js'
 import { Compute as ComputeClass, callSink, provideMap } from '../compute/compute.js'
 import type { CallSink } from '../scheduler/call.js'
 import { currentPool } from '../worker/context.js'
@@ -81,8 +81,8 @@ export type SameKind<A extends TypedArray> = A extends Float64Array ? Float64Arr
 
 export type SettledItem<R> = { status: 'fulfilled'; value: R } | { status: 'rejected'; reason: MapItemError }
 
-/** Makes a spare output, its pages faulted in, on a worker (worker/map-chunk.ts). */
-const SPARE_TASK: TaskRef = { module: new URL('../worker/map-chunk.js', import.meta.url).href, name: 'spareOutput' }
+/** Faults in a spare output's pages on a worker (worker/map-chunk.ts). */
+const TOUCH_TASK: TaskRef = { module: new URL('../worker/map-chunk.js', import.meta.url).href, name: 'touchPages' }
 
 const MAP_KEYS = ['compute', 'workers', 'chunkSize', 'callerRuns', 'concurrency', 'signal', 'timeout', 'stopOnError', 'settled', 'onProgress', 'context']
 
@@ -101,14 +101,10 @@ export async function parallelMap(items: unknown, fn: unknown, options: Parallel
       return settled ? values : new Kind(values)
     }
     const { source, shared } = prepare(items)
-    // The next typed map of this size finds its output's pages already faulted in: a worker
-    // prepares it once its part of this map is done (engine.ts, queueSpare), or after the map (in chunks).
-    const bytes = shared?.output.byteLength ?? 0
-    const make = (node: number): MakeSpare => (size, stop) => compute.submit(SPARE_TASK, [size, stop], { node }) as Promise<SharedArrayBuffer>
-    const queueSpare = shared !== undefined && compute.offThread ? (node: number) => prepareSpare(bytes, make(node)) : undefined
     try {
-      const result = await collect(compute, source, shared, fn, options, stopOnError, settled, queueSpare)
-      if (queueSpare !== undefined) prepareSpareLater(bytes, make(0))
+      const result = await collect(compute, source, shared, fn, options, stopOnError, settled)
+      // The next typed map of this size finds its output's pages already faulted in.
+      if (shared !== undefined && compute.offThread) prepareSpareLater(shared.output.byteLength, (buffer, stop) => compute.submit(TOUCH_TASK, [buffer, stop], {}))
       return result
     } finally {
       shared?.release()
@@ -124,14 +120,12 @@ async function collect(
   options: ParallelMapOptions,
   stopOnError: boolean,
   settled: boolean,
-  queueSpare?: (node: number) => void,
 ): Promise<unknown> {
     // Preallocated when the length is known: local blocks write straight into it.
     const values: unknown[] = source.total !== undefined && shared === undefined ? new Array(source.total) : []
     const failures: MapItemError[] = []
     const engine = mapChunks(compute, fnSpec(fn, options.context), source, shared, {
       ...engineOptions(options, stopOnError),
-      queueSpare,
       ...(shared === undefined && source.total !== undefined && { output: values }),
     })
     for await (const outcome of engine) {

@@ -8,8 +8,7 @@
  * workers' work), and goes back to the pool afterwards. The output must be fresh (it is the
  * caller's), so its faults are paid by the workers as they write, in parallel, rather than by
  * this thread copying results into fresh memory of its own (measured: 1.1–1.8× slower); on a
- * thread pool, a worker that has finished its part of a map prepares the next output of the same
- * size (`prepareSpare`).
+ * thread pool, an idle worker prepares the next output of the same size (`prepareSpare`).
  */
 import type { SharedArrays, TypedArray } from './outcome.js'
 
@@ -21,15 +20,14 @@ const KEEP_MAX_BYTES = 256 * 1024 * 1024
 type Kind = new (buffer: SharedArrayBuffer, byteOffset?: number, length?: number) => TypedArray
 
 /**
- * Outputs of a size a map has used, zero-filled and their pages faulted in by a worker, for the
- * next such map: allocated and touched there (`spareOutput`), so the caller pays neither.
+ * Outputs of a size a map has used, zero-filled, their pages being faulted in by an idle worker
+ * for the next such map. A spare is handed out at once, touched or not: the touching adds 0 to
+ * one word per page atomically, which keeps whatever a map has written there meanwhile.
  */
 const spares = new Map<number, SharedArrayBuffer>()
-/** Sizes whose spare a worker is preparing now. */
-const preparing = new Set<number>()
 /** Below this, faults cost less than preparing a spare. */
 const SPARE_MIN_BYTES = 1024 * 1024
-/** Set when a typed map takes its output: a spare being prepared stops being touched, so it never delays a map. */
+/** Set when a typed map takes its output: a touching task still running stops, so it never delays a map. */
 const touchStop = new Int32Array(new SharedArrayBuffer(4))
 /** Outputs taken so far: a spare prepared later is skipped if a map took one meanwhile. */
 let outputsTaken = 0
@@ -92,39 +90,28 @@ function freshBuffer(bytes: number): SharedArrayBuffer {
   return spare
 }
 
-/** Makes a spare output of `bytes` on a worker (spareOutput), touching it until `stop` is set. */
-export type MakeSpare = (bytes: number, stop: SharedArrayBuffer) => Promise<SharedArrayBuffer>
-
 /**
- * Has `make` prepare a spare output of `bytes` for the next map of that size, unless there is
- * one or one is being prepared. A map queues it behind its own call on a worker (typed-blocks.ts),
- * so that it starts the moment that worker's part is done: ready for a map that follows at once,
- * and started before the caller could close the pool (a closing pool lets a running call finish).
+ * After a map whose output was `bytes` long, keeps a spare output of that size for the next
+ * one, and has `touch(buffer, stop)` (touchPages, on an idle worker) fault its pages in.
  */
-export function prepareSpare(bytes: number, make: MakeSpare): void {
-  if (bytes < SPARE_MIN_BYTES || bytes > KEEP_MAX_BYTES || spares.has(bytes) || preparing.has(bytes)) return
-  preparing.add(bytes)
+export function prepareSpare(bytes: number, touch: (buffer: SharedArrayBuffer, stop: SharedArrayBuffer) => Promise<unknown>): void {
+  if (bytes < SPARE_MIN_BYTES || bytes > KEEP_MAX_BYTES || spares.has(bytes)) return
+  if (spares.size >= KEEP) spares.delete(spares.keys().next().value!) // the oldest size goes
+  const buffer = new SharedArrayBuffer(bytes)
+  spares.set(bytes, buffer)
   Atomics.store(touchStop, 0, 0)
-  make(bytes, touchStop.buffer as SharedArrayBuffer).then(
-    (buffer) => {
-      preparing.delete(bytes)
-      if (spares.has(bytes) || buffer.byteLength !== bytes) return
-      if (spares.size >= KEEP) spares.delete(spares.keys().next().value!) // the oldest size goes
-      spares.set(bytes, buffer)
-    },
-    () => preparing.delete(bytes), // the pool closed: the next map allocates its own
-  )
+  touch(buffer, touchStop.buffer as SharedArrayBuffer).catch(() => {}) // the pool closed: an untouched spare is still a new buffer
 }
 
 /**
- * prepareSpare once the caller has its result, for a map whose workers had no part to finish
- * (the calling thread mapped it all, `callerRuns`). Skipped if another typed map has started
- * meanwhile: it would compete with that map, which prepares its own spare.
+ * prepareSpare once the caller has its result: allocating 8 MB can take milliseconds (the
+ * allocator zero-fills reused memory). Skipped if another typed map has started meanwhile: its
+ * touching would compete with that map, which prepares its own spare when it ends.
  */
-export function prepareSpareLater(bytes: number, make: MakeSpare): void {
+export function prepareSpareLater(bytes: number, touch: (buffer: SharedArrayBuffer, stop: SharedArrayBuffer) => Promise<unknown>): void {
   const taken = outputsTaken
   setImmediate(() => {
-    if (outputsTaken === taken) prepareSpare(bytes, make)
+    if (outputsTaken === taken) prepareSpare(bytes, touch)
   }).unref()
 }
 

@@ -47,12 +47,6 @@ export interface TypedBlocksOptions {
   readonly costKey: number
   /** Whether progress is wanted (outcomes are then yielded while the workers run, not only at the end). */
   readonly progress: boolean
-  /**
-   * Called once the first round's calls are out, with a node that has one (or none): a call
-   * pinned there now runs as soon as that worker has finished its part of the map (the moment
-   * to queue the spare output for the next such map, see shared-memory.ts).
-   */
-  readonly queueSpare?: ((node: number) => void) | undefined
 }
 
 /** Items per block: the given chunk size, or for 'auto' about BLOCKS_PER_THREAD blocks per thread. */
@@ -100,14 +94,10 @@ export async function* mapTypedBlocks(
         .then((value): CallOutcome => ({ ok: true, value: value as BlocksResult }), (error: unknown): CallOutcome => ({ ok: false, error })),
     )
     try {
-      await null // the pool sends what was submitted a microtask later: let it, before copying or helping
-      if (round === 1 && options.queueSpare !== undefined) {
-        // Queued behind a call, not beside it (in its batch, it would delay the call's answer),
-        // and sent before the copying: sent after it, it would start after the call ends.
-        options.queueSpare(slots < compute.nodes ? slots : slots - 1)
-        await null
+      if (!staged) {
+        await null // the pool sends what was submitted a microtask later: let it, before copying
+        stage(shared, plan, cells)
       }
-      if (!staged) stage(shared, plan, cells)
       staged = true
       const errors: Array<[number, MapItemError]> = []
       let reported = 0

@@ -21,8 +21,6 @@ const BLOCK = 65_536
 interface Options {
   readonly signal: AbortSignal | undefined
   readonly stopOnError: boolean
-  /** Called once this thread keeps the rest, with a node (every worker is idle meanwhile). */
-  readonly queueSpare?: ((node: number) => void) | undefined
 }
 
 /** Yields what ran here; returns how many elements from the front are done. */
@@ -33,7 +31,6 @@ export async function* typedOnCaller(fn: ItemFn, shared: SharedArrays, workers: 
   yield { start: 0, count, values: undefined, errors: errors.length > 0 ? errors : undefined }
   if (measured.msPerItem === undefined || (errors.length > 0 && options.stopOnError)) return count
   if (!typedRunsLocally(measured.msPerItem, total - count, workers)) return count
-  options.queueSpare?.(0)
   for (let at = count; at < total; at += BLOCK) {
     options.signal?.throwIfAborted()
     const end = Math.min(total, at + BLOCK)

@@ -144,21 +144,18 @@ async function mapShared(
 }
 
 /**
- * A spare output for the next typed map of `bytes`: a new zero-filled buffer with every 4 KiB
- * page faulted in, so that allocating it (zero-filling reused memory) and its first touch are
- * paid here, on an idle worker, instead of by that map. Nobody else sees the buffer until it is
- * returned, so a plain write of 0 per page does. Stops as soon as `stop` is set (a map is
- * starting: this must not delay it); the buffer is a spare all the same.
+ * Faults in every 4 KiB page of a fresh buffer, so the first touch is paid here, on an idle
+ * worker, instead of by the next typed map. It adds 0 to one word per page atomically: a write
+ * (the page is faulted in for writing) that keeps whatever a map writing into the buffer at the
+ * same time put there. Stops as soon as `stop` is set (a map is starting: this must not delay it).
  */
-export function spareOutput(bytes: number, stop: SharedArrayBuffer): SharedArrayBuffer {
-  const buffer = new SharedArrayBuffer(bytes)
-  const words = new Int32Array(buffer, 0, bytes >> 2)
+export function touchPages(buffer: SharedArrayBuffer, stop: SharedArrayBuffer): void {
+  const words = new Int32Array(buffer, 0, buffer.byteLength >> 2)
   const flag = new Int32Array(stop)
   for (let i = 0; i < words.length; i += 1024) {
-    if ((i & 0x7fff) === 0 && Atomics.load(flag, 0) !== 0) break // checked every 32 pages
-    words[i] = 0
+    if ((i & 0x7fff) === 0 && Atomics.load(flag, 0) !== 0) return // checked every 32 pages
+    Atomics.add(words, i, 0)
   }
-  return buffer
 }
 
 /** A result that cannot travel back fails its own item, not the whole chunk. */

@@ -1,85 +1,62 @@
 // Typed-array maps' shared memory: staged inputs come from a warm pool, outputs are fresh, and a
-// spare output (made and its pages faulted in by a worker) goes to the next map of its size, once.
+// spare output (its pages faulted in by an idle worker) goes to the next map of its size, once.
 import { describe, expect, it } from 'vitest'
 import { prepareSpare, prepareSpareLater, shareNumbers, shareTypedArray } from '../../src/map/shared-memory.js'
-import { spareOutput } from '../../src/worker/map-chunk.js'
+import { touchPages } from '../../src/worker/map-chunk.js'
 
 const MB = 1024 * 1024
 
-/** A promise with its resolve function. */
-function deferred<T>() {
-  let resolve!: (value: T) => void
-  const promise = new Promise<T>((r) => (resolve = r))
-  return { promise, resolve }
-}
-
 describe('shared memory for typed-array maps', () => {
-  it('hands a spare output, once prepared, to the next map of its size only, once; a map that starts first stops its touching', async () => {
+  it('hands out a spare output at once, to one map only, and stops its touching then', () => {
     const input = new Float64Array(MB / 8 + 1) // just over 1 MiB: big enough to get a spare
-    const made = deferred<SharedArrayBuffer>()
+    let spare: SharedArrayBuffer | undefined
     let stop: Int32Array | undefined
-    let asked = 0
-    const make = (bytes: number, flag: SharedArrayBuffer) => (asked++, (stop = new Int32Array(flag)), made.promise)
-    prepareSpare(input.byteLength, make)
-    prepareSpare(input.byteLength, make)
-    expect(asked, 'one spare per size at a time').toBe(1)
+    prepareSpare(input.byteLength, (buffer, flag) => ((spare = buffer), (stop = new Int32Array(flag)), new Promise(() => {})))
+    expect(spare).toBeInstanceOf(SharedArrayBuffer)
     expect(Atomics.load(stop!, 0), 'touching goes on until a map needs memory').toBe(0)
-    const early = shareTypedArray(input).output.buffer
-    expect(Atomics.load(stop!, 0), 'a map that starts meanwhile stops the touching').toBe(1)
-    const spare = spareOutput(input.byteLength, new SharedArrayBuffer(4))
-    made.resolve(spare)
-    await made.promise
-    expect(early).not.toBe(spare)
-    expect(shareTypedArray(input).output.buffer, 'the next map of that size gets it').toBe(spare)
+    expect(shareTypedArray(input).output.buffer, 'the next map of that size gets it, touched or not').toBe(spare)
+    expect(Atomics.load(stop!, 0), 'and the touching stops for it').toBe(1)
     expect(shareTypedArray(input).output.buffer, 'never a second time').not.toBe(spare)
   })
 
-  it('prepares nothing for small outputs; a spare that could not be made leaves the next map its own', async () => {
+  it('prepares nothing for small outputs; a spare whose touching failed is still handed out', async () => {
     let asked = 0
-    prepareSpare(MB / 2, async () => (asked++, new SharedArrayBuffer(MB / 2)))
+    prepareSpare(MB / 2, async () => void asked++)
     expect(asked).toBe(0)
+    let spare: SharedArrayBuffer | undefined
     const input = new Int32Array(MB / 4 + 16)
-    prepareSpare(input.byteLength, async () => {
+    prepareSpare(input.byteLength, async (buffer) => {
+      spare = buffer
       throw new Error('pool closed')
     })
-    await new Promise((resolve) => setImmediate(resolve))
+    await Promise.resolve()
     const output = shareTypedArray(input).output
-    expect(output.length).toBe(input.length)
+    expect(output.buffer).toBe(spare)
     expect(output.every((x) => x === 0)).toBe(true)
-    prepareSpare(input.byteLength, async () => (asked++, new SharedArrayBuffer(input.byteLength)))
-    expect(asked, 'and it can be asked again').toBe(1)
   })
 
   it('prepares a spare later, once the caller has its result, unless another map took an output meanwhile', async () => {
     const bytes = 2 * MB + 8 // a size of its own: other tests' spares are not in the way
-    const made: SharedArrayBuffer[] = []
-    const make = async (size: number) => {
-      const buffer = new SharedArrayBuffer(size)
-      made.push(buffer)
-      return buffer
-    }
+    const touched: SharedArrayBuffer[] = []
+    const touch = async (buffer: SharedArrayBuffer) => void touched.push(buffer)
     const immediate = () => new Promise((resolve) => setImmediate(resolve))
-    prepareSpareLater(bytes, make)
+    prepareSpareLater(bytes, touch)
     shareTypedArray(new Float64Array(4)) // a map started before the spare was prepared
     await immediate()
-    expect(made, 'skipped: it would compete with that map').toHaveLength(0)
-    prepareSpareLater(bytes, make)
-    expect(made, 'not before the caller goes on').toHaveLength(0)
+    expect(touched, 'skipped: it would compete with that map').toHaveLength(0)
+    prepareSpareLater(bytes, touch)
+    expect(touched, 'not before the caller goes on').toHaveLength(0)
     await immediate()
-    expect(made).toHaveLength(1)
-    await immediate()
-    expect(shareTypedArray(new Float64Array(bytes / 8)).output.buffer, 'the next map of that size gets it').toBe(made[0])
+    expect(touched).toHaveLength(1)
+    expect(shareTypedArray(new Float64Array(bytes / 8)).output.buffer, 'the next map of that size gets it').toBe(touched[0])
   })
 
-  it('makes a spare of the size asked, zero-filled, whether or not the touching was stopped', () => {
-    const stop = new Int32Array(new SharedArrayBuffer(4))
-    const whole = spareOutput(4 * MB, stop.buffer as SharedArrayBuffer)
-    Atomics.store(stop, 0, 1)
-    const stopped = spareOutput(4 * MB, stop.buffer as SharedArrayBuffer)
-    for (const buffer of [whole, stopped]) {
-      expect(buffer.byteLength).toBe(4 * MB)
-      expect(new Int32Array(buffer).every((x) => x === 0)).toBe(true)
-    }
+  it('touches pages without changing what a map has already written there', () => {
+    const buffer = new SharedArrayBuffer(4 * MB)
+    const words = new Int32Array(buffer)
+    for (let i = 0; i < words.length; i += 1024) words[i] = i + 1 // a map got there first
+    touchPages(buffer, new SharedArrayBuffer(4))
+    for (let i = 0; i < words.length; i += 1024) expect(words[i]).toBe(i + 1)
   })
 
   it('stages an array of numbers from an index on, exactly (NaN, -0, Infinity), or nothing if an item is not a number', () => {
