@@ -8,13 +8,18 @@
  * blocks itself for at most HELP_MS: on a small map it is a thread that would otherwise wait for
  * the workers to wake, and on a large one the event loop is back within a few milliseconds.
  * Blocks a lost worker had claimed but not finished run again in another round; the blocks of a
- * call that failed fail with its error, as a chunk would.
+ * call that failed fail with its error, as a chunk would, except where its worker exited inside
+ * an item: that item fails alone, those before it keep their results, the rest run again.
  */
 import { availableParallelism } from 'node:os'
 import type { CallSink } from '../task/call-sink.js'
 import type { TaskRef } from '../task/pending.js'
 import { decodeThrown } from '../protocol/error-codec.js'
-import { blockState, claimedBy, isDone, markDelivered, runBlocks, settleWaiting, DONE_ITEMS, STAGED, STOP, type BlockPlan, type BlocksResult } from '../worker/map-blocks.js'
+import {
+  blockState, claimEnd, claimStart, claimedBy, exitInItem, isDone, markDelivered, runBlocks, settleWaiting, ALL_STAGED, DONE_ITEMS, STAGED, STOP,
+  type BlockPlan, type BlocksResult,
+} from '../worker/map-blocks.js'
+import type { ExitInItem } from '../worker/block-exits.js'
 import type { FnSpec, ItemFn } from './fn-spec.js'
 import { chunkFailed, itemError, type ChunkOutcome, type SharedArrays, type TypedArray } from './outcome.js'
 import { InterruptedError, type MapItemError } from '../errors.js'
@@ -25,7 +30,7 @@ const HELP_MS = 4
 /** Blocks per thread for 'auto': enough that threads finish within a small fraction of the map of each other. */
 const BLOCKS_PER_THREAD = 16
 const MIN_BLOCK = 1024
-/** Rounds for blocks whose workers were lost; a later round that finishes none of them ends the map. */
+/** Rounds in a row that lose claims to lost workers, at most; a later round that finishes nothing ends the map too. */
 const MAX_ROUNDS = 4
 const PROGRESS_MS = 100
 
@@ -70,18 +75,19 @@ export async function* mapTypedBlocks(
   const helps = local !== undefined && compute.offThread === true && compute.nodes < availableParallelism()
   const blockSize = blockSizeFor(total, compute.nodes + (helps ? 1 : 0), options.chunkSize)
   const blocks = Math.ceil(total / blockSize)
-  let list: Int32Array | undefined
+  let ranges: Float64Array | undefined // a later round's: what the rounds before left over
+  let lostRounds = 0
   let staged = shared.input === shared.original // already in shared memory
   for (let round = 1; ; round++) {
-    const plan: BlockPlan = { state: blockState(blocks), input: shared.input, output: shared.output, offset, others: options.into !== undefined, blockSize, blocks, list }
+    const claims = ranges === undefined ? blocks : ranges.length / 2
+    const slots = Math.min(compute.nodes, claims)
+    const plan: BlockPlan = { state: blockState(claims, slots + 1), input: shared.input, output: shared.output, offset, others: options.into !== undefined, blockSize, claims, ranges }
     const cells = new Int32Array(plan.state)
-    const claims = list?.length ?? blocks
     // On the inline backend the calls run on this very thread: the input must be there first.
     if (!staged && compute.offThread !== true) stage(shared, plan, cells)
-    if (staged) Atomics.store(cells, STAGED, blocks)
+    if (staged) Atomics.store(cells, STAGED, ALL_STAGED)
     const stop = () => Atomics.store(cells, STOP, 1)
     options.signal.addEventListener('abort', stop)
-    const slots = Math.min(compute.nodes, claims)
     const calls = Array.from({ length: slots }, (_, slot) =>
       compute
         .submit(BLOCKS_TASK, [spec, plan, slot, options.context, options.stopOnError], { signal: options.signal, costKey: options.costKey, node: slot })
@@ -116,24 +122,25 @@ export async function* mapTypedBlocks(
       const outcomes = await all
       if (options.signal.aborted) throw options.signal.reason
       for (const outcome of outcomes) if (outcome.ok) addResult(errors, others, plan, outcome.value)
-      const { again, failedItems } = unfinished(plan, claims, outcomes, errors)
-      const lastRound = again.length === 0 || Atomics.load(cells, STOP) !== 0
-      // A second round that finishes none of what it ran again ends the map (the first may lose everything to one crash).
-      if (!lastRound && (round === MAX_ROUNDS || (round > 1 && again.length === claims))) {
+      const left = unfinished(plan, outcomes, errors, options.stopOnError)
+      lostRounds = left.lost ? lostRounds + 1 : 0
+      const lastRound = left.again.length === 0
+      // A round that settles nothing of what was left ends the map (the first may lose everything to one crash).
+      if (!lastRound && (lostRounds === MAX_ROUNDS || (round > 1 && Atomics.load(cells, DONE_ITEMS) === 0 && left.settled === 0))) {
         throw new InterruptedError(
-          `parallelMap: ${again.length} blocks of the typed array were claimed by workers that were lost before finishing them, ` +
-            `${round} rounds in a row. Check what ends the pool's workers (its nodes' status, memory limits).`,
-          round,
+          `parallelMap: ${left.again.length / 2} blocks of the typed array were claimed by workers that were lost before finishing them, ` +
+            `${lostRounds} rounds in a row. Check what ends the pool's workers (its nodes' status, memory limits).`,
+          lostRounds,
         )
       }
       errors.sort((a, b) => a[0] - b[0])
       const last = progressed()
-      yield { ...last, count: last.count + failedItems, errors: errors.length > 0 ? errors : undefined }
+      yield { ...last, count: last.count + left.settled, errors: errors.length > 0 ? errors : undefined }
       if (lastRound) {
         if (options.into !== undefined) fill(options.into, offset, shared.output, others)
         return
       }
-      list = Int32Array.from(again)
+      ranges = Float64Array.from(left.again)
     } finally {
       options.signal.removeEventListener('abort', stop)
       stop() // calls still running (the map threw) claim nothing more
@@ -143,39 +150,68 @@ export async function* mapTypedBlocks(
 
 type CallOutcome = { ok: true; value: BlocksResult } | { ok: false; error: unknown }
 
-/**
- * The blocks of a round left unfinished: those a failed call had claimed fail with its error
- * (into `errors`, all their items); the rest (claimed by an attempt whose worker was lost, or
- * never claimed) are to run again, unless the map was stopped.
- */
-function unfinished(plan: BlockPlan, claims: number, outcomes: readonly CallOutcome[], errors: Array<[number, MapItemError]>): { again: number[]; failedItems: number } {
-  const cells = new Int32Array(plan.state)
-  const { blocks, blockSize, list, offset } = plan
-  const total = plan.input.length
-  const firstFailure = outcomes.find((o) => !o.ok)
-  const again: number[] = []
-  let failedItems = 0
-  for (let k = 0; k < claims; k++) {
-    const b = list === undefined ? k : list[k]!
-    if (isDone(cells, blocks, b)) continue
-    const owner = claimedBy(cells, b) // slot + 1; the calling thread's slot is past the calls'
-    const failure = owner > 0 && owner <= outcomes.length ? outcomes[owner - 1]! : firstFailure
-    const start = b * blockSize
-    const count = Math.min(total, start + blockSize) - start
-    if (failure !== undefined && !failure.ok) {
-      for (const [i, error] of chunkFailed(offset + start, count, failure.error).errors!) errors.push([offset + start + i, error])
-      failedItems += count
-    } else if (Atomics.load(cells, STOP) === 0) {
-      again.push(b)
-    }
-  }
-  return { again, failedItems }
+/** What a round left unfinished. */
+interface Unfinished {
+  /** [start, end) pairs to run in another round. */
+  readonly again: number[]
+  /** Items settled here, not counted as done by the workers: failed with their call, or kept from a worker that exited after them. */
+  readonly settled: number
+  /** Whether work was lost with a worker that nobody blamed (an interruption). */
+  readonly lost: boolean
 }
 
-/** Copies the input into shared memory block by block, waking workers waiting for a block. */
+/**
+ * The claims of a round left unfinished. Those of a call that failed fail with its error (into
+ * `errors`, all their items), unless its worker exited inside an item: that item fails alone,
+ * the items before it keep their results (in shared memory), and the rest run again, as do its
+ * other claims (their results were lost with it). The rest (taken by an attempt whose worker was
+ * lost, or never taken) run again, unless the map was stopped.
+ */
+function unfinished(plan: BlockPlan, outcomes: readonly CallOutcome[], errors: Array<[number, MapItemError]>, stopOnError: boolean): Unfinished {
+  const cells = new Int32Array(plan.state)
+  const { claims, offset } = plan
+  const exits = outcomes.map((o, slot): ExitInItem | undefined => (o.ok ? undefined : exitInItem(plan, slot)))
+  const blocking = outcomes.find((o, slot) => !o.ok && exits[slot] === undefined)
+  // With stopOnError the map ends at the exit's item: nothing after it runs again.
+  const stopped = Atomics.load(cells, STOP) !== 0 || (stopOnError && exits.some((e) => e !== undefined))
+  const again: number[] = []
+  const rerun = (start: number, end: number) => void (!stopped && end > start && again.push(start, end))
+  let settled = 0
+  let lost = false
+  for (let k = 0; k < claims; k++) {
+    if (isDone(cells, claims, k)) continue
+    const owner = claimedBy(cells, k) // slot + 1; the calling thread's slot is past the calls'
+    const outcome = owner > 0 ? outcomes[owner - 1] : undefined
+    const exit = owner > 0 ? exits[owner - 1] : undefined
+    const start = claimStart(plan, k)
+    const end = claimEnd(plan, k)
+    if (exit !== undefined && outcome?.ok === false) {
+      if (exit.claim !== k) {
+        rerun(start, end)
+        continue
+      }
+      settled += exit.asideFrom - start + 1 // kept, and the item that was running
+      rerun(exit.asideFrom, exit.at) // results that travel with an answer were lost with it
+      errors.push([offset + exit.at, itemError(offset + exit.at, outcome.error)])
+      rerun(exit.at + 1, end)
+      continue
+    }
+    const failure = outcome !== undefined && !outcome.ok ? outcome : owner === 0 ? blocking : undefined
+    if (failure !== undefined && !failure.ok) {
+      for (const [i, error] of chunkFailed(offset + start, end - start, failure.error).errors!) errors.push([offset + start + i, error])
+      settled += end - start
+    } else {
+      if (!stopped && owner > 0) lost = true
+      rerun(start, end)
+    }
+  }
+  return { again, settled, lost }
+}
+
+/** Copies the input into shared memory block by block (the first round's claims), waking workers waiting for a block. */
 function stage(shared: SharedArrays, plan: BlockPlan, cells: Int32Array): void {
-  for (let b = 0; b < plan.blocks; b++) {
-    shared.stage(b * plan.blockSize, Math.min(shared.input.length, (b + 1) * plan.blockSize))
+  for (let b = 0; b < plan.claims; b++) {
+    shared.stage(claimStart(plan, b), claimEnd(plan, b))
     Atomics.store(cells, STAGED, b + 1)
     Atomics.notify(cells, STAGED)
   }

@@ -7,26 +7,33 @@
  * stages the input block by block (workers wait for a block that is not there yet) and takes
  * blocks itself for a moment (see src/map/typed-blocks.ts).
  *
- * The state buffer: four counters, then per block who claimed it (slot + 1) and whether it is done.
- * A block claimed by a call whose worker was lost under it is claimed but not done: the caller
- * runs such blocks again in a later round, so no result is ever partial or written twice wrong.
+ * The state buffer: four counters, then per claim (a block, or in a later round a range left
+ * over) who claimed it (slot + 1) and whether it is done, then per thread what it is running.
+ * A claim taken by a call whose worker was lost under it is claimed but not done: the caller
+ * runs it again in a later round, so no result is ever partial or written twice wrong. A worker
+ * that exits inside an item says which one (block-exits.ts).
  */
+import { isMainThread } from 'node:worker_threads'
 import { encodeThrown, type EncodedThrown } from '../protocol/error-codec.js'
 import { resolveFn, type FnSpec, type ItemFn } from '../map/fn-spec.js'
 import type { TypedArray } from '../map/outcome.js'
 import { isThenable } from '../thenable.js'
 import { alreadyChecked } from './runtime.js'
 import { checkedResult, refusedResults } from './map-chunk.js'
+import { exitIn, keepsAside, stopWatching, watchExits, ASIDE, CLAIM, RUNNING, TRACK, type ExitInItem } from './block-exits.js'
 
-/** Int32 cells of the state: the next claim (an index into the round's blocks). */
+/** Int32 cells of the state: the next claim (an index into the round's claims). */
 export const NEXT = 0
-/** Blocks of the input in shared memory so far (staged in order, so block b is there when STAGED > b). */
+/** Claims of the input in shared memory so far (staged in order, so claim k is there when STAGED > k). */
 export const STAGED = 1
 /** Non-zero: claim nothing more (the map was aborted, or an item failed with stopOnError). */
 export const STOP = 2
 /** Items finished so far, for progress. */
 export const DONE_ITEMS = 3
 const HEADER = 4
+/** STAGED once the whole input is in shared memory. */
+export const ALL_STAGED = 0x7fffffff
+
 
 export interface BlockPlan {
   readonly state: SharedArrayBuffer
@@ -40,10 +47,10 @@ export interface BlockPlan {
    */
   readonly others: boolean
   readonly blockSize: number
-  /** Blocks of the whole array. */
-  readonly blocks: number
-  /** The blocks this round runs, in claim order; undefined: every block, in order. */
-  readonly list: Int32Array | undefined
+  /** What this round runs: blocks, or the ranges a round before left over. */
+  readonly claims: number
+  /** [start, end) of each claim; undefined: the whole input in blocks of blockSize, in order. */
+  readonly ranges: Float64Array | undefined
 }
 
 export interface BlocksResult {
@@ -51,28 +58,48 @@ export interface BlocksResult {
   errors?: Array<[number, EncodedThrown]>
   /** Results that are not numbers, as [index in the input, value] (plans with `others`). */
   others?: Array<[number, unknown]>
-  /** Results still to come (an item's promise), by block: settled by `settleWaiting`, never sent. */
+  /** Results still to come (an item's promise), by claim: settled by `settleWaiting`, never sent. */
   waiting?: Map<number, Array<[number, PromiseLike<unknown>]>>
   /**
-   * Blocks finished with results outside shared memory (a failed item, a result not a number):
+   * Claims finished with results outside shared memory (a failed item, a result not a number):
    * done only once the caller has this result (`markDelivered`), so a worker lost before its
    * answer arrived has them run again instead of leaving zeros in their place.
    */
   delivered?: number[]
 }
 
-/** A fresh state for a round over `blocks` blocks. */
-export function blockState(blocks: number): SharedArrayBuffer {
-  return new SharedArrayBuffer((HEADER + 2 * blocks) * 4)
+/** A fresh state for a round of `claims` claims run by `threads` threads (slots 0 to threads − 1). */
+export function blockState(claims: number, threads: number): SharedArrayBuffer {
+  return new SharedArrayBuffer((HEADER + 2 * claims + TRACK * threads) * 4)
 }
 
-/** Slot + 1 of the call that claimed block `b`, or 0. */
-export function claimedBy(cells: Int32Array, b: number): number {
-  return Atomics.load(cells, HEADER + b)
+/** Slot + 1 of the call that took claim `k`, or 0. */
+export function claimedBy(cells: Int32Array, k: number): number {
+  return Atomics.load(cells, HEADER + k)
 }
 
-export function isDone(cells: Int32Array, blocks: number, b: number): boolean {
-  return Atomics.load(cells, HEADER + blocks + b) === 1
+export function isDone(cells: Int32Array, claims: number, k: number): boolean {
+  return Atomics.load(cells, HEADER + claims + k) === 1
+}
+
+/** The first item of claim `k` (an index into the input). */
+export function claimStart(plan: BlockPlan, k: number): number {
+  return plan.ranges === undefined ? k * plan.blockSize : plan.ranges[2 * k]!
+}
+
+/** The end of claim `k` (exclusive). */
+export function claimEnd(plan: BlockPlan, k: number): number {
+  return plan.ranges === undefined ? Math.min(plan.input.length, (k + 1) * plan.blockSize) : plan.ranges[2 * k + 1]!
+}
+
+/** A thread's cells of the state. */
+function trackOf(plan: BlockPlan, slot: number): Int32Array {
+  return new Int32Array(plan.state, (HEADER + 2 * plan.claims + TRACK * slot) * 4, TRACK)
+}
+
+/** On the caller, once `slot`'s call has failed: the item its worker exited inside, if it did. */
+export function exitInItem(plan: BlockPlan, slot: number): ExitInItem | undefined {
+  return exitIn(trackOf(plan, slot), (k) => claimStart(plan, k))
 }
 
 /** The task a worker runs: blocks until none is left or the map stops. */
@@ -84,7 +111,14 @@ export async function mapBlocks(
   stopOnError: boolean,
 ): Promise<BlocksResult> {
   const fn = await resolveFn(spec, context)
-  const result = runBlocks(fn, plan, slot, stopOnError)
+  // On the calling thread (the inline backend) an exit ends the program: nothing to pin.
+  if (!isMainThread) watchExits(trackOf(plan, slot))
+  let result: BlocksResult
+  try {
+    result = runBlocks(fn, plan, slot, stopOnError)
+  } finally {
+    stopWatching() // from now on (promises) an exit is no one item's
+  }
   await settleWaiting(plan, result, stopOnError)
   // Results that are not numbers were checked as they were kept; if clone refuses one anyway, its item fails alone.
   return alreadyChecked(result, () => othersChecked(result, plan.offset))
@@ -103,34 +137,35 @@ function othersChecked(result: BlocksResult, offset: number): BlocksResult | und
  * performance.now() time) has passed. Results go straight into the output.
  */
 export function runBlocks(fn: ItemFn, plan: BlockPlan, slot: number, stopOnError: boolean, until = Infinity): BlocksResult {
-  const { input, blockSize, blocks, list } = plan
+  const { claims } = plan
   const cells = new Int32Array(plan.state)
-  const claims = list === undefined ? blocks : list.length
+  const track = trackOf(plan, slot)
   const result: BlocksResult = {}
   while (Atomics.load(cells, STOP) === 0 && performance.now() < until) {
     const k = Atomics.add(cells, NEXT, 1)
     if (k >= claims) break
-    const b = list === undefined ? k : list[k]!
-    Atomics.store(cells, HEADER + b, slot + 1)
-    for (let staged = Atomics.load(cells, STAGED); staged <= b; staged = Atomics.load(cells, STAGED)) {
+    Atomics.store(cells, HEADER + k, slot + 1)
+    for (let staged = Atomics.load(cells, STAGED); staged <= k; staged = Atomics.load(cells, STAGED)) {
       Atomics.wait(cells, STAGED, staged)
     }
-    const start = b * blockSize
-    const end = Math.min(input.length, start + blockSize)
+    const start = claimStart(plan, k)
+    const end = claimEnd(plan, k)
+    track[CLAIM] = k
+    track[ASIDE] = 0
     const aside = keptAside(result)
-    const run = plan.others ? runRangeKeeping : runRange
-    for (let i = start; (i = run(fn, plan, result, i, end)) < end; i++) {
+    for (let i = start; (i = plan.others ? runRangeKeeping(fn, plan, result, track, k, start, i, end) : runRange(fn, plan, track, start, i, end)) < end; i++) {
+      keepsAside(track, start, i)
       ;(result.errors ??= []).push([i, encodeThrown(failure.thrown)])
       if (stopOnError) {
         Atomics.store(cells, STOP, 1)
         return result
       }
     }
-    // A block with items still to come is done once they are (settleWaiting); one with results
+    // A claim with items still to come is done once they are (settleWaiting); one with results
     // aside already waits for delivery whatever they bring.
     const hasAside = keptAside(result) > aside
-    if (!result.waiting?.has(b)) finish(cells, plan, result, b, hasAside)
-    else if (hasAside) (result.delivered ??= []).push(b)
+    if (!result.waiting?.has(k)) finish(cells, plan, result, k, hasAside)
+    else if (hasAside) (result.delivered ??= []).push(k)
   }
   return result
 }
@@ -140,21 +175,21 @@ function keptAside(result: BlocksResult): number {
   return (result.errors?.length ?? 0) + (result.others?.length ?? 0)
 }
 
-/** A finished block: done now if all its results are in shared memory, else once delivered. */
-function finish(cells: Int32Array, plan: BlockPlan, result: BlocksResult, b: number, aside: boolean): void {
-  if (aside) (result.delivered ??= []).push(b)
-  else markDone(cells, plan, b)
+/** A finished claim: done now if all its results are in shared memory, else once delivered. */
+function finish(cells: Int32Array, plan: BlockPlan, result: BlocksResult, k: number, aside: boolean): void {
+  if (aside) (result.delivered ??= []).push(k)
+  else markDone(cells, plan, k)
 }
 
-/** The caller has `result`: the blocks whose results travelled with it are done. */
+/** The caller has `result`: the claims whose results travelled with it are done. */
 export function markDelivered(plan: BlockPlan, result: BlocksResult): void {
   const cells = new Int32Array(plan.state)
-  for (const b of result.delivered ?? []) markDone(cells, plan, b)
+  for (const k of result.delivered ?? []) markDone(cells, plan, k)
 }
 
-function markDone(cells: Int32Array, plan: BlockPlan, b: number): void {
-  Atomics.store(cells, HEADER + plan.blocks + b, 1)
-  Atomics.add(cells, DONE_ITEMS, Math.min(plan.input.length, (b + 1) * plan.blockSize) - b * plan.blockSize)
+function markDone(cells: Int32Array, plan: BlockPlan, k: number): void {
+  Atomics.store(cells, HEADER + plan.claims + k, 1)
+  Atomics.add(cells, DONE_ITEMS, claimEnd(plan, k) - claimStart(plan, k))
 }
 
 /**
@@ -168,7 +203,7 @@ export async function settleWaiting(plan: BlockPlan, result: BlocksResult, stopO
   delete result.waiting
   const cells = new Int32Array(plan.state)
   await Promise.all(
-    [...waiting].map(async ([b, items]) => {
+    [...waiting].map(async ([k, items]) => {
       let aside = false
       await Promise.all(items.map(async ([i, promise]) => {
         try {
@@ -179,7 +214,7 @@ export async function settleWaiting(plan: BlockPlan, result: BlocksResult, stopO
           if (stopOnError) Atomics.store(cells, STOP, 1)
         }
       }))
-      if (!result.delivered?.includes(b)) finish(cells, plan, result, b, aside) // else it waits for delivery already
+      if (!result.delivered?.includes(k)) finish(cells, plan, result, k, aside) // else it waits for delivery already
     }),
   )
 }
@@ -199,30 +234,18 @@ const failure: { thrown: unknown } = { thrown: undefined }
 
 /**
  * Maps items [start, end) into the output: `end`, or the index of the first item that threw.
- * A small function of its own: V8 optimizes it after a few blocks, where a loop inside the
- * once-per-map claiming loop would run unoptimized until on-stack replacement, map after map.
+ * The item running is stored before each, as an offset from its claim's first item `from`
+ * (`track`: one plain store, which the loop's cost does not show), for an exit inside it. A small function of its own: V8 optimizes it after a few
+ * blocks, where a loop inside the once-per-map claiming loop would run unoptimized until
+ * on-stack replacement, map after map.
  */
-function runRange(fn: ItemFn, plan: BlockPlan, _result: BlocksResult, start: number, end: number): number {
+function runRange(fn: ItemFn, plan: BlockPlan, track: Int32Array, from: number, start: number, end: number): number {
   const { input, output, offset } = plan
   let i = start
   try {
-    for (; i < end; i++) output[i] = fn(input[i], offset + i) as number
-  } catch (thrown) {
-    failure.thrown = thrown
-  }
-  return i
-}
-
-/** The same for an array of numbers: a result that is not a number is kept aside (a promise, until it settles). */
-function runRangeKeeping(fn: ItemFn, plan: BlockPlan, result: BlocksResult, start: number, end: number): number {
-  const { input, output, offset, blockSize } = plan
-  let i = start
-  try {
     for (; i < end; i++) {
-      const value = fn(input[i], offset + i)
-      if (typeof value === 'number') output[i] = value
-      else if (isThenable(value)) waitFor(result, Math.floor(i / blockSize), i, value)
-      else store(plan, result, i, value)
+      track[RUNNING] = i - from
+      output[i] = fn(input[i], offset + i) as number
     }
   } catch (thrown) {
     failure.thrown = thrown
@@ -230,9 +253,30 @@ function runRangeKeeping(fn: ItemFn, plan: BlockPlan, result: BlocksResult, star
   return i
 }
 
-function waitFor(result: BlocksResult, b: number, i: number, promise: PromiseLike<unknown>): void {
+/** The same for an array of numbers: a result that is not a number is kept aside (a promise, until it settles). */
+function runRangeKeeping(fn: ItemFn, plan: BlockPlan, result: BlocksResult, track: Int32Array, k: number, from: number, start: number, end: number): number {
+  const { input, output, offset } = plan
+  let i = start
+  try {
+    for (; i < end; i++) {
+      track[RUNNING] = i - from
+      const value = fn(input[i], offset + i)
+      if (typeof value === 'number') output[i] = value
+      else {
+        keepsAside(track, from, i)
+        if (isThenable(value)) waitFor(result, k, i, value)
+        else store(plan, result, i, value)
+      }
+    }
+  } catch (thrown) {
+    failure.thrown = thrown
+  }
+  return i
+}
+
+function waitFor(result: BlocksResult, k: number, i: number, promise: PromiseLike<unknown>): void {
   const waiting = (result.waiting ??= new Map())
-  const items = waiting.get(b)
-  if (items === undefined) waiting.set(b, [[i, promise]])
+  const items = waiting.get(k)
+  if (items === undefined) waiting.set(k, [[i, promise]])
   else items.push([i, promise])
 }

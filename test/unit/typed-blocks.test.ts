@@ -17,9 +17,8 @@ const spec: FnSpec = { kind: 'task', module: 'file:///fake.mjs', name: 'triple' 
 function claimOneAndVanish(plan: BlockPlan, slot: number): void {
   const cells = new Int32Array(plan.state)
   const k = Atomics.add(cells, NEXT, 1)
-  if (k >= (plan.list?.length ?? plan.blocks)) return
-  const b = plan.list === undefined ? k : plan.list[k]!
-  Atomics.store(cells, 4 + b, slot + 1) // claimed, never done
+  if (k >= plan.claims) return
+  Atomics.store(cells, 4 + k, slot + 1) // claimed, never done
 }
 
 /**
