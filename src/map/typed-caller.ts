@@ -13,7 +13,7 @@ import type { ItemFn } from './fn-spec.js'
 import type { MapItemError } from '../errors.js'
 import { measuredEnough } from './local.js'
 import { itemError, type ChunkOutcome, type SharedArrays, type TypedArray } from './outcome.js'
-import { isThenable } from '../worker/runtime.js'
+import { isThenable } from '../thenable.js'
 
 /** Elements per block on this thread: abort and progress are seen between blocks. */
 const BLOCK = 65_536
