@@ -154,6 +154,11 @@ export function runBlocks(fn: ItemFn, plan: BlockPlan, slot: number, stopOnError
     track[ASIDE] = 0
     const aside = keptAside(result)
     for (let i = start; (i = plan.others ? runRangeKeeping(fn, plan, result, track, k, start, i, end) : runRange(fn, plan, track, start, i, end)) < end; i++) {
+      if (failure.kept) {
+        failure.kept = false
+        keepTyped(plan, result, track, k, start, i, failure.value)
+        continue
+      }
       keepsAside(track, start, i)
       ;(result.errors ??= []).push([i, encodeThrown(failure.thrown)])
       if (stopOnError) {
@@ -219,18 +224,22 @@ export async function settleWaiting(plan: BlockPlan, result: BlocksResult, stopO
   )
 }
 
-/** A result of an array of numbers: into the output if a number, else kept aside (true), checked for sending. */
+/** A result: into the output if a number (or of a typed array, which converts it), else kept aside (true), checked for sending. */
 function store(plan: BlockPlan, result: BlocksResult, i: number, value: unknown): boolean {
-  if (typeof value === 'number') {
-    plan.output[i] = value
+  if (typeof value === 'number' || !plan.others) {
+    plan.output[i] = value as number
     return false
   }
   ;(result.others ??= []).push([i, checkedResult(value, plan.offset + i)])
   return true
 }
 
-/** What the item at the index a range runner returned threw. */
-const failure: { thrown: unknown } = { thrown: undefined }
+/**
+ * Why a range runner stopped before its end: the item at the index it returned threw (`thrown`),
+ * or, on a typed array, returned something that is not a number (`kept`, the value: a promise
+ * of an async function, which the loop waits for rather than writing it to the output as NaN).
+ */
+const failure: { thrown: unknown; kept: boolean; value: unknown } = { thrown: undefined, kept: false, value: undefined }
 
 /**
  * Maps items [start, end) into the output: `end`, or the index of the first item that threw.
@@ -245,7 +254,13 @@ function runRange(fn: ItemFn, plan: BlockPlan, track: Int32Array, from: number, 
   try {
     for (; i < end; i++) {
       track[RUNNING] = i - from
-      output[i] = fn(input[i], offset + i) as number
+      const value = fn(input[i], offset + i)
+      if (typeof value !== 'number') {
+        failure.kept = true
+        failure.value = value
+        return i
+      }
+      output[i] = value
     }
   } catch (thrown) {
     failure.thrown = thrown
@@ -272,6 +287,16 @@ function runRangeKeeping(fn: ItemFn, plan: BlockPlan, result: BlocksResult, trac
     failure.thrown = thrown
   }
   return i
+}
+
+/** A typed array's result that is not a number: a promise is waited for (settleWaiting), anything else converted as the array would. */
+function keepTyped(plan: BlockPlan, result: BlocksResult, track: Int32Array, k: number, from: number, i: number, value: unknown): void {
+  if (!isThenable(value)) {
+    plan.output[i] = value as number
+    return
+  }
+  keepsAside(track, from, i)
+  waitFor(result, k, i, value)
 }
 
 function waitFor(result: BlocksResult, k: number, i: number, promise: PromiseLike<unknown>): void {

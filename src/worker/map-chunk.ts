@@ -8,6 +8,7 @@
 import { encodeThrown, type EncodedThrown } from '../protocol/error-codec.js'
 import { findNotCloneable } from '../protocol/cloneable.js'
 import { NotCloneableError } from '../errors.js'
+import { isThenable } from '../thenable.js'
 import { loadedFn, resolveFn, type FnSpec, type ItemFn } from '../map/fn-spec.js'
 import { alreadyChecked, prepareBeforeBegin } from './runtime.js'
 import { loadedTask, loadTask } from './task-loader.js'
@@ -133,24 +134,35 @@ function mapArray(fn: ItemFn, chunk: Extract<ChunkItems, { kind: 'array' }>, sta
   return pending === undefined ? settle() : Promise.all(pending).then(settle)
 }
 
-function mapShared(fn: ItemFn, chunk: Extract<ChunkItems, { kind: 'shared' }>, start: number, stopOnError: boolean): ChunkResult {
+/** Into the shared output; an async function's promises are waited for, all at once, as for an array. */
+function mapShared(fn: ItemFn, chunk: Extract<ChunkItems, { kind: 'shared' }>, start: number, stopOnError: boolean): ChunkResult | Promise<ChunkResult> {
   const { input, output, end } = chunk
   const result: ChunkResult = {}
+  const failed = (i: number, thrown: unknown) => void (result.errors ??= []).push([i - start, encodeThrown(thrown)])
+  let pending: Array<Promise<void>> | undefined
   const running = chunk.rescue === undefined ? undefined : beginRescue(chunk.rescue, undefined)
   try {
     for (let i = start; i < end; i++) {
       if (running !== undefined) running.at = i - start
       try {
-        output[i] = fn(input[i], i) as number
+        const value = fn(input[i], i)
+        if (isThenable(value)) (pending ??= []).push(Promise.resolve(value).then((v) => void (output[i] = v as number), (thrown: unknown) => failed(i, thrown)))
+        else output[i] = value as number
       } catch (thrown) {
-        ;(result.errors ??= []).push([i - start, encodeThrown(thrown)])
+        failed(i, thrown)
         if (stopOnError) return { ...result, stoppedAt: i - start }
       }
     }
   } finally {
     if (running !== undefined) endRescue()
   }
-  return result
+  if (pending === undefined) return result
+  result.async = true
+  return Promise.all(pending).then(() => {
+    result.errors?.sort((a, b) => a[0] - b[0])
+    if (stopOnError && result.errors !== undefined) result.stoppedAt = result.errors[0]![0]
+    return result
+  })
 }
 
 /**

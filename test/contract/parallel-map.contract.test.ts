@@ -77,6 +77,23 @@ describe.each(BACKENDS)('parallelMap on $name', ({ options }) => {
     expect([settled[0], settled[2]]).toEqual([{ status: 'fulfilled', value: 10 }, { status: 'fulfilled', value: 30 }])
   })
 
+  it('waits for an async function over a typed array (its promises are not written as NaN)', async () => {
+    await open()
+    const big = Float64Array.from({ length: 300_000 }, (_, i) => i)
+    const doubled = await parallelMap(big, async (x: number) => x * 2, { compute })
+    expect(doubled).toBeInstanceOf(Float64Array)
+    expect(doubled.every((x, i) => x === 2 * i)).toBe(true)
+    for (const extra of [{ chunkSize: 1 }, { callerRuns: true }, {}]) {
+      expect([...(await parallelMap(Float64Array.from([1, 2, 3]), async (x: number) => x * 2, { compute, ...extra }))], JSON.stringify(extra)).toEqual([2, 4, 6])
+    }
+    const settled = await parallelMap(Int32Array.from([1, 2, 3]), async (x: number) => {
+      if (x === 2) throw new Error('two')
+      return x * 10
+    }, { compute, settled: true })
+    expect(settled[1]).toMatchObject({ status: 'rejected', reason: { index: 1, cause: { message: 'two' } } })
+    expect([settled[0], settled[2]]).toEqual([{ status: 'fulfilled', value: 10 }, { status: 'fulfilled', value: 30 }])
+  })
+
   it('rejects with the failing item\'s index and the original error as cause', async () => {
     await open()
     const error = await parallelMap([0, 1, 2, 3], (x: number) => {
