@@ -17,6 +17,7 @@ import { isPending, type Pending, type TaskRef } from '../task/pending.js'
 import type { CallObserver, CallOptions, CallSink } from '../scheduler/call.js'
 import type { BackendKind } from '../worker/context.js'
 import { Evaluation, type StepResolver } from './evaluate.js'
+import { loadTracing, TraceParent } from '../observe/otel.js'
 import {
   resolveComputeOptions,
   resolveRunOptions,
@@ -74,6 +75,7 @@ export class Compute implements AsyncDisposable {
   /** Starts a pool. With no options: one worker thread per core (`os.availableParallelism()`). */
   static async start(options: ComputeOptions = {}): Promise<Compute> {
     const resolved = resolveComputeOptions(options)
+    await loadTracing() // once per process: calls check for a tracer provider only when the API is there
     const jobId = randomUUID()
     const backend =
       resolved.backend === 'inline'
@@ -100,7 +102,7 @@ export class Compute implements AsyncDisposable {
   run<T>(pending: Pending<T>, options: RunOptions = {}): Promise<T> {
     try {
       checkPending(pending, 'run')
-      return new Evaluation(this.dispatcher, resolveRunOptions(options, this.nodes, 'run')).root(pending)
+      return new Evaluation(this.dispatcher, resolveRunOptions(options, this.nodes, 'run'), undefined, TraceParent.active()).root(pending)
     } catch (error) {
       return Promise.reject(error)
     }
@@ -122,7 +124,7 @@ export class Compute implements AsyncDisposable {
     const stopper = new AbortController()
     const signal = callOptions.signal ? AbortSignal.any([callOptions.signal, stopper.signal]) : stopper.signal
     setMaxListeners(0, signal) // one listener per call of the batch
-    const evaluation = new Evaluation(this.dispatcher, { ...callOptions, signal })
+    const evaluation = new Evaluation(this.dispatcher, { ...callOptions, signal }, undefined, TraceParent.active())
     const promises = evaluation.items(pending)
     const stop = () => stopper.abort(new Error('stream closed'))
     if (options.ordered === false) {
@@ -157,7 +159,7 @@ export class Compute implements AsyncDisposable {
       throw new InvalidOptionError('compute.broadcast() runs on every node: it takes no `node` option.')
     }
     const base = resolveRunOptions(options, this.nodes, 'broadcast')
-    const evaluation = new Evaluation(this.dispatcher, base)
+    const evaluation = new Evaluation(this.dispatcher, base, undefined, TraceParent.active())
     const runs = Array.from({ length: this.nodes }, (_, node) => evaluation.callWith(pending, { ...base, node }))
     return (await Promise.all(runs)) as T[]
   }
@@ -174,9 +176,9 @@ export class Compute implements AsyncDisposable {
     }
   }
 
-  /** @internal See `runWithSteps`. */
-  [runWithSteps](pending: Pending<unknown>, options: CallOptions, resolveStep: StepResolver): Promise<unknown> {
-    return new Evaluation(this.dispatcher, options, resolveStep).root(pending)
+  /** @internal See `runWithSteps`. `trace`: the step's span, when the run is traced. */
+  [runWithSteps](pending: Pending<unknown>, options: CallOptions, resolveStep: StepResolver, trace?: TraceParent): Promise<unknown> {
+    return new Evaluation(this.dispatcher, options, resolveStep, trace).root(pending)
   }
 
   /** @internal See `msPerCall`. */

@@ -18,6 +18,8 @@ import { prepareSpareLater, shareTypedArray } from './shared-memory.js'
 import { Compute as ComputeClass, callSink, provideMap } from '../compute/compute.js'
 import type { CallSink } from '../scheduler/call.js'
 import { currentPool } from '../worker/context.js'
+import { TraceParent, type TraceSpan } from '../observe/otel.js'
+import { taskOf } from '../task/remote.js'
 import type { MapItemError } from '../errors.js'
 
 /** A remote function (`t.fn`) or a self-contained function of (item, index). */
@@ -93,16 +95,16 @@ export async function parallelMap(items: unknown, fn: unknown, options: Parallel
   checkKnownKeys('parallelMap()', options, MAP_KEYS)
   const settled = options.settled === true
   const stopOnError = settled ? false : options.stopOnError !== false
-  return withCompute(options, async (compute) => {
+  return withCompute(options, fn, async (compute, traced) => {
     if (isTypedArray(items) && !compute.sharedMemory) {
       // Processes share no memory: the values travel as an array and come back as the same kind.
       const Kind = items.constructor as new (values: unknown[]) => TypedArray
-      const values = (await collect(compute, itemSource(Array.from(items)), undefined, fn, options, stopOnError, settled)) as unknown[]
+      const values = (await collect(traced, itemSource(Array.from(items)), undefined, fn, options, stopOnError, settled)) as unknown[]
       return settled ? values : new Kind(values)
     }
     const { source, shared } = prepare(items)
     try {
-      const result = await collect(compute, source, shared, fn, options, stopOnError, settled)
+      const result = await collect(traced, source, shared, fn, options, stopOnError, settled)
       // The next typed map of this size finds its output's pages already faulted in.
       if (shared !== undefined && compute.offThread) prepareSpareLater(shared.output.byteLength, (buffer, stop) => compute.submit(TOUCH_TASK, [buffer, stop], {}))
       return result
@@ -153,10 +155,12 @@ async function* iterate(items: unknown, fn: unknown, options: IterateOptions = {
   const held = new Map<number, ChunkOutcome>() // finished chunks waiting for an earlier one (ordered)
   let heldCount = 0
   const compute = await poolFor(options)
+  const trace = mapTrace(fn, compute.backend, 'parallelMap.iterate')
+  let failure: unknown
   try {
     if (isTypedArray(items)) throw new InvalidOptionError('parallelMap.iterate() takes arrays or iterables; map a typed array with parallelMap().')
     const source = itemSource(items)
-    const engine = mapChunks(compute.pool, fnSpec(fn, options.context), source, undefined, {
+    const engine = mapChunks(trace?.pool(compute.pool) ?? compute.pool, fnSpec(fn, options.context), source, undefined, {
       ...engineOptions(options, options.stopOnError !== false),
       readAheadPerNode: options.readAhead ?? 2,
       held: () => heldCount,
@@ -187,7 +191,10 @@ async function* iterate(items: unknown, fn: unknown, options: IterateOptions = {
       failures.sort((a, b) => a.index - b.index)
       throw new AggregateError(failures, `parallelMap.iterate: ${failures.length} items failed`)
     }
+  } catch (error) {
+    throw (failure = error)
   } finally {
+    trace?.span.end(failure)
     await compute.release()
   }
 }
@@ -245,26 +252,43 @@ function engineOptions(options: ParallelMapOptions, stopOnError: boolean): Engin
  * The pool for one call: the given one; a fresh one of `workers` threads (closed after); inside
  * a task, the pool the task runs on; else the shared default.
  */
-async function poolFor(options: ParallelMapOptions): Promise<{ pool: CallSink; release: () => Promise<void> }> {
+async function poolFor(options: ParallelMapOptions): Promise<{ pool: CallSink; release: () => Promise<void>; backend?: string }> {
   if (options.compute !== undefined && options.workers !== undefined) {
     throw new InvalidOptionError('parallelMap() takes `compute` or `workers`, not both: the pool of `compute` has its own size.')
   }
-  if (options.compute !== undefined) return { pool: options.compute[callSink], release: async () => {} }
+  if (options.compute !== undefined) return { pool: options.compute[callSink], release: async () => {}, backend: options.compute.backend }
   if (options.workers !== undefined) {
     checkInteger('workers', options.workers, 1)
     const pool = await ComputeClass.start({ workers: options.workers })
-    return { pool: pool[callSink], release: () => pool.close() }
+    return { pool: pool[callSink], release: () => pool.close(), backend: pool.backend }
   }
   const inTask = currentPool()
-  if (inTask !== undefined) return { pool: inTask, release: async () => {} }
-  return { pool: (await defaultCompute())[callSink], release: async () => {} }
+  if (inTask !== undefined) return { pool: inTask, release: async () => {} } // a task's fan-out is not traced (see observe/otel.ts)
+  const pool = await defaultCompute()
+  return { pool: pool[callSink], release: async () => {}, backend: pool.backend }
 }
 
-async function withCompute<T>(options: ParallelMapOptions, run: (compute: CallSink) => Promise<T>): Promise<T> {
-  const { pool, release } = await poolFor(options)
+/** `run(pool, traced)`: `traced` is the pool whose calls are spans under the map's span, when tracing is on; else the pool. */
+async function withCompute<T>(options: ParallelMapOptions, fn: unknown, run: (compute: CallSink, traced: CallSink) => Promise<T>): Promise<T> {
+  const { pool, release, backend } = await poolFor(options)
+  const trace = mapTrace(fn, backend, 'parallelMap')
+  let failure: unknown
   try {
-    return await run(pool)
+    return await run(pool, trace?.pool(pool) ?? pool)
+  } catch (error) {
+    throw (failure = error)
   } finally {
+    trace?.span.end(failure)
     await release()
   }
+}
+
+/** Where tracing is on (a caller's pool: `backend` set), the map's span, and its pool whose chunks are spans under it. */
+function mapTrace(fn: unknown, backend: string | undefined, method: string): { span: TraceSpan; pool: (pool: CallSink) => CallSink } | undefined {
+  const parent = backend === undefined ? undefined : TraceParent.active()
+  if (parent === undefined) return undefined
+  const task = taskOf(fn) ?? { name: typeof fn === 'function' && fn.name !== '' ? fn.name : 'inline function' }
+  const target = { task, backend: backend! }
+  const span = parent.span(`spindle.${method} ${task.name}`, { 'spindle.task.name': task.name, 'spindle.task.module': (task as Partial<TaskRef>).module, 'spindle.backend': backend })
+  return { span, pool: (pool) => span.parent.sink(pool, target) }
 }

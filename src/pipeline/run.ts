@@ -19,6 +19,7 @@ import { openPersistence } from './persistence.js'
 import { checkParamNames } from './params.js'
 import type { RunLogOptions } from '../runlog/run-log-options.js'
 import type { PipelineEvent, RunRecord, RunStatus, StepRecord } from './types.js'
+import { endRunSpan, loadTracing, TraceParent } from '../observe/otel.js'
 
 export interface RunPipelineOptions {
   /** Where and how many steps run at once. @default new ParallelExecutor() */
@@ -65,7 +66,12 @@ export async function runPipeline(pipeline: Pipeline, options: RunPipelineOption
   // Every event waits for the records made before it to reach the disk: a step reported done is on disk.
   const onEvent = options.onEvent
   const emit = onEvent === undefined ? () => {} : (event: PipelineEvent) => persistence.afterDurable(() => onEvent(event))
-  const { compute, close, bounded } = await executor.open()
+  await loadTracing() // the run's span covers the pool's start
+  const trace = TraceParent.active()?.span(`spindle.pipeline ${pipeline.name}`, { 'spindle.pipeline.name': pipeline.name, 'spindle.run.id': id })
+  const { compute, close, bounded } = await executor.open().catch((error: unknown) => {
+    trace?.end(error)
+    throw error
+  })
   const ctx: RunContext = {
     compute,
     executor,
@@ -85,7 +91,10 @@ export async function runPipeline(pipeline: Pipeline, options: RunPipelineOption
   const outputs = new Map<string, unknown>()
   emit({ type: 'run', status: 'running', run: id, at: startedAt, steps: pipeline.steps.map((s) => s.name) })
   try {
-    await runLevel(ctx, { pipeline, prefix: '', outputs, keys: new Map(), parent: undefined })
+    await runLevel(ctx, { pipeline, prefix: '', outputs, keys: new Map(), parent: undefined, trace: trace?.parent })
+  } catch (error) {
+    trace?.end(error)
+    throw error
   } finally {
     options.signal?.removeEventListener('abort', userAbort)
     await close()
@@ -94,6 +103,7 @@ export async function runPipeline(pipeline: Pipeline, options: RunPipelineOption
   const endedAt = Date.now()
   await persistence.finish(status, endedAt)
   emit({ type: 'run', status, run: id, at: endedAt })
+  endRunSpan(trace, compute.backend, status, ctx.records)
   return makeRecord(id, pipeline, status, startedAt, endedAt, ctx.records, outputs)
 }
 

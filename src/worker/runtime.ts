@@ -13,6 +13,7 @@ import { claim, markRunning } from '../protocol/claims.js'
 import { callOwners, type CallOwner, type TaskContext } from './context.js'
 import { writeCrash } from './crash-slot.js'
 import { loadTask } from './task-loader.js'
+import { runInTrace, tracingReady } from './trace-context.js'
 
 type Fn = (...args: unknown[]) => unknown
 
@@ -66,11 +67,13 @@ export function runClaimed(request: BatchRequest, claims: Int32Array): BatchResp
 
 function loadAndRun(request: BatchRequest, place: TaskContext | undefined, begin?: () => void): BatchResponse | Promise<BatchResponse> {
   const missing = missingTasks(request)
-  if (missing.length === 0) {
+  // The first traced batch waits for the OpenTelemetry API to be imported (or found missing).
+  const tracing = request[3] === undefined ? undefined : tracingReady()
+  if (missing.length === 0 && tracing === undefined) {
     begin?.()
     return runCalls(request, place)
   }
-  return Promise.all(missing.map(load)).then(() => {
+  return Promise.all([...missing.map(load), tracing]).then(() => {
     begin?.()
     return runCalls(request, place)
   })
@@ -100,6 +103,7 @@ function runCalls(request: BatchRequest, place: TaskContext | undefined): BatchR
   }
 
   let waiting: Promise<void>[] | undefined
+  const traces = request[3]
   for (let i = 0, at = REQUEST_HEADER; i < n; i++, at += CALL_FIELDS) {
     const id = request[at + 1] as number
     const fn = functions.get(id)
@@ -108,8 +112,10 @@ function runCalls(request: BatchRequest, place: TaskContext | undefined): BatchR
       continue
     }
     try {
-      const context: CallOwner = { seq: request[at] as number, task: definitions.get(id)![2], place }
-      const result = callOwners.run(context, fn, ...(request[at + 2] as unknown[]))
+      const traceparent = traces?.[i]
+      const context: CallOwner = { seq: request[at] as number, task: definitions.get(id)![2], place, traceparent }
+      const args = request[at + 2] as unknown[]
+      const result = traceparent === undefined ? callOwners.run(context, fn, ...args) : callOwners.run(context, runInTrace, traceparent, fn, args)
       if (isThenable(result)) {
         ;(waiting ??= []).push(Promise.resolve(result).then((v) => store(i, id, v), (e: unknown) => fail(i, e)))
       } else {
