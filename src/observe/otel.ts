@@ -29,7 +29,7 @@ let tracer: Otel.Tracer | undefined
 export function loadTracing(): Promise<void> {
   return (loading ??= import('@opentelemetry/api').then(
     (module: Api) => {
-      api = { ...module } // a plain object: loads from a module namespace cost more, on every check
+      api = module
       noop = new module.ProxyTracerProvider().getDelegate()
     },
     () => {}, // not installed (an optional peer dependency): nothing is traced
