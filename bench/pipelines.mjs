@@ -34,7 +34,7 @@ let spindle, StepGraph, simulate
 try {
   spindle = await import('../dist/index.js')
   ;({ StepGraph } = await import('../dist/graph/step-graph.js'))
-  ;({ simulate } = await import('../dist/scheduler/simulate.js'))
+  ;({ simulate } = await import('./lib/simulate.mjs'))
 } catch (error) {
   console.error(`pipelines: cannot load dist/ (run \`npm run build\` first): ${error.message}`)
   process.exit(1)

@@ -20,7 +20,7 @@ import { FAMILIES, prng, toGraph } from './lib/dag-families.mjs'
 let StepGraph, simulate, ListScheduler
 try {
   ;({ StepGraph } = await import('../dist/graph/step-graph.js'))
-  ;({ simulate } = await import('../dist/scheduler/simulate.js'))
+  ;({ simulate } = await import('./lib/simulate.mjs'))
   ;({ ListScheduler } = await import('../dist/scheduler/list-scheduler.js'))
 } catch (error) {
   console.error(`scheduling: cannot load dist/ (run \`npm run build\` first): ${error.message}`)

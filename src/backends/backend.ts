@@ -6,7 +6,7 @@
 import type { CrashReport } from '../worker/crash-slot.js'
 import type { BatchRequest, BatchResponse } from '../protocol/messages.js'
 import type { BackendKind } from '../worker/context.js'
-import type { CallOptions } from '../scheduler/call.js'
+import type { CallOptions } from '../task/call-sink.js'
 import type { TaskRef } from '../task/pending.js'
 
 /** Runs a call that a task running on this node submitted itself (parallelMap inside a task). */
@@ -20,8 +20,33 @@ export type NestedHandler = (
 /** Where a node sends the lines its tasks print (see protocol/messages.ts `OutputLine`). */
 export type OutputHandler = (seq: number, stream: 1 | 2, text: string) => void
 
+/** Where a node sends results a running call sent ahead of its answer (protocol/messages.ts `PartialResult`). */
+export type PartialHandler = (seq: number, data: unknown) => void
+
+/**
+ * A change in a node's life, as the node reports it (compute/node-events.ts makes the public
+ * `NodeEvent` of it). `ready`: its worker (thread), agent (process) or connection (SSH) can run
+ * calls. `lost`: it ended while the pool was open; `next` says what the node does about it.
+ * A node that is closing reports nothing.
+ */
+export type NodeLifecycle =
+  | { readonly type: 'ready'; readonly pid?: number | undefined; readonly host?: string | undefined }
+  | {
+      readonly type: 'lost'
+      /** `crash`: it died (an exit, a signal, a fatal error); `stopped`: spindle stopped it to end a call; `start`: it could not start; `connection`: an SSH connection ended. */
+      readonly reason: 'crash' | 'stopped' | 'start' | 'connection'
+      readonly cause: Error
+      readonly next: 'replace' | 'reconnect' | 'none'
+      readonly exitCode?: number | null | undefined
+      readonly signal?: string | null | undefined
+      readonly pid?: number | undefined
+      readonly host?: string | undefined
+    }
+
 export interface Backend {
   readonly kind: BackendKind
+  /** What a node is called in the prefix of the lines its tasks print (`host 0`): the kind when absent. */
+  readonly nodeNoun?: string
   readonly nodes: readonly BackendNode[]
   /** Stops every node now; batches still running fail with a NodeFailure. Leaves nothing behind. */
   close(): Promise<void>
@@ -63,6 +88,16 @@ export interface BackendNode {
    * streams (inline) have none.
    */
   serveOutput?(handler: OutputHandler): void
+  /**
+   * Where results that running calls send ahead of their answers go (a long map chunk's, on
+   * nodes in other processes or hosts); the dispatcher installs it and hands them to the call.
+   */
+  servePartial?(handler: PartialHandler): void
+  /**
+   * Where the node reports its life (NodeLifecycle); Compute installs it. A node already ready
+   * (an SSH host, connected at start) reports `ready` at once. Absent: always up (inline).
+   */
+  serveLifecycle?(handler: (event: NodeLifecycle) => void): void
   /**
    * Runs a batch and reports once: `done` with one outcome per call, or `failed` with a
    * `NodeFailure` when the batch could not finish (the worker died, and the node replaces it; it

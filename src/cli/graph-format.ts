@@ -6,7 +6,7 @@
  * character; a step's own name is its label, inside the subgraphs of its branch. Exported for the HTML
  * report, which draws the same graph.
  */
-import type { Pipeline, StepDefinition } from '../pipeline/pipeline.js'
+import type { PipelineDefinition, StepDefinition } from '../pipeline/definition.js'
 
 export type GraphTextFormat = 'mermaid' | 'dot'
 
@@ -22,7 +22,7 @@ interface Edge {
 
 /** What differs between the formats: the same walk writes both. Lines come without indentation. */
 interface Syntax {
-  head(pipeline: Pipeline): string[]
+  head(pipeline: PipelineDefinition): string[]
   tail: string[]
   step(node: Node): string
   /** A parallel step's subgraph: its opening lines, then the step's own node inside it. */
@@ -57,7 +57,7 @@ const DOT: Syntax = {
 }
 
 /** The step graph of `pipeline` (nested branches included) in `format`, ending with a newline. */
-export function formatGraph(pipeline: Pipeline, format: GraphTextFormat): string {
+export function formatGraph(pipeline: PipelineDefinition, format: GraphTextFormat): string {
   const syntax = format === 'mermaid' ? MERMAID : DOT
   const edges: Edge[] = []
   let next = 0
@@ -66,7 +66,7 @@ export function formatGraph(pipeline: Pipeline, format: GraphTextFormat): string
   return [...syntax.head(pipeline), ...body, ...edges.map((e) => `  ${syntax.edge(e)}`), ...syntax.tail].join('\n') + '\n'
 
   /** Gives each step of a level an id and records its edges; nested levels first, depth-first. */
-  function nodesOf(level: Pipeline): Node[] {
+  function nodesOf(level: PipelineDefinition): Node[] {
     const nodes = level.steps.map((def) => ({ id: newId(), def }))
     const ids = new Map(nodes.map((n) => [n.def.name, n.id]))
     for (const node of nodes) {
@@ -78,7 +78,7 @@ export function formatGraph(pipeline: Pipeline, format: GraphTextFormat): string
     return nodes
   }
 
-  function levelLines(level: Pipeline, depth: number): { lines: string[]; nodes: Node[] } {
+  function levelLines(level: PipelineDefinition, depth: number): { lines: string[]; nodes: Node[] } {
     const pad = '  '.repeat(depth)
     const lines: string[] = []
     const nodes = nodesOf(level)

@@ -19,22 +19,7 @@ import { readInvocation } from './invocation.js'
 import { loadPipeline } from './load.js'
 import { runCommand, runLogDir, resumeCommand } from './run-command.js'
 import { formatRunList, formatRunShow } from './runs-format.js'
-
-/** A stream the CLI writes to; `isTTY`/`columns` decide whether progress is redrawn live. */
-export interface CliOutput {
-  write(text: string): unknown
-  readonly isTTY?: boolean
-  readonly columns?: number
-}
-
-export interface CliIO {
-  readonly stdout: CliOutput
-  readonly stderr: CliOutput
-  /** Relative paths (the pipeline file, --trace, the run log) are resolved against it. */
-  readonly cwd: string
-  /** Aborted on Ctrl-C: the run is cancelled and recorded as `cancelled`. */
-  readonly signal?: AbortSignal
-}
+import type { CliIO } from './io.js'
 
 export const USAGE = `Usage: spindle <command> [options]
 

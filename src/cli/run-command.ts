@@ -20,7 +20,7 @@ import type { RunFlags } from './args.js'
 import { typedParams } from './params.js'
 import { readInvocation, trustedFile, writeInvocation, type Invocation } from './invocation.js'
 import { loadPipeline } from './load.js'
-import type { CliIO } from './main.js'
+import type { CliIO } from './io.js'
 import { formatRunSummary } from './runs-format.js'
 import { runHistory } from './history.js'
 import { printable } from '../printable.js'
@@ -36,7 +36,7 @@ export async function runCommand(file: string, flags: RunFlags, io: CliIO, resum
   const logDir = runLogDir(flags, io.cwd)
   const loaded = await loadPipeline(file, io.cwd)
   const params = typedParams(loaded.pipeline, flags.params) // a bad --param fails before the pool starts
-  const compute = await startCompute(flags, loaded.execArgv)
+  const compute = await startCompute(flags, loaded.execArgv, io)
   let record: RunRecord
   try {
     const executor = new ParallelExecutor({ backend: compute, maxWorkers: flags.workers ?? compute.nodes })
@@ -127,7 +127,7 @@ function resumedParams(id: string, invocation: Invocation | undefined, given: Re
   return { ...invocation.params }
 }
 
-async function startCompute(flags: RunFlags, tsxArgv: string[] | undefined): Promise<Compute> {
+async function startCompute(flags: RunFlags, tsxArgv: string[] | undefined, io: CliIO): Promise<Compute> {
   const execArgv = tsxArgv === undefined || process.execArgv.some((a) => /tsx/.test(a)) ? undefined : [...process.execArgv, ...tsxArgv]
   const options: Record<string, unknown> = {
     backend: flags.backend ?? 'thread',
@@ -135,6 +135,8 @@ async function startCompute(flags: RunFlags, tsxArgv: string[] | undefined): Pro
     // Hosts go through as given; the SSH backend validates them.
     ...(flags.hosts !== undefined && { hosts: flags.hosts }),
     ...(execArgv !== undefined && { execArgv }),
+    // What tasks print goes where the CLI was told to write (bin.ts: the process's streams).
+    output: { stdout: io.stdout, stderr: io.stderr },
   }
   return Compute.start(options as ComputeOptions)
 }

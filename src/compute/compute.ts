@@ -4,7 +4,7 @@
  * the one Dispatcher that every call of this pool goes through.
  */
 import { randomUUID } from 'node:crypto'
-import { setMaxListeners } from 'node:events'
+import { EventEmitter, setMaxListeners } from 'node:events'
 import { InvalidOptionError } from '../errors.js'
 import { checkOptionsObject } from '../options.js'
 import type { Backend } from '../backends/backend.js'
@@ -13,11 +13,13 @@ import { startThreadBackend } from '../backends/thread/thread-backend.js'
 import { startProcessBackend } from '../backends/process/process-backend.js'
 import { startSshBackend } from '../backends/ssh/ssh-backend.js'
 import { Dispatcher } from '../scheduler/dispatcher.js'
+import type { OutputSink } from '../scheduler/task-output.js'
 import { isPending, type Pending, type TaskRef } from '../task/pending.js'
-import type { CallObserver, CallOptions, CallSink } from '../scheduler/call.js'
+import type { CallOptions, CallSink } from '../task/call-sink.js'
 import type { BackendKind } from '../worker/context.js'
-import { Evaluation, type StepResolver } from './evaluate.js'
+import { Evaluation } from './evaluate.js'
 import { loadTracing, TraceParent } from '../observe/otel.js'
+import { DispatcherRunner, type StepRunner } from './step-runner.js'
 import {
   resolveComputeOptions,
   resolveRunOptions,
@@ -26,50 +28,49 @@ import {
   type StreamOptions,
 } from './options.js'
 import { ordered, unordered, type FinishedOf } from './stream.js'
-import type { Mapper, ParallelMapOptions, SameKind, SettledItem } from '../map/parallel-map.js'
+import { mapOn, type Mapper, type MapOptions, type SameKind, type SettledItem } from '../map/parallel-map.js'
+import { NodeWatch, type ComputeEvents } from './node-events.js'
+import { poolStats, type PoolStats } from './stats.js'
 import type { MapInput } from '../map/source.js'
 import type { TypedArray } from '../map/outcome.js'
 
 export type { ComputeOptions, RunOptions, StreamOptions }
 
-/** `compute.map()`'s options: parallelMap's, less the choice of pool. */
-export type MapOptions = Omit<ParallelMapOptions, 'compute' | 'workers'>
-
-/**
- * parallelMap, which the map layer hands over when it loads (it is built on Compute, so Compute
- * cannot import it); index.ts loads both.
- */
-type MapOnPool = (items: unknown, fn: unknown, options: ParallelMapOptions) => Promise<unknown>
-let mapOnPool: MapOnPool | undefined
-/** @internal Called once, by map/parallel-map.ts. */
-export function provideMap(map: MapOnPool): void {
-  mapOnPool = map
-}
-
 /** Internal: the pool as a CallSink (parallelMap's chunks). Not exported by index.ts. */
 export const callSink: unique symbol = Symbol('spindle.callSink')
-/** Internal: runs a Pending whose graph refers to pipeline steps. Not exported by index.ts. */
-export const runWithSteps: unique symbol = Symbol('spindle.runWithSteps')
-/** Internal: the measured ms per call of a task on this pool (pipelines size their look-ahead by it). */
-export const msPerCall: unique symbol = Symbol('spindle.msPerCall')
-/** Internal: watches every call of the pool (recorders). Not exported by index.ts. */
-export const observeCalls: unique symbol = Symbol('spindle.observeCalls')
 
-export class Compute implements AsyncDisposable {
+const runners = new WeakMap<Compute, StepRunner>()
+
+/** The pool's package-internal side, for pipelines and recorders (see StepRunner). Not exported by index.ts. */
+export function stepRunner(compute: Compute): StepRunner {
+  return runners.get(compute)!
+}
+
+/**
+ * A pool, and an EventEmitter of its nodes' lives: `compute.on('node', (event) => ...)` hears
+ * each node come up, get lost (with why) and be replaced (node-events.ts).
+ */
+export class Compute extends EventEmitter<ComputeEvents> implements AsyncDisposable {
   /** The same on every node of this pool (`instanceInfo().jobId`). */
   readonly jobId: string
   private readonly dispatcher: Dispatcher
   private closing: Promise<void> | undefined
-  private readonly observers = new Set<CallObserver>()
+  private readonly nodeWatch: NodeWatch
 
   private constructor(
     backend: Backend,
     private readonly closeTimeout: number,
     interruptionRetries: number,
+    output: OutputSink,
     jobId: string,
+    /** Threads per node, over which utilization is shared. */
+    private readonly threadsPerNode: number,
   ) {
+    super()
     this.jobId = jobId
-    this.dispatcher = new Dispatcher(backend, { interruptionRetries })
+    this.dispatcher = new Dispatcher(backend, { interruptionRetries, output })
+    runners.set(this, new DispatcherRunner(this.dispatcher))
+    this.nodeWatch = new NodeWatch(backend, this)
   }
 
   /** Starts a pool. With no options: one worker thread per core (`os.availableParallelism()`). */
@@ -85,7 +86,7 @@ export class Compute implements AsyncDisposable {
           : resolved.backend === 'process'
             ? startProcessBackend(resolved.workers, resolved.workersPerNode, jobId, resolved)
             : startThreadBackend(resolved.workers, jobId, resolved)
-    return new Compute(backend, resolved.closeTimeout, resolved.interruptionRetries, jobId)
+    return new Compute(backend, resolved.closeTimeout, resolved.interruptionRetries, resolved.output, jobId, resolved.workersPerNode)
   }
 
   /** The backend the nodes run on. */
@@ -143,7 +144,7 @@ export class Compute implements AsyncDisposable {
     for (const key of ['compute', 'workers'] as const) {
       if (key in options) throw new InvalidOptionError(`compute.map() runs on its own pool: it takes no \`${key}\`. Call parallelMap() to choose another.`)
     }
-    return mapOnPool!(items, fn, { ...options, compute: this })
+    return mapOn({ keys: [], lease: async () => ({ pool: this[callSink], release: async () => {}, backend: this.backend }) }, items, fn, options)
   }
 
   /**
@@ -164,6 +165,11 @@ export class Compute implements AsyncDisposable {
     return (await Promise.all(runs)) as T[]
   }
 
+  /** Counts, per-node utilization and recent run and wait times, now (a snapshot; see `PoolStats`). Works on a closed pool. */
+  stats(): PoolStats {
+    return poolStats(this.dispatcher, this.nodeWatch, this.threadsPerNode, this.closing !== undefined)
+  }
+
   /** @internal See `callSink`. Arguments are not checked for cloneability there. */
   get [callSink](): CallSink {
     const { dispatcher } = this
@@ -171,43 +177,10 @@ export class Compute implements AsyncDisposable {
       nodes: dispatcher.nodeCount,
       sharedMemory: dispatcher.backend.kind !== 'process' && dispatcher.backend.kind !== 'ssh', // memory is not shared across processes or hosts
       ...(dispatcher.backend.kind === 'thread' && { offThread: true as const }),
+      ...((dispatcher.backend.kind === 'process' || dispatcher.backend.kind === 'ssh') && { partialResults: true as const }),
       submit: (task: TaskRef, args: readonly unknown[], options: CallOptions) =>
         new Promise((resolve, reject) => dispatcher.submit(task, args, options, resolve, reject)),
     }
-  }
-
-  /** @internal See `runWithSteps`. `trace`: the step's span, when the run is traced. */
-  [runWithSteps](pending: Pending<unknown>, options: CallOptions, resolveStep: StepResolver, trace?: TraceParent): Promise<unknown> {
-    return new Evaluation(this.dispatcher, options, resolveStep, trace).root(pending)
-  }
-
-  /** @internal See `msPerCall`. */
-  [msPerCall](task: TaskRef): number | undefined {
-    return this.dispatcher.msPerCall(task)
-  }
-
-  /** @internal See `observeCalls`. Returns how to stop watching. */
-  [observeCalls](observer: CallObserver): () => void {
-    this.observers.add(observer)
-    this.updateObserver()
-    return () => {
-      this.observers.delete(observer)
-      this.updateObserver()
-    }
-  }
-
-  /** The dispatcher holds one observer (one check per call): a fan-out only when several watch. */
-  private updateObserver(): void {
-    const all = [...this.observers]
-    this.dispatcher.observer =
-      all.length <= 1
-        ? all[0]
-        : {
-            queued: (call, takenBack) => all.forEach((o) => o.queued(call, takenBack)),
-            sent: (calls, node) => all.forEach((o) => o.sent(calls, node)),
-            ran: (calls, ms) => all.forEach((o) => o.ran(calls, ms)),
-            settled: (call, failed, error) => all.forEach((o) => o.settled(call, failed, error)),
-          }
   }
 
   /**
@@ -215,6 +188,7 @@ export class Compute implements AsyncDisposable {
    * `closeTimeout` ms to finish, then every worker is stopped. Safe to call twice.
    */
   close(): Promise<void> {
+    if (this.closing === undefined) this.nodeWatch.close()
     this.closing ??= this.dispatcher.close(this.closeTimeout)
     return this.closing
   }

@@ -9,9 +9,10 @@
  */
 import { SpindleError } from '../errors.js'
 import { argumentsNotCloneable, findNotCloneable } from '../protocol/cloneable.js'
+import { ARGS } from '../protocol/value-path.js'
 import { taskLabel, type Pending, type TaskRef } from '../task/pending.js'
 import { planArguments, substitute, visitInOrder, type ArgumentPlan } from '../task/walk.js'
-import type { CallOptions } from '../scheduler/call.js'
+import type { CallOptions } from '../task/call-sink.js'
 import type { Dispatcher } from '../scheduler/dispatcher.js'
 import type { TraceParent } from '../observe/otel.js'
 
@@ -102,7 +103,7 @@ export class Evaluation {
 
   private send(task: TaskRef, args: readonly unknown[], options: CallOptions): Promise<unknown> {
     return new Promise((resolve, reject) => {
-      const bad = findNotCloneable(args, 'args')
+      const bad = findNotCloneable(args, ARGS)
       if (bad !== undefined) return reject(argumentsNotCloneable(taskLabel(task), bad))
       this.dispatcher.submit(task, args, options, resolve, reject)
     })

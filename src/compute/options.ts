@@ -1,8 +1,9 @@
 import { availableParallelism } from 'node:os'
 import type { ResourceLimits } from 'node:worker_threads'
 import { InvalidOptionError, SpindleError } from '../errors.js'
-import { checkDuration, checkInteger, checkKnownKeys, checkOneOf, checkOptionsObject, checkSignal } from '../options.js'
-import type { CallOptions } from '../scheduler/call.js'
+import { checkDuration, checkInteger, checkKnownKeys, checkOneOf, checkOptionsObject, checkSignal, shown } from '../options.js'
+import type { OutputSink } from '../scheduler/task-output.js'
+import type { CallOptions } from '../task/call-sink.js'
 import { resolveHosts, resolveSshOptions, type ResolvedHost, type ResolvedSshOptions, type SshHost, type SshOptions } from '../backends/ssh/hosts.js'
 
 export type BackendName = 'thread' | 'process' | 'ssh' | 'inline'
@@ -48,6 +49,13 @@ export interface ComputeOptions {
   env?: Record<string, string>
   /** Node flags of the worker threads. @default process.execArgv (so `tsx` carries over) */
   execArgv?: string[]
+  /**
+   * Where the lines tasks print go, whole and prefixed with what printed them
+   * (`[featA · thread 1] ...`): streams with a `write` method (the inline backend's tasks share
+   * this thread's streams, and print there directly).
+   * @default { stdout: process.stdout, stderr: process.stderr }
+   */
+  output?: OutputSink
 }
 
 export interface RunOptions {
@@ -64,7 +72,7 @@ export interface StreamOptions extends RunOptions {
   ordered?: boolean
 }
 
-const COMPUTE_KEYS = ['backend', 'workers', 'workersPerNode', 'hosts', 'ssh', 'interruptionRetries', 'closeTimeout', 'resourceLimits', 'env', 'execArgv']
+const COMPUTE_KEYS = ['backend', 'workers', 'workersPerNode', 'hosts', 'ssh', 'interruptionRetries', 'closeTimeout', 'resourceLimits', 'env', 'execArgv', 'output']
 const RUN_KEYS = ['signal', 'timeout', 'node']
 
 export interface ResolvedComputeOptions {
@@ -78,6 +86,7 @@ export interface ResolvedComputeOptions {
   execArgv: string[] | undefined
   hosts: ResolvedHost[]
   ssh: ResolvedSshOptions | undefined
+  output: OutputSink
 }
 
 export function resolveComputeOptions(options: ComputeOptions): ResolvedComputeOptions {
@@ -112,7 +121,19 @@ export function resolveComputeOptions(options: ComputeOptions): ResolvedComputeO
     execArgv: options.execArgv,
     hosts,
     ssh,
+    output: resolveOutput(options.output),
   }
+}
+
+function resolveOutput(output: OutputSink | undefined): OutputSink {
+  if (output === undefined) return { stdout: process.stdout, stderr: process.stderr }
+  const stream = (name: 'stdout' | 'stderr') => (output as Partial<OutputSink> | null)?.[name]
+  for (const name of ['stdout', 'stderr'] as const) {
+    if (typeof stream(name)?.write !== 'function') {
+      throw new InvalidOptionError(`Expected \`output.${name}\` to be a stream with a write() method (process.${name}, a Writable), got ${shown(stream(name))}`)
+    }
+  }
+  return output
 }
 
 /** Checks per-call options against the pool, turning `'head'` into node 0. */

@@ -1,21 +1,38 @@
 /**
  * One chunk of a map as one call of the mapChunk task: the items that cannot be sent split
- * out beforehand (each fails alone, by index), the call's answer turned into an outcome, and a
- * worker's exit under one item pinned on that item alone.
+ * out beforehand (each fails alone, by index), the call's answer turned into an outcome, a
+ * worker's exit under one item pinned on that item alone, and, off this process, the results
+ * a long chunk sends ahead kept (a lost agent's chunk runs again only from where they end).
  */
 import { findNotCloneable } from '../protocol/cloneable.js'
-import { NotCloneableError, WorkerExitError, type MapItemError } from '../errors.js'
+import { InterruptedError, NotCloneableError, WorkerExitError, type MapItemError } from '../errors.js'
 import { decodeThrown } from '../protocol/error-codec.js'
-import type { CallSink } from '../scheduler/call.js'
+import { argumentPath } from '../protocol/value-path.js'
+import type { CallOptions, CallSink } from '../task/call-sink.js'
 import type { TaskRef } from '../task/pending.js'
 import type { ChunkItems, ChunkResult } from '../worker/map-chunk.js'
 import { createRescue, readRescue, type Rescue } from '../worker/map-rescue.js'
 import type { FnSpec } from './fn-spec.js'
 import { chunkFailed, itemError, type ChunkOutcome, type SharedArrays } from './outcome.js'
+import { SentAhead } from './sent-ahead.js'
 
 const CHUNK_TASK: TaskRef = { module: new URL('../worker/map-chunk.js', import.meta.url).href, name: 'mapChunk' }
-/** Where a chunk's items sit among a mapChunk call's arguments (the chunk is its second), as a path names them. */
-const CHUNK_ITEMS_PATH = 'args[1].items'
+/** The task module's file name: a chunk submitted on another host names the module by its path there. */
+const CHUNK_FILE = CHUNK_TASK.module.slice(CHUNK_TASK.module.lastIndexOf('/'))
+/** Where the chunk and its first item's index sit among the arguments of mapChunk(spec, chunk, start, context, stopOnError). */
+const CHUNK_ARG = 1
+const START_ARG = 2
+/** Where a chunk's items sit among a mapChunk call's arguments, as a path names them. */
+const CHUNK_ITEMS_PATH = `${argumentPath(CHUNK_ARG)}.items`
+
+/** The items [start, end) a call covers when it is a chunk of a map (run recorders show it); undefined for any other call. */
+export function chunkRange(task: TaskRef, args: readonly unknown[]): readonly [number, number] | undefined {
+  if (task.name !== CHUNK_TASK.name || !task.module.endsWith(CHUNK_FILE)) return undefined
+  const chunk = args[CHUNK_ARG] as ChunkItems | undefined
+  const start = args[START_ARG]
+  if (typeof start !== 'number' || chunk === undefined) return undefined
+  return [start, chunk.kind === 'array' ? start + chunk.items.length : chunk.end]
+}
 
 export interface Part {
   readonly start: number
@@ -76,13 +93,18 @@ export async function runChunk(compute: CallSink, spec: FnSpec, part: Part, shar
       ? { kind: 'array', items: items as unknown[], ...(rescue && { rescue }) }
       : { kind: 'shared', input: shared.input, output: shared.output, end: start + items.length, ...(rescue && { rescue }) }
   const timeout = call.timeout === undefined ? undefined : call.timeout * items.length
+  // Off this process, a long chunk sends its finished items' results ahead (sent-ahead.ts).
+  const ahead = compute.partialResults && chunk.kind === 'array' ? new SentAhead(chunk, start, items.length) : undefined
   try {
-    const result = (await compute.submit(CHUNK_TASK, [spec, chunk, start, call.context, call.stopOnError], { signal, costKey, timeout })) as ChunkResult
-    const errors = result.errors?.map(([i, e]): [number, MapItemError] => [i, itemError(start + i, decodeThrown(e))])
+    const options = { signal, costKey, timeout, ...(ahead && { onPartial: ahead.add }) }
+    const result = await submitChunk(compute, [spec, chunk, start, call.context, call.stopOnError], options, ahead)
     const count = result.stoppedAt === undefined ? items.length : result.stoppedAt + 1
+    if (ahead !== undefined && (ahead.from > 0 || result.from !== undefined)) return ahead.answered(result, count)
+    const errors = result.errors?.map(([i, e]): [number, MapItemError] => [i, itemError(start + i, decodeThrown(e))])
     return { start, count, values: result.values, errors, ms: result.ms, async: result.async }
   } catch (thrown) {
     if (signal.aborted) throw signal.reason
+    if (ahead !== undefined && ahead.from > 0) return ahead.failed(thrown)
     // Clone refused an item the quick check passed (the dispatcher found it, `args[1].items[k]…`):
     // the chunk runs again split around it, so only that item fails, by its index.
     if (thrown instanceof NotCloneableError && thrown.path.startsWith(CHUNK_ITEMS_PATH) && part.split !== true) {
@@ -92,6 +114,22 @@ export async function runChunk(compute: CallSink, spec: FnSpec, part: Part, shar
     const saved = rescue !== undefined && thrown instanceof WorkerExitError ? readRescue(rescue, chunk.kind) : undefined
     if (saved !== undefined && saved.at < items.length) return rescued(compute, spec, part, shared, call, saved, thrown)
     return chunkFailed(start, items.length, thrown)
+  }
+}
+
+/**
+ * The chunk's call. One whose items moved on while it ran (results sent ahead) and that was then
+ * interrupted too often goes again as a new call for the rest, with retries of its own: each of
+ * its attempts ran items of its own, so only a chunk that gets nowhere runs out of retries.
+ */
+async function submitChunk(compute: CallSink, args: unknown[], options: CallOptions, ahead: SentAhead | undefined): Promise<ChunkResult> {
+  for (;;) {
+    const from = ahead?.from
+    try {
+      return (await compute.submit(CHUNK_TASK, args, options)) as ChunkResult
+    } catch (thrown) {
+      if (!(thrown instanceof InterruptedError) || ahead === undefined || ahead.from === from || options.signal?.aborted === true) throw thrown
+    }
   }
 }
 

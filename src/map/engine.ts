@@ -6,7 +6,7 @@
  */
 import { setMaxListeners } from 'node:events'
 import { types } from 'node:util'
-import type { CallSink } from '../scheduler/call.js'
+import type { CallSink } from '../task/call-sink.js'
 import { chunkSizeFor, fewestChunks, nextChunkSize, runsLocally } from './chunking.js'
 import { runChunk, sendable, type ChunkCall } from './chunk-call.js'
 import { Completions } from './completions.js'

@@ -5,7 +5,7 @@
 import { InvalidOptionError } from '../errors.js'
 import { taskOf } from '../task/remote.js'
 import { compileInline, inlineSource, type InlineSource } from './inline-function.js'
-import { loadTask } from '../worker/task-loader.js'
+import { loadedTask, loadTask } from '../worker/task-loader.js'
 
 export type FnSpec =
   | { readonly kind: 'task'; readonly module: string; readonly name: string }
@@ -31,8 +31,9 @@ export async function resolveFn(spec: FnSpec, context: Record<string, unknown> |
   return (await loadTask(spec.module, spec.name)) as ItemFn
 }
 
-/** A label for messages: the export's name, or `inline function`. */
-export function fnLabel(spec: FnSpec): string {
-  return spec.kind === 'task' ? spec.name : 'inline function'
+/** The function at once, where that needs no loading (a self-contained one, or a task this thread has loaded). */
+export function loadedFn(spec: FnSpec, context: Record<string, unknown> | undefined): ItemFn | undefined {
+  if (spec.kind === 'inline') return compileInline(spec, context) as ItemFn
+  return loadedTask(spec.module, spec.name) as ItemFn | undefined
 }
 

@@ -7,7 +7,7 @@ import { MapItemError } from '../errors.js'
 import type { CostEstimate } from './chunking.js'
 import type { ItemFn } from './fn-spec.js'
 import { itemError, type ChunkOutcome } from './outcome.js'
-import { isThenable } from '../worker/runtime.js'
+import { isThenable } from '../thenable.js'
 
 const PROBE_MS = 0.5
 const PROBE_MAX_MS = 5

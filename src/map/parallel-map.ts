@@ -1,23 +1,20 @@
 /**
- * parallelMap(items, fn, options): fan-out over an iterable, results in input order.
- * parallelMap.iterate(...): the same as an async iterable with bounded read-ahead.
- * Validation, the pool to use and the assembly of results live here; chunking and running
+ * The map on a pool: what parallelMap(items, fn, options) and compute.map() run once the caller
+ * has said how to get the pool (compute/parallel-map.ts chooses it; Compute lends itself), as a
+ * promise of every result in input order or, for parallelMap.iterate(), an async iterable with
+ * bounded read-ahead. Validation and the assembly of results live here; chunking and running
  * live in the engine.
  */
 import { InvalidOptionError, NotCloneableError } from '../errors.js'
 import { findNotCloneable } from '../protocol/cloneable.js'
-import type { Compute } from '../compute/compute.js'
 import type { Pending, TaskRef } from '../task/pending.js'
 import { checkDuration, checkInteger, checkKnownKeys, checkSignal, shown } from '../options.js'
-import { defaultCompute } from './default-pool.js'
 import { mapChunks, type EngineOptions } from './engine.js'
 import { fnSpec } from './fn-spec.js'
 import type { ChunkOutcome, SharedArrays, TypedArray } from './outcome.js'
 import { itemSource, rangeSource, type ItemSource, type MapInput } from './source.js'
 import { prepareSpareLater, shareTypedArray } from './shared-memory.js'
-import { Compute as ComputeClass, callSink, provideMap } from '../compute/compute.js'
-import type { CallSink } from '../scheduler/call.js'
-import { currentPool } from '../worker/context.js'
+import type { CallSink } from '../task/call-sink.js'
 import { TraceParent, type TraceSpan } from '../observe/otel.js'
 import { taskOf } from '../task/remote.js'
 import type { MapItemError } from '../errors.js'
@@ -25,11 +22,8 @@ import type { MapItemError } from '../errors.js'
 /** A remote function (`t.fn`) or a self-contained function of (item, index). */
 export type Mapper<T, R> = (item: T, index: number) => R | PromiseLike<R> | Pending<R>
 
-export interface ParallelMapOptions {
-  /** The pool to run on. @default a shared pool, started on first use (or one of `workers` threads for this call) */
-  compute?: Compute
-  /** Run on a pool of this many threads, started for this call and closed after it. */
-  workers?: number
+/** parallelMap's options but the choice of pool (`compute`, `workers`): compute.map() takes these. */
+export interface MapOptions {
   /** Items per call, or `'auto'`: the workers measure the cost per item and chunks are sized from it (see the README). @default 'auto' */
   chunkSize?: number | 'auto'
   /**
@@ -62,7 +56,7 @@ export interface ParallelMapOptions {
   context?: Record<string, unknown>
 }
 
-export interface IterateOptions extends Omit<ParallelMapOptions, 'settled'> {
+export interface MapIterateOptions extends Omit<MapOptions, 'settled'> {
   /** `false`: yield `{ index, value }` as items complete. @default true */
   ordered?: boolean
   /** Chunks in flight (or finished but not yet yielded) per node: bounds memory. @default 2 */
@@ -86,16 +80,28 @@ export type SettledItem<R> = { status: 'fulfilled'; value: R } | { status: 'reje
 /** Faults in a spare output's pages on a worker (worker/map-chunk.ts). */
 const TOUCH_TASK: TaskRef = { module: new URL('../worker/map-chunk.js', import.meta.url).href, name: 'touchPages' }
 
-const MAP_KEYS = ['compute', 'workers', 'chunkSize', 'callerRuns', 'concurrency', 'signal', 'timeout', 'stopOnError', 'settled', 'onProgress', 'context']
+const MAP_KEYS = ['chunkSize', 'callerRuns', 'concurrency', 'signal', 'timeout', 'stopOnError', 'settled', 'onProgress', 'context']
 
-export function parallelMap<T, R>(items: MapInput<T>, fn: Mapper<T, R>, options: ParallelMapOptions & { settled: true }): Promise<SettledItem<R>[]>
-export function parallelMap<A extends TypedArray>(items: A, fn: Mapper<number, number>, options?: ParallelMapOptions): Promise<SameKind<A>>
-export function parallelMap<T, R>(items: MapInput<T>, fn: Mapper<T, R>, options?: ParallelMapOptions): Promise<R[]>
-export async function parallelMap(items: unknown, fn: unknown, options: ParallelMapOptions = {}): Promise<unknown> {
-  checkKnownKeys('parallelMap()', options, MAP_KEYS)
+/** The pool one map runs on, and what to do with it after (close a pool started for the map). */
+export interface PoolLease {
+  readonly pool: CallSink
+  /** The pool's backend, as traces name it; undefined for the pool a task runs on (a task's fan-out is not traced: see observe/otel.ts). */
+  readonly backend?: string | undefined
+  release(): Promise<void>
+}
+
+/** How the caller gets the pool: the options it reads for that (beside the map's), and the lease, taken once the options are known to be good. */
+export interface PoolChoice {
+  readonly keys: readonly string[]
+  lease(): Promise<PoolLease>
+}
+
+/** parallelMap() on the pool `choice` leases: every result, in input order. */
+export async function mapOn(choice: PoolChoice, items: unknown, fn: unknown, options: MapOptions): Promise<unknown> {
+  checkKnownKeys('parallelMap()', options, [...choice.keys, ...MAP_KEYS])
   const settled = options.settled === true
   const stopOnError = settled ? false : options.stopOnError !== false
-  return withCompute(options, fn, async (compute, traced) => {
+  return withPool(choice, fn, async (compute, traced) => {
     if (isTypedArray(items) && !compute.sharedMemory) {
       // Processes share no memory: the values travel as an array and come back as the same kind.
       const Kind = items.constructor as new (values: unknown[]) => TypedArray
@@ -119,7 +125,7 @@ async function collect(
   source: ItemSource,
   shared: SharedArrays | undefined,
   fn: unknown,
-  options: ParallelMapOptions,
+  options: MapOptions,
   stopOnError: boolean,
   settled: boolean,
 ): Promise<unknown> {
@@ -145,16 +151,14 @@ async function collect(
     return shared?.output ?? values
 }
 
-/** Results as an async iterable: input order (default) or `{ index, value }` in completion order. */
-function iterate<T, R>(items: MapInput<T>, fn: Mapper<T, R>, options: IterateOptions & { ordered: false }): AsyncGenerator<{ index: number; value: R }>
-function iterate<T, R>(items: MapInput<T>, fn: Mapper<T, R>, options?: IterateOptions): AsyncGenerator<R>
-async function* iterate(items: unknown, fn: unknown, options: IterateOptions = {}): AsyncGenerator<unknown> {
-  checkKnownKeys('parallelMap.iterate()', options, [...MAP_KEYS.filter((k) => k !== 'settled'), 'ordered', 'readAhead'])
+/** parallelMap.iterate() on the pool `choice` leases: input order (default) or `{ index, value }` in completion order. */
+export async function* iterateOn(choice: PoolChoice, items: unknown, fn: unknown, options: MapIterateOptions): AsyncGenerator<unknown> {
+  checkKnownKeys('parallelMap.iterate()', options, [...choice.keys, ...MAP_KEYS.filter((k) => k !== 'settled'), 'ordered', 'readAhead'])
   if (options.readAhead !== undefined) checkInteger('readAhead', options.readAhead, 1)
   const ordered = options.ordered !== false
   const held = new Map<number, ChunkOutcome>() // finished chunks waiting for an earlier one (ordered)
   let heldCount = 0
-  const compute = await poolFor(options)
+  const compute = await choice.lease()
   const trace = mapTrace(fn, compute.backend, 'parallelMap.iterate')
   let failure: unknown
   try {
@@ -199,9 +203,6 @@ async function* iterate(items: unknown, fn: unknown, options: IterateOptions = {
   }
 }
 
-parallelMap.iterate = iterate
-provideMap(parallelMap as (items: unknown, fn: unknown, options: ParallelMapOptions) => Promise<unknown>)
-
 function isTypedArray(items: unknown): items is TypedArray {
   return ArrayBuffer.isView(items) && !(items instanceof DataView) && !(items instanceof BigInt64Array) && !(items instanceof BigUint64Array)
 }
@@ -225,7 +226,7 @@ function settle(values: ArrayLike<unknown>, failures: MapItemError[], total: num
   return out
 }
 
-function engineOptions(options: ParallelMapOptions, stopOnError: boolean): EngineOptions {
+function engineOptions(options: MapOptions, stopOnError: boolean): EngineOptions {
   const { chunkSize = 'auto', callerRuns = false, concurrency = Infinity, signal, timeout, onProgress, context } = options
   if (chunkSize !== 'auto') checkInteger('chunkSize', chunkSize, 1)
   if (concurrency !== Infinity) checkInteger('concurrency', concurrency, 1)
@@ -248,29 +249,9 @@ function engineOptions(options: ParallelMapOptions, stopOnError: boolean): Engin
   return { chunkSize, callerRuns, concurrency, signal, timeout, stopOnError, context, onProgress }
 }
 
-/**
- * The pool for one call: the given one; a fresh one of `workers` threads (closed after); inside
- * a task, the pool the task runs on; else the shared default.
- */
-async function poolFor(options: ParallelMapOptions): Promise<{ pool: CallSink; release: () => Promise<void>; backend?: string }> {
-  if (options.compute !== undefined && options.workers !== undefined) {
-    throw new InvalidOptionError('parallelMap() takes `compute` or `workers`, not both: the pool of `compute` has its own size.')
-  }
-  if (options.compute !== undefined) return { pool: options.compute[callSink], release: async () => {}, backend: options.compute.backend }
-  if (options.workers !== undefined) {
-    checkInteger('workers', options.workers, 1)
-    const pool = await ComputeClass.start({ workers: options.workers })
-    return { pool: pool[callSink], release: () => pool.close(), backend: pool.backend }
-  }
-  const inTask = currentPool()
-  if (inTask !== undefined) return { pool: inTask, release: async () => {} } // a task's fan-out is not traced (see observe/otel.ts)
-  const pool = await defaultCompute()
-  return { pool: pool[callSink], release: async () => {}, backend: pool.backend }
-}
-
 /** `run(pool, traced)`: `traced` is the pool whose calls are spans under the map's span, when tracing is on; else the pool. */
-async function withCompute<T>(options: ParallelMapOptions, fn: unknown, run: (compute: CallSink, traced: CallSink) => Promise<T>): Promise<T> {
-  const { pool, release, backend } = await poolFor(options)
+async function withPool<T>(choice: PoolChoice, fn: unknown, run: (compute: CallSink, traced: CallSink) => Promise<T>): Promise<T> {
+  const { pool, release, backend } = await choice.lease()
   const trace = mapTrace(fn, backend, 'parallelMap')
   let failure: unknown
   try {

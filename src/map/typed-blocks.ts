@@ -11,7 +11,7 @@
  * call that failed fail with its error, as a chunk would.
  */
 import { availableParallelism } from 'node:os'
-import type { CallSink } from '../scheduler/call.js'
+import type { CallSink } from '../task/call-sink.js'
 import type { TaskRef } from '../task/pending.js'
 import { decodeThrown } from '../protocol/error-codec.js'
 import { blockState, claimedBy, isDone, markDelivered, runBlocks, settleWaiting, DONE_ITEMS, STAGED, STOP, type BlockPlan, type BlocksResult } from '../worker/map-blocks.js'

@@ -11,9 +11,8 @@
  * a package the user may not have.
  */
 import type * as Otel from '@opentelemetry/api'
-import type { CallOptions, CallSink } from '../scheduler/call.js'
+import type { CallOptions, CallSink } from '../task/call-sink.js'
 import type { TaskRef } from '../task/pending.js'
-import type { StepRecord } from '../pipeline/types.js'
 
 type Api = typeof Otel
 let api: Api | undefined
@@ -185,6 +184,17 @@ function chunkRange(args: readonly unknown[]): [number, number] | undefined {
   const start = args[2]
   if (typeof start !== 'number' || chunk === undefined) return undefined
   return [start, chunk.kind === 'array' ? start + chunk.items.length : chunk.end]
+}
+
+/** What a step's span reads of its record (pipeline/types.ts's StepRecord; named structurally: this file sits below pipeline/). */
+interface StepRecord {
+  readonly name: string
+  readonly kind: string
+  readonly status: string
+  readonly attempts: number
+  readonly node?: number | undefined
+  readonly reused?: string | undefined
+  readonly error?: unknown
 }
 
 /** A pipeline step's span, started as the step starts (`name`: with its branch prefix). */

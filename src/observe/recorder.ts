@@ -6,7 +6,6 @@
  */
 import { mkdir, writeFile } from 'node:fs/promises'
 import { dirname } from 'node:path'
-import { observeCalls } from '../compute/compute.js'
 import type { ParallelExecutor } from '../pipeline/executor.js'
 import type { Pipeline } from '../pipeline/pipeline.js'
 import type { PipelineEvent, RunRecord } from '../pipeline/types.js'
@@ -34,7 +33,7 @@ export interface RunRecorder {
 export function createRecorder(pipeline: Pipeline, executor?: ParallelExecutor): RunRecorder {
   const events: PipelineEvent[] = []
   const log = new CallLog()
-  const unwatch = executor?.[observeCalls](log)
+  const unwatch = executor?.observeCalls(log)
   const output: Record<string, OutputTail> = {}
   const recording: Recording = { pipeline: shapeOf(pipeline), events, calls: log.calls, output }
   return {

@@ -4,10 +4,10 @@
  * reports are pure functions of a Recording; this file also turns the dispatcher's hooks into
  * call spans (`CallLog`), reading the clock only on the recorder's side.
  */
-import type { Pipeline } from '../pipeline/pipeline.js'
+import type { PipelineDefinition } from '../pipeline/definition.js'
 import type { PipelineEvent, StepKind } from '../pipeline/types.js'
 import type { Call, CallObserver } from '../scheduler/call.js'
-import type { ChunkItems } from '../worker/map-chunk.js'
+import { chunkRange } from '../map/chunk-call.js'
 
 /** A pipeline as data: its steps, their dependencies (same pipeline), and nested branches. */
 export interface PipelineShape {
@@ -77,7 +77,7 @@ export function keepLine(output: Record<string, OutputTail>, step: string, strea
   if (tail.length > OUTPUT_TAIL_LINES) tail.shift()
 }
 
-export function shapeOf(pipeline: Pipeline): PipelineShape {
+export function shapeOf(pipeline: PipelineDefinition): PipelineShape {
   return {
     name: pipeline.name,
     steps: pipeline.steps.map((d) => ({
@@ -117,7 +117,7 @@ export class CallLog implements CallObserver {
       parent: call.options.parent,
       task: call.label,
       label: call.options.label,
-      chunk: call.task.name === 'mapChunk' ? chunkRange(call.args) : undefined,
+      chunk: chunkRange(call.task, call.args),
       queuedAt: now(),
       runs: [],
       settledAt: undefined,
@@ -159,10 +159,3 @@ export class CallLog implements CallObserver {
   }
 }
 
-/** mapChunk(spec, chunk, start, ...): the items a chunk covers. */
-function chunkRange(args: readonly unknown[]): readonly [number, number] | undefined {
-  const chunk = args[1] as ChunkItems | undefined
-  const start = args[2]
-  if (typeof start !== 'number' || chunk === undefined) return undefined
-  return [start, chunk.kind === 'array' ? start + chunk.items.length : chunk.end]
-}

@@ -1,9 +1,9 @@
 /** What every level of one pipeline run shares, and how a step's Pending finds its inputs. */
 import { SpindleError } from '../errors.js'
-import type { Compute } from '../compute/compute.js'
-import type { Pending, StepId } from '../task/pending.js'
+import type { StepRunner } from '../compute/step-runner.js'
+import type { Pending } from '../task/pending.js'
+import type { PipelineDefinition, StepId } from './definition.js'
 import type { ParallelExecutor } from './executor.js'
-import type { Pipeline } from './pipeline.js'
 import type { Slots } from './slots.js'
 import type { StepGraph } from '../graph/step-graph.js'
 import type { Persistence } from './persistence.js'
@@ -11,7 +11,8 @@ import type { TraceParent } from '../observe/otel.js'
 import type { PipelineEvent, StepRecord, StepStatus } from './types.js'
 
 export interface RunContext {
-  readonly compute: Compute
+  /** The run's pool, as pipelines use it. */
+  readonly runner: StepRunner
   readonly executor: ParallelExecutor
   readonly slots: Slots
   /** Aborted when the run stops: cancellation, or a failure with `cancelRunning`. */
@@ -31,12 +32,14 @@ export interface RunContext {
   /** The run log, resume data and step cache. */
   readonly persistence: Persistence
   /** Each pipeline of the run's tree, validated before the run started. */
-  readonly graphs: ReadonlyMap<Pipeline, StepGraph>
+  readonly graphs: ReadonlyMap<PipelineDefinition, StepGraph>
+  /** Runs a level to its end (level.ts): how a parallel step runs its branches. */
+  readonly runLevel: (level: Level) => Promise<LevelOutcome>
 }
 
 /** One pipeline of the run's tree: its outputs, and the level that contains it. */
 export interface Level {
-  readonly pipeline: Pipeline
+  readonly pipeline: PipelineDefinition
   /** `parallel/branch/` for nested levels, '' at the top. */
   readonly prefix: string
   readonly outputs: Map<string, unknown>
@@ -45,6 +48,17 @@ export interface Level {
   readonly parent: Level | undefined
   /** Where its steps' spans start, when the run is traced (observe/otel.ts). */
   readonly trace?: TraceParent | undefined
+}
+
+/**
+ * How a level ended, derived from its steps: `failed` if one failed (and was not recovered),
+ * else `cancelled` if one was cancelled or the run was stopped, else `succeeded`.
+ */
+export interface LevelOutcome {
+  readonly status: 'succeeded' | 'failed' | 'cancelled'
+  /** The output of the level's last step. */
+  readonly result: unknown
+  readonly error: unknown
 }
 
 const FINAL: ReadonlySet<StepStatus> = new Set(['succeeded', 'failed', 'skipped', 'cancelled'])

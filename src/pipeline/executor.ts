@@ -3,7 +3,7 @@
  * once, and on which pool. It starts a pool per run (or borrows the Compute it was given).
  */
 import { availableParallelism } from 'node:os'
-import { Compute, observeCalls } from '../compute/compute.js'
+import { Compute, stepRunner } from '../compute/compute.js'
 import type { CallObserver } from '../scheduler/call.js'
 import { checkInteger, checkKnownKeys, checkOneOf } from '../options.js'
 import { SCHEDULING_POLICIES, type SchedulingPolicy } from '../scheduler/list-scheduler.js'
@@ -50,7 +50,7 @@ export class ParallelExecutor {
     const borrowed = this.backend instanceof Compute
     const compute = this.backend instanceof Compute ? this.backend : await Compute.start({ backend: this.backend, workers: this.maxWorkers })
     const bounded = !borrowed || ((compute.backend === 'thread' || compute.backend === 'inline') && compute.nodes <= this.maxWorkers)
-    const unwatch = [...this.observers].map((observer) => compute[observeCalls](observer))
+    const unwatch = [...this.observers].map((observer) => stepRunner(compute).observeCalls(observer))
     return {
       compute,
       bounded,
@@ -68,7 +68,7 @@ export class ParallelExecutor {
    * @internal Watches every call on the pools of later runs (a recorder created before the run
    * starts its pool). Returns how to stop watching.
    */
-  [observeCalls](observer: CallObserver): () => void {
+  observeCalls(observer: CallObserver): () => void {
     this.observers.add(observer)
     return () => this.observers.delete(observer)
   }

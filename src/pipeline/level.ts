@@ -9,10 +9,9 @@ import { SpindleError } from '../errors.js'
 import { unknownStep } from '../graph/validate.js'
 import { ListScheduler } from '../scheduler/list-scheduler.js'
 import { Completions } from '../map/completions.js'
-import { transition, type Level, type RunContext } from './context.js'
-import type { Pipeline } from './pipeline.js'
+import { transition, type Level, type LevelOutcome, type RunContext } from './context.js'
+import type { PipelineDefinition, StepDefinition } from './definition.js'
 import { attempt, BRANCHES_CANCELLED, lookahead, type Ended } from './steps.js'
-import type { StepDefinition } from './pipeline.js'
 import type { StepRecord } from './types.js'
 import { endStepSpan, stepSpan, type TraceSpan } from '../observe/otel.js'
 
@@ -20,7 +19,7 @@ import { endStepSpan, stepSpan, type TraceSpan } from '../observe/otel.js'
  * The graph of one pipeline: validates names, unknown steps and cycles (before any work).
  * Recovery steps (`onFailure`) are not in it: they run only when the step they recover fails.
  */
-export function graphOf(pipeline: Pipeline): StepGraph {
+export function graphOf(pipeline: PipelineDefinition): StepGraph {
   const recovery = recoverySteps(pipeline)
   const graph = new StepGraph()
   for (const d of pipeline.steps) {
@@ -42,7 +41,7 @@ export function graphOf(pipeline: Pipeline): StepGraph {
 }
 
 /** Step → its recovery step, for the steps with `onFailure`. */
-export function recoveryOf(pipeline: Pipeline): Map<string, string> {
+export function recoveryOf(pipeline: PipelineDefinition): Map<string, string> {
   const map = new Map<string, string>()
   for (const d of pipeline.steps) {
     const target = d.options.onFailure
@@ -59,7 +58,7 @@ export function recoveryOf(pipeline: Pipeline): Map<string, string> {
   return map
 }
 
-function recoverySteps(pipeline: Pipeline): Set<string> {
+function recoverySteps(pipeline: PipelineDefinition): Set<string> {
   return new Set(recoveryOf(pipeline).values())
 }
 
@@ -85,17 +84,6 @@ function startSpan(spans: Map<string, TraceSpan>, level: Level, name: string, re
 /** A step that runs on a worker (or a shell) and so takes a slot; composite steps take none. */
 function isLeaf(def: StepDefinition): boolean {
   return def.kind !== 'parallel' && def.kind !== 'map'
-}
-
-/**
- * How a level ended, derived from its steps: `failed` if one failed (and was not recovered),
- * else `cancelled` if one was cancelled or the run was stopped, else `succeeded`.
- */
-export interface LevelOutcome {
-  readonly status: 'succeeded' | 'failed' | 'cancelled'
-  /** The output of the level's last step. */
-  readonly result: unknown
-  readonly error: unknown
 }
 
 export async function runLevel(ctx: RunContext, level: Level): Promise<LevelOutcome> {

@@ -4,19 +4,18 @@
  * holds only its calls in flight (and its results): an item's call is made (`each`) just before
  * it starts, and the step waits for a slot with one listener of its own, not one per item.
  */
-import { msPerCall, runWithSteps } from '../compute/compute.js'
 import { InvalidOptionError } from '../errors.js'
 import { shown } from '../options.js'
 import { isPending, type Pending } from '../task/pending.js'
 import { resolveStep, type Level, type RunContext } from './context.js'
-import type { StepDefinition } from './pipeline.js'
+import type { StepDefinition } from './definition.js'
 import type { StepRecord } from './types.js'
 import type { TraceParent } from '../observe/otel.js'
 
 /** Extra slots a call may take beyond `maxWorkers` (see Slots): none for a gather, or a call with a deadline. */
 export function lookaheadFor(ctx: RunContext, pending: Pending<unknown>, timeout: number | undefined): number {
   if (pending.kind !== 'call' || timeout !== undefined) return 0
-  return ctx.slots.lookahead(ctx.compute[msPerCall](pending.task!))
+  return ctx.slots.lookahead(ctx.runner.msPerCall(pending.task!))
 }
 
 export async function mapStep(ctx: RunContext, level: Level, def: StepDefinition, record: StepRecord, trace?: TraceParent): Promise<unknown> {
@@ -94,7 +93,7 @@ function runItems(
         held = undefined
         running++
         const options = { signal: stop, timeout, label: `${record.name}[${index}]` }
-        ctx.compute[runWithSteps](call, options, resolve, trace).then((value) => finished(index, value), failed)
+        ctx.runner.runWithSteps(call, options, resolve, trace).then((value) => finished(index, value), failed)
       }
       if (!over && running === 0) {
         end()

@@ -6,24 +6,15 @@
  */
 import { InvalidOptionError } from '../errors.js'
 import { closest } from '../options.js'
-import type { Pipeline } from './pipeline.js'
-
-/** One `p.param()` declaration. */
-export interface ParamDeclaration {
-  readonly name: string
-  /** The pipeline that declared it. */
-  readonly pipeline: string
-  readonly hasDefault: boolean
-  readonly defaultValue: unknown
-}
+import type { ParamDeclaration, PipelineDefinition } from './definition.js'
 
 /**
  * Every parameter the tree declares, by name, in declaration order (top level first); a name
  * declared by several pipelines of the tree lists each declaration.
  */
-export function treeParams(pipeline: Pipeline): Map<string, ParamDeclaration[]> {
+export function treeParams(pipeline: PipelineDefinition): Map<string, ParamDeclaration[]> {
   const found = new Map<string, ParamDeclaration[]>()
-  const seen = new Set<Pipeline>()
+  const seen = new Set<PipelineDefinition>()
   const stack = [pipeline]
   while (stack.length > 0) {
     const at = stack.shift()!
@@ -36,7 +27,7 @@ export function treeParams(pipeline: Pipeline): Map<string, ParamDeclaration[]> 
 }
 
 /** Refuses a value for a parameter that no pipeline of the tree declares. */
-export function checkParamNames(pipeline: Pipeline, params: Readonly<Record<string, unknown>>, declared = treeParams(pipeline)): void {
+export function checkParamNames(pipeline: PipelineDefinition, params: Readonly<Record<string, unknown>>, declared = treeParams(pipeline)): void {
   for (const name of Object.keys(params)) {
     if (!declared.has(name)) throw new InvalidOptionError(unknownParamMessage(name, pipeline.name, [...declared.keys()]))
   }

@@ -9,41 +9,22 @@ import { extname } from 'node:path'
 import { fileURLToPath } from 'node:url'
 import { InvalidOptionError } from '../errors.js'
 import { checkDuration, checkInteger, checkKnownKeys, shown } from '../options.js'
-import { isPending, Pending, type StepId } from '../task/pending.js'
+import { isPending, Pending, type StepRef } from '../task/pending.js'
 import { duplicateStep } from '../graph/validate.js'
 import { visitInOrder } from '../task/walk.js'
 import { runPipeline, type RunPipelineOptions } from './run.js'
 import { mapItemCall } from './map-step.js'
-import type { ParamDeclaration } from './params.js'
 import { checkShellValue, type ShellOptions, type ShellResult, type ShellValue } from './shell.js'
+import type { MapDefinition, ParamDeclaration, PipelineDefinition, StepDefinition } from './definition.js'
 import type { RunRecord, StepKind, StepOptions } from './types.js'
-
-export interface StepDefinition {
-  readonly name: string
-  readonly kind: StepKind
-  readonly pending: Pending<unknown> | undefined
-  readonly command: readonly ShellValue[] | string | undefined
-  readonly shell: ShellOptions
-  readonly branches: Readonly<Record<string, Pipeline>> | undefined
-  readonly map: MapDefinition | undefined
-  readonly options: StepOptions
-  /** Names of the steps of this pipeline it waits for. */
-  readonly deps: readonly string[]
-}
-
-export interface MapDefinition {
-  readonly items: readonly unknown[] | Pending<readonly unknown[]>
-  readonly each: (item: unknown, index: number) => Pending<unknown>
-  readonly reduce: ((values: unknown[]) => unknown) | undefined
-}
 
 const STEP_KEYS = ['after', 'retries', 'retryDelay', 'timeout', 'priority', 'cache', 'onFailure']
 
-export class Pipeline {
+export class Pipeline implements PipelineDefinition {
   private readonly definitions = new Map<string, StepDefinition>()
   private readonly parameters = new Map<string, ParamDeclaration>()
   /** Steps of other pipelines this one reads (they must contain it, or the run fails at once). */
-  readonly externals = new Map<string, StepId>()
+  readonly externals = new Map<string, StepRef>()
 
   constructor(readonly name: string) {
     if (typeof name !== 'string' || name === '') throw new InvalidOptionError(`Expected the pipeline name to be a non-empty string, got ${shown(name)}`)
@@ -199,7 +180,7 @@ export class Pipeline {
     })
   }
 
-  private reference(ref: StepId, into: Set<string>): void {
+  private reference(ref: StepRef, into: Set<string>): void {
     if (ref.param !== undefined) return // parameters are there from the start
     if (ref.pipeline === this) into.add(ref.name)
     else this.externals.set(`${ref.pipeline.name}\0${ref.name}`, ref)

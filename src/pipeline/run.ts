@@ -10,9 +10,10 @@ import { checkKnownKeys, checkSignal, shown } from '../options.js'
 import { InvalidOptionError } from '../errors.js'
 import type { Pending } from '../task/pending.js'
 import type { RunContext } from './context.js'
+import { stepRunner } from '../compute/compute.js'
 import { ParallelExecutor } from './executor.js'
 import { graphOf, runLevel } from './level.js'
-import type { Pipeline } from './pipeline.js'
+import type { PipelineDefinition } from './definition.js'
 import { Slots } from './slots.js'
 import type { StepGraph } from '../graph/step-graph.js'
 import { openPersistence } from './persistence.js'
@@ -45,13 +46,13 @@ export interface RunPipelineOptions {
   cacheDir?: string
 }
 
-export async function runPipeline(pipeline: Pipeline, options: RunPipelineOptions): Promise<RunRecord> {
+export async function runPipeline(pipeline: PipelineDefinition, options: RunPipelineOptions): Promise<RunRecord> {
   checkKnownKeys('pipeline.run()', options, ['executor', 'signal', 'continueOnError', 'cancelRunning', 'params', 'onEvent', 'runLog', 'resume', 'cacheDir'])
   if (options.signal !== undefined) checkSignal('signal', options.signal)
   if (options.params !== undefined && (typeof options.params !== 'object' || options.params === null)) {
     throw new InvalidOptionError(`Expected \`params\` to be an object of parameter values, got ${shown(options.params)}`)
   }
-  const graphs = new Map<Pipeline, StepGraph>()
+  const graphs = new Map<PipelineDefinition, StepGraph>()
   validateTree(pipeline, [], graphs)
   if (options.params !== undefined) checkParamNames(pipeline, options.params)
   const executor = options.executor ?? new ParallelExecutor()
@@ -68,12 +69,19 @@ export async function runPipeline(pipeline: Pipeline, options: RunPipelineOption
   const emit = onEvent === undefined ? () => {} : (event: PipelineEvent) => persistence.afterDurable(() => onEvent(event))
   await loadTracing() // the run's span covers the pool's start
   const trace = TraceParent.active()?.span(`spindle.pipeline ${pipeline.name}`, { 'spindle.pipeline.name': pipeline.name, 'spindle.run.id': id })
-  const { compute, close, bounded } = await executor.open().catch((error: unknown) => {
+  let opened: Awaited<ReturnType<typeof executor.open>>
+  try {
+    opened = await executor.open()
+  } catch (error) {
+    // No pool, no run: its record ends as failed, the journal's file is closed, and the run's span ends with the error.
+    options.signal?.removeEventListener('abort', userAbort)
+    await persistence.finish('failed', Date.now()).catch(() => {})
     trace?.end(error)
     throw error
-  })
+  }
+  const { compute, close, bounded } = opened
   const ctx: RunContext = {
-    compute,
+    runner: stepRunner(compute),
     executor,
     slots: new Slots(executor.maxWorkers, bounded),
     stop,
@@ -87,6 +95,7 @@ export async function runPipeline(pipeline: Pipeline, options: RunPipelineOption
     failed: false,
     persistence,
     graphs,
+    runLevel: (level) => runLevel(ctx, level),
   }
   const outputs = new Map<string, unknown>()
   emit({ type: 'run', status: 'running', run: id, at: startedAt, steps: pipeline.steps.map((s) => s.name) })
@@ -108,10 +117,10 @@ export async function runPipeline(pipeline: Pipeline, options: RunPipelineOption
 }
 
 /** Every level's graph is valid, and a branch reads only steps of pipelines that contain it. The graphs are kept for the run. */
-function validateTree(pipeline: Pipeline, ancestors: readonly Pipeline[], graphs: Map<Pipeline, StepGraph>): void {
+function validateTree(pipeline: PipelineDefinition, ancestors: readonly PipelineDefinition[], graphs: Map<PipelineDefinition, StepGraph>): void {
   graphs.set(pipeline, graphOf(pipeline))
   for (const ref of pipeline.externals.values()) {
-    if (ancestors.includes(ref.pipeline as Pipeline)) continue
+    if (ancestors.includes(ref.pipeline as PipelineDefinition)) continue
     throw new SpindleError(
       'ERR_SPINDLE_FOREIGN_STEP',
       `Pipeline "${pipeline.name}" uses step "${ref.name}" of pipeline "${ref.pipeline.name}", which does not contain it. ` +
@@ -123,7 +132,7 @@ function validateTree(pipeline: Pipeline, ancestors: readonly Pipeline[], graphs
 
 function makeRecord(
   id: string,
-  pipeline: Pipeline,
+  pipeline: PipelineDefinition,
   status: RunStatus,
   startedAt: number,
   endedAt: number,

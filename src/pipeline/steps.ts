@@ -1,10 +1,8 @@
 /** Running one step of each kind, with its retries. A step's outcome never rejects: it says how it ended. */
-import { runWithSteps } from '../compute/compute.js'
 import type { Pending } from '../task/pending.js'
 import { resolveStep, transition, type Level, type RunContext } from './context.js'
-import { runLevel } from './level.js'
 import { lookaheadFor, mapStep } from './map-step.js'
-import type { StepDefinition } from './pipeline.js'
+import type { StepDefinition } from './definition.js'
 import { resolveShell, runShell } from './shell.js'
 import type { StepRecord } from './types.js'
 import { stepCacheKey } from './persistence.js'
@@ -92,7 +90,7 @@ async function shell(ctx: RunContext, level: Level, def: StepDefinition, record:
 
 function call(ctx: RunContext, level: Level, def: StepDefinition, record: StepRecord, trace: TraceParent | undefined): Promise<unknown> {
   const options = { signal: ctx.stop.signal, timeout: def.options.timeout, onDispatch: (node: number) => dispatched(record, node), label: record.name }
-  return ctx.compute[runWithSteps](def.pending!, options, (ref) => resolveStep(ctx, level, ref), trace)
+  return ctx.runner.runWithSteps(def.pending!, options, (ref) => resolveStep(ctx, level, ref), trace)
 }
 
 /**
@@ -131,7 +129,7 @@ async function parallel(ctx: RunContext, level: Level, def: StepDefinition, trac
   const names = Object.keys(def.branches!)
   const results = await Promise.all(
     names.map((branch) =>
-      runLevel(ctx, { pipeline: def.branches![branch]!, prefix: `${level.prefix}${def.name}/${branch}/`, outputs: new Map(), keys: new Map(), parent: level, trace }),
+      ctx.runLevel({ pipeline: def.branches![branch]!, prefix: `${level.prefix}${def.name}/${branch}/`, outputs: new Map(), keys: new Map(), parent: level, trace }),
     ),
   )
   const failed = results.findIndex((r) => r.status === 'failed')

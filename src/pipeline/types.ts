@@ -1,12 +1,9 @@
 /** The shapes a pipeline run reports: step records, the run record, events. */
 import type { Pending } from '../task/pending.js'
+// A step's kind and status and a run's status are what the run log records: defined there, below the pipeline.
+import type { RunStatus, StepKind, StepStatus } from '../runlog/records.js'
 
-export type StepKind = 'call' | 'shell' | 'stub' | 'parallel' | 'map'
-
-/** pending → running → succeeded | failed; skipped (a dependency failed); cancelled (never finished). */
-export type StepStatus = 'pending' | 'running' | 'succeeded' | 'failed' | 'skipped' | 'cancelled'
-
-export type RunStatus = 'succeeded' | 'failed' | 'cancelled'
+export type { RunStatus, StepKind, StepStatus }
 
 export interface StepRecord {
   readonly name: string

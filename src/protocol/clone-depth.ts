@@ -4,8 +4,7 @@
  * cloneability walk is iterative and never needs this; a thorough check after a failed send does.
  */
 import { types } from 'node:util'
-import type { NotCloneable } from './cloneable.js'
-import { Frame, pathOf, SEG_INDEX, SEG_PROP, SEG_ROOT } from './value-path.js'
+import { Frame, pathOf, SEG_INDEX, SEG_PROP, SEG_ROOT, type NotCloneable } from './value-path.js'
 
 /** Nesting past which structured clone (V8's serializer recurses) may overflow the stack: ~3,000-5,000 on Node 20. */
 const MAX_DEPTH = 2000

@@ -21,18 +21,13 @@ import { NotCloneableError } from '../errors.js'
 import { TYPED_ARRAYS } from './codec-shared.js'
 import { describeValue, errorText, ownConstructorName, whatIsLost } from './describe-value.js'
 import { findTooDeep } from './clone-depth.js'
-import { Frame, pathOf, SEG_INDEX, SEG_MAP_KEY, SEG_MAP_VALUE, SEG_PROP, SEG_ROOT, SEG_SET_MEMBER } from './value-path.js'
+import { ARGS, Frame, pathOf, SEG_INDEX, SEG_MAP_KEY, SEG_MAP_VALUE, SEG_PROP, SEG_ROOT, SEG_SET_MEMBER, type NotCloneable } from './value-path.js'
 
-export interface NotCloneable {
-  /** Where the value sits, e.g. `args[1].model.predict` or `value.get("key")`. */
-  path: string
-  /** What it is and why it cannot be sent, e.g. `a function (predict)`. */
-  what: string
-}
+const ARGUMENT_INDEX = new RegExp(`^${ARGS}\\[(\\d+)\\]`)
 
-/** The error of a call of task `label` whose arguments hold `bad` (found in `args`). */
+/** The error of a call of task `label` whose arguments hold `bad` (found from the root `ARGS`). */
 export function argumentsNotCloneable(label: string, bad: NotCloneable, cause?: unknown): NotCloneableError {
-  const position = /^args\[(\d+)\]/.exec(bad.path)?.[1]
+  const position = ARGUMENT_INDEX.exec(bad.path)?.[1]
   return new NotCloneableError(
     `Cannot send ${position === undefined ? 'the arguments' : `argument ${position}`} of task ${label} to a worker: ` +
       `${bad.path} is ${bad.what}. Pass plain data (objects, arrays, numbers, strings, typed arrays, Map, Set, Date), ` +

@@ -9,8 +9,6 @@
  */
 import type { EncodedThrown } from './error-codec.js'
 
-export const PROTOCOL_VERSION = 1
-
 /** A task's id (unique in this process), module URL and export name. */
 export type TaskDefinition = readonly [id: number, module: string, name: string]
 
@@ -70,16 +68,21 @@ export interface OutputLine {
   readonly output: readonly [seq: number, stream: 1 | 2, text: string]
 }
 
+/**
+ * Worker → caller: results a running call sends ahead of its answer (worker/map-partial.ts: a
+ * long map chunk's finished items, on a pool of other processes or hosts), tagged with the call
+ * (`seq`). They survive the loss of the node, so a chunk run again runs only the rest.
+ */
+export interface PartialResult {
+  readonly partial: readonly [seq: number, data: unknown]
+}
+
 /** Caller → worker: how nested call `reply` ended. */
 export interface NestedReply {
   readonly reply: number
   readonly ok: boolean
   readonly value?: unknown
   readonly error?: EncodedThrown
-}
-
-export function isBatchResponse(message: unknown): message is BatchResponse {
-  return Array.isArray(message)
 }
 
 export function callCount(request: BatchRequest): number {

@@ -4,6 +4,22 @@
  * builds the text only when it finds something.
  */
 
+/** What cannot be sent, and where it sits. */
+export interface NotCloneable {
+  /** Where the value sits, e.g. `args[1].model.predict` or `value.get("key")`. */
+  path: string
+  /** What it is and why it cannot be sent, e.g. `a function (predict)`. */
+  what: string
+}
+
+/** The root of a path into a call's arguments: `args[1].model` is in the call's second argument. */
+export const ARGS = 'args'
+
+/** The path of a call's argument `index` (where a path into it starts). */
+export function argumentPath(index: number): string {
+  return `${ARGS}[${index}]`
+}
+
 export const SEG_ROOT = 0
 export const SEG_PROP = 1
 export const SEG_INDEX = 2

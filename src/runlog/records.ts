@@ -20,11 +20,17 @@
 import { createHash } from 'node:crypto'
 import { SpindleError } from '../errors.js'
 import { decodeThrown, encodeThrown, type EncodedThrown } from '../protocol/error-codec.js'
-import type { RunStatus, StepKind, StepStatus } from '../pipeline/types.js'
 
 export const FORMAT_VERSION = 2
 /** Outputs of at most this many bytes are kept in their record's line; larger ones get a file. */
 export const INLINE_MAX = 4096
+
+export type StepKind = 'call' | 'shell' | 'stub' | 'parallel' | 'map'
+
+/** pending → running → succeeded | failed; skipped (a dependency failed); cancelled (never finished). */
+export type StepStatus = 'pending' | 'running' | 'succeeded' | 'failed' | 'skipped' | 'cancelled'
+
+export type RunStatus = 'succeeded' | 'failed' | 'cancelled'
 
 /** What the runner knows about a step when it records it (a `StepRecord` fits). */
 export interface StepRecordData {

@@ -5,10 +5,9 @@
  */
 import { join } from 'node:path'
 import { SpindleError } from '../errors.js'
-import type { RunStatus, StepStatus } from '../pipeline/types.js'
 import { writeFileAtomic } from './atomic-file.js'
 import { Journal } from './journal.js'
-import { countSteps, encodeRun, encodeStep, INLINE_MAX, type RunFile, type StepRecordData } from './records.js'
+import { countSteps, encodeRun, encodeStep, INLINE_MAX, type RunFile, type RunStatus, type StepRecordData, type StepStatus } from './records.js'
 import { serializeValue, type StoredValue } from './stored-value.js'
 
 export const RUN_FILE = 'run.json'

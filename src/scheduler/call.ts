@@ -1,29 +1,8 @@
 /** One submitted call as the dispatcher tracks it, from queued to settled. */
 import { taskLabel, type TaskRef } from '../task/pending.js'
 import type { BackendNode, BatchControl } from '../backends/backend.js'
+import type { CallOptions } from '../task/call-sink.js'
 import type { AbortWatch } from './abort-watch.js'
-
-export interface CallOptions {
-  /** Run on this node only (an index). */
-  node?: number | undefined
-  /** Deadline in ms from the moment the call starts running; the work is stopped at it. */
-  timeout?: number | undefined
-  /** Cancels the call whether queued or running. */
-  signal?: AbortSignal | undefined
-  /**
-   * What batch sizing learns the cost per call under, when not the task: calls of one task
-   * whose cost differs wildly by caller (parallelMap's chunks) get a key per caller.
-   */
-  costKey?: number | undefined
-  /** Told which node each call goes to, and the how-manieth time it runs (pipelines record where a step ran; traces). */
-  onDispatch?: ((node: number, attempt: number) => void) | undefined
-  /** What the call is for, as traces show it (a pipeline step's name). */
-  label?: string | undefined
-  /** For a call a running task submitted (parallelMap inside a task): the submitting call's `seq`. */
-  parent?: number | undefined
-  /** The W3C traceparent of the call's span (observe/otel.ts): it travels with the call, and the task runs inside it. */
-  traceparent?: string | undefined
-}
 
 /**
  * Watches every call of a dispatcher (run recorders, traces). The dispatcher calls it only when
@@ -44,17 +23,6 @@ export interface CallObserver {
   settled(call: Call, failed: boolean, error: unknown): void
 }
 
-/** Somewhere to submit single calls: a pool, seen from the caller's thread or from inside a task. */
-export interface CallSink {
-  /** How many nodes share the calls (what chunking divides work over). */
-  readonly nodes: number
-  /** Whether a SharedArrayBuffer reaches the nodes as shared memory (not across processes). */
-  readonly sharedMemory: boolean
-  /** Set when calls run on threads other than the caller's (a thread pool seen from its owner): background work there costs the caller nothing. */
-  readonly offThread?: true
-  submit(task: TaskRef, args: readonly unknown[], options: CallOptions): Promise<unknown>
-}
-
 export type CallState = 'queued' | 'running' | 'settled'
 
 export class Call {
@@ -66,6 +34,8 @@ export class Call {
   batch: RunningBatch | undefined = undefined
   /** Watching `options.signal` for this call, until it settles. */
   abortWatch: AbortWatch<Call> | undefined = undefined
+  /** When it was queued (`performance.now()`, read once per tick of submits): its wait is sampled when sent. */
+  queuedAt = 0
 
   constructor(
     readonly seq: number,
@@ -145,4 +115,6 @@ export interface RunningBatch {
   /** Asked to be taken back for an idle node once already (it had started, or the answer is on its way). */
   revoking: boolean
   timer: NodeJS.Timeout | undefined
+  /** When it was sent (DispatchStats' clock): its calls' wait ends here. */
+  readonly sentAt: number
 }

@@ -12,17 +12,21 @@ import { BatchWriter, taskId } from './batch-writer.js'
 import { decodeThrown } from '../protocol/error-codec.js'
 import type { TaskRef } from '../task/pending.js'
 import { BatchSizer } from './batch-sizer.js'
-import { Call, watchedCall, type CallObserver, type CallOptions, type RunningBatch } from './call.js'
+import type { CallOptions } from '../task/call-sink.js'
+import { Call, watchedCall, type CallObserver, type RunningBatch } from './call.js'
 import { CallQueue } from './call-queue.js'
+import { DispatchStats, unsettled } from './dispatch-stats.js'
 import { AbortWatch } from './abort-watch.js'
 import { handleNodeFailure, handleUnsendable, timeoutError } from './failures.js'
 import { askBack, batchToTakeBack } from './steal.js'
-import { writeTaskOutput } from './task-output.js'
+import { runningCall, taskOutput, type OutputSink } from './task-output.js'
 import { closedError, lostNodeError, nowhereToRun } from './unrunnable.js'
 
 export interface DispatcherOptions {
   /** How many times a call may be interrupted by a lost node before it fails. */
   interruptionRetries: number
+  /** Where the lines tasks print go. */
+  output: OutputSink
 }
 
 export class Dispatcher {
@@ -35,6 +39,8 @@ export class Dispatcher {
   /** Cost keys of nested calls, per node: each worker numbers its own map runs. */
   private readonly nestedCostKeys = new Map<string, number>()
   private readonly sizer = new BatchSizer()
+  /** Counts and timings for `compute.stats()` (dispatch-stats.ts). */
+  readonly stats: DispatchStats
   private readonly abortWatch = new AbortWatch<Call>((call, reason) => this.cancel(call, reason))
   private nextSeq = 1
   private closed = false
@@ -53,9 +59,11 @@ export class Dispatcher {
     this.waiting = new CallQueue(backend.nodes.length)
     this.free = backend.nodes.map((node) => node.slots)
     this.writer = new BatchWriter(backend.nodes)
+    this.stats = new DispatchStats(backend.nodes.length)
     for (const node of backend.nodes) {
       node.serveNested?.((parent, task, args, options) => this.submitNested(node.index, parent, task, args, options))
-      node.serveOutput?.((seq, stream, text) => writeTaskOutput(this.running, backend.kind, node, seq, stream, text))
+      node.serveOutput?.(taskOutput(options.output, this.running, backend, node))
+      node.servePartial?.((seq, data) => runningCall(this.running, node, seq)?.options.onPartial?.(data))
       node.watch?.(() => this.statusChanged(node))
     }
   }
@@ -67,6 +75,11 @@ export class Dispatcher {
   /** What a call of `task` has cost on a node so far, in ms (undefined before one has run). */
   msPerCall(task: TaskRef): number | undefined {
     return this.sizer.msPerCall(taskId(task))
+  }
+
+  /** Calls waiting to be sent, and calls sent to a node that have not settled (running, or waiting there behind another batch). */
+  counts(): { queued: number; running: number } {
+    return { queued: this.waiting.size, running: unsettled(this.running) }
   }
 
   /** Queues one call; `resolve`/`reject` are called exactly once. */
@@ -82,6 +95,7 @@ export class Dispatcher {
       this.observer === undefined
         ? new Call(this.nextSeq++, task, taskId(task), args, options, resolve, reject)
         : watchedCall(this.observer, this.nextSeq++, task, taskId(task), args, options, resolve, reject)
+    this.stats.submitted++
     if (this.closed) return call.reject(closedError(call))
     const { signal } = options
     const nowhere = nowhereToRun(this.backend.nodes, call)
@@ -91,6 +105,7 @@ export class Dispatcher {
       call.abortWatch = this.abortWatch
       this.abortWatch.watch(call, signal)
     }
+    call.queuedAt = this.stats.stamp()
     this.waiting.add(call, front)
     this.pumpSoon()
   }
@@ -135,10 +150,13 @@ export class Dispatcher {
     }
     // Whatever still runs has had its time: the backend stops it now.
     await this.backend.close()
+    this.stats.endedAt = performance.now()
   }
 
   /** Puts interrupted calls back at the head of their queue, in their original order. */
   requeue(calls: Call[], takenBack = false): void {
+    // An interrupted call waits anew; one taken back before it started is still in its first wait.
+    const now = takenBack || calls.length === 0 ? 0 : performance.now()
     for (let i = calls.length - 1; i >= 0; i--) {
       const call = calls[i]!
       if (this.closed) {
@@ -152,6 +170,7 @@ export class Dispatcher {
         continue
       }
       this.observer?.queued(call, takenBack)
+      if (!takenBack) call.queuedAt = now
       this.waiting.add(call, true)
     }
   }
@@ -181,7 +200,11 @@ export class Dispatcher {
     this.pumpQueued = true
     queueMicrotask(() => {
       this.pumpQueued = false
-      this.pump()
+      try {
+        this.pump()
+      } finally {
+        this.stats.fresh = false // the batches sent here were stamped with the submits' clock
+      }
     })
   }
 
@@ -220,7 +243,7 @@ export class Dispatcher {
   }
 
   private send(node: BackendNode, calls: Call[]): void {
-    const batch: RunningBatch = { node, calls, control: undefined, revoking: false, timer: undefined }
+    const batch: RunningBatch = { node, calls, control: undefined, revoking: false, timer: undefined, sentAt: this.stats.now() }
     for (const call of calls) {
       call.state = 'running'
       call.batch = batch
@@ -254,15 +277,19 @@ export class Dispatcher {
     const [ms, errors] = response
     if (this.observer !== undefined) this.observer.ran(calls, ms)
     if (calls.every((c) => c.costKey === calls[0]!.costKey)) this.sizer.record(calls[0]!.costKey, calls.length, ms)
+    this.stats.ran(batch, ms)
     let failed = 0
+    let resolved = 0
     for (let i = 0; i < calls.length; i++) {
       const call = calls[i]!
       if (errors !== undefined && failed < errors.length && errors[failed]![0] === i) {
         call.reject(decodeThrown(errors[failed++]![1]))
       } else {
+        if (!call.settled) resolved++
         call.resolve(response[RESPONSE_HEADER + i])
       }
     }
+    this.stats.completed += resolved
     this.pump(true)
   }
 

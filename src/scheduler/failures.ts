@@ -9,15 +9,23 @@
  */
 import { InterruptedError, NotCloneableError, TimeoutError, WorkerExitError } from '../errors.js'
 import { argumentsNotCloneable, findNotCloneable } from '../protocol/cloneable.js'
+import { ARGS } from '../protocol/value-path.js'
 import type { NodeFailure } from '../backends/backend.js'
 import { decodeThrown } from '../protocol/error-codec.js'
 import { warnStrayCrash } from '../worker/crash-slot.js'
 import type { Call, RunningBatch } from './call.js'
-import type { Dispatcher } from './dispatcher.js'
+
+/** The dispatcher as failure handling sees it: its backend's kind, its retry limit, and where calls go back. */
+export interface Requeuer {
+  readonly backend: { readonly kind: string }
+  readonly options: { readonly interruptionRetries: number }
+  /** Puts calls back at the head of the queue (`takenBack`: they never started, no retry used). */
+  requeue(calls: Call[], takenBack?: boolean): void
+}
 
 const warned = new WeakSet<object>()
 
-export function handleNodeFailure(dispatcher: Dispatcher, batch: RunningBatch, nodeFailure: NodeFailure): void {
+export function handleNodeFailure(dispatcher: Requeuer, batch: RunningBatch, nodeFailure: NodeFailure): void {
   const live = batch.calls.filter((c) => !c.settled)
   if (live.length === 0) return
   // Never started (taken back, or its worker died first): nothing ran, so no retry is used up.
@@ -103,10 +111,10 @@ function describeThrown(thrown: unknown): string {
  * faults fail with the path; the others go back to the queue (true: there is work to pump). With
  * none to blame, each fails with what the send threw.
  */
-export function handleUnsendable(dispatcher: Dispatcher, batch: RunningBatch, error: unknown): boolean {
+export function handleUnsendable(dispatcher: Requeuer, batch: RunningBatch, error: unknown): boolean {
   const innocent: Call[] = []
   for (const call of batch.calls) {
-    const bad = findNotCloneable(call.args, 'args', true)
+    const bad = findNotCloneable(call.args, ARGS, true)
     if (bad !== undefined) call.reject(argumentsNotCloneable(call.label, bad, error))
     else innocent.push(call)
   }
@@ -117,7 +125,7 @@ export function handleUnsendable(dispatcher: Dispatcher, batch: RunningBatch, er
   const refused = error instanceof Error && error.name === 'DataCloneError'
   for (const call of innocent) {
     if (!refused) call.reject(error)
-    else call.reject(new NotCloneableError(`Cannot send the arguments of task ${call.label} to a worker: ${error.message}`, 'args', { cause: error }))
+    else call.reject(new NotCloneableError(`Cannot send the arguments of task ${call.label} to a worker: ${error.message}`, ARGS, { cause: error }))
   }
   return false
 }

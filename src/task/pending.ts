@@ -17,13 +17,17 @@ declare const resultType: unique symbol
 
 export type PendingKind = 'call' | 'gather' | 'step'
 
-/** The step of a pipeline a `step` Pending stands for: its output, once the step has run. */
-export interface StepId {
-  /** The pipeline that defines it (compared by identity). */
+/**
+ * What a `step` Pending stands for: a value the pipeline running it supplies (a step's output
+ * once the step has run, or a run parameter). Only what messages need is said here; the
+ * pipeline's own `StepId` (pipeline/definition.ts) says the rest.
+ */
+export interface StepRef {
+  /** The pipeline that supplies it (compared by identity). */
   readonly pipeline: { readonly name: string }
   readonly name: string
-  /** Set when this is a run parameter rather than a step. */
-  readonly param?: { readonly defaultValue: unknown; readonly hasDefault: boolean }
+  /** Set when this is a run parameter rather than a step (what it holds is the pipeline's business). */
+  readonly param?: object
 }
 
 export class Pending<T> {
@@ -37,7 +41,7 @@ export class Pending<T> {
     /** Arguments (values or Pendings) for `call`; the items for `gather`. */
     readonly args: readonly unknown[],
     /** The step, for `step`. */
-    readonly step?: StepId,
+    readonly step?: StepRef,
   ) {
     Object.freeze(this)
   }
@@ -53,7 +57,7 @@ export class Pending<T> {
   }
 
   /** @internal A pipeline step's output (what `pipeline.step()` returns). */
-  static step<T>(step: StepId): Pending<T> {
+  static step<T>(step: StepRef): Pending<T> {
     return new Pending<T>('step', undefined, [], Object.freeze(step))
   }
 

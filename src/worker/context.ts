@@ -1,6 +1,6 @@
 import { AsyncLocalStorage } from 'node:async_hooks'
 import { SpindleError } from '../errors.js'
-import type { CallSink } from '../scheduler/call.js'
+import type { CallSink } from '../task/call-sink.js'
 import type { Owner } from './crash-slot.js'
 
 export type BackendKind = 'thread' | 'process' | 'ssh' | 'inline'
@@ -41,6 +41,8 @@ export interface CallOwner extends Owner {
 interface ContextState {
   worker: TaskContext | undefined
   calls: AsyncLocalStorage<CallOwner>
+  /** Where a worker sends results ahead of a call's answer (PartialResult), once it has a port. */
+  partials?: ((seq: number, data: unknown) => void) | undefined
 }
 const KEY = Symbol.for('spindle.taskContext.v2')
 const holder = globalThis as unknown as Record<symbol, ContextState | undefined>
@@ -52,6 +54,22 @@ export const callOwners: AsyncLocalStorage<CallOwner> = state.calls
 /** Called once by a worker runtime: every task on this thread runs on this node. */
 export function setWorkerContext(info: InstanceInfo, pool?: CallSink): void {
   state.worker = { info: Object.freeze({ ...info, peers: Object.freeze([...info.peers]) }), pool }
+}
+
+/** Called once by a worker runtime: where `sendPartial` posts. */
+export function sendPartialsTo(send: (seq: number, data: unknown) => void): void {
+  state.partials = send
+}
+
+/**
+ * Sends results of the running call ahead of its answer (worker/map-partial.ts); false where
+ * nothing can carry them (outside a call, or not on a worker).
+ */
+export function sendPartial(data: unknown): boolean {
+  const seq = state.calls.getStore()?.seq
+  if (seq === undefined || state.partials === undefined) return false
+  state.partials(seq, data)
+  return true
 }
 
 /** The context of the task running now, or undefined outside a task. */

@@ -14,7 +14,8 @@
 import { encodeThrown, type EncodedThrown } from '../protocol/error-codec.js'
 import { resolveFn, type FnSpec, type ItemFn } from '../map/fn-spec.js'
 import type { TypedArray } from '../map/outcome.js'
-import { alreadyChecked, isThenable } from './runtime.js'
+import { isThenable } from '../thenable.js'
+import { alreadyChecked } from './runtime.js'
 import { checkedResult, refusedResults } from './map-chunk.js'
 
 /** Int32 cells of the state: the next claim (an index into the round's blocks). */

@@ -1,53 +1,58 @@
 /**
  * The task behind parallelMap: applies the map's function to one chunk of items on a node.
  * One call per chunk, so per-call costs are paid once per chunk, and a chunk's results come
- * back together: an interruption re-runs the whole chunk (never a partial result), and an exit
- * blamed on an item leaves a rescue (map-rescue.ts) so that only that item fails.
+ * back together. An exit blamed on an item leaves a rescue (map-rescue.ts) so that only that
+ * item fails; off the caller's process, a long chunk sends its finished items' results ahead
+ * (map-partial.ts), so that a lost agent's chunk runs again only from where they end (`from`).
  */
 import { encodeThrown, type EncodedThrown } from '../protocol/error-codec.js'
 import { findNotCloneable } from '../protocol/cloneable.js'
 import { NotCloneableError } from '../errors.js'
-import { resolveFn, type FnSpec, type ItemFn } from '../map/fn-spec.js'
-import { alreadyChecked } from './runtime.js'
+import { loadedFn, resolveFn, type FnSpec, type ItemFn } from '../map/fn-spec.js'
+import { alreadyChecked, prepareBeforeBegin } from './runtime.js'
+import { loadedTask, loadTask } from './task-loader.js'
 import { beginRescue, endRescue } from './map-rescue.js'
+import { PartialSender } from './map-partial.js'
+import type { ChunkItems, ChunkResult } from './map-chunk-types.js'
+
+export type { ChunkItems, ChunkResult } from './map-chunk-types.js'
 
 /**
- * Items as an array, or a range of a typed array in shared memory (results go to `output`);
- * `rescue` where the caller shares memory with the worker (see map-rescue.ts).
+ * Synchronous unless the function must still load or an item returns a promise: a chunk holds
+ * its worker until it ends, so the batch sent after it has not begun meanwhile (it can still be
+ * taken back, and it never counts as started if its agent dies).
  */
-export type ChunkItems =
-  | { readonly kind: 'array'; readonly items: readonly unknown[]; readonly rescue?: SharedArrayBuffer }
-  | { readonly kind: 'shared'; readonly input: TypedArray; readonly output: TypedArray; readonly end: number; readonly rescue?: SharedArrayBuffer }
-
-type TypedArray = Float64Array | Float32Array | Int32Array | Uint32Array | Int16Array | Uint16Array | Int8Array | Uint8Array | Uint8ClampedArray
-
-export interface ChunkResult {
-  /** Results in item order (array chunks only). */
-  values?: unknown[]
-  /** Failed items as [offset in chunk, encoded thrown value]. */
-  errors?: Array<[number, EncodedThrown]>
-  /** With stopOnError: the offset of the first failure; items after it did not run. */
-  stoppedAt?: number
-  /** Milliseconds the chunk took on the worker (the engine sizes chunks by it). */
-  ms?: number
-  /** Set when an item returned a promise: the function's cost is not CPU, and it never runs on the caller. */
-  async?: true
-}
-
-export async function mapChunk(
+export function mapChunk(
   spec: FnSpec,
   chunk: ChunkItems,
   start: number,
   context: Record<string, unknown> | undefined,
   stopOnError: boolean,
-): Promise<ChunkResult> {
-  const fn = await resolveFn(spec, context)
-  const began = performance.now()
-  const result = await (chunk.kind === 'array' ? mapArray(fn, chunk.items, start, stopOnError, chunk.rescue) : mapShared(fn, chunk, start, stopOnError))
-  result.ms = performance.now() - began
-  // Every value was checked as it was stored; if clone refuses one anyway, each fails on its own.
-  return alreadyChecked(result, () => checkedThoroughly(result, start, stopOnError))
+): ChunkResult | Promise<ChunkResult> {
+  const fn = loadedFn(spec, context)
+  if (fn === undefined) return resolveFn(spec, context).then((loaded) => mapWith(loaded, chunk, start, stopOnError))
+  return mapWith(fn, chunk, start, stopOnError)
 }
+
+function mapWith(fn: ItemFn, chunk: ChunkItems, start: number, stopOnError: boolean): ChunkResult | Promise<ChunkResult> {
+  const began = performance.now()
+  const finish = (result: ChunkResult): ChunkResult => {
+    // A chunk run again from `from` ran only its rest: its time does not measure the chunk.
+    if (chunk.kind !== 'array' || (chunk.from ?? 0) === 0) result.ms = performance.now() - began
+    // Every value was checked as it was stored; if clone refuses one anyway, each fails on its own.
+    return alreadyChecked(result, () => checkedThoroughly(result, start, stopOnError))
+  }
+  const result = chunk.kind === 'array' ? mapArray(fn, chunk, start, stopOnError) : mapShared(fn, chunk, start, stopOnError)
+  return result instanceof Promise ? result.then(finish) : finish(result)
+}
+
+// The map's function is loaded before a chunk begins (as the chunk's task module is): a worker
+// idle while it loads would begin the chunk sent after it as well.
+prepareBeforeBegin(mapChunk, (spec) => {
+  const fn = spec as FnSpec
+  if (fn.kind !== 'task' || loadedTask(fn.module, fn.name) !== undefined) return undefined
+  return loadTask(fn.module, fn.name).catch(() => {}) // a failure is the chunk's to report, as it resolves the function
+})
 
 /**
  * The result again, every value checked thoroughly (an array's named properties too): those
@@ -55,9 +60,10 @@ export async function mapChunk(
  */
 function checkedThoroughly(result: ChunkResult, start: number, stopOnError: boolean): ChunkResult | undefined {
   const values = result.values
-  const refused = values === undefined ? [] : refusedResults(values.entries(), start)
+  const from = result.from ?? 0
+  const refused = values === undefined ? [] : refusedResults(values.map((value, i): [number, unknown] => [from + i, value]), start)
   if (refused.length === 0) return undefined
-  for (const [i] of refused) values![i] = undefined
+  for (const [i] of refused) values![i - from] = undefined
   const errors = [...(result.errors ?? []), ...refused].sort((a, b) => a[0] - b[0])
   return { ...result, errors, stoppedAt: stopOnError ? errors[0]![0] : result.stoppedAt }
 }
@@ -75,29 +81,36 @@ export function refusedResults(results: Iterable<[number, unknown]>, start: numb
   return refused
 }
 
-async function mapArray(fn: ItemFn, items: readonly unknown[], start: number, stopOnError: boolean, rescue: SharedArrayBuffer | undefined): Promise<ChunkResult> {
+function mapArray(fn: ItemFn, chunk: Extract<ChunkItems, { kind: 'array' }>, start: number, stopOnError: boolean): ChunkResult | Promise<ChunkResult> {
+  const { items, rescue } = chunk
   const values = new Array<unknown>(items.length)
   const result: ChunkResult = { values }
   const fail = (i: number, thrown: unknown): void => {
     ;(result.errors ??= []).push([i, encodeThrown(thrown)])
   }
+  const from = chunk.from ?? 0
+  const ahead = chunk.from === undefined ? undefined : new PartialSender(values, () => result.errors, from)
+  const answer = (r: ChunkResult): ChunkResult => (ahead === undefined ? r : ahead.rest(r))
   let pending: Array<Promise<void>> | undefined
   let running = rescue === undefined ? undefined : beginRescue(rescue, values)
   try {
-    for (let i = 0; i < items.length; i++) {
+    for (let i = from; i < items.length; i++) {
       if (running !== undefined) running.at = i
+      if (ahead !== undefined && i >= ahead.due) ahead.check(i)
       let value: unknown
       try {
         value = fn(items[i], start + i)
       } catch (thrown) {
         fail(i, thrown)
-        if (stopOnError) return { ...result, stoppedAt: i }
+        if (stopOnError) return answer({ ...result, stoppedAt: i })
         continue
       }
       if (value instanceof Promise) {
         // Async items of a chunk run concurrently; their order in `values` is kept by index. An
-        // exit from now on cannot be pinned on one item: no rescue.
+        // exit from now on cannot be pinned on one item (no rescue), and results no longer
+        // finish in order (nothing more is sent ahead).
         result.async = true
+        ahead?.stop()
         if (running !== undefined) (running = undefined), endRescue()
         ;(pending ??= []).push(value.then((v) => void (values[i] = checkedResult(v, start + i)), (e: unknown) => fail(i, e)))
         continue
@@ -106,24 +119,21 @@ async function mapArray(fn: ItemFn, items: readonly unknown[], start: number, st
         values[i] = checkedResult(value, start + i)
       } catch (thrown) {
         fail(i, thrown)
-        if (stopOnError) return { ...result, stoppedAt: i }
+        if (stopOnError) return answer({ ...result, stoppedAt: i })
       }
     }
   } finally {
     if (running !== undefined) endRescue()
   }
-  if (pending !== undefined) await Promise.all(pending)
-  result.errors?.sort((a, b) => a[0] - b[0])
-  if (stopOnError && result.errors !== undefined) result.stoppedAt = result.errors[0]![0]
-  return result
+  const settle = (): ChunkResult => {
+    result.errors?.sort((a, b) => a[0] - b[0])
+    if (stopOnError && result.errors !== undefined) result.stoppedAt = result.errors[0]![0]
+    return answer(result)
+  }
+  return pending === undefined ? settle() : Promise.all(pending).then(settle)
 }
 
-async function mapShared(
-  fn: ItemFn,
-  chunk: Extract<ChunkItems, { kind: 'shared' }>,
-  start: number,
-  stopOnError: boolean,
-): Promise<ChunkResult> {
+function mapShared(fn: ItemFn, chunk: Extract<ChunkItems, { kind: 'shared' }>, start: number, stopOnError: boolean): ChunkResult {
   const { input, output, end } = chunk
   const result: ChunkResult = {}
   const running = chunk.rescue === undefined ? undefined : beginRescue(chunk.rescue, undefined)

@@ -7,7 +7,7 @@
 import type { MessagePort } from 'node:worker_threads'
 import { decodeThrown, type EncodedThrown } from '../protocol/error-codec.js'
 import type { NestedReply, NestedSubmit } from '../protocol/messages.js'
-import type { CallOptions, CallSink } from '../scheduler/call.js'
+import type { CallOptions, CallSink } from '../task/call-sink.js'
 import type { TaskRef } from '../task/pending.js'
 import { currentCallSeq } from './runtime.js'
 

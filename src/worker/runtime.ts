@@ -5,6 +5,7 @@
  */
 import { isMainThread } from 'node:worker_threads'
 import { NotCloneableError, SpindleError } from '../errors.js'
+import { isThenable } from '../thenable.js'
 import { findNotCloneable } from '../protocol/cloneable.js'
 import { encodeThrown, type EncodedThrown } from '../protocol/error-codec.js'
 import { CALL_FIELDS, REQUEST_HEADER, RESPONSE_HEADER, type BatchRequest, type BatchResponse } from '../protocol/messages.js'
@@ -66,17 +67,45 @@ export function runClaimed(request: BatchRequest, claims: Int32Array): BatchResp
 }
 
 function loadAndRun(request: BatchRequest, place: TaskContext | undefined, begin?: () => void): BatchResponse | Promise<BatchResponse> {
-  const missing = missingTasks(request)
-  // The first traced batch waits for the OpenTelemetry API to be imported (or found missing).
-  const tracing = request[3] === undefined ? undefined : tracingReady()
-  if (missing.length === 0 && tracing === undefined) {
+  const run = () => {
     begin?.()
     return runCalls(request, place)
   }
-  return Promise.all([...missing.map(load), tracing]).then(() => {
-    begin?.()
-    return runCalls(request, place)
-  })
+  const missing = missingTasks(request)
+  // The first traced batch waits for the OpenTelemetry API to be imported (or found missing).
+  const tracing = request[3] === undefined ? undefined : tracingReady()
+  if (missing.length === 0) {
+    const preparing = anyPrepares ? prepared(request) : undefined
+    if (preparing === undefined && tracing === undefined) return run()
+    return Promise.all([preparing, tracing]).then(run)
+  }
+  return Promise.all([Promise.all(missing.map(load)).then(() => prepared(request)), tracing]).then(run)
+}
+
+/**
+ * What some built-in tasks load before their calls begin, named by their arguments (a map
+ * chunk's function): until then the batch has not begun, and a worker idle while it loads must
+ * not begin the batch sent after it either (an async task's batch begins as soon as its worker's
+ * event loop turns).
+ */
+const PREPARE = Symbol.for('spindle.prepare')
+type Prepare = (...args: unknown[]) => Promise<unknown> | undefined
+let anyPrepares = false
+
+/** Marks `task` as loading what `prepare` returns (a promise that never rejects) before its calls begin. */
+export function prepareBeforeBegin(task: object, prepare: Prepare): void {
+  ;(task as { [PREPARE]?: Prepare })[PREPARE] = prepare
+}
+
+/** Settles once what the batch's calls load before they begin is there; undefined when nothing is missing. */
+function prepared(request: BatchRequest): Promise<unknown> | undefined {
+  let waits: Array<Promise<unknown>> | undefined
+  for (let at = REQUEST_HEADER; at < request.length; at += CALL_FIELDS) {
+    const prepare = (functions.get(request[at + 1] as number) as { [PREPARE]?: Prepare } | undefined)?.[PREPARE]
+    const wait = prepare?.(...(request[at + 2] as unknown[]))
+    if (wait !== undefined) (waits ??= []).push(wait)
+  }
+  return waits === undefined ? undefined : Promise.all(waits)
 }
 
 /** Definitions count even in a batch taken back: the caller has recorded them as sent. */
@@ -149,7 +178,9 @@ function missingTasks(request: BatchRequest): number[] {
 async function load(id: number): Promise<void> {
   const [module, name] = definitions.get(id)!
   try {
-    functions.set(id, await loadTask(module, name))
+    const fn = await loadTask(module, name)
+    functions.set(id, fn)
+    if (PREPARE in fn) anyPrepares = true
     loadErrors.delete(id)
   } catch (error) {
     loadErrors.set(id, error) // this batch's calls fail with it; the next batch tries again
@@ -220,11 +251,6 @@ const repairs = new WeakMap<object, () => unknown>()
 
 function isObject(value: unknown): value is object {
   return typeof value === 'object' && value !== null
-}
-
-/** A promise, or anything with a `then` method (what `await` would wait for). */
-export function isThenable(value: unknown): value is PromiseLike<unknown> {
-  return value !== null && typeof value === 'object' && typeof (value as { then?: unknown }).then === 'function'
 }
 
 /**

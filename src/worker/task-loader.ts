@@ -8,6 +8,11 @@ type Fn = (...args: unknown[]) => unknown
 const modules = new Map<string, Promise<Record<string, unknown>>>()
 const functions = new Map<string, Fn>()
 
+/** The function if this thread has loaded it already. */
+export function loadedTask(module: string, name: string): Fn | undefined {
+  return functions.get(`${name}@${module}`)
+}
+
 export async function loadTask(module: string, name: string): Promise<Fn> {
   const key = `${name}@${module}`
   const known = functions.get(key)

@@ -1,11 +1,11 @@
 // Piscina loads this file on each worker thread of the thread backend.
 import { workerData, type MessagePort } from 'node:worker_threads'
-import { setWorkerContext, type InstanceInfo } from './context.js'
+import { sendPartialsTo, setWorkerContext, type InstanceInfo } from './context.js'
 import { PortPool } from './nested-pool.js'
 import { captureOutput, flushOutput } from './output.js'
 import { reportCrashesTo, runClaimed, unsendableResponse } from './runtime.js'
 import { registerTypeScript } from './typescript-loader.js'
-import type { BatchRequest, BatchResponse, NestedReply, OutputLine } from '../protocol/messages.js'
+import type { BatchRequest, BatchResponse, NestedReply, OutputLine, PartialResult } from '../protocol/messages.js'
 
 export interface ThreadWorkerData {
   info: InstanceInfo
@@ -37,6 +37,8 @@ export default async function connect({ connect: port }: { connect: MessagePort 
       port.postMessage(unsendableResponse(request, response, thrown))
     }
   }
+  // Results a long call sends ahead of its answer (a map chunk's, off this process: map-partial.ts).
+  sendPartialsTo((seq, data) => port.postMessage({ partial: [seq, data] } satisfies PartialResult))
   const claims = new Int32Array(data.claims)
   port.on('message', (message: BatchRequest | NestedReply) => {
     if (!Array.isArray(message)) return pool.reply(message)

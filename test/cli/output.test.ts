@@ -5,7 +5,7 @@ import { rmSync } from 'node:fs'
 import { join } from 'node:path'
 import { promisify } from 'node:util'
 import { afterEach, describe, expect, it } from 'vitest'
-import { fixture, root, tempDir } from './helpers.js'
+import { cli, fixture, root, tempDir } from './helpers.js'
 
 const run = promisify(execFile)
 let cwd: string | undefined
@@ -31,5 +31,17 @@ describe.each(['thread', 'process'])('task output on the %s backend', (backend) 
     expect(printed).toHaveLength(602)
     const ends = stderr.split('\n').filter((line) => / done$/.test(line)).sort()
     expect(ends.map((line) => line.replace(/ · \w+ \d\]/, ']'))).toEqual(['[a] a done', '[b] b done', '[each[0]] x done', '[each[1]] y done'])
+  })
+})
+
+describe('task output of main() called in-process', () => {
+  it('goes to the streams main() was given, not to the process', async () => {
+    const dir = (cwd = tempDir())
+    const { code, stdout, stderr } = await cli(['run', fixture('talk.mjs'), '--workers', '2', '--no-progress'], dir)
+    expect(code).toBe(0)
+    const printed = stdout.split('\n').filter((line) => line.startsWith('['))
+    expect(printed).toHaveLength(602)
+    expect(printed).toEqual(expect.arrayContaining([expect.stringMatching(/^\[a · thread [01]\] a line 299$/), expect.stringMatching(/^\[each\[1\] · thread [01]\] y line 0$/)]))
+    expect(stderr.split('\n').filter((line) => / done$/.test(line))).toHaveLength(4)
   })
 })

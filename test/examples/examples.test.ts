@@ -144,6 +144,23 @@ describe('examples', () => {
     ])
   })
 
+  it('pool-events.ts: a node stopped at a deadline is lost and replaced; the stats count what ran', async () => {
+    const lines = await example('pool-events.ts')
+    expect(lines.slice(0, 5)).toEqual([
+      'Primes below 1,000,000: 78498',
+      'TimeoutError',
+      'Node 1 lost (stopped): Worker 1 (thread) was stopped to end a call (its deadline passed, or it was cancelled)',
+      'Node 1 replaced',
+      'Calls: 42 completed, 1 failed, 0 queued, 0 running',
+    ])
+    expect(lines[5]).toMatch(/^Node 0: up, \d+ calls, \d+% busy, lost 0 time\(s\)$/)
+    expect(lines[6]).toMatch(/^Node 1: up, \d+ calls, \d+% busy, lost 1 time\(s\)$/)
+    const calls = lines.slice(5, 7).map((line) => Number(/(\d+) calls/.exec(line)![1]))
+    expect(calls[0]! + calls[1]!).toBe(42) // the busy loop never answered
+    expect(lines[7]).toMatch(/^Run time p50 \d+\.\d ms, p99 \d+\.\d ms; wait p50 \d+\.\d ms$/)
+    expect(lines).toHaveLength(8)
+  })
+
   it('parallel-map.ts: remote and inline functions, a typed array, error modes, iterate', async () => {
     expect(await example('parallel-map.ts')).toEqual([
       'Primes per 10,000: 1229, 1033, 983, 958, 930, 924, 878, 902, 876, 879',

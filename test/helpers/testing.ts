@@ -2,15 +2,18 @@
 import { expect } from 'vitest'
 import { SpindleError } from '../../src/errors.js'
 
-/** The SpindleError that `fn` throws (fails the test if it throws nothing, or something else). */
-export function caught(fn: () => unknown): SpindleError {
+/**
+ * The SpindleError that `fn` throws (fails the test if it throws nothing, or something else).
+ * `kind`: the class to expect, where the code under test is dist/'s rather than src/'s.
+ */
+export function caught<E extends Error = SpindleError>(fn: () => unknown, kind: abstract new (...args: never[]) => E = SpindleError as never): E {
   try {
     fn()
   } catch (error) {
-    expect(error).toBeInstanceOf(SpindleError)
-    return error as SpindleError
+    expect(error).toBeInstanceOf(kind)
+    return error as E
   }
-  throw new Error('expected a SpindleError to be thrown')
+  throw new Error(`expected a ${kind.name} to be thrown`)
 }
 
 /** mulberry32: a seeded PRNG, so a failing property-test seed can be replayed. */

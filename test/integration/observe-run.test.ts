@@ -6,7 +6,7 @@ import { join } from 'node:path'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { Compute, createRecorder, gather, ParallelExecutor, Pipeline, renderReport, traceEvents, type PipelineEvent, type TraceEvent } from 'spindle'
 // Internal, from the same built files as 'spindle': how a recorder watches a pool.
-import { observeCalls } from '../../dist/compute/compute.js'
+import { stepRunner } from '../../dist/compute/compute.js'
 import { CallLog } from '../../dist/observe/recording.js'
 import { tasks } from '../helpers/pools.js'
 import { FAN_CHUNK, FAN_ITEMS, observedRun, t, type ObservedRun } from '../helpers/observed-run.js'
@@ -155,7 +155,7 @@ describe('recording', () => {
     let interrupted: typeof log.calls = []
     for (let round = 0; round < 8 && interrupted.length === 0; round++) {
       log = new CallLog()
-      const unwatch = compute[observeCalls](log)
+      const unwatch = stepRunner(compute).observeCalls(log)
       const calls = Array.from({ length: 400 }, (_, i) => (i === 200 ? tasks.exitNow(7) : tasks.echo(i)))
       const results = await Promise.allSettled(calls.map((c) => compute.run(c)))
       unwatch()

@@ -1,6 +1,6 @@
 // Run records on disk, resume, and the step cache, through real pipeline runs.
 import { spawn } from 'node:child_process'
-import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs'
+import { mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { pathToFileURL } from 'node:url'
@@ -128,6 +128,22 @@ describe('run log', () => {
     const resumed = await q.run({ executor: inline(), runLog: runs, resume: cancelled.id })
     expect(resumed.steps.map((s) => [s.name, s.status, s.reused])).toEqual([['quick', 'succeeded', 'resume'], ['slow', 'succeeded', undefined]])
     await expect(q.run({ executor: inline(), runLog: runs, resume: 'no-such-run' })).rejects.toMatchObject({ code: 'ERR_SPINDLE_UNKNOWN_RUN' })
+  })
+
+  it('a pool that fails to start ends the run as failed and leaves no file open', async () => {
+    class NoPool extends ParallelExecutor {
+      override async open(): Promise<never> {
+        throw new Error('no pool today')
+      }
+    }
+    const openFiles = () => readdirSync('/proc/self/fd').length
+    const p = new Pipeline('no-pool')
+    p.step('a', t.add(1, 2))
+    const before = openFiles()
+    await expect(p.run({ executor: new NoPool({ backend: 'inline' }), runLog: join(dir, 'runs') })).rejects.toThrow('no pool today')
+    expect(openFiles(), 'the journal is closed').toBe(before)
+    const [run] = RunLog.open(join(dir, 'runs')).list()
+    expect(run).toMatchObject({ pipeline: 'no-pool', status: 'failed' })
   })
 
   it('a run killed with SIGKILL loses no step that had finished', async () => {

@@ -3,7 +3,8 @@
 // only to an idle node, cancelled calls are skipped and never counted, and draining a node takes
 // only what is pinned to it.
 import { describe, expect, it } from 'vitest'
-import { Call, type CallOptions } from '../../src/scheduler/call.js'
+import { Call } from '../../src/scheduler/call.js'
+import type { CallOptions } from '../../src/task/call-sink.js'
 import { CallQueue } from '../../src/scheduler/call-queue.js'
 
 let seq = 0

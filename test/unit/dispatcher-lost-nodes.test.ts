@@ -6,7 +6,7 @@ import { describe, expect, it } from 'vitest'
 import { NodeFailure, type Backend, type BackendNode, type NodeStatus } from '../../src/backends/backend.js'
 import { Dispatcher } from '../../src/scheduler/dispatcher.js'
 import { CALL_FIELDS, REQUEST_HEADER, type BatchRequest, type BatchResponse } from '../../src/protocol/messages.js'
-import type { CallOptions } from '../../src/scheduler/call.js'
+import type { CallOptions } from '../../src/task/call-sink.js'
 
 /** A node that holds every batch until told, so a test decides when and how each one ends. */
 class FakeNode implements BackendNode {
@@ -52,7 +52,7 @@ class FakeNode implements BackendNode {
 function setup(count: number) {
   const nodes = Array.from({ length: count }, (_, i) => new FakeNode(i))
   const backend: Backend = { kind: 'ssh', nodes, close: async () => {} }
-  const dispatcher = new Dispatcher(backend, { interruptionRetries: 3 })
+  const dispatcher = new Dispatcher(backend, { interruptionRetries: 3, output: { stdout: process.stdout, stderr: process.stderr } })
   const call = (value: unknown, options: CallOptions = {}) =>
     new Promise<unknown>((resolve, reject) => dispatcher.submit({ module: 'file:///fake.mjs', name: 'echo' }, [value], options, resolve, reject))
   return { nodes, call }

@@ -61,7 +61,7 @@ class FakeNode implements BackendNode {
 function setup(interruptionRetries = 3) {
   const nodes = [new FakeNode(0), new FakeNode(1)]
   const backend: Backend = { kind: 'thread', nodes, close: async () => {} }
-  const dispatcher = new Dispatcher(backend, { interruptionRetries })
+  const dispatcher = new Dispatcher(backend, { interruptionRetries, output: { stdout: process.stdout, stderr: process.stderr } })
   const call = (value: unknown) =>
     new Promise<unknown>((resolve, reject) => dispatcher.submit({ module: 'file:///fake.mjs', name: 'echo' }, [value], {}, resolve, reject))
   return { nodes, dispatcher, call }

@@ -1,23 +1,14 @@
 import { describe, it, expect } from 'vitest'
-import { shard, type ShardOptions } from '../../src/task/shard.js'
+import { shard, type ShardOptions } from '../../src/worker/shard.js'
 import { callOwners, type InstanceInfo } from '../../src/worker/context.js'
-import { InvalidOptionError, SpindleError } from '../../src/errors.js'
+import { InvalidOptionError } from '../../src/errors.js'
+import { caught } from '../helpers/testing.js'
 
 const range = (n: number): number[] => Array.from({ length: n }, (_, i) => i)
 
 /** Every node's part, for explicit options. */
 function allParts<T>(data: readonly T[], totalNodes: number, options: ShardOptions = {}): T[][] {
   return range(totalNodes).map((node) => shard(data, { ...options, node, totalNodes }))
-}
-
-function caught(fn: () => unknown): SpindleError {
-  try {
-    fn()
-  } catch (error) {
-    expect(error).toBeInstanceOf(SpindleError)
-    return error as SpindleError
-  }
-  throw new Error('expected a throw')
 }
 
 /** A deterministic PRNG for the property test, independent of the one under test. */

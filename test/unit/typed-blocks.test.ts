@@ -3,7 +3,7 @@
 // finishing it has the block run again in another round (every item exactly right, progress
 // counting each item once); a call that fails takes its unfinished blocks' items with it.
 import { describe, expect, it } from 'vitest'
-import type { CallSink } from '../../src/scheduler/call.js'
+import type { CallSink } from '../../src/task/call-sink.js'
 import { shareTypedArray } from '../../src/map/shared-memory.js'
 import { blockSizeFor, mapTypedBlocks } from '../../src/map/typed-blocks.js'
 import { NEXT, runBlocks, type BlockPlan } from '../../src/worker/map-blocks.js'

@@ -6,7 +6,7 @@
  * settles the call, but the loop runs on.
  */
 import { NodeFailure, type Backend, type BackendNode, type NestedHandler } from '../backend.js'
-import type { CallSink } from '../../scheduler/call.js'
+import type { CallSink } from '../../task/call-sink.js'
 import type { InstanceInfo, TaskContext } from '../../worker/context.js'
 import { currentCallSeq, runBatch, unsendableResponse } from '../../worker/runtime.js'
 import type { BatchRequest, BatchResponse } from '../../protocol/messages.js'

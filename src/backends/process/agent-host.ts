@@ -2,7 +2,9 @@
  * The node agent's core, whatever carries its messages: one Node process that is one node of a
  * pool. It runs batches on its own worker threads (the thread backend's nodes, so crashes inside
  * it are blamed as on a thread pool) and forwards calls its tasks submit (parallelMap inside a
- * task) to the caller. The transport is the caller's: IPC for the process backend
+ * task) to the caller. It tells the caller which batches began on its threads (one the caller
+ * never heard of runs again free if the agent dies), and passes on the results long calls send
+ * ahead of their answers. The transport is the caller's: IPC for the process backend
  * (agent-main.ts), length-prefixed frames on stdin/stdout for SSH (ssh/agent-ssh.ts).
  */
 import type { BatchControl, NodeFailure } from '../backend.js'
@@ -34,12 +36,17 @@ export function startAgentHost(config: AgentConfig, send: (message: FromAgent) =
   const sent = threads.map((t) => ({ generation: t.generation, ids: new Set<number>() }))
   /** Batches on the threads, by id. */
   const jobs = new Map<number, Job>()
+  const announce = startAnnouncer(send, (id) => {
+    const job = jobs.get(id)
+    return job !== undefined && threads[job.index]!.began(id)
+  })
   const nested = new Map<number, { resolve: (v: unknown) => void; reject: (e: unknown) => void }>()
   let nextNested = 1
 
   for (const thread of threads) {
     // Lines its threads' tasks print go to the caller with their call, as from a thread node.
     thread.serveOutput((seq, stream, text) => send({ output: [seq, stream, text] }))
+    thread.servePartial((seq, data) => send({ partial: [seq, data] }))
     thread.serveNested((parent, task, args, options) => {
       const id = nextNested++
       return new Promise((resolve, reject) => {
@@ -72,16 +79,19 @@ export function startAgentHost(config: AgentConfig, send: (message: FromAgent) =
       if (jobs.get(id) === job) jobs.delete(id)
     }
     jobs.set(id, job)
+    announce.sent(id)
     job.control = thread.execute(
       withDefinitions(index, batch),
       (response) => {
         settle()
+        announce.ended(id)
         send({ done: response })
         steal(index)
       },
       (failure) => {
         settle()
         if (failure.reason === 'revoked' && job.movingTo !== -1) return run(batch, job.movingTo)
+        announce.ended(id)
         send({ failed: id, failure: flatten(failure) })
         steal(index)
       },
@@ -131,6 +141,48 @@ export function startAgentHost(config: AgentConfig, send: (message: FromAgent) =
     if ('stop' in message) return jobs.get(message.stop)?.control('stop')
     if ('revoke' in message) return jobs.get(message.revoke)?.control('revoke')
     reply(message)
+  }
+}
+
+/** A batch is looked at once it has been out this long, in ms; at most SCAN_MAX_MS between looks. */
+const SCAN_MS = 1
+const SCAN_MAX_MS = 16
+
+/**
+ * Tells the caller which batches have begun. A message per batch as it began cost a sequential
+ * round trip more CPU (a second wake-up of this thread per batch); instead this thread reads its
+ * threads' claim words (a batch's word turns RUNNING as its calls begin) for the batches out for
+ * 1 ms or more, 1 ms after a batch is handed over and then at doubling intervals (up to 16 ms)
+ * while any are unannounced, back to 1 ms when a batch is handed over or ends. Those that began
+ * go in one message; a batch answered within 1 ms needs none. A batch that dies with the agent
+ * before its start was read runs again free: the caller's guard against agents lost again and
+ * again with nothing begun bounds that (agent-replies.ts).
+ */
+function startAnnouncer(send: (message: FromAgent) => void, began: (batch: number) => boolean): { sent: (batch: number) => void; ended: (batch: number) => void } {
+  /** Batches out and not announced, with when each was handed over. */
+  const unannounced = new Map<number, number>()
+  let timer: NodeJS.Timeout | undefined
+  let delay = SCAN_MS
+  const scan = () => {
+    timer = undefined
+    const now = performance.now()
+    const started: number[] = []
+    for (const [batch, at] of unannounced) if (now - at >= SCAN_MS && began(batch)) started.push(batch)
+    for (const batch of started) unannounced.delete(batch)
+    if (started.length > 0) send({ started })
+    delay = started.length > 0 ? SCAN_MS : Math.min(SCAN_MAX_MS, delay * 2)
+    if (unannounced.size > 0) timer = setTimeout(scan, delay)
+  }
+  return {
+    sent: (batch) => {
+      unannounced.set(batch, performance.now())
+      delay = SCAN_MS
+      timer ??= setTimeout(scan, delay)
+    },
+    ended: (batch) => {
+      unannounced.delete(batch)
+      delay = SCAN_MS
+    },
   }
 }
 

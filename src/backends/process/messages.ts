@@ -2,7 +2,7 @@
  * What travels between the caller and a node agent process, over its IPC channel (advanced
  * serialization): the same batch arrays as on a thread, plus the agent's side of a batch's fate.
  */
-import type { BatchRequest, BatchResponse, NestedReply, NestedSubmit, OutputLine } from '../../protocol/messages.js'
+import type { BatchRequest, BatchResponse, NestedReply, NestedSubmit, OutputLine, PartialResult } from '../../protocol/messages.js'
 import type { InstanceInfo } from '../../worker/context.js'
 import type { CrashReport } from '../../worker/crash-slot.js'
 import type { EncodedThrown } from '../../protocol/error-codec.js'
@@ -30,10 +30,16 @@ export interface FailureData {
   readonly cause: EncodedThrown | undefined
 }
 
-/** Agent → caller. */
+/**
+ * Agent → caller. `started`: batches whose calls began on its threads (several together, and
+ * none whose answer went first); a batch of a lost agent that was never said to have begun goes
+ * back to the queue free (agent-replies.ts). `partial`: results sent ahead by a running call.
+ */
 export type FromAgent =
   | { readonly ready: true; readonly pid: number }
+  | { readonly started: readonly number[] }
   | { readonly done: BatchResponse }
   | { readonly failed: number; readonly failure: FailureData }
   | NestedSubmit
   | OutputLine
+  | PartialResult

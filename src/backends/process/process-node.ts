@@ -2,35 +2,33 @@
  * A node of the process backend: a node agent (agent-main.ts) in a child process, running
  * `workersPerNode` threads. Batches go over the IPC channel (advanced serialization: the same
  * arrays as on a thread); its output is forwarded line by line with a `[process N]` prefix. If
- * the agent dies, what it was running fails as interrupted and a new agent starts; `close()`
+ * the agent dies, what it had started fails as interrupted, what it had not goes back to the
+ * queue free (agent-replies.ts), and a new agent starts; `close()`
  * sends SIGTERM, then SIGKILL after a grace period. The agent exits by itself when this process
  * goes away (its channel closes), so no orphan is left behind.
  */
 import { fork, type ChildProcess } from 'node:child_process'
 import { createInterface } from 'node:readline'
-import { answerNested, failureOf, type InFlight } from '../agent-replies.js'
-import { NodeFailure, type BackendNode, type BatchControl, type NestedHandler, type OutputHandler } from '../backend.js'
+import { AgentBatches, answerNested, failureOf } from '../agent-replies.js'
+import { NodeFailure, type BackendNode, type BatchControl, type NestedHandler, type NodeLifecycle, type OutputHandler, type PartialHandler } from '../backend.js'
 import type { BatchRequest, BatchResponse, NestedSubmit } from '../../protocol/messages.js'
 import type { AgentConfig, FromAgent, ToAgent } from './messages.js'
 
 const AGENT = new URL('./agent-main.js', import.meta.url)
 const KILL_GRACE_MS = 2000
-const UNREADY_DEATHS_FORGIVEN = 3
 
 export class ProcessNode implements BackendNode {
   readonly slots: number
   generation = 0
   private child: ChildProcess | undefined
   private pid: number | undefined
-  private readonly inFlight = new Map<number, InFlight>()
+  private readonly inFlight: AgentBatches
   private nestedHandler: NestedHandler | undefined
   private outputHandler: OutputHandler | undefined
+  private partialHandler: PartialHandler | undefined
+  private lifecycle: ((event: NodeLifecycle) => void) | undefined
   private stderrTail: string[] = []
   private closed = false
-  /** Whether the current agent has said it is ready: before that, it has run nothing. */
-  private ready = false
-  /** Agents in a row that died before they were ready. */
-  private deathsBeforeReady = 0
 
   constructor(
     readonly index: number,
@@ -39,6 +37,7 @@ export class ProcessNode implements BackendNode {
   ) {
     // Two batches per thread: the next one waits in the agent while the current one runs.
     this.slots = config.info.workersPerNode * 2
+    this.inFlight = new AgentBatches(config.info.workersPerNode)
     this.spawn()
   }
 
@@ -54,17 +53,25 @@ export class ProcessNode implements BackendNode {
     this.outputHandler = handler
   }
 
+  servePartial(handler: PartialHandler): void {
+    this.partialHandler = handler
+  }
+
+  serveLifecycle(handler: (event: NodeLifecycle) => void): void {
+    this.lifecycle = handler
+  }
+
   execute(batch: BatchRequest, done: (response: BatchResponse) => void, failed: (failure: NodeFailure) => void): BatchControl {
     const child = this.child ?? this.spawn()
     if (child === undefined) {
       failed(new NodeFailure('aborted', 'the node is closed'))
       return () => {}
     }
-    this.inFlight.set(batch[1], { done, failed })
+    this.inFlight.add(batch[1], done, failed)
     try {
       this.send(child, batch)
     } catch (error) {
-      this.settle(batch[1]) // a value serialization refuses: nothing went out
+      this.settle(batch[1], false) // a value serialization refuses: nothing went out
       throw error
     }
     hold(child, true)
@@ -92,7 +99,6 @@ export class ProcessNode implements BackendNode {
     })
     this.child = child
     this.pid = child.pid
-    this.ready = false
     this.stderrTail = []
     this.forward(child, 'stdout')
     this.forward(child, 'stderr')
@@ -113,6 +119,8 @@ export class ProcessNode implements BackendNode {
   private receive(child: ChildProcess, message: FromAgent): void {
     if ('done' in message) return this.settle(message.done[2])?.done(message.done)
     if ('failed' in message) return this.settle(message.failed)?.failed(failureOf(message.failure))
+    if ('started' in message) return child === this.child ? this.inFlight.started(message.started) : undefined
+    if ('partial' in message) return this.partialHandler?.(message.partial[0], message.partial[1])
     if ('submit' in message) return this.nested(child, message)
     if ('output' in message) {
       const [seq, stream, text] = message.output
@@ -120,22 +128,25 @@ export class ProcessNode implements BackendNode {
       if (this.outputHandler !== undefined) return this.outputHandler(seq, stream, text)
       return void (stream === 1 ? process.stdout : process.stderr).write(`[process ${this.index}] ${text}\n`)
     }
-    // 'ready': batches were already queued on the channel; from now on they may have started
-    if (child === this.child) this.ready = true
+    // 'ready': a batch counts as started only once the agent says so
+    if (child !== this.child) return
+    this.lifecycle?.({ type: 'ready', pid: this.pid })
   }
 
   private nested(child: ChildProcess, message: NestedSubmit): void {
     answerNested(this.nestedHandler, message, (reply) => void (child.connected && child.send(reply)))
   }
 
-  private settle(id: number): InFlight | undefined {
-    const entry = this.inFlight.get(id)
-    this.inFlight.delete(id)
+  private settle(id: number, answered = true): ReturnType<AgentBatches['settle']> {
+    const entry = this.inFlight.settle(id, answered)
     if (this.inFlight.size === 0 && this.child !== undefined) hold(this.child, false)
     return entry
   }
 
-  /** The agent exited: what it was running is interrupted (the calls run again), and a new agent starts. */
+  /**
+   * The agent exited: what it had started is interrupted, what it had not goes back free (the
+   * calls run again either way), and a new agent starts.
+   */
   private lost(child: ChildProcess, code: number | null, signal: NodeJS.Signals | null): void {
     if (this.child !== child) return
     this.child = undefined
@@ -149,18 +160,16 @@ export class ProcessNode implements BackendNode {
       stderrTail: tail,
       interrupted: true,
     })
-    // An agent that died before it was ready ran none of its batches: they go again without
-    // using a retry, unless agents keep dying so (one that cannot start must not loop for ever).
-    this.deathsBeforeReady = this.ready ? 0 : this.deathsBeforeReady + 1
-    const unstarted = !this.ready && this.deathsBeforeReady <= UNREADY_DEATHS_FORGIVEN
-    const entries = [...this.inFlight.values()]
-    this.inFlight.clear()
+    // Every message it sent has arrived (its channel closes before 'exit'): which batches it started too.
+    const lost = this.inFlight.lost(failure)
+    if (!this.closed) {
+      const cause = new Error(`Process ${this.index}: ${failure.message}`)
+      this.lifecycle?.({ type: 'lost', reason: 'crash', cause, next: 'replace', exitCode: code, signal, pid: this.pid })
+    }
     // The replacement first: the calls failed below are sent again at once, and must reach it
     // (which holds the program open for them: nothing else may, with the only call lost).
     if (!this.closed) this.spawn()
-    for (const entry of entries) {
-      entry.failed(this.closed ? new NodeFailure('aborted', 'closed') : unstarted ? new NodeFailure('revoked', `${failure.message}, before it was ready`) : failure)
-    }
+    for (const [entry, why] of lost) entry.failed(this.closed ? new NodeFailure('aborted', 'closed') : why)
   }
 
   /** Writes the agent's output line by line, prefixed with its node, keeping the last stderr lines. */

@@ -49,5 +49,5 @@ export async function startSshBackend(
     await close()
     throw failed.reason
   }
-  return { kind: 'ssh', nodes, close }
+  return { kind: 'ssh', nodeNoun: 'host', nodes, close }
 }

@@ -2,12 +2,13 @@
  * A node of the SSH backend: one host, running one node agent with `workersPerNode` threads
  * over one SSH connection. Batches travel as frames; the task modules a batch needs are shipped
  * to the host (content-addressed) just before the first batch that uses them. When the
- * connection is lost, what was in flight fails as *interrupted* (the dispatcher runs it again on
- * the other hosts) and the node is taken out of the rotation: for good, or until a reconnection
- * with backoff succeeds (`ssh.reconnect`).
+ * connection is lost, what the agent had started fails as *interrupted* and what it had not goes
+ * back to the queue free (agent-replies.ts; the dispatcher runs them again on the other hosts),
+ * and the node is taken out of the rotation: for good, or until a reconnection with backoff
+ * succeeds (`ssh.reconnect`).
  */
-import { answerNested, failureOf, type InFlight } from '../agent-replies.js'
-import { NodeFailure, type BackendNode, type BatchControl, type NestedHandler, type NodeStatus, type OutputHandler } from '../backend.js'
+import { AgentBatches, answerNested, failureOf, type InFlight } from '../agent-replies.js'
+import { NodeFailure, type BackendNode, type BatchControl, type NestedHandler, type NodeLifecycle, type NodeStatus, type OutputHandler, type PartialHandler } from '../backend.js'
 import { SshError } from '../../errors.js'
 import { encodeThrown } from '../../protocol/error-codec.js'
 import { callCount, type BatchRequest, type BatchResponse, type NestedSubmit } from '../../protocol/messages.js'
@@ -21,12 +22,14 @@ export class SshNode implements BackendNode {
   status: NodeStatus = 'up'
   lostBecause: Error | undefined
   private connection: Connection | undefined
-  private readonly inFlight = new Map<number, InFlight>()
+  private readonly inFlight: AgentBatches
   /** Task modules this connection's agent has been sent, by the caller's URL. */
   private shipped = new Set<string>()
   private nestedHandler: NestedHandler | undefined
   private outputHandler: OutputHandler | undefined
+  private partialHandler: PartialHandler | undefined
   private listener: (() => void) | undefined
+  private lifecycle: ((event: NodeLifecycle) => void) | undefined
   private retry: NodeJS.Timeout | undefined
   private closed = false
 
@@ -37,6 +40,7 @@ export class SshNode implements BackendNode {
   ) {
     // Two batches per thread: the next one waits on the host while the current one runs.
     this.slots = workersPerNode * 2
+    this.inFlight = new AgentBatches(workersPerNode)
   }
 
   /** Connects; rejects with the SshError that says why the host cannot be used. */
@@ -57,8 +61,18 @@ export class SshNode implements BackendNode {
     this.outputHandler = handler
   }
 
+  servePartial(handler: PartialHandler): void {
+    this.partialHandler = handler
+  }
+
   watch(listener: () => void): void {
     this.listener = listener
+  }
+
+  /** Connected at start already: ready at once. */
+  serveLifecycle(handler: (event: NodeLifecycle) => void): void {
+    this.lifecycle = handler
+    if (this.connection !== undefined) handler({ type: 'ready', pid: this.connection.pid, host: this.setup.host.name })
   }
 
   execute(batch: BatchRequest, done: (response: BatchResponse) => void, failed: (failure: NodeFailure) => void): BatchControl {
@@ -80,7 +94,7 @@ export class SshNode implements BackendNode {
       for (const frame of frames) connection.send(frame)
     }
     connection.send(batch) // first: a value serialization refuses throws here, with nothing recorded
-    this.inFlight.set(batch[1], { done, failed })
+    this.inFlight.add(batch[1], done, failed)
     connection.hold(true)
     return (how) => connection.send(how === 'stop' ? { stop: batch[1] } : { revoke: batch[1] })
   }
@@ -90,9 +104,8 @@ export class SshNode implements BackendNode {
     this.closed = true
     clearTimeout(this.retry)
     await this.connection?.close()
-    const entries = [...this.inFlight.values()]
-    this.inFlight.clear()
-    for (const entry of entries) entry.failed(new NodeFailure('aborted', `${this.describe()} was closed`))
+    const aborted = new NodeFailure('aborted', `${this.describe()} was closed`)
+    for (const [entry] of this.inFlight.lost(aborted)) entry.failed(aborted)
   }
 
   private connectionSetup(): ConnectionSetup {
@@ -107,6 +120,8 @@ export class SshNode implements BackendNode {
     if (connection !== this.connection) return
     if ('done' in message) return this.settle(message.done[2])?.done(message.done)
     if ('failed' in message) return this.settle(message.failed)?.failed(failureOf(message.failure))
+    if ('started' in message) return this.inFlight.started(message.started)
+    if ('partial' in message) return this.partialHandler?.(message.partial[0], message.partial[1])
     if ('submit' in message) return this.nested(message)
     if ('output' in message) {
       // A line a task printed, with the call that printed it (the dispatcher names its step).
@@ -122,8 +137,7 @@ export class SshNode implements BackendNode {
   }
 
   private settle(id: number): InFlight | undefined {
-    const entry = this.inFlight.get(id)
-    this.inFlight.delete(id)
+    const entry = this.inFlight.settle(id)
     if (this.inFlight.size === 0) this.connection?.hold(false)
     return entry
   }
@@ -132,18 +146,17 @@ export class SshNode implements BackendNode {
   private drop(connection: Connection, reason: string, tail: string): void {
     if (connection !== this.connection) return
     const where = this.describe()
+    const pid = connection.pid
     this.connection = undefined
     this.generation++
     this.shipped = new Set()
     const attempts = this.setup.options.reconnect.attempts
-    this.setStatus(this.closed ? 'gone' : attempts > 0 ? 'reconnecting' : 'gone', reason)
+    this.setStatus(this.closed ? 'gone' : attempts > 0 ? 'reconnecting' : 'gone', reason, pid)
     const failure = new NodeFailure('crash', `${where} was lost: ${reason}${tail === '' ? '' : `; last stderr lines:\n${tail}`}`, {
       stderrTail: tail,
       interrupted: true,
     })
-    const entries = [...this.inFlight.values()]
-    this.inFlight.clear()
-    for (const entry of entries) entry.failed(this.closed ? new NodeFailure('aborted', 'closed') : failure)
+    for (const [entry, why] of this.inFlight.lost(failure)) entry.failed(this.closed ? new NodeFailure('aborted', 'closed') : why)
     if (this.status === 'reconnecting') this.reconnect(1, reason)
   }
 
@@ -155,7 +168,7 @@ export class SshNode implements BackendNode {
         (connection) => {
           if (this.closed) return void connection.close()
           this.connection = connection
-          this.setStatus('up', reason)
+          this.setStatus('up', reason, connection.pid)
         },
         (error: unknown) => {
           if (this.closed) return
@@ -166,12 +179,16 @@ export class SshNode implements BackendNode {
     }, delay * 2 ** (attempt - 1))
   }
 
-  private setStatus(status: NodeStatus, reason: string): void {
+  /** A new status, with its node event (`pid`: the agent's, that was lost or is now up). */
+  private setStatus(status: NodeStatus, reason: string, pid?: number): void {
     this.status = status
-    if (status === 'gone') {
-      this.lostBecause = new SshError('ERR_SPINDLE_SSH_LOST', `SSH host ${this.setup.host.name} (node ${this.index}) was lost: ${reason}.`, this.setup.host.name)
-    }
+    const host = this.setup.host.name
+    const lost = status === 'up' ? undefined : new SshError('ERR_SPINDLE_SSH_LOST', `SSH host ${host} (node ${this.index}) was lost: ${reason}.`, host)
+    if (status === 'gone') this.lostBecause = lost
     this.listener?.()
+    if (this.closed) return
+    if (lost === undefined) this.lifecycle?.({ type: 'ready', pid, host })
+    else this.lifecycle?.({ type: 'lost', reason: 'connection', cause: lost, next: status === 'reconnecting' ? 'reconnect' : 'none', pid, host })
   }
 }
 

@@ -6,7 +6,7 @@
  * blame, and the others were only in its way. A worker we stopped ourselves (a deadline, a
  * cancellation) interrupts what it had besides the stopped batch, which ends as aborted.
  */
-import { NodeFailure } from '../backend.js'
+import { NodeFailure, type NodeLifecycle } from '../backend.js'
 import type { ClaimWords } from '../../protocol/claims.js'
 import { CALL_FIELDS, REQUEST_HEADER, type BatchRequest } from '../../protocol/messages.js'
 import type { CrashReport } from '../../worker/crash-slot.js'
@@ -70,4 +70,17 @@ function carries(batch: BatchRequest, seq: number): boolean {
 export function reasonOf(error: unknown): string {
   if ((error as { code?: string })?.code === 'ERR_WORKER_OUT_OF_MEMORY') return 'ran out of memory (resourceLimits)'
   return (error as Error)?.message ?? String(error)
+}
+
+/**
+ * The node event of a worker's death: it could not start (`startFailure`, the node is gone), we
+ * stopped it (`stoppedByUs`), or it died; `thrown` is what Piscina reported, if anything.
+ */
+export function lossOf(index: number, startFailure: Error | undefined, stoppedByUs: boolean, thrown: unknown, exitCode: number): NodeLifecycle {
+  if (startFailure !== undefined) return { type: 'lost', reason: 'start', cause: startFailure, next: 'none', exitCode }
+  const where = `Worker ${index} (thread)`
+  const cause = stoppedByUs
+    ? new Error(`${where} was stopped to end a call (its deadline passed, or it was cancelled)`)
+    : new Error(`${where} exited with code ${exitCode}${thrown === undefined ? '' : `: ${reasonOf(thrown)}`}`, thrown === undefined ? undefined : { cause: thrown })
+  return { type: 'lost', reason: stoppedByUs ? 'stopped' : 'crash', cause, next: 'replace', exitCode }
 }

@@ -14,15 +14,15 @@
  */
 import { MessageChannel, receiveMessageOnPort, type MessagePort, type ResourceLimits, type Worker } from 'node:worker_threads'
 import { Piscina } from 'piscina'
-import { NodeFailure, type BackendNode, type BatchControl, type NestedHandler, type NodeStatus, type OutputHandler } from '../backend.js'
+import { NodeFailure, type BackendNode, type BatchControl, type NestedHandler, type NodeLifecycle, type NodeStatus, type OutputHandler, type PartialHandler } from '../backend.js'
 import { SpindleError } from '../../errors.js'
 import { ClaimWords, TAKEN_BACK } from '../../protocol/claims.js'
 import { createCrashSlot, takeCrash, warnStrayCrash } from '../../worker/crash-slot.js'
-import { REQUEST_HEADER, type BatchRequest, type BatchResponse, type NestedCancel, type NestedSubmit, type OutputLine } from '../../protocol/messages.js'
+import { REQUEST_HEADER, type BatchRequest, type BatchResponse, type NestedCancel, type NestedSubmit, type OutputLine, type PartialResult } from '../../protocol/messages.js'
 import type { InstanceInfo } from '../../worker/context.js'
 import { tsxApiUrl } from '../../worker/typescript-loader.js'
 import type { ThreadWorkerData } from '../../worker/thread-entry.js'
-import { judgeLost, reasonOf } from './lost-batches.js'
+import { judgeLost, lossOf, reasonOf } from './lost-batches.js'
 import { serveNested } from './nested-calls.js'
 
 export interface ThreadNodeOptions {
@@ -40,6 +40,9 @@ interface InFlight {
   /** Its claim word: until the worker claims it, the batch can be taken back. */
   claim: number
 }
+
+/** What a worker posts on its port. */
+type FromWorker = BatchResponse | NestedSubmit | NestedCancel | OutputLine | PartialResult
 
 interface Channel {
   readonly port: MessagePort
@@ -70,6 +73,8 @@ export class ThreadNode implements BackendNode {
   private waiting: Array<() => void> = []
   private nestedHandler: NestedHandler | undefined
   private outputHandler: OutputHandler | undefined
+  private partialHandler: PartialHandler | undefined
+  private lifecycle: ((event: NodeLifecycle) => void) | undefined
   private lastError: unknown
   private closed = false
   /** 'gone' once a worker could not start: Piscina does not start another after that. */
@@ -117,8 +122,22 @@ export class ThreadNode implements BackendNode {
     this.outputHandler = handler
   }
 
+  servePartial(handler: PartialHandler): void {
+    this.partialHandler = handler
+  }
+
+  /** Whether batch `id`, in flight here, has begun: its worker marked its claim word RUNNING (a node agent asks). */
+  began(id: number): boolean {
+    const entry = this.inFlight.get(id)
+    return entry !== undefined && this.claims.running(entry.claim)
+  }
+
   watch(listener: () => void): void {
     this.listener = listener
+  }
+
+  serveLifecycle(handler: (event: NodeLifecycle) => void): void {
+    this.lifecycle = handler
   }
 
   execute(batch: BatchRequest, done: (response: BatchResponse) => void, failed: (failure: NodeFailure) => void): BatchControl {
@@ -204,20 +223,25 @@ export class ThreadNode implements BackendNode {
     if (this.closed || worker === undefined) return undefined
     const { port1: port, port2 } = new MessageChannel()
     const channel: Channel = { port, worker, terminating: false, nested: new Map() }
-    port.on('message', (message: BatchResponse | NestedSubmit | NestedCancel | OutputLine) => this.receive(channel, message))
+    port.on('message', (message: FromWorker) => this.receive(channel, message))
     port.unref()
     worker.once('exit', (code: number) => this.lost(channel, code))
-    this.connected = this.pool.run({ connect: port2 }, { transferList: [port2] }).catch(() => {
-      // The worker died before it took the port: its 'exit' fails what was sent and reconnects.
-    })
+    this.connected = this.pool.run({ connect: port2 }, { transferList: [port2] }).then(
+      () => this.channel === channel && !this.closed && this.lifecycle?.({ type: 'ready' }),
+      () => {
+        // The worker died before it took the port: its 'exit' fails what was sent and reconnects.
+      },
+    )
     this.channel = channel
     return channel
   }
 
-  private receive(channel: Channel, message: BatchResponse | NestedSubmit | NestedCancel | OutputLine): void {
+  private receive(channel: Channel, message: FromWorker): void {
     if (Array.isArray(message)) {
       const entry = this.settle(message[2])
       entry?.done(message)
+    } else if ('partial' in message) {
+      this.partialHandler?.(message.partial[0], message.partial[1])
     } else if ('output' in message) {
       const [seq, stream, text] = message.output
       if (this.outputHandler !== undefined) this.outputHandler(seq, stream, text)
@@ -235,14 +259,15 @@ export class ThreadNode implements BackendNode {
     this.channel = undefined
     this.generation++ // a new worker knows none of the task definitions sent so far
     const crash = takeCrash(this.crashSlot)
-    const error = this.lastError ?? new Error(`worker exited with code: ${exitCode}`)
+    const thrown = this.lastError
+    const error = thrown ?? new Error(`worker exited with code: ${exitCode}`)
     this.lastError = undefined
     const lostIds = [...this.inFlight.keys()]
     // What the worker posted before it died is still queued on our end (its 'exit' can come
     // first): a batch it answered is answered, whatever its leftover timers did next. (Those
     // answers may send new batches: they go to the replacement.)
     for (let m = receiveMessageOnPort(channel.port); m !== undefined; m = receiveMessageOnPort(channel.port)) {
-      this.receive(channel, m.message as BatchResponse | NestedSubmit | NestedCancel | OutputLine)
+      this.receive(channel, m.message as FromWorker)
     }
     channel.port.close()
     for (const controller of channel.nested.values()) controller.abort(new Error('the task that submitted it is gone'))
@@ -263,6 +288,7 @@ export class ThreadNode implements BackendNode {
     if (!this.closed && this.channel === undefined) this.connect()
     // Died while idle (nothing it had begun): only code left behind by a finished call can have done it.
     if (!verdict.anyStarted && crash !== undefined && !this.closed) warnStrayCrash(this.describe(), crash, false)
+    if (!this.closed) this.lifecycle?.(lossOf(this.index, this.lostBecause, channel.terminating, thrown, exitCode))
     for (const entry of entries) entry.failed(verdict.failures.get(entry)!)
     for (const send of this.waiting.splice(0)) send()
     if (this.status === 'gone') this.listener?.()

@@ -1,5 +1,6 @@
+/** shard(): this node's part of the data. Called inside a task, it reads where the task runs, as instanceInfo() does. */
 import { InvalidOptionError, SpindleError } from '../errors.js'
-import { currentContext } from '../worker/context.js'
+import { currentContext } from './context.js'
 
 export interface ShardOptions {
   /** Node index; defaults to instanceInfo().node inside a task */
