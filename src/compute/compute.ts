@@ -18,6 +18,7 @@ import { isPending, type Pending, type TaskRef } from '../task/pending.js'
 import type { CallOptions, CallSink } from '../task/call-sink.js'
 import type { BackendKind } from '../worker/context.js'
 import { Evaluation } from './evaluate.js'
+import { loadTracing, TraceParent } from '../observe/otel.js'
 import { DispatcherRunner, type StepRunner } from './step-runner.js'
 import {
   resolveComputeOptions,
@@ -75,6 +76,7 @@ export class Compute extends EventEmitter<ComputeEvents> implements AsyncDisposa
   /** Starts a pool. With no options: one worker thread per core (`os.availableParallelism()`). */
   static async start(options: ComputeOptions = {}): Promise<Compute> {
     const resolved = resolveComputeOptions(options)
+    await loadTracing() // once per process: calls check for a tracer provider only when the API is there
     const jobId = randomUUID()
     const backend =
       resolved.backend === 'inline'
@@ -101,7 +103,7 @@ export class Compute extends EventEmitter<ComputeEvents> implements AsyncDisposa
   run<T>(pending: Pending<T>, options: RunOptions = {}): Promise<T> {
     try {
       checkPending(pending, 'run')
-      return new Evaluation(this.dispatcher, resolveRunOptions(options, this.nodes, 'run')).root(pending)
+      return new Evaluation(this.dispatcher, resolveRunOptions(options, this.nodes, 'run'), undefined, TraceParent.active()).root(pending)
     } catch (error) {
       return Promise.reject(error)
     }
@@ -123,7 +125,7 @@ export class Compute extends EventEmitter<ComputeEvents> implements AsyncDisposa
     const stopper = new AbortController()
     const signal = callOptions.signal ? AbortSignal.any([callOptions.signal, stopper.signal]) : stopper.signal
     setMaxListeners(0, signal) // one listener per call of the batch
-    const evaluation = new Evaluation(this.dispatcher, { ...callOptions, signal })
+    const evaluation = new Evaluation(this.dispatcher, { ...callOptions, signal }, undefined, TraceParent.active())
     const promises = evaluation.items(pending)
     const stop = () => stopper.abort(new Error('stream closed'))
     if (options.ordered === false) {
@@ -142,7 +144,7 @@ export class Compute extends EventEmitter<ComputeEvents> implements AsyncDisposa
     for (const key of ['compute', 'workers'] as const) {
       if (key in options) throw new InvalidOptionError(`compute.map() runs on its own pool: it takes no \`${key}\`. Call parallelMap() to choose another.`)
     }
-    return mapOn({ keys: [], lease: async () => ({ pool: this[callSink], release: async () => {} }) }, items, fn, options)
+    return mapOn({ keys: [], lease: async () => ({ pool: this[callSink], release: async () => {}, backend: this.backend }) }, items, fn, options)
   }
 
   /**
@@ -158,7 +160,7 @@ export class Compute extends EventEmitter<ComputeEvents> implements AsyncDisposa
       throw new InvalidOptionError('compute.broadcast() runs on every node: it takes no `node` option.')
     }
     const base = resolveRunOptions(options, this.nodes, 'broadcast')
-    const evaluation = new Evaluation(this.dispatcher, base)
+    const evaluation = new Evaluation(this.dispatcher, base, undefined, TraceParent.active())
     const runs = Array.from({ length: this.nodes }, (_, node) => evaluation.callWith(pending, { ...base, node }))
     return (await Promise.all(runs)) as T[]
   }

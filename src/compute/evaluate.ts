@@ -14,6 +14,7 @@ import { taskLabel, type Pending, type TaskRef } from '../task/pending.js'
 import { planArguments, substitute, visitInOrder, type ArgumentPlan } from '../task/walk.js'
 import type { CallOptions } from '../task/call-sink.js'
 import type { Dispatcher } from '../scheduler/dispatcher.js'
+import type { TraceParent } from '../observe/otel.js'
 
 /** Gives the output of a pipeline step that a Pending refers to (pipelines provide it). */
 export type StepResolver = (step: Pending<unknown>) => Promise<unknown>
@@ -25,6 +26,8 @@ export class Evaluation {
     private readonly dispatcher: Dispatcher,
     private readonly options: CallOptions,
     private readonly resolveStep?: StepResolver,
+    /** Where the calls' spans start, when tracing is on (observe/otel.ts). */
+    private readonly trace?: TraceParent,
   ) {}
 
   /** The value of `pending`, running it (and what it depends on) unless this run already did. */
@@ -91,6 +94,14 @@ export class Evaluation {
   }
 
   private submit(task: TaskRef, args: readonly unknown[], options: CallOptions): Promise<unknown> {
+    if (this.trace !== undefined) {
+      const target = { task, backend: this.dispatcher.backend.kind }
+      return this.trace.call(`spindle.call ${task.name}`, target, undefined, options, (traced) => this.send(task, args, traced))
+    }
+    return this.send(task, args, options)
+  }
+
+  private send(task: TaskRef, args: readonly unknown[], options: CallOptions): Promise<unknown> {
     return new Promise((resolve, reject) => {
       const bad = findNotCloneable(args, ARGS)
       if (bad !== undefined) return reject(argumentsNotCloneable(taskLabel(task), bad))

@@ -52,15 +52,16 @@ async function poolFor(options: PoolOptions): Promise<PoolLease> {
   if (options.compute !== undefined && options.workers !== undefined) {
     throw new InvalidOptionError('parallelMap() takes `compute` or `workers`, not both: the pool of `compute` has its own size.')
   }
-  if (options.compute !== undefined) return { pool: options.compute[callSink], release: async () => {} }
+  if (options.compute !== undefined) return { pool: options.compute[callSink], release: async () => {}, backend: options.compute.backend }
   if (options.workers !== undefined) {
     checkInteger('workers', options.workers, 1)
     const pool = await Compute.start({ workers: options.workers })
-    return { pool: pool[callSink], release: () => pool.close() }
+    return { pool: pool[callSink], release: () => pool.close(), backend: pool.backend }
   }
   const inTask = currentPool()
-  if (inTask !== undefined) return { pool: inTask, release: async () => {} }
-  return { pool: (await defaultCompute())[callSink], release: async () => {} }
+  if (inTask !== undefined) return { pool: inTask, release: async () => {} } // a task's fan-out is not traced (see observe/otel.ts)
+  const pool = await defaultCompute()
+  return { pool: pool[callSink], release: async () => {}, backend: pool.backend }
 }
 
 let shared: Promise<Compute> | undefined

@@ -8,10 +8,11 @@ import type { Dispatcher } from '../scheduler/dispatcher.js'
 import type { CallOptions } from '../task/call-sink.js'
 import type { Pending, TaskRef } from '../task/pending.js'
 import { Evaluation, type StepResolver } from './evaluate.js'
+import type { TraceParent } from '../observe/otel.js'
 
 export interface StepRunner {
-  /** Runs `pending`, whose graph may refer to pipeline steps: `resolveStep` gives their values. */
-  runWithSteps(pending: Pending<unknown>, options: CallOptions, resolveStep: StepResolver): Promise<unknown>
+  /** Runs `pending`, whose graph may refer to pipeline steps: `resolveStep` gives their values. `trace`: the step's span, when the run is traced. */
+  runWithSteps(pending: Pending<unknown>, options: CallOptions, resolveStep: StepResolver, trace?: TraceParent): Promise<unknown>
   /** The measured ms per call of `task` on this pool (pipelines size their look-ahead by it); undefined before one has run. */
   msPerCall(task: TaskRef): number | undefined
   /** Watches every call of the pool (recorders). Returns how to stop watching. */
@@ -24,8 +25,8 @@ export class DispatcherRunner implements StepRunner {
 
   constructor(private readonly dispatcher: Dispatcher) {}
 
-  runWithSteps(pending: Pending<unknown>, options: CallOptions, resolveStep: StepResolver): Promise<unknown> {
-    return new Evaluation(this.dispatcher, options, resolveStep).root(pending)
+  runWithSteps(pending: Pending<unknown>, options: CallOptions, resolveStep: StepResolver, trace?: TraceParent): Promise<unknown> {
+    return new Evaluation(this.dispatcher, options, resolveStep, trace).root(pending)
   }
 
   msPerCall(task: TaskRef): number | undefined {

@@ -15,6 +15,8 @@ import type { ChunkOutcome, SharedArrays, TypedArray } from './outcome.js'
 import { itemSource, rangeSource, type ItemSource, type MapInput } from './source.js'
 import { prepareSpareLater, shareTypedArray } from './shared-memory.js'
 import type { CallSink } from '../task/call-sink.js'
+import { TraceParent, type TraceSpan } from '../observe/otel.js'
+import { taskOf } from '../task/remote.js'
 import type { MapItemError } from '../errors.js'
 
 /** A remote function (`t.fn`) or a self-contained function of (item, index). */
@@ -83,6 +85,8 @@ const MAP_KEYS = ['chunkSize', 'callerRuns', 'concurrency', 'signal', 'timeout',
 /** The pool one map runs on, and what to do with it after (close a pool started for the map). */
 export interface PoolLease {
   readonly pool: CallSink
+  /** The pool's backend, as traces name it; undefined for the pool a task runs on (a task's fan-out is not traced: see observe/otel.ts). */
+  readonly backend?: string | undefined
   release(): Promise<void>
 }
 
@@ -97,16 +101,16 @@ export async function mapOn(choice: PoolChoice, items: unknown, fn: unknown, opt
   checkKnownKeys('parallelMap()', options, [...choice.keys, ...MAP_KEYS])
   const settled = options.settled === true
   const stopOnError = settled ? false : options.stopOnError !== false
-  return withPool(choice, async (compute) => {
+  return withPool(choice, fn, async (compute, traced) => {
     if (isTypedArray(items) && !compute.sharedMemory) {
       // Processes share no memory: the values travel as an array and come back as the same kind.
       const Kind = items.constructor as new (values: unknown[]) => TypedArray
-      const values = (await collect(compute, itemSource(Array.from(items)), undefined, fn, options, stopOnError, settled)) as unknown[]
+      const values = (await collect(traced, itemSource(Array.from(items)), undefined, fn, options, stopOnError, settled)) as unknown[]
       return settled ? values : new Kind(values)
     }
     const { source, shared } = prepare(items)
     try {
-      const result = await collect(compute, source, shared, fn, options, stopOnError, settled)
+      const result = await collect(traced, source, shared, fn, options, stopOnError, settled)
       // The next typed map of this size finds its output's pages already faulted in.
       if (shared !== undefined && compute.offThread) prepareSpareLater(shared.output.byteLength, (buffer, stop) => compute.submit(TOUCH_TASK, [buffer, stop], {}))
       return result
@@ -155,10 +159,12 @@ export async function* iterateOn(choice: PoolChoice, items: unknown, fn: unknown
   const held = new Map<number, ChunkOutcome>() // finished chunks waiting for an earlier one (ordered)
   let heldCount = 0
   const compute = await choice.lease()
+  const trace = mapTrace(fn, compute.backend, 'parallelMap.iterate')
+  let failure: unknown
   try {
     if (isTypedArray(items)) throw new InvalidOptionError('parallelMap.iterate() takes arrays or iterables; map a typed array with parallelMap().')
     const source = itemSource(items)
-    const engine = mapChunks(compute.pool, fnSpec(fn, options.context), source, undefined, {
+    const engine = mapChunks(trace?.pool(compute.pool) ?? compute.pool, fnSpec(fn, options.context), source, undefined, {
       ...engineOptions(options, options.stopOnError !== false),
       readAheadPerNode: options.readAhead ?? 2,
       held: () => heldCount,
@@ -189,7 +195,10 @@ export async function* iterateOn(choice: PoolChoice, items: unknown, fn: unknown
       failures.sort((a, b) => a.index - b.index)
       throw new AggregateError(failures, `parallelMap.iterate: ${failures.length} items failed`)
     }
+  } catch (error) {
+    throw (failure = error)
   } finally {
+    trace?.span.end(failure)
     await compute.release()
   }
 }
@@ -240,11 +249,27 @@ function engineOptions(options: MapOptions, stopOnError: boolean): EngineOptions
   return { chunkSize, callerRuns, concurrency, signal, timeout, stopOnError, context, onProgress }
 }
 
-async function withPool<T>(choice: PoolChoice, run: (compute: CallSink) => Promise<T>): Promise<T> {
-  const { pool, release } = await choice.lease()
+/** `run(pool, traced)`: `traced` is the pool whose calls are spans under the map's span, when tracing is on; else the pool. */
+async function withPool<T>(choice: PoolChoice, fn: unknown, run: (compute: CallSink, traced: CallSink) => Promise<T>): Promise<T> {
+  const { pool, release, backend } = await choice.lease()
+  const trace = mapTrace(fn, backend, 'parallelMap')
+  let failure: unknown
   try {
-    return await run(pool)
+    return await run(pool, trace?.pool(pool) ?? pool)
+  } catch (error) {
+    throw (failure = error)
   } finally {
+    trace?.span.end(failure)
     await release()
   }
+}
+
+/** Where tracing is on (a caller's pool: `backend` set), the map's span, and its pool whose chunks are spans under it. */
+function mapTrace(fn: unknown, backend: string | undefined, method: string): { span: TraceSpan; pool: (pool: CallSink) => CallSink } | undefined {
+  const parent = backend === undefined ? undefined : TraceParent.active()
+  if (parent === undefined) return undefined
+  const task = taskOf(fn) ?? { name: typeof fn === 'function' && fn.name !== '' ? fn.name : 'inline function' }
+  const target = { task, backend: backend! }
+  const span = parent.span(`spindle.${method} ${task.name}`, { 'spindle.task.name': task.name, 'spindle.task.module': (task as Partial<TaskRef>).module, 'spindle.backend': backend })
+  return { span, pool: (pool) => span.parent.sink(pool, target) }
 }

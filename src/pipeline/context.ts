@@ -7,6 +7,7 @@ import type { ParallelExecutor } from './executor.js'
 import type { Slots } from './slots.js'
 import type { StepGraph } from '../graph/step-graph.js'
 import type { Persistence } from './persistence.js'
+import type { TraceParent } from '../observe/otel.js'
 import type { PipelineEvent, StepRecord, StepStatus } from './types.js'
 
 export interface RunContext {
@@ -45,6 +46,8 @@ export interface Level {
   /** Cache keys of this level's cached steps, by name: downstream keys include them. */
   readonly keys: Map<string, string>
   readonly parent: Level | undefined
+  /** Where its steps' spans start, when the run is traced (observe/otel.ts). */
+  readonly trace?: TraceParent | undefined
 }
 
 /**

@@ -13,6 +13,7 @@ import { transition, type Level, type LevelOutcome, type RunContext } from './co
 import type { PipelineDefinition, StepDefinition } from './definition.js'
 import { attempt, BRANCHES_CANCELLED, lookahead, type Ended } from './steps.js'
 import type { StepRecord } from './types.js'
+import { endStepSpan, stepSpan, type TraceSpan } from '../observe/otel.js'
 
 /**
  * The graph of one pipeline: validates names, unknown steps and cycles (before any work).
@@ -73,6 +74,13 @@ function recordedWeights(durations: ReadonlyMap<string, number>, prefix: string)
   return (name) => durations.get(prefix + name) ?? median
 }
 
+/** A started step's span, kept until it ends. */
+function startSpan(spans: Map<string, TraceSpan>, level: Level, name: string, record: StepRecord): TraceSpan {
+  const span = stepSpan(level.trace!, record, level.pipeline.name)
+  spans.set(name, span)
+  return span
+}
+
 /** A step that runs on a worker (or a shell) and so takes a slot; composite steps take none. */
 function isLeaf(def: StepDefinition): boolean {
   return def.kind !== 'parallel' && def.kind !== 'map'
@@ -98,6 +106,7 @@ export async function runLevel(ctx: RunContext, level: Level): Promise<LevelOutc
   const release = (name: string) => {
     if (isLeaf(definitions.get(name)!)) slots.give()
   }
+  const spans = level.trace === undefined ? undefined : new Map<string, TraceSpan>() // a started step's span, when traced
   let running = 0
   let failed = false
   let firstError: unknown
@@ -123,7 +132,8 @@ export async function runLevel(ctx: RunContext, level: Level): Promise<LevelOutc
         break
       }
       running++
-      ended.add(attempt(ctx, level, def, records.get(name)!))
+      const span = spans && startSpan(spans, level, name, records.get(name)!)
+      ended.add(attempt(ctx, level, def, records.get(name)!, span?.parent))
     }
     if (running === 0 && (waitingForSlot.length === 0 || stopped())) break
     if (running === 0) {
@@ -143,6 +153,7 @@ export async function runLevel(ctx: RunContext, level: Level): Promise<LevelOutc
     if (ok) {
       level.outputs.set(name, value)
       transition(ctx, record, 'succeeded', undefined, value)
+      if (spans !== undefined) endStepSpan(spans.get(name)!, record)
       release(name)
       if (!recoverySet.has(name)) scheduler.complete(name)
       return
@@ -150,6 +161,7 @@ export async function runLevel(ctx: RunContext, level: Level): Promise<LevelOutc
     // A parallel step whose branches were cancelled under it is cancelled, with the run's stop reason if any.
     const cancelled = value === BRANCHES_CANCELLED || (ctx.user?.aborted ?? false)
     transition(ctx, record, cancelled ? 'cancelled' : 'failed', value === BRANCHES_CANCELLED ? ctx.stop.signal.reason : value)
+    if (spans !== undefined) endStepSpan(spans.get(name)!, record)
     release(name)
     const blocked = recoverySet.has(name) ? [] : scheduler.fail(name)
     // Downstream of a failure: skipped. Downstream of a cancellation: cancelled (below).

@@ -10,6 +10,7 @@ import { isPending, type Pending } from '../task/pending.js'
 import { resolveStep, type Level, type RunContext } from './context.js'
 import type { StepDefinition } from './definition.js'
 import type { StepRecord } from './types.js'
+import type { TraceParent } from '../observe/otel.js'
 
 /** Extra slots a call may take beyond `maxWorkers` (see Slots): none for a gather, or a call with a deadline. */
 export function lookaheadFor(ctx: RunContext, pending: Pending<unknown>, timeout: number | undefined): number {
@@ -17,10 +18,10 @@ export function lookaheadFor(ctx: RunContext, pending: Pending<unknown>, timeout
   return ctx.slots.lookahead(ctx.runner.msPerCall(pending.task!))
 }
 
-export async function mapStep(ctx: RunContext, level: Level, def: StepDefinition, record: StepRecord): Promise<unknown> {
+export async function mapStep(ctx: RunContext, level: Level, def: StepDefinition, record: StepRecord, trace?: TraceParent): Promise<unknown> {
   const resolve = (ref: Pending<unknown>) => resolveStep(ctx, level, ref)
   const { items, reduce } = def.map!
-  const values = await runItems(ctx, def, record, Array.isArray(items) ? items : ((await resolve(items as Pending<unknown>)) as unknown[]), resolve)
+  const values = await runItems(ctx, def, record, Array.isArray(items) ? items : ((await resolve(items as Pending<unknown>)) as unknown[]), resolve, trace)
   return reduce === undefined ? values : reduce(values)
 }
 
@@ -35,6 +36,7 @@ function runItems(
   record: StepRecord,
   items: readonly unknown[],
   resolve: (ref: Pending<unknown>) => Promise<unknown>,
+  trace: TraceParent | undefined,
 ): Promise<unknown[]> {
   const stop = ctx.stop.signal
   const { timeout } = def.options
@@ -91,7 +93,7 @@ function runItems(
         held = undefined
         running++
         const options = { signal: stop, timeout, label: `${record.name}[${index}]` }
-        ctx.runner.runWithSteps(call, options, resolve).then((value) => finished(index, value), failed)
+        ctx.runner.runWithSteps(call, options, resolve, trace).then((value) => finished(index, value), failed)
       }
       if (!over && running === 0) {
         end()

@@ -20,6 +20,7 @@ import { openPersistence } from './persistence.js'
 import { checkParamNames } from './params.js'
 import type { RunLogOptions } from '../runlog/run-log-options.js'
 import type { PipelineEvent, RunRecord, RunStatus, StepRecord } from './types.js'
+import { endRunSpan, loadTracing, TraceParent } from '../observe/otel.js'
 
 export interface RunPipelineOptions {
   /** Where and how many steps run at once. @default new ParallelExecutor() */
@@ -66,13 +67,16 @@ export async function runPipeline(pipeline: PipelineDefinition, options: RunPipe
   // Every event waits for the records made before it to reach the disk: a step reported done is on disk.
   const onEvent = options.onEvent
   const emit = onEvent === undefined ? () => {} : (event: PipelineEvent) => persistence.afterDurable(() => onEvent(event))
+  await loadTracing() // the run's span covers the pool's start
+  const trace = TraceParent.active()?.span(`spindle.pipeline ${pipeline.name}`, { 'spindle.pipeline.name': pipeline.name, 'spindle.run.id': id })
   let opened: Awaited<ReturnType<typeof executor.open>>
   try {
     opened = await executor.open()
   } catch (error) {
-    // No pool, no run: its record ends as failed, and the journal's file is closed.
+    // No pool, no run: its record ends as failed, the journal's file is closed, and the run's span ends with the error.
     options.signal?.removeEventListener('abort', userAbort)
     await persistence.finish('failed', Date.now()).catch(() => {})
+    trace?.end(error)
     throw error
   }
   const { compute, close, bounded } = opened
@@ -96,7 +100,10 @@ export async function runPipeline(pipeline: PipelineDefinition, options: RunPipe
   const outputs = new Map<string, unknown>()
   emit({ type: 'run', status: 'running', run: id, at: startedAt, steps: pipeline.steps.map((s) => s.name) })
   try {
-    await runLevel(ctx, { pipeline, prefix: '', outputs, keys: new Map(), parent: undefined })
+    await runLevel(ctx, { pipeline, prefix: '', outputs, keys: new Map(), parent: undefined, trace: trace?.parent })
+  } catch (error) {
+    trace?.end(error)
+    throw error
   } finally {
     options.signal?.removeEventListener('abort', userAbort)
     await close()
@@ -105,6 +112,7 @@ export async function runPipeline(pipeline: PipelineDefinition, options: RunPipe
   const endedAt = Date.now()
   await persistence.finish(status, endedAt)
   emit({ type: 'run', status, run: id, at: endedAt })
+  endRunSpan(trace, compute.backend, status, ctx.records)
   return makeRecord(id, pipeline, status, startedAt, endedAt, ctx.records, outputs)
 }
 

@@ -6,6 +6,7 @@ import type { StepDefinition } from './definition.js'
 import { resolveShell, runShell } from './shell.js'
 import type { StepRecord } from './types.js'
 import { stepCacheKey } from './persistence.js'
+import type { TraceParent } from '../observe/otel.js'
 
 /**
  * What a parallel step ends with when none of its branches' steps failed but some were
@@ -20,7 +21,7 @@ export interface Ended {
 }
 
 /** Runs a step until it succeeds or has no retries left. A leaf's slot is the level's to give back, after it reports the end. */
-export async function attempt(ctx: RunContext, level: Level, def: StepDefinition, record: StepRecord): Promise<Ended> {
+export async function attempt(ctx: RunContext, level: Level, def: StepDefinition, record: StepRecord, trace?: TraceParent): Promise<Ended> {
   if (def.kind === 'call' && def.options.cache === true) {
     // Looked up before any attempt: a hit runs nothing, so it makes no attempt (and no `running`).
     const cached = await lookup(ctx, level, def, record)
@@ -35,7 +36,7 @@ export async function attempt(ctx: RunContext, level: Level, def: StepDefinition
     record.dispatchedAt = undefined
     transition(ctx, record, 'running')
     try {
-      return { name: def.name, ok: true, value: await execute(ctx, level, def, record) }
+      return { name: def.name, ok: true, value: await execute(ctx, level, def, record, trace) }
     } catch (error) {
       const stop = ctx.stop.signal
       if (stop.aborted || record.attempts > retries || error === BRANCHES_CANCELLED) return { name: def.name, ok: false, value: error }
@@ -62,18 +63,18 @@ export function lookahead(ctx: RunContext, def: StepDefinition): number {
  * step (the common case, thousands per run) returns its call's promise without wrapping it in
  * another one.
  */
-function execute(ctx: RunContext, level: Level, def: StepDefinition, record: StepRecord): unknown {
+function execute(ctx: RunContext, level: Level, def: StepDefinition, record: StepRecord, trace: TraceParent | undefined): unknown {
   switch (def.kind) {
     case 'stub':
       return undefined
     case 'shell':
       return shell(ctx, level, def, record)
     case 'call':
-      return def.options.cache === true ? cachedCall(ctx, level, def, record) : call(ctx, level, def, record)
+      return def.options.cache === true ? cachedCall(ctx, level, def, record, trace) : call(ctx, level, def, record, trace)
     case 'parallel':
-      return parallel(ctx, level, def)
+      return parallel(ctx, level, def, trace)
     case 'map':
-      return mapStep(ctx, level, def, record)
+      return mapStep(ctx, level, def, record, trace)
   }
 }
 
@@ -87,9 +88,9 @@ async function shell(ctx: RunContext, level: Level, def: StepDefinition, record:
   return runShell(def.name, resolved, signal, onLine)
 }
 
-function call(ctx: RunContext, level: Level, def: StepDefinition, record: StepRecord): Promise<unknown> {
+function call(ctx: RunContext, level: Level, def: StepDefinition, record: StepRecord, trace: TraceParent | undefined): Promise<unknown> {
   const options = { signal: ctx.stop.signal, timeout: def.options.timeout, onDispatch: (node: number) => dispatched(record, node), label: record.name }
-  return ctx.runner.runWithSteps(def.pending!, options, (ref) => resolveStep(ctx, level, ref))
+  return ctx.runner.runWithSteps(def.pending!, options, (ref) => resolveStep(ctx, level, ref), trace)
 }
 
 /**
@@ -116,19 +117,19 @@ async function cacheKeyOf(ctx: RunContext, level: Level, def: StepDefinition, re
 }
 
 /** A cache miss (see `lookup`): the call runs, and its value is stored under the step's key. */
-async function cachedCall(ctx: RunContext, level: Level, def: StepDefinition, record: StepRecord): Promise<unknown> {
+async function cachedCall(ctx: RunContext, level: Level, def: StepDefinition, record: StepRecord, trace: TraceParent | undefined): Promise<unknown> {
   const key = await cacheKeyOf(ctx, level, def, record)
-  const value = await call(ctx, level, def, record)
+  const value = await call(ctx, level, def, record, trace)
   ctx.persistence.cache.put(key, value)
   return value
 }
 
 /** Every branch as a level of its own, on the run's one pool; the step fails if a branch does, and is cancelled if a branch was. */
-async function parallel(ctx: RunContext, level: Level, def: StepDefinition): Promise<unknown> {
+async function parallel(ctx: RunContext, level: Level, def: StepDefinition, trace: TraceParent | undefined): Promise<unknown> {
   const names = Object.keys(def.branches!)
   const results = await Promise.all(
     names.map((branch) =>
-      ctx.runLevel({ pipeline: def.branches![branch]!, prefix: `${level.prefix}${def.name}/${branch}/`, outputs: new Map(), keys: new Map(), parent: level }),
+      ctx.runLevel({ pipeline: def.branches![branch]!, prefix: `${level.prefix}${def.name}/${branch}/`, outputs: new Map(), keys: new Map(), parent: level, trace }),
     ),
   )
   const failed = results.findIndex((r) => r.status === 'failed')

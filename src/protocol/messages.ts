@@ -13,13 +13,17 @@ import type { EncodedThrown } from './error-codec.js'
 export type TaskDefinition = readonly [id: number, module: string, name: string]
 
 /**
- * `[definitions, batch, claim, seq₀, task₀, args₀, seq₁, task₁, args₁, ...]`: the task
+ * `[definitions, batch, claim, traces, seq₀, task₀, args₀, seq₁, task₁, args₁, ...]`: the task
  * definitions this node has not had yet (or `undefined`), the batch's id (answers can overtake
  * each other), the index of its claim word on a worker thread (protocol/claims.ts; set by the
- * thread node that posts it, NO_CLAIM elsewhere), then per call its sequence number (unique in
- * the pool, used to blame crashes), its task id and its arguments.
+ * thread node that posts it, NO_CLAIM elsewhere), the W3C traceparent of each traced call by
+ * its index in the batch (`undefined` when none is traced: observe/otel.ts), then per call its
+ * sequence number (unique in the pool, used to blame crashes), its task id and its arguments.
  */
-export type BatchRequest = [definitions: TaskDefinition[] | undefined, batch: number, claim: number, ...calls: unknown[]]
+export type BatchRequest = [definitions: TaskDefinition[] | undefined, batch: number, claim: number, traces: Traces | undefined, ...calls: unknown[]]
+
+/** Per call of a batch, by index: its span's traceparent, or undefined (a sparse array). */
+export type Traces = Array<string | undefined>
 
 /**
  * `[ms, errors, batch, value₀, value₁, ...]`: the milliseconds the node spent (feeds adaptive
@@ -34,7 +38,7 @@ export type BatchResponse = [
 ]
 
 export const CALL_FIELDS = 3
-export const REQUEST_HEADER = 3
+export const REQUEST_HEADER = 4
 export const RESPONSE_HEADER = 3
 
 /**

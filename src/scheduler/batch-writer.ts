@@ -5,7 +5,7 @@
  */
 import type { BackendNode } from '../backends/backend.js'
 import { NO_CLAIM } from '../protocol/claims.js'
-import type { BatchRequest, TaskDefinition } from '../protocol/messages.js'
+import type { BatchRequest, TaskDefinition, Traces } from '../protocol/messages.js'
 import type { TaskRef } from '../task/pending.js'
 import type { Call } from './call.js'
 
@@ -41,15 +41,20 @@ export class BatchWriter {
       defined.ids.clear()
     }
     let definitions: TaskDefinition[] | undefined
-    const request: BatchRequest = [undefined, this.nextBatch++, NO_CLAIM]
-    for (const call of calls) {
+    let traces: Traces | undefined
+    const request: BatchRequest = [undefined, this.nextBatch++, NO_CLAIM, undefined]
+    for (let i = 0; i < calls.length; i++) {
+      const call = calls[i]!
       if (!defined.ids.has(call.key)) {
         defined.ids.add(call.key)
         ;(definitions ??= []).push([call.key, call.task.module, call.task.name])
       }
+      const traceparent = call.options.traceparent
+      if (traceparent !== undefined) (traces ??= [])[i] = traceparent
       request.push(call.seq, call.key, call.args)
     }
     request[0] = definitions
+    request[3] = traces
     return request
   }
 

@@ -247,7 +247,7 @@ export class Dispatcher {
     for (const call of calls) {
       call.state = 'running'
       call.batch = batch
-      call.options.onDispatch?.(node.index)
+      call.options.onDispatch?.(node.index, call.interruptions + 1)
     }
     const timeout = calls[0]!.options.timeout
     if (timeout !== undefined) {

@@ -17,8 +17,8 @@ export interface CallOptions {
    * whose cost differs wildly by caller (parallelMap's chunks) get a key per caller.
    */
   costKey?: number | undefined
-  /** Told which node each call goes to (pipelines record where a step ran). */
-  onDispatch?: ((node: number) => void) | undefined
+  /** Told which node each call goes to, and the how-manieth time it runs (pipelines record where a step ran; traces). */
+  onDispatch?: ((node: number, attempt: number) => void) | undefined
   /** What the call is for, as traces show it (a pipeline step's name). */
   label?: string | undefined
   /** For a call a running task submitted (parallelMap inside a task): the submitting call's `seq`. */
@@ -28,6 +28,8 @@ export interface CallOptions {
    * items, on pools whose sink has `partialResults`), attempt after attempt.
    */
   onPartial?: ((data: unknown) => void) | undefined
+  /** The W3C traceparent of the call's span (observe/otel.ts): it travels with the call, and the task runs inside it. */
+  traceparent?: string | undefined
 }
 
 /** Somewhere to submit single calls: a pool, seen from the caller's thread or from inside a task. */

@@ -35,6 +35,8 @@ export interface TaskContext {
 export interface CallOwner extends Owner {
   /** Where the call runs, for calls of the inline backend (a worker has one place: `worker`). */
   readonly place?: TaskContext
+  /** The W3C traceparent of the call's span, for a traced call (worker/trace-context.ts). */
+  readonly traceparent?: string
 }
 interface ContextState {
   worker: TaskContext | undefined

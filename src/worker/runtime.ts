@@ -14,6 +14,7 @@ import { claim, markRunning } from '../protocol/claims.js'
 import { callOwners, type CallOwner, type TaskContext } from './context.js'
 import { writeCrash } from './crash-slot.js'
 import { loadTask } from './task-loader.js'
+import { runInTrace, tracingReady } from './trace-context.js'
 
 type Fn = (...args: unknown[]) => unknown
 
@@ -71,11 +72,14 @@ function loadAndRun(request: BatchRequest, place: TaskContext | undefined, begin
     return runCalls(request, place)
   }
   const missing = missingTasks(request)
+  // The first traced batch waits for the OpenTelemetry API to be imported (or found missing).
+  const tracing = request[3] === undefined ? undefined : tracingReady()
   if (missing.length === 0) {
     const preparing = anyPrepares ? prepared(request) : undefined
-    return preparing === undefined ? run() : preparing.then(run)
+    if (preparing === undefined && tracing === undefined) return run()
+    return Promise.all([preparing, tracing]).then(run)
   }
-  return Promise.all(missing.map(load)).then(() => prepared(request)).then(run)
+  return Promise.all([Promise.all(missing.map(load)).then(() => prepared(request)), tracing]).then(run)
 }
 
 /**
@@ -128,6 +132,7 @@ function runCalls(request: BatchRequest, place: TaskContext | undefined): BatchR
   }
 
   let waiting: Promise<void>[] | undefined
+  const traces = request[3]
   for (let i = 0, at = REQUEST_HEADER; i < n; i++, at += CALL_FIELDS) {
     const id = request[at + 1] as number
     const fn = functions.get(id)
@@ -136,8 +141,10 @@ function runCalls(request: BatchRequest, place: TaskContext | undefined): BatchR
       continue
     }
     try {
-      const context: CallOwner = { seq: request[at] as number, task: definitions.get(id)![2], place }
-      const result = callOwners.run(context, fn, ...(request[at + 2] as unknown[]))
+      const traceparent = traces?.[i]
+      const context: CallOwner = { seq: request[at] as number, task: definitions.get(id)![2], place, traceparent }
+      const args = request[at + 2] as unknown[]
+      const result = traceparent === undefined ? callOwners.run(context, fn, ...args) : callOwners.run(context, runInTrace, traceparent, fn, args)
       if (isThenable(result)) {
         ;(waiting ??= []).push(Promise.resolve(result).then((v) => store(i, id, v), (e: unknown) => fail(i, e)))
       } else {

@@ -238,6 +238,20 @@ describe('examples', () => {
     ])
   })
 
+  it('tracing.ts: calls, a map\'s chunks and a pipeline\'s steps as OpenTelemetry spans, in their tree', async () => {
+    expect(await example('tracing.ts')).toEqual([
+      'spindle.call processChunk',
+      'spindle.parallelMap square',
+      '  spindle.chunk square [0, 2)',
+      '  spindle.chunk square [2, 4)',
+      'spindle.pipeline fit',
+      '  spindle.step load',
+      '    spindle.call multiply',
+      '  spindle.step train',
+      '    spindle.call factorial',
+    ])
+  })
+
   it('flowyml-chunks.ts: five chunk steps and their total', async () => {
     expect(await example('flowyml-chunks.ts')).toEqual([
       'chunk0: 33283350000',

@@ -16,6 +16,8 @@ const RANKS: ReadonlyArray<Readonly<Record<string, readonly string[]>>> = [
   { base: ['errors.ts', 'options.ts', 'printable.ts', 'thenable.ts'] },
   { protocol: ['protocol/'] },
   { task: ['task/'], graph: ['graph/'], runlog: ['runlog/'] },
+  // observe/otel.ts: spans that calls, maps and pipelines start; it reads only task/ (CallOptions, CallSink).
+  { otel: ['observe/otel.ts'] },
   { worker: ['worker/'] },
   // worker/map-*.ts are the map's tasks on the worker side: the map's, wherever they sit.
   { map: ['map/', 'worker/map-'], backends: ['backends/'] },
