@@ -1,7 +1,8 @@
 /**
- * The contract between the dispatcher and a place that runs batches. A backend is a fixed list
- * of nodes; each node runs up to `slots` batches at once and reports every batch's fate. It
- * knows nothing of queues, retries or Pendings: that is the dispatcher's job, written once.
+ * The contract between the dispatcher and a place that runs batches. A backend is a list of
+ * nodes that may grow (nodes join) and whose members may leave; each node runs up to `slots`
+ * batches at once, reports every batch's fate, and says where it is in its life (`NodeState`).
+ * It knows nothing of queues, retries or Pendings: that is the dispatcher's job, written once.
  */
 import type { CrashReport } from '../worker/crash-slot.js'
 import type { BatchRequest, BatchResponse } from '../protocol/messages.js'
@@ -27,10 +28,12 @@ export type PartialHandler = (seq: number, data: unknown) => void
  * A change in a node's life, as the node reports it (compute/node-events.ts makes the public
  * `NodeEvent` of it). `ready`: its worker (thread), agent (process) or connection (SSH) can run
  * calls. `lost`: it ended while the pool was open; `next` says what the node does about it.
+ * `left`: it left the pool of its own accord, after draining (NodeState `closed`).
  * A node that is closing reports nothing.
  */
 export type NodeLifecycle =
   | { readonly type: 'ready'; readonly pid?: number | undefined; readonly host?: string | undefined }
+  | { readonly type: 'left'; readonly pid?: number | undefined; readonly host?: string | undefined }
   | {
       readonly type: 'lost'
       /** `crash`: it died (an exit, a signal, a fatal error); `stopped`: spindle stopped it to end a call; `start`: it could not start; `connection`: an SSH connection ended. */
@@ -47,17 +50,48 @@ export interface Backend {
   readonly kind: BackendKind
   /** What a node is called in the prefix of the lines its tasks print (`host 0`): the kind when absent. */
   readonly nodeNoun?: string
+  /**
+   * Every node that has joined, by `index`: a node's index is never reused, and one that left
+   * stays here, `closed`. Backends whose nodes join later append them and tell `serveJoin`'s handler.
+   */
   readonly nodes: readonly BackendNode[]
+  /**
+   * Nodes may join while the pool runs (workers that dial in): the dispatcher installs the
+   * handler, called once per node after it is in `nodes`. With no node left, calls wait for one
+   * to join (a fixed list fails them instead). Absent: the list is fixed at start.
+   */
+  serveJoin?(handler: (node: BackendNode) => void): void
   /** Stops every node now; batches still running fail with a NodeFailure. Leaves nothing behind. */
   close(): Promise<void>
 }
 
 /**
- * Whether a node takes work: `'up'`; `'reconnecting'` (lost, and trying to come back: calls
- * pinned to it wait); `'gone'` (lost for good: calls pinned to it fail with `lostBecause`). Local nodes
- * replace their own workers and are always up; an SSH host can be lost.
+ * Where a node is in its life, as the dispatcher sees it:
+ *
+ *     starting ──▶ ready ──▶ draining ──▶ closed
+ *        ▲           │
+ *        └───────────┤ (lost, coming back: an SSH host reconnecting)
+ *                    ▼
+ *                  lost   (for good: `lostBecause` says why)
+ *
+ * - `starting`: joining, or coming back after a loss: it takes no batch yet; calls pinned to it wait.
+ * - `ready`: takes batches. A node that can hold batches while its worker starts or is replaced
+ *   (a thread's port, an agent's IPC channel) is ready from the start: its losses are its own
+ *   business, reported per batch (`NodeFailure`) and as `NodeLifecycle` events.
+ * - `draining`: leaving of its own accord: it runs what it has started and takes nothing new;
+ *   batches waiting on it are asked back and run elsewhere. Then `closed`.
+ * - `lost`: out for good against its will; calls pinned to it fail with `lostBecause`.
+ * - `closed`: left the pool, or the pool closed it; calls pinned to it fail.
+ *
+ * A member of the pool (counted by `totalNodes`, reached by `broadcast`) is a node that is not
+ * draining or closed: a lost one stays a member, so a broadcast that needs it says it is lost.
  */
-export type NodeStatus = 'up' | 'reconnecting' | 'gone'
+export type NodeState = 'starting' | 'ready' | 'draining' | 'lost' | 'closed'
+
+/** Whether a node in `state` is one of the pool's members (see NodeState). */
+export function isMember(state: NodeState): boolean {
+  return state !== 'draining' && state !== 'closed'
+}
 
 export interface BackendNode {
   /** Index in `Backend.nodes`; also `instanceInfo().node` inside tasks it runs. */
@@ -71,16 +105,18 @@ export interface BackendNode {
   readonly generation: number
   /** Human name for messages: `thread 2`, `process 1 (pid 4242)`, `alice@10.0.0.5`. */
   describe(): string
+  /** Its name in `instanceInfo().peers` (`thread-2`, a host name); `describe()` when absent. */
+  readonly peer?: string
   /**
    * Where calls that tasks on this node submit go. Nodes that support fan-out inside a task
    * forward them to `handler`; the dispatcher installs it.
    */
   serveNested?(handler: NestedHandler): void
-  /** Absent on nodes that are always up. */
-  readonly status?: NodeStatus
-  /** Why the node is gone, once `status` is `'gone'`. */
+  /** Where it is in its life; absent on nodes that are always ready (until the pool closes). */
+  readonly state?: NodeState
+  /** Why the node is lost, once `state` is `'lost'`. */
   readonly lostBecause?: Error | undefined
-  /** Called (by the dispatcher) each time `status` changes. */
+  /** Called (by the dispatcher) each time `state` changes. */
   watch?(listener: () => void): void
   /**
    * Where the lines tasks print go, each with the call that printed it; the dispatcher installs

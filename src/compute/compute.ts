@@ -39,6 +39,9 @@ export type { ComputeOptions, RunOptions, StreamOptions }
 /** Internal: the pool as a CallSink (parallelMap's chunks). Not exported by index.ts. */
 export const callSink: unique symbol = Symbol('spindle.callSink')
 
+/** Internal: `Compute[fromBackend](backend)`, a pool on a backend built elsewhere (tests' fake backends). Not exported by index.ts. */
+export const fromBackend: unique symbol = Symbol('spindle.fromBackend')
+
 const runners = new WeakMap<Compute, StepRunner>()
 
 /** The pool's package-internal side, for pipelines and recorders (see StepRunner). Not exported by index.ts. */
@@ -71,6 +74,7 @@ export class Compute extends EventEmitter<ComputeEvents> implements AsyncDisposa
     this.dispatcher = new Dispatcher(backend, { interruptionRetries, output })
     runners.set(this, new DispatcherRunner(this.dispatcher))
     this.nodeWatch = new NodeWatch(backend, this)
+    this.dispatcher.onJoin((node) => this.nodeWatch.add(node))
   }
 
   /** Starts a pool. With no options: one worker thread per core (`os.availableParallelism()`). */
@@ -89,21 +93,30 @@ export class Compute extends EventEmitter<ComputeEvents> implements AsyncDisposa
     return new Compute(backend, resolved.closeTimeout, resolved.interruptionRetries, resolved.output, jobId, resolved.workersPerNode)
   }
 
+  /** @internal See `fromBackend`: Compute.start's options, on `backend` (its own kind and nodes). */
+  static [fromBackend](backend: Backend, options: ComputeOptions = {}): Compute {
+    const resolved = resolveComputeOptions(options)
+    return new Compute(backend, resolved.closeTimeout, resolved.interruptionRetries, resolved.output, randomUUID(), 1)
+  }
+
   /** The backend the nodes run on. */
   get backend(): BackendKind {
     return this.dispatcher.backend.kind
   }
 
-  /** How many nodes the pool has: what `broadcast` reaches and `shard` divides over. */
+  /**
+   * How many nodes take part now: what `broadcast` reaches and `shard` divides over. Nodes that
+   * left are not counted; one lost for good is, until it leaves (its calls say it is lost).
+   */
   get nodes(): number {
-    return this.dispatcher.nodeCount
+    return this.dispatcher.members.size
   }
 
   /** Runs `pending` (and what it depends on) and gives its value; a gather gives a typed tuple. */
   run<T>(pending: Pending<T>, options: RunOptions = {}): Promise<T> {
     try {
       checkPending(pending, 'run')
-      return new Evaluation(this.dispatcher, resolveRunOptions(options, this.nodes, 'run'), undefined, TraceParent.active()).root(pending)
+      return new Evaluation(this.dispatcher, this.runOptions(options, 'run'), undefined, TraceParent.active()).root(pending)
     } catch (error) {
       return Promise.reject(error)
     }
@@ -120,7 +133,7 @@ export class Compute extends EventEmitter<ComputeEvents> implements AsyncDisposa
   ): AsyncGenerator<T extends readonly unknown[] ? T[number] : T>
   stream(pending: Pending<unknown>, options: StreamOptions = {}): AsyncGenerator<unknown> {
     checkPending(pending, 'stream')
-    const callOptions = resolveRunOptions(options, this.nodes, 'stream')
+    const callOptions = this.runOptions(options, 'stream')
     // Our own signal too, so that leaving the loop early cancels what is still queued or running.
     const stopper = new AbortController()
     const signal = callOptions.signal ? AbortSignal.any([callOptions.signal, stopper.signal]) : stopper.signal
@@ -159,10 +172,16 @@ export class Compute extends EventEmitter<ComputeEvents> implements AsyncDisposa
     if ('node' in options) {
       throw new InvalidOptionError('compute.broadcast() runs on every node: it takes no `node` option.')
     }
-    const base = resolveRunOptions(options, this.nodes, 'broadcast')
+    const base = this.runOptions(options, 'broadcast')
     const evaluation = new Evaluation(this.dispatcher, base, undefined, TraceParent.active())
-    const runs = Array.from({ length: this.nodes }, (_, node) => evaluation.callWith(pending, { ...base, node }))
+    const runs = this.dispatcher.members.list.map((node) => evaluation.callWith(pending, { ...base, node: node.index }))
     return (await Promise.all(runs)) as T[]
+  }
+
+  /** Per-call options checked against the nodes that have joined; `'head'` is the first member. */
+  private runOptions(options: StreamOptions, method: string): CallOptions {
+    const { backend, members } = this.dispatcher
+    return resolveRunOptions(options, backend.nodes.length, method, members.list[0]?.index ?? 0)
   }
 
   /** Counts, per-node utilization and recent run and wait times, now (a snapshot; see `PoolStats`). Works on a closed pool. */
@@ -174,7 +193,7 @@ export class Compute extends EventEmitter<ComputeEvents> implements AsyncDisposa
   get [callSink](): CallSink {
     const { dispatcher } = this
     return {
-      nodes: dispatcher.nodeCount,
+      nodes: dispatcher.members.size,
       sharedMemory: dispatcher.backend.kind !== 'process' && dispatcher.backend.kind !== 'ssh', // memory is not shared across processes or hosts
       ...(dispatcher.backend.kind === 'thread' && { offThread: true as const }),
       ...((dispatcher.backend.kind === 'process' || dispatcher.backend.kind === 'ssh') && { partialResults: true as const }),

@@ -55,7 +55,15 @@ export interface NodeReplacedEvent extends NodeEventBase {
   readonly type: 'replaced'
 }
 
-export type NodeEvent = NodeUpEvent | NodeLostEvent | NodeReplacedEvent
+/**
+ * The node left the pool of its own accord (a worker that dialled in and was told to stop): it
+ * finished what it had begun, and its index is not used again. Nodes join with an `up`.
+ */
+export interface NodeLeftEvent extends NodeEventBase {
+  readonly type: 'left'
+}
+
+export type NodeEvent = NodeUpEvent | NodeLostEvent | NodeReplacedEvent | NodeLeftEvent
 
 /** The events a Compute emits, as EventEmitter's type map: `compute.on('node', (event) => ...)`. */
 export interface ComputeEvents {
@@ -65,18 +73,18 @@ export interface ComputeEvents {
 /**
  * Where a node is in its life, as its events tell it: `'starting'` until its first `up`,
  * `'replacing'` between `lost` and `replaced`, `'reconnecting'` (SSH), `'gone'` for good,
- * `'closed'` once `close()` was called. A node that is starting or replacing takes calls already
- * (they wait on it).
+ * `'left'` once it left the pool, `'closed'` once `close()` was called. A node that is starting
+ * or replacing takes calls already (they wait on it).
  */
-export type NodeState = 'starting' | 'up' | 'replacing' | 'reconnecting' | 'gone' | 'closed'
+export type NodeState = 'starting' | 'up' | 'replacing' | 'reconnecting' | 'gone' | 'left' | 'closed'
 
 /** Names `on()` accepts: ours, and those EventEmitter and `events.once()` use themselves. */
 const EVENT_NAMES = ['node', 'error', 'newListener', 'removeListener']
 
 export class NodeWatch {
-  readonly states: NodeState[]
+  readonly states: NodeState[] = []
   /** Per node: how many times its worker, agent or connection was lost. */
-  readonly losses: number[]
+  readonly losses: number[] = []
   private closed = false
 
   constructor(
@@ -89,9 +97,14 @@ export class NodeWatch {
       const guess = closest(name, ['node'])
       throw new InvalidOptionError(`Unknown event "${name}" for compute.on(). ${guess !== undefined ? `Did you mean "${guess}"?` : 'A Compute emits "node".'}`)
     })
-    this.states = backend.nodes.map((node) => (node.serveLifecycle === undefined ? 'up' : 'starting'))
-    this.losses = backend.nodes.map(() => 0)
-    for (const node of backend.nodes) node.serveLifecycle?.((report) => this.report(node, report))
+    for (const node of backend.nodes) this.add(node)
+  }
+
+  /** A node of the pool, there from the start or joining later. */
+  add(node: BackendNode): void {
+    this.states[node.index] = node.serveLifecycle === undefined ? 'up' : 'starting'
+    this.losses[node.index] = 0
+    node.serveLifecycle?.((report) => this.report(node, report))
   }
 
   /** From `close()` on, nodes that end are not lost: no more events. */
@@ -113,6 +126,9 @@ export class NodeWatch {
     if (report.type === 'ready') {
       event = { type: this.states[i] === 'replacing' ? 'replaced' : 'up', ...where }
       this.states[i] = 'up'
+    } else if (report.type === 'left') {
+      event = { type: 'left', ...where }
+      this.states[i] = 'left'
     } else {
       const { reason, cause, next, exitCode, signal } = report
       event = { type: 'lost', ...where, reason, cause, next, ...(exitCode !== undefined && { exitCode }), ...(signal !== undefined && { signal }) }

@@ -136,15 +136,15 @@ function resolveOutput(output: OutputSink | undefined): OutputSink {
   return output
 }
 
-/** Checks per-call options against the pool, turning `'head'` into node 0. */
-export function resolveRunOptions(options: StreamOptions, nodes: number, method: string): CallOptions {
+/** Checks per-call options against the pool's `nodes` (indices joined so far), turning `'head'` into the `head` node's (the first member's). */
+export function resolveRunOptions(options: StreamOptions, nodes: number, method: string, head = 0): CallOptions {
   if (typeof options !== 'object' || options === null) checkOptionsObject(`compute.${method}()`, options)
   if (isEmpty(options)) return NO_OPTIONS // the common case, on the hot path of every run()
   checkKnownKeys(`compute.${method}()`, options, method === 'stream' ? [...RUN_KEYS, 'ordered'] : RUN_KEYS)
   const { signal, timeout, node } = options
   if (signal !== undefined) checkSignal('signal', signal)
   if (timeout !== undefined) checkDuration('timeout', timeout)
-  const index = node === 'head' ? 0 : node
+  const index = node === 'head' ? head : node
   if (index !== undefined) {
     if (typeof index !== 'number' || !Number.isInteger(index) || index < 0 || index >= nodes) {
       throw new SpindleError(

@@ -13,14 +13,26 @@ import type { EncodedThrown } from './error-codec.js'
 export type TaskDefinition = readonly [id: number, module: string, name: string]
 
 /**
- * `[definitions, batch, claim, traces, seq₀, task₀, args₀, seq₁, task₁, args₁, ...]`: the task
- * definitions this node has not had yet (or `undefined`), the batch's id (answers can overtake
- * each other), the index of its claim word on a worker thread (protocol/claims.ts; set by the
- * thread node that posts it, NO_CLAIM elsewhere), the W3C traceparent of each traced call by
- * its index in the batch (`undefined` when none is traced: observe/otel.ts), then per call its
- * sequence number (unique in the pool, used to blame crashes), its task id and its arguments.
+ * `[definitions, batch, claim, traces, members, seq₀, task₀, args₀, seq₁, task₁, args₁, ...]`:
+ * the task definitions this node has not had yet (or `undefined`), the batch's id (answers can
+ * overtake each other), the index of its claim word on a worker thread (protocol/claims.ts; set
+ * by the thread node that posts it, NO_CLAIM elsewhere), the W3C traceparent of each traced call
+ * by its index in the batch (`undefined` when none is traced: observe/otel.ts), the node's new
+ * place in the pool once nodes have joined or left (`undefined` otherwise: scheduler/
+ * membership.ts), then per call its sequence number (unique in the pool, used to blame
+ * crashes), its task id and its arguments.
  */
-export type BatchRequest = [definitions: TaskDefinition[] | undefined, batch: number, claim: number, traces: Traces | undefined, ...calls: unknown[]]
+export type BatchRequest = [
+  definitions: TaskDefinition[] | undefined,
+  batch: number,
+  claim: number,
+  traces: Traces | undefined,
+  members: MembersUpdate | undefined,
+  ...calls: unknown[],
+]
+
+/** A node's place among the pool's members: its rank, how many there are, and their names in rank order. */
+export type MembersUpdate = readonly [rank: number, totalNodes: number, peers: readonly string[]]
 
 /** Per call of a batch, by index: its span's traceparent, or undefined (a sparse array). */
 export type Traces = Array<string | undefined>
@@ -38,7 +50,7 @@ export type BatchResponse = [
 ]
 
 export const CALL_FIELDS = 3
-export const REQUEST_HEADER = 4
+export const REQUEST_HEADER = 5
 export const RESPONSE_HEADER = 3
 
 /**

@@ -5,7 +5,7 @@
  */
 import type { BackendNode } from '../backends/backend.js'
 import { NO_CLAIM } from '../protocol/claims.js'
-import type { BatchRequest, TaskDefinition, Traces } from '../protocol/messages.js'
+import type { BatchRequest, MembersUpdate, TaskDefinition, Traces } from '../protocol/messages.js'
 import type { TaskRef } from '../task/pending.js'
 import type { Call } from './call.js'
 
@@ -26,15 +26,16 @@ export function taskId(task: TaskRef): number {
 
 export class BatchWriter {
   /** Per node: the task ids its current worker has been sent, and which worker that was. */
-  private readonly defined: Array<{ generation: number; ids: Set<number> }>
+  private readonly defined: Array<{ generation: number; ids: Set<number> }> = []
   private nextBatch = 1
 
-  constructor(nodes: readonly BackendNode[]) {
-    this.defined = nodes.map((node) => ({ generation: node.generation, ids: new Set() }))
+  /** `node` joined: it has been sent nothing. */
+  addNode(node: BackendNode): void {
+    this.defined[node.index] = { generation: node.generation, ids: new Set() }
   }
 
-  /** The wire form of a batch for `node`, with the task definitions its worker has not had yet. */
-  request(node: BackendNode, calls: readonly Call[]): BatchRequest {
+  /** The wire form of a batch for `node`, with the task definitions its worker has not had yet (and its new place in the pool, if any). */
+  request(node: BackendNode, calls: readonly Call[], members: MembersUpdate | undefined): BatchRequest {
     const defined = this.defined[node.index]!
     if (defined.generation !== node.generation) {
       defined.generation = node.generation // a new worker: it knows nothing yet
@@ -42,7 +43,7 @@ export class BatchWriter {
     }
     let definitions: TaskDefinition[] | undefined
     let traces: Traces | undefined
-    const request: BatchRequest = [undefined, this.nextBatch++, NO_CLAIM, undefined]
+    const request: BatchRequest = [undefined, this.nextBatch++, NO_CLAIM, undefined, members]
     for (let i = 0; i < calls.length; i++) {
       const call = calls[i]!
       if (!defined.ids.has(call.key)) {

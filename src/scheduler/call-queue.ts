@@ -8,12 +8,18 @@ import { Deque } from './deque.js'
 
 export class CallQueue {
   private readonly shared = new Deque<Call>()
-  private readonly pinned: Deque<Call>[]
+  private readonly pinned: Deque<Call>[] = []
   /** Calls waiting, cancelled ones excepted. */
   size = 0
 
-  constructor(nodes: number) {
-    this.pinned = Array.from({ length: nodes }, () => new Deque<Call>())
+  /** `nodes`: those there from the start (more may join: addNode). */
+  constructor(nodes = 0) {
+    for (let i = 0; i < nodes; i++) this.addNode(i)
+  }
+
+  /** Node `index` joined: calls may be pinned to it. */
+  addNode(index: number): void {
+    this.pinned[index] = new Deque<Call>()
   }
 
   /** Queues a call at the back (or at the front: nested calls, calls put back after an interruption). */

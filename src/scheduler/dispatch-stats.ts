@@ -17,8 +17,8 @@ export class DispatchStats {
   /** Calls that ended with their value. */
   completed = 0
   /** Per node: ms its threads spent on batches that answered, and how many calls those held. */
-  readonly busy: Float64Array
-  readonly calls: Float64Array
+  readonly busy: number[] = []
+  readonly calls: number[] = []
   /** A call's time on its node: its batch's, shared equally among the batch's calls. */
   readonly runTime = new SampleWindow()
   /** A call's time from its submit (or its requeue after an interruption) to the send of the batch that answered. */
@@ -30,9 +30,10 @@ export class DispatchStats {
   /** Whether `tick` was read since the dispatcher's last pump, which clears it once it has sent. */
   fresh = false
 
-  constructor(nodes: number) {
-    this.busy = new Float64Array(nodes)
-    this.calls = new Float64Array(nodes)
+  /** A node joined (at start, or later): its counts start at 0. */
+  addNode(index: number): void {
+    this.busy[index] = 0
+    this.calls[index] = 0
   }
 
   /** When a call was queued: the clock of the first submit since the last pump. */

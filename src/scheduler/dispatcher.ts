@@ -20,7 +20,8 @@ import { AbortWatch } from './abort-watch.js'
 import { handleNodeFailure, handleUnsendable, timeoutError } from './failures.js'
 import { askBack, batchToTakeBack } from './steal.js'
 import { runningCall, taskOutput, type OutputSink } from './task-output.js'
-import { closedError, lostNodeError, nowhereToRun } from './unrunnable.js'
+import { closedError, lostNodeError, noNodeLeft, nowhereToRun } from './unrunnable.js'
+import { Membership } from './membership.js'
 
 export interface DispatcherOptions {
   /** How many times a call may be interrupted by a lost node before it fails. */
@@ -30,9 +31,12 @@ export interface DispatcherOptions {
 }
 
 export class Dispatcher {
-  private readonly waiting: CallQueue
-  private readonly free: number[]
-  private readonly writer: BatchWriter
+  private readonly waiting = new CallQueue()
+  /** Per node, by index: batches it may still be sent. */
+  private readonly free: number[] = []
+  private readonly writer = new BatchWriter()
+  /** The nodes taking part now (membership.ts): what broadcast reaches and tasks count. */
+  readonly members: Membership
   private readonly running = new Set<RunningBatch>()
   /** Per parent call (by seq): the calls it submitted and still waits for. */
   private readonly nestedWaits = new Map<number, number>()
@@ -43,12 +47,13 @@ export class Dispatcher {
   readonly stats: DispatchStats
   private readonly abortWatch = new AbortWatch<Call>((call, reason) => this.cancel(call, reason))
   private nextSeq = 1
+  private readonly joinListeners: Array<(node: BackendNode) => void> = []
   private closed = false
   private pumping = false
   private pumpQueued = false
   private drained: (() => void) | undefined
   /** Calls per batch for a batch headed by `head`, with `waiting` calls queued (one function: no closure per pump). */
-  private readonly batchSize = (head: Call, waiting: number): number => this.sizer.size(head.costKey, waiting, this.nodeCount)
+  private readonly batchSize = (head: Call, waiting: number): number => this.sizer.size(head.costKey, waiting, this.members.size)
   /** Set while a recorder watches (Compute manages it); checked once per call or batch. */
   observer: CallObserver | undefined = undefined
 
@@ -56,20 +61,32 @@ export class Dispatcher {
     readonly backend: Backend,
     readonly options: DispatcherOptions,
   ) {
-    this.waiting = new CallQueue(backend.nodes.length)
-    this.free = backend.nodes.map((node) => node.slots)
-    this.writer = new BatchWriter(backend.nodes)
-    this.stats = new DispatchStats(backend.nodes.length)
-    for (const node of backend.nodes) {
-      node.serveNested?.((parent, task, args, options) => this.submitNested(node.index, parent, task, args, options))
-      node.serveOutput?.(taskOutput(options.output, this.running, backend, node))
-      node.servePartial?.((seq, data) => runningCall(this.running, node, seq)?.options.onPartial?.(data))
-      node.watch?.(() => this.statusChanged(node))
-    }
+    this.stats = new DispatchStats()
+    this.members = new Membership(backend)
+    for (const node of backend.nodes) this.join(node)
+    backend.serveJoin?.((node) => {
+      this.join(node)
+      this.members.joined(node)
+      for (const listener of this.joinListeners) listener(node)
+      this.pump(true)
+    })
   }
 
-  get nodeCount(): number {
-    return this.backend.nodes.length
+  /** Hears each node that joins after the start, once the dispatcher has it (Compute's node events). */
+  onJoin(listener: (node: BackendNode) => void): void {
+    this.joinListeners.push(listener)
+  }
+
+  /** A node of the pool, from the start or joining later: its slots, queue and handlers. */
+  private join(node: BackendNode): void {
+    this.free[node.index] = node.slots
+    this.waiting.addNode(node.index)
+    this.writer.addNode(node)
+    this.stats.addNode(node.index)
+    node.serveNested?.((parent, task, args, options) => this.submitNested(node.index, parent, task, args, options))
+    node.serveOutput?.(taskOutput(this.options.output, this.running, this.backend, node))
+    node.servePartial?.((seq, data) => runningCall(this.running, node, seq)?.options.onPartial?.(data))
+    node.watch?.(() => this.stateChanged(node))
   }
 
   /** What a call of `task` has cost on a node so far, in ms (undefined before one has run). */
@@ -98,7 +115,7 @@ export class Dispatcher {
     this.stats.submitted++
     if (this.closed) return call.reject(closedError(call))
     const { signal } = options
-    const nowhere = nowhereToRun(this.backend.nodes, call)
+    const nowhere = nowhereToRun(this.backend, call)
     if (nowhere !== undefined) return call.reject(nowhere)
     if (signal !== undefined) {
       if (signal.aborted) return call.reject(signal.reason)
@@ -164,7 +181,7 @@ export class Dispatcher {
         continue
       }
       call.state = 'queued'
-      const nowhere = nowhereToRun(this.backend.nodes, call)
+      const nowhere = nowhereToRun(this.backend, call)
       if (nowhere !== undefined) {
         call.reject(nowhere)
         continue
@@ -176,13 +193,17 @@ export class Dispatcher {
   }
 
   /**
-   * A node was lost or came back (an SSH host). Lost for good: the calls pinned to it cannot
-   * run anywhere else and fail; when every node is gone, so does everything queued.
+   * A node's state changed (backend.ts, NodeState). Lost or closed: the calls pinned to it cannot
+   * run anywhere else and fail, and when no node can ever run anything again, so does
+   * everything queued. Draining: what waits on it is asked back, to run elsewhere.
    */
-  private statusChanged(node: BackendNode): void {
-    if (node.status === 'gone') {
-      const allGone = this.backend.nodes.every((n) => n.status === 'gone')
-      for (const call of this.waiting.drain(allGone ? undefined : node.index)) {
+  private stateChanged(node: BackendNode): void {
+    this.members.refresh()
+    const state = node.state ?? 'ready'
+    if (state === 'draining') for (const batch of this.running) if (batch.node === node) askBack(batch)
+    if (state === 'draining' || state === 'lost' || state === 'closed') {
+      const none = noNodeLeft(this.backend)
+      for (const call of this.waiting.drain(none ? undefined : node.index)) {
         call.reject(lostNodeError(call, this.backend.nodes[call.options.node ?? node.index]!))
       }
     }
@@ -221,7 +242,7 @@ export class Dispatcher {
       do {
         for (let progress = true; progress && this.waiting.size > 0; ) {
           progress = false
-          const order = nodes.filter((n) => this.free[n.index]! > 0 && (n.status ?? 'up') === 'up').sort((a, b) => a.slots - this.free[a.index]! - (b.slots - this.free[b.index]!)) // fewest slots taken first
+          const order = nodes.filter((n) => this.free[n.index]! > 0 && (n.state ?? 'ready') === 'ready').sort((a, b) => a.slots - this.free[a.index]! - (b.slots - this.free[b.index]!)) // fewest slots taken first
           for (const node of order) {
             const calls = this.waiting.take(node.index, this.free[node.index] === node.slots, this.batchSize)
             if (calls === undefined) continue
@@ -257,7 +278,7 @@ export class Dispatcher {
     if (this.observer !== undefined) this.observer.sent(calls, node.index)
     this.free[node.index]!--
     this.running.add(batch)
-    const request = this.writer.request(node, calls)
+    const request = this.writer.request(node, calls, this.members.updateFor(node))
     try {
       batch.control = node.execute(
         request,
@@ -266,6 +287,7 @@ export class Dispatcher {
       )
     } catch (error) {
       this.writer.unsent(node, request)
+      this.members.unsent(node, request)
       this.release(batch)
       if (handleUnsendable(this, batch, error)) this.pumpSoon()
     }

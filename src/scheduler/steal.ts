@@ -13,7 +13,7 @@ import type { RunningBatch } from './call.js'
 
 /** The batch to ask back for an idle node, if any; `free` is the dispatcher's free slots per node. */
 export function batchToTakeBack(nodes: readonly BackendNode[], free: readonly number[], running: Iterable<RunningBatch>): RunningBatch | undefined {
-  if (!nodes.some((n) => free[n.index]! >= n.slots && (n.status ?? 'up') === 'up')) return undefined
+  if (!nodes.some((n) => free[n.index]! >= n.slots && (n.state ?? 'ready') === 'ready')) return undefined
   const newest: Array<RunningBatch | undefined> = []
   for (const batch of running) newest[batch.node.index] = batch // running is in the order sent
   return newest.find((batch) => {

@@ -9,13 +9,18 @@ export type BackendKind = 'thread' | 'process' | 'ssh' | 'inline'
 export interface InstanceInfo {
   /** This node's index, 0-based: a worker thread, a child process or a host, per backend. */
   readonly node: number
-  /** How many nodes the pool has. */
+  /** How many nodes the pool has now (nodes may join and leave while it runs). */
   readonly totalNodes: number
+  /**
+   * This node's place among the pool's nodes now, 0 to `totalNodes - 1`: what `shard()` divides
+   * by. It equals `node` unless nodes have joined or left (a node's index is never reused).
+   */
+  readonly rank: number
   /** This worker's index within its node. */
   readonly worker: number
   /** Worker threads per node (1 on the thread and inline backends). */
   readonly workersPerNode: number
-  /** True on node 0, the head node. */
+  /** True on the head node: the first of the pool's nodes (rank 0). */
   readonly isHead: boolean
   /** One name per node, in node order: host names on SSH, `thread-0`, `process-1`, ... locally. */
   readonly peers: readonly string[]
@@ -54,6 +59,14 @@ export const callOwners: AsyncLocalStorage<CallOwner> = state.calls
 /** Called once by a worker runtime: every task on this thread runs on this node. */
 export function setWorkerContext(info: InstanceInfo, pool?: CallSink): void {
   state.worker = { info: Object.freeze({ ...info, peers: Object.freeze([...info.peers]) }), pool }
+}
+
+/** A batch told this worker's node its new place in the pool (scheduler/membership.ts): tasks from now on see it. */
+export function setMembers(rank: number, totalNodes: number, peers: readonly string[]): void {
+  const worker = state.worker
+  if (worker === undefined) return
+  const info = Object.freeze({ ...worker.info, rank, totalNodes, isHead: rank === 0, peers: Object.freeze([...peers]) })
+  state.worker = { info, pool: worker.pool }
 }
 
 /** Called once by a worker runtime: where `sendPartial` posts. */

@@ -11,7 +11,7 @@ import { encodeThrown, type EncodedThrown } from '../protocol/error-codec.js'
 import { CALL_FIELDS, REQUEST_HEADER, RESPONSE_HEADER, type BatchRequest, type BatchResponse } from '../protocol/messages.js'
 import { taskLabel } from '../task/pending.js'
 import { claim, markRunning } from '../protocol/claims.js'
-import { callOwners, type CallOwner, type TaskContext } from './context.js'
+import { callOwners, setMembers, type CallOwner, type TaskContext } from './context.js'
 import { writeCrash } from './crash-slot.js'
 import { loadTask } from './task-loader.js'
 import { runInTrace, tracingReady } from './trace-context.js'
@@ -108,8 +108,10 @@ function prepared(request: BatchRequest): Promise<unknown> | undefined {
   return waits === undefined ? undefined : Promise.all(waits)
 }
 
-/** Definitions count even in a batch taken back: the caller has recorded them as sent. */
+/** Definitions (and the node's new place in the pool) count even in a batch taken back: the caller has recorded them as sent. */
 function defineTasks(request: BatchRequest): void {
+  const members = request[4]
+  if (members !== undefined) setMembers(...members)
   const defs = request[0]
   if (defs !== undefined) {
     for (const [id, module, name] of defs) definitions.set(id, [module, name, taskLabel({ module, name })])

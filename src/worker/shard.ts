@@ -97,7 +97,7 @@ function resolve(options: ShardOptions): Required<ShardOptions> {
           'shard(data, { node: 0, totalNodes: 4 }).',
       )
     }
-    node ??= info.node
+    node ??= info.rank
     totalNodes ??= info.totalNodes
   }
   if (!Number.isSafeInteger(totalNodes) || totalNodes < 1) {

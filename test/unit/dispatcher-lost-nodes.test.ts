@@ -3,7 +3,7 @@
 // good fail with its reason, everything fails once every node is gone, and a node that comes
 // back takes its pinned calls again.
 import { describe, expect, it } from 'vitest'
-import { NodeFailure, type Backend, type BackendNode, type NodeStatus } from '../../src/backends/backend.js'
+import { NodeFailure, type Backend, type BackendNode, type NodeState } from '../../src/backends/backend.js'
 import { Dispatcher } from '../../src/scheduler/dispatcher.js'
 import { CALL_FIELDS, REQUEST_HEADER, type BatchRequest, type BatchResponse } from '../../src/protocol/messages.js'
 import type { CallOptions } from '../../src/task/call-sink.js'
@@ -12,7 +12,7 @@ import type { CallOptions } from '../../src/task/call-sink.js'
 class FakeNode implements BackendNode {
   readonly slots = 1
   generation = 0
-  status: NodeStatus = 'up'
+  state: NodeState = 'ready'
   lostBecause: Error | undefined
   readonly held: Array<{ batch: BatchRequest; done: (r: BatchResponse) => void; failed: (f: NodeFailure) => void }> = []
   private listener: (() => void) | undefined
@@ -36,14 +36,14 @@ class FakeNode implements BackendNode {
     }
   }
   /** Lost: out of the rotation first, then what it held is interrupted (as SshNode does). */
-  lose(status: 'reconnecting' | 'gone') {
-    this.status = status
-    if (status === 'gone') this.lostBecause = new Error(`fake ${this.index} is gone for good`)
+  lose(state: 'starting' | 'lost') {
+    this.state = state
+    if (state === 'lost') this.lostBecause = new Error(`fake ${this.index} is gone for good`)
     this.listener?.()
     for (const { failed } of this.held.splice(0)) failed(new NodeFailure('crash', 'connection lost', { interrupted: true }))
   }
   comeBack() {
-    this.status = 'up'
+    this.state = 'ready'
     this.generation++
     this.listener?.()
   }
@@ -67,7 +67,7 @@ describe('dispatcher with nodes that can be lost', () => {
     const results = [call('a'), call('b')]
     await dispatched()
     expect(nodes.map((n) => n.held.length)).toEqual([1, 1])
-    nodes[0]!.lose('gone')
+    nodes[0]!.lose('lost')
     expect(nodes[0]!.held).toHaveLength(0)
     nodes[1]!.answer() // 'b'; then the interrupted 'a' is sent to node 1
     expect(nodes[1]!.held).toHaveLength(1)
@@ -86,7 +86,7 @@ describe('dispatcher with nodes that can be lost', () => {
     const waiting = call('y', { node: 0 }) // waits in node 0's own queue
     await dispatched()
     expect(nodes[0]!.held).toHaveLength(1)
-    nodes[0]!.lose('gone')
+    nodes[0]!.lose('lost')
     for (const pinned of [running, waiting, call('z', { node: 0 })]) {
       await expect(pinned).rejects.toMatchObject({ code: 'ERR_SPINDLE_INTERRUPTED', message: expect.stringContaining('fake 0 is gone for good') })
     }
@@ -96,8 +96,8 @@ describe('dispatcher with nodes that can be lost', () => {
     const { nodes, call } = setup(2)
     const calls = [call(1), call(2), call(3)]
     await dispatched()
-    nodes[0]!.lose('gone')
-    nodes[1]!.lose('gone')
+    nodes[0]!.lose('lost')
+    nodes[1]!.lose('lost')
     for (const c of [...calls, call(4)]) await expect(c).rejects.toMatchObject({ code: 'ERR_SPINDLE_INTERRUPTED' })
   })
 
@@ -106,7 +106,7 @@ describe('dispatcher with nodes that can be lost', () => {
     const pinned = call('p', { node: 0 })
     const free = call('q')
     await dispatched()
-    nodes[0]!.lose('reconnecting')
+    nodes[0]!.lose('starting')
     expect(nodes[0]!.held).toHaveLength(0)
     nodes[0]!.comeBack()
     nodes[0]!.answer()

@@ -251,6 +251,7 @@ function ctx(over: Partial<InstanceInfo>): InstanceInfo {
   const totalNodes = over.totalNodes ?? 1
   return {
     node: 0,
+    rank: over.node ?? 0,
     totalNodes,
     worker: 0,
     workersPerNode: 1,

@@ -14,6 +14,7 @@ import type { BatchRequest, BatchResponse } from '../../protocol/messages.js'
 export function startInlineBackend(jobId: string): Backend {
   const info: InstanceInfo = {
     node: 0,
+    rank: 0,
     totalNodes: 1,
     worker: 0,
     workersPerNode: 1,

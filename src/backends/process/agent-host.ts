@@ -10,7 +10,7 @@
 import type { BatchControl, NodeFailure } from '../backend.js'
 import { ThreadNode } from '../thread/thread-node.js'
 import { decodeThrown, encodeThrown } from '../../protocol/error-codec.js'
-import { CALL_FIELDS, REQUEST_HEADER, type BatchRequest, type NestedReply, type TaskDefinition } from '../../protocol/messages.js'
+import { CALL_FIELDS, REQUEST_HEADER, type BatchRequest, type MembersUpdate, type NestedReply, type TaskDefinition } from '../../protocol/messages.js'
 import type { AgentConfig, FailureData, FromAgent, ToAgent } from './messages.js'
 
 /**
@@ -33,7 +33,9 @@ export function startAgentHost(config: AgentConfig, send: (message: FromAgent) =
   const busy = threads.map(() => 0)
   /** Every task definition seen, and which ones each thread's current worker has had. */
   const definitions = new Map<number, TaskDefinition>()
-  const sent = threads.map((t) => ({ generation: t.generation, ids: new Set<number>() }))
+  const sent = threads.map((t) => ({ generation: t.generation, ids: new Set<number>(), toldMembers: true }))
+  /** The node's latest place in the pool (scheduler/membership.ts), once the caller has sent one: each thread is told once. */
+  let members: MembersUpdate | undefined
   /** Batches on the threads, by id. */
   const jobs = new Map<number, Job>()
   const announce = startAnnouncer(send, (id) => {
@@ -59,7 +61,7 @@ export function startAgentHost(config: AgentConfig, send: (message: FromAgent) =
 
   /** The least busy thread that can run a batch (one whose worker could not start is gone for good). */
   function leastBusy(): number {
-    const up = busy.map((n, i) => (threads[i]!.status === 'gone' ? Infinity : n))
+    const up = busy.map((n, i) => (threads[i]!.state === 'lost' ? Infinity : n))
     return Math.max(0, up.indexOf(Math.min(...up)))
   }
 
@@ -70,6 +72,10 @@ export function startAgentHost(config: AgentConfig, send: (message: FromAgent) =
    */
   function run(batch: BatchRequest, index = leastBusy()): void {
     for (const d of batch[0] ?? []) definitions.set(d[0], [d[0], modules.toAgent(d[1]), d[2]])
+    if (batch[4] !== undefined) {
+      members = batch[4]
+      for (const known of sent) known.toldMembers = false
+    }
     const thread = threads[index]!
     busy[index]!++
     const id = batch[1]
@@ -109,13 +115,14 @@ export function startAgentHost(config: AgentConfig, send: (message: FromAgent) =
     newest.movingTo = -1
   }
 
-  /** The batch with the definitions this thread's current worker has not had (the caller sent them to the node once). */
+  /** The batch with the definitions (and news of the node's place) this thread's current worker has not had: the caller sent them to the node once. */
   function withDefinitions(index: number, batch: BatchRequest): BatchRequest {
     const known = sent[index]!
     const thread = threads[index]!
     if (known.generation !== thread.generation) {
       known.generation = thread.generation
       known.ids.clear()
+      known.toldMembers = members === undefined // a new worker starts with the place the node started with
     }
     const missing: TaskDefinition[] = []
     for (let at = REQUEST_HEADER + 1; at < batch.length; at += CALL_FIELDS) {
@@ -125,7 +132,10 @@ export function startAgentHost(config: AgentConfig, send: (message: FromAgent) =
         missing.push(definitions.get(id)!)
       }
     }
-    return [missing.length > 0 ? missing : undefined, ...batch.slice(1)] as BatchRequest
+    const request = [missing.length > 0 ? missing : undefined, ...batch.slice(1)] as BatchRequest
+    request[4] = known.toldMembers ? undefined : members
+    known.toldMembers = true
+    return request
   }
 
   function reply(message: NestedReply): void {

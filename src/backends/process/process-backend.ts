@@ -17,7 +17,7 @@ export function startProcessBackend(
       new ProcessNode(
         index,
         {
-          info: { node: index, totalNodes: workers, workersPerNode, isHead: index === 0, peers, jobId, backend: 'process' },
+          info: { node: index, rank: index, totalNodes: workers, workersPerNode, isHead: index === 0, peers, jobId, backend: 'process' },
           ...(options.resourceLimits !== undefined && { resourceLimits: options.resourceLimits }),
         },
         execArgv,

@@ -45,6 +45,10 @@ export class ProcessNode implements BackendNode {
     return `process ${this.index}${this.pid === undefined ? '' : ` (pid ${this.pid})`}`
   }
 
+  get peer(): string {
+    return `process-${this.index}`
+  }
+
   serveNested(handler: NestedHandler): void {
     this.nestedHandler = handler
   }

@@ -26,7 +26,7 @@ export async function startSshBackend(
   const controlDir = openControlDir(hosts.length)
   const peers = hosts.map((h) => h.name)
   const nodes = hosts.map((host, index) => {
-    const info = { node: index, totalNodes: hosts.length, workersPerNode, isHead: index === 0, peers, jobId, backend: 'ssh' as const }
+    const info = { node: index, rank: index, totalNodes: hosts.length, workersPerNode, isHead: index === 0, peers, jobId, backend: 'ssh' as const }
     const args = sshArguments(host, { controlPath: controlPath(controlDir, index), heartbeatInterval: options.heartbeatInterval, connectTimeout: options.connectTimeout, bundleHash: hash, agent })
     const config = {
       config: { info, ...(resourceLimits !== undefined && { resourceLimits }) },

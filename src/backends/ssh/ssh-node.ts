@@ -8,7 +8,7 @@
  * succeeds (`ssh.reconnect`).
  */
 import { AgentBatches, answerNested, failureOf, type InFlight } from '../agent-replies.js'
-import { NodeFailure, type BackendNode, type BatchControl, type NestedHandler, type NodeLifecycle, type NodeStatus, type OutputHandler, type PartialHandler } from '../backend.js'
+import { NodeFailure, type BackendNode, type BatchControl, type NestedHandler, type NodeLifecycle, type NodeState, type OutputHandler, type PartialHandler } from '../backend.js'
 import { SshError } from '../../errors.js'
 import { encodeThrown } from '../../protocol/error-codec.js'
 import { callCount, type BatchRequest, type BatchResponse, type NestedSubmit } from '../../protocol/messages.js'
@@ -19,7 +19,7 @@ import { moduleFrames } from './modules.js'
 export class SshNode implements BackendNode {
   readonly slots: number
   generation = 0
-  status: NodeStatus = 'up'
+  state: NodeState = 'ready'
   lostBecause: Error | undefined
   private connection: Connection | undefined
   private readonly inFlight: AgentBatches
@@ -53,7 +53,11 @@ export class SshNode implements BackendNode {
     return `host ${this.index} (${this.setup.host.name}${pid ? `, agent pid ${pid}` : ''})`
   }
 
-  serveNested(handler: NestedHandler): void {
+  get peer(): string {
+    return this.setup.host.name
+  }
+
+    serveNested(handler: NestedHandler): void {
     this.nestedHandler = handler
   }
 
@@ -151,13 +155,13 @@ export class SshNode implements BackendNode {
     this.generation++
     this.shipped = new Set()
     const attempts = this.setup.options.reconnect.attempts
-    this.setStatus(this.closed ? 'gone' : attempts > 0 ? 'reconnecting' : 'gone', reason, pid)
+    this.setState(this.closed ? 'closed' : attempts > 0 ? 'starting' : 'lost', reason, pid)
     const failure = new NodeFailure('crash', `${where} was lost: ${reason}${tail === '' ? '' : `; last stderr lines:\n${tail}`}`, {
       stderrTail: tail,
       interrupted: true,
     })
     for (const [entry, why] of this.inFlight.lost(failure)) entry.failed(this.closed ? new NodeFailure('aborted', 'closed') : why)
-    if (this.status === 'reconnecting') this.reconnect(1, reason)
+    if (this.state === 'starting') this.reconnect(1, reason)
   }
 
   /** Tries again after `delay`, 2×, 4×, ...; the host is gone for good after the last attempt. */
@@ -168,27 +172,27 @@ export class SshNode implements BackendNode {
         (connection) => {
           if (this.closed) return void connection.close()
           this.connection = connection
-          this.setStatus('up', reason, connection.pid)
+          this.setState('ready', reason, connection.pid)
         },
         (error: unknown) => {
           if (this.closed) return
           if (attempt < attempts) return this.reconnect(attempt + 1, (error as Error).message)
-          this.setStatus('gone', `${reason}; ${attempts} reconnection attempts failed, the last: ${(error as Error).message}`)
+          this.setState('lost', `${reason}; ${attempts} reconnection attempts failed, the last: ${(error as Error).message}`)
         },
       )
     }, delay * 2 ** (attempt - 1))
   }
 
-  /** A new status, with its node event (`pid`: the agent's, that was lost or is now up). */
-  private setStatus(status: NodeStatus, reason: string, pid?: number): void {
-    this.status = status
+  /** A new state, with its node event (`pid`: the agent's, that was lost or is now up): `starting` while it reconnects. */
+  private setState(state: NodeState, reason: string, pid?: number): void {
+    this.state = state
     const host = this.setup.host.name
-    const lost = status === 'up' ? undefined : new SshError('ERR_SPINDLE_SSH_LOST', `SSH host ${host} (node ${this.index}) was lost: ${reason}.`, host)
-    if (status === 'gone') this.lostBecause = lost
+    const lost = state === 'ready' ? undefined : new SshError('ERR_SPINDLE_SSH_LOST', `SSH host ${host} (node ${this.index}) was lost: ${reason}.`, host)
+    if (state !== 'starting') this.lostBecause = lost
     this.listener?.()
     if (this.closed) return
     if (lost === undefined) this.lifecycle?.({ type: 'ready', pid, host })
-    else this.lifecycle?.({ type: 'lost', reason: 'connection', cause: lost, next: status === 'reconnecting' ? 'reconnect' : 'none', pid, host })
+    else this.lifecycle?.({ type: 'lost', reason: 'connection', cause: lost, next: state === 'starting' ? 'reconnect' : 'none', pid, host })
   }
 }
 

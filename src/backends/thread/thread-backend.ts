@@ -8,6 +8,7 @@ export function startThreadBackend(workers: number, jobId: string, options: Thre
   const nodes = peers.map((_, index) => {
     const info: InstanceInfo = {
       node: index,
+      rank: index,
       totalNodes: workers,
       worker: 0,
       workersPerNode: 1,

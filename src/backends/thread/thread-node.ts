@@ -14,7 +14,7 @@
  */
 import { MessageChannel, receiveMessageOnPort, type MessagePort, type ResourceLimits, type Worker } from 'node:worker_threads'
 import { Piscina } from 'piscina'
-import { NodeFailure, type BackendNode, type BatchControl, type NestedHandler, type NodeLifecycle, type NodeStatus, type OutputHandler, type PartialHandler } from '../backend.js'
+import { NodeFailure, type BackendNode, type BatchControl, type NestedHandler, type NodeLifecycle, type NodeState, type OutputHandler, type PartialHandler } from '../backend.js'
 import { SpindleError } from '../../errors.js'
 import { ClaimWords, TAKEN_BACK } from '../../protocol/claims.js'
 import { createCrashSlot, takeCrash, warnStrayCrash } from '../../worker/crash-slot.js'
@@ -77,8 +77,8 @@ export class ThreadNode implements BackendNode {
   private lifecycle: ((event: NodeLifecycle) => void) | undefined
   private lastError: unknown
   private closed = false
-  /** 'gone' once a worker could not start: Piscina does not start another after that. */
-  status: NodeStatus = 'up'
+  /** Ready from the start (batches wait in the port); `'lost'` once a worker could not start: Piscina starts no other then. */
+  state: NodeState = 'ready'
   lostBecause: Error | undefined
   private listener: (() => void) | undefined
   /** Settles once the current worker has taken its port (its module graph is loaded). */
@@ -112,6 +112,10 @@ export class ThreadNode implements BackendNode {
 
   describe(): string {
     return `thread ${this.index}`
+  }
+
+  get peer(): string {
+    return `thread-${this.index}`
   }
 
   serveNested(handler: NestedHandler): void {
@@ -183,9 +187,9 @@ export class ThreadNode implements BackendNode {
     let takenBack = false
     this.waiting.push(() => {
       if (takenBack) {
-        // Its task definitions count as sent to the replacement: they go, without the calls.
+        // Its task definitions (and news of the node's place) count as sent to the replacement: they go, without the calls.
         batch[2] = TAKEN_BACK
-        if (batch[0] !== undefined) this.channel?.port.postMessage(batch.slice(0, REQUEST_HEADER))
+        if (batch[0] !== undefined || batch[4] !== undefined) this.channel?.port.postMessage(batch.slice(0, REQUEST_HEADER))
         return
       }
       try {
@@ -291,12 +295,12 @@ export class ThreadNode implements BackendNode {
     if (!this.closed) this.lifecycle?.(lossOf(this.index, this.lostBecause, channel.terminating, thrown, exitCode))
     for (const entry of entries) entry.failed(verdict.failures.get(entry)!)
     for (const send of this.waiting.splice(0)) send()
-    if (this.status === 'gone') this.listener?.()
+    if (this.state === 'lost') this.listener?.()
   }
 
   /** Out of the rotation for good: calls go to other nodes, or fail with this reason. */
   private cannotStart(error: unknown): void {
-    this.status = 'gone'
+    this.state = 'lost'
     this.lostBecause = new SpindleError(
       'ERR_SPINDLE_WORKER_START',
       `Worker ${this.index} (thread) could not start: ${reasonOf(error)}. No task of yours had run on it. ` +
