@@ -71,10 +71,9 @@ export class Compute extends EventEmitter<ComputeEvents> implements AsyncDisposa
   ) {
     super()
     this.jobId = jobId
-    this.dispatcher = new Dispatcher(backend, { interruptionRetries, output })
+    this.dispatcher = new Dispatcher(backend, { interruptionRetries, output, joined: (node) => this.nodeWatch.add(node) })
     runners.set(this, new DispatcherRunner(this.dispatcher))
     this.nodeWatch = new NodeWatch(backend, this)
-    this.dispatcher.onJoin((node) => this.nodeWatch.add(node))
   }
 
   /** Starts a pool. With no options: one worker thread per core (`os.availableParallelism()`). */

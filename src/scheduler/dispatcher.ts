@@ -7,9 +7,8 @@
  * It imports no worker API: any Backend will do.
  */
 import type { Backend, BackendNode, NodeFailure } from '../backends/backend.js'
-import { RESPONSE_HEADER, type BatchResponse } from '../protocol/messages.js'
+import type { BatchResponse } from '../protocol/messages.js'
 import { BatchWriter, taskId } from './batch-writer.js'
-import { decodeThrown } from '../protocol/error-codec.js'
 import type { TaskRef } from '../task/pending.js'
 import { BatchSizer } from './batch-sizer.js'
 import type { CallOptions } from '../task/call-sink.js'
@@ -17,10 +16,11 @@ import { Call, watchedCall, type CallObserver, type RunningBatch } from './call.
 import { CallQueue } from './call-queue.js'
 import { DispatchStats, unsettled } from './dispatch-stats.js'
 import { AbortWatch } from './abort-watch.js'
-import { handleNodeFailure, handleUnsendable, timeoutError } from './failures.js'
-import { askBack, batchToTakeBack } from './steal.js'
+import { handleNodeFailure, handleUnsendable, settleCalls, timeoutError } from './failures.js'
+import { askBack, batchToTakeBack, cancelCall } from './steal.js'
+import { NestedCalls } from './nested-calls.js'
 import { runningCall, taskOutput, type OutputSink } from './task-output.js'
-import { closedError, lostNodeError, noNodeLeft, nowhereToRun } from './unrunnable.js'
+import { closedError, failStranded, nowhereToRun } from './unrunnable.js'
 import { Membership } from './membership.js'
 
 export interface DispatcherOptions {
@@ -28,6 +28,8 @@ export interface DispatcherOptions {
   interruptionRetries: number
   /** Where the lines tasks print go. */
   output: OutputSink
+  /** Hears each node that joins after the start, once the dispatcher has it (Compute's node events). */
+  joined?: (node: BackendNode) => void
 }
 
 export class Dispatcher {
@@ -38,16 +40,12 @@ export class Dispatcher {
   /** The nodes taking part now (membership.ts): what broadcast reaches and tasks count. */
   readonly members: Membership
   private readonly running = new Set<RunningBatch>()
-  /** Per parent call (by seq): the calls it submitted and still waits for. */
-  private readonly nestedWaits = new Map<number, number>()
-  /** Cost keys of nested calls, per node: each worker numbers its own map runs. */
-  private readonly nestedCostKeys = new Map<string, number>()
+  private readonly nested = new NestedCalls((node, slots) => (this.free[node]! += slots))
   private readonly sizer = new BatchSizer()
   /** Counts and timings for `compute.stats()` (dispatch-stats.ts). */
   readonly stats: DispatchStats
-  private readonly abortWatch = new AbortWatch<Call>((call, reason) => this.cancel(call, reason))
+  private readonly abortWatch = new AbortWatch<Call>((call, reason) => cancelCall(call, reason, this.waiting))
   private nextSeq = 1
-  private readonly joinListeners: Array<(node: BackendNode) => void> = []
   private closed = false
   private pumping = false
   private pumpQueued = false
@@ -67,14 +65,9 @@ export class Dispatcher {
     backend.serveJoin?.((node) => {
       this.join(node)
       this.members.joined(node)
-      for (const listener of this.joinListeners) listener(node)
+      this.options.joined?.(node)
       this.pump(true)
     })
-  }
-
-  /** Hears each node that joins after the start, once the dispatcher has it (Compute's node events). */
-  onJoin(listener: (node: BackendNode) => void): void {
-    this.joinListeners.push(listener)
   }
 
   /** A node of the pool, from the start or joining later: its slots, queue and handlers. */
@@ -127,28 +120,10 @@ export class Dispatcher {
     this.pumpSoon()
   }
 
-  /**
-   * A call submitted by call `parent`, running on node `from` (parallelMap inside a task). While
-   * the parent waits, its thread is idle in its event loop: the node is lent one more slot per
-   * waiting parent, and nested calls go to the front of the queue (finish what has started), so
-   * the pool keeps its threads busy and never deadlocks when every worker waits on a fan-out.
-   */
+  /** A call submitted by call `parent`, running on node `from` (nested-calls.ts): at the front of the queue, to finish what has started. */
   submitNested(from: number, parent: number, task: TaskRef, args: readonly unknown[], options: CallOptions): Promise<unknown> {
-    const waits = this.nestedWaits.get(parent) ?? 0
-    this.nestedWaits.set(parent, waits + 1)
-    if (waits === 0) this.free[from]!++
-    let costKey = options.costKey
-    if (costKey !== undefined) {
-      const key = `${from}:${costKey}`
-      costKey = this.nestedCostKeys.get(key) ?? this.nestedCostKeys.set(key, -1e9 - this.nestedCostKeys.size).get(key)
-    }
-    const nested = { ...options, costKey, parent }
-    return new Promise<unknown>((resolve, reject) => this.submit(task, args, nested, resolve, reject, true)).finally(() => {
-      const left = this.nestedWaits.get(parent)! - 1
-      if (left > 0) return void this.nestedWaits.set(parent, left)
-      this.nestedWaits.delete(parent)
-      this.free[from]!--
-    })
+    const nested = this.nested.begin(from, parent, options)
+    return new Promise<unknown>((resolve, reject) => this.submit(task, args, nested, resolve, reject, true)).finally(() => this.nested.end(from, parent))
   }
 
   /** Rejects queued calls and those not started (taken back), waits up to `closeTimeout` ms for running ones, then stops the nodes. */
@@ -201,12 +176,7 @@ export class Dispatcher {
     this.members.refresh()
     const state = node.state ?? 'ready'
     if (state === 'draining') for (const batch of this.running) if (batch.node === node) askBack(batch)
-    if (state === 'draining' || state === 'lost' || state === 'closed') {
-      const none = noNodeLeft(this.backend)
-      for (const call of this.waiting.drain(none ? undefined : node.index)) {
-        call.reject(lostNodeError(call, this.backend.nodes[call.options.node ?? node.index]!))
-      }
-    }
+    if (state === 'draining' || state === 'lost' || state === 'closed') failStranded(this.waiting, this.backend, node)
     this.pump(true)
   }
 
@@ -300,17 +270,7 @@ export class Dispatcher {
     if (this.observer !== undefined) this.observer.ran(calls, ms)
     if (calls.every((c) => c.costKey === calls[0]!.costKey)) this.sizer.record(calls[0]!.costKey, calls.length, ms)
     this.stats.ran(batch, ms)
-    let failed = 0
-    let resolved = 0
-    for (let i = 0; i < calls.length; i++) {
-      const call = calls[i]!
-      if (errors !== undefined && failed < errors.length && errors[failed]![0] === i) {
-        call.reject(decodeThrown(errors[failed++]![1]))
-      } else {
-        if (!call.settled) resolved++
-        call.resolve(response[RESPONSE_HEADER + i])
-      }
-    }
+    const resolved = settleCalls(calls, response)
     this.stats.completed += resolved
     this.pump(true)
   }
@@ -330,18 +290,5 @@ export class Dispatcher {
     this.running.delete(batch)
     this.free[batch.node.index]!++
     if (this.running.size === 0) this.drained?.()
-  }
-
-  private cancel(call: Call, reason: unknown): void {
-    if (call.settled) return
-    const batch = call.batch
-    if (call.state === 'queued') this.waiting.forget() // its queue entry is skipped when reached
-    call.reject(reason)
-    if (batch === undefined) return
-    // A batch not started is taken back (asked once, not per call of a signal's thousands): the
-    // call never runs, the others are queued again. Running work is stopped only when nobody else
-    // waits for it (killing a worker to save one call of many would throw away the others' work).
-    if (batch.calls.every((c) => c.settled)) batch.control?.('stop')
-    else askBack(batch)
   }
 }

@@ -1,17 +1,18 @@
 /**
- * What happens to the calls of a batch that could not be sent (below), or whose node failed
- * under them. Two kinds of node failure (SPEC, Contracts): the call whose own code killed the
- * worker (process.exit, an uncaught error from its timers, a resource limit while it ran alone)
- * is to blame and rejects with WorkerExitError; every other call was merely interrupted and runs
- * again, elsewhere if it can, up to `interruptionRetries` times. A crash that nobody in a shared
- * batch can be blamed for sends its calls back one per batch, so a repeat offender ends up alone
- * and blamed.
+ * What happens to the calls of a batch: settled from its answer, or, when it could not be sent
+ * (below) or its node failed under them, decided here. Two kinds of node failure (SPEC,
+ * Contracts): the call whose own code killed the worker (process.exit, an uncaught error from its
+ * timers, a resource limit while it ran alone) is to blame and rejects with WorkerExitError;
+ * every other call was merely interrupted and runs again, elsewhere if it can, up to
+ * `interruptionRetries` times. A crash that nobody in a shared batch can be blamed for sends its
+ * calls back one per batch, so a repeat offender ends up alone and blamed.
  */
 import { InterruptedError, NotCloneableError, TimeoutError, WorkerExitError } from '../errors.js'
 import { argumentsNotCloneable, findNotCloneable } from '../protocol/cloneable.js'
 import { ARGS } from '../protocol/value-path.js'
 import type { NodeFailure } from '../backends/backend.js'
 import { decodeThrown } from '../protocol/error-codec.js'
+import { RESPONSE_HEADER, type BatchResponse } from '../protocol/messages.js'
 import { warnStrayCrash } from '../worker/crash-slot.js'
 import type { Call, RunningBatch } from './call.js'
 
@@ -24,6 +25,23 @@ export interface Requeuer {
 }
 
 const warned = new WeakSet<object>()
+
+/** A batch answered: each call settles with its value or what it threw. Returns how many resolved that had not settled. */
+export function settleCalls(calls: readonly Call[], response: BatchResponse): number {
+  const errors = response[1]
+  let failed = 0
+  let resolved = 0
+  for (let i = 0; i < calls.length; i++) {
+    const call = calls[i]!
+    if (errors !== undefined && failed < errors.length && errors[failed]![0] === i) {
+      call.reject(decodeThrown(errors[failed++]![1]))
+    } else {
+      if (!call.settled) resolved++
+      call.resolve(response[RESPONSE_HEADER + i])
+    }
+  }
+  return resolved
+}
 
 export function handleNodeFailure(dispatcher: Requeuer, batch: RunningBatch, nodeFailure: NodeFailure): void {
   const live = batch.calls.filter((c) => !c.settled)

@@ -5,6 +5,7 @@
 import { ClosedError, InterruptedError, SshError, type SpindleError } from '../errors.js'
 import type { Backend, BackendNode } from '../backends/backend.js'
 import type { Call } from './call.js'
+import type { CallQueue } from './call-queue.js'
 
 /** Whether `node` will never run another call: lost for good, leaving or left. */
 export function outForGood(node: BackendNode): boolean {
@@ -24,6 +25,13 @@ export function nowhereToRun(backend: Backend, call: Call): InterruptedError | u
   if (pinned !== undefined) return outForGood(nodes[pinned]!) ? lostNodeError(call, nodes[pinned]!) : undefined
   if (nodes[0]?.state === undefined || nodes[0].state === 'ready') return undefined // the common case: O(1) on every submit
   return noNodeLeft(backend) ? lostNodeError(call, nodes[0]!) : undefined
+}
+
+/** `node` is out for good: the calls queued for it fail, and every queued call when no node is left. */
+export function failStranded(waiting: CallQueue, backend: Backend, node: BackendNode): void {
+  for (const call of waiting.drain(noNodeLeft(backend) ? undefined : node.index)) {
+    call.reject(lostNodeError(call, backend.nodes[call.options.node ?? node.index]!))
+  }
 }
 
 export function lostNodeError(call: Call, node: BackendNode): InterruptedError {
