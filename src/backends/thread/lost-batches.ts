@@ -4,8 +4,10 @@
  * (`'revoked'`); one claimed but not yet RUNNING was still loading its modules, and is only
  * interrupted; of the batches running, the one that carries the crash report's owner takes the
  * blame, and the others were only in its way. A worker we stopped ourselves (a deadline, a
- * cancellation) interrupts what it had besides the stopped batch, which ends as aborted.
+ * cancellation) interrupts what it had besides the stopped batch, which ends as aborted. A worker
+ * that could not start leaves the node out for good, with the reason (`startError`).
  */
+import { SpindleError } from '../../errors.js'
 import { NodeFailure, type NodeLifecycle } from '../backend.js'
 import type { ClaimWords } from '../../protocol/claims.js'
 import { CALL_FIELDS, REQUEST_HEADER, type BatchRequest } from '../../protocol/messages.js'
@@ -67,6 +69,16 @@ function carries(batch: BatchRequest, seq: number): boolean {
 }
 
 /** A worker's death in the user's words. */
+/** Why the node is out for good when its worker could not start (Piscina starts no other then). */
+export function startError(index: number, error: unknown): SpindleError {
+  return new SpindleError(
+    'ERR_SPINDLE_WORKER_START',
+    `Worker ${index} (thread) could not start: ${reasonOf(error)}. No task of yours had run on it. ` +
+      'Raise `resourceLimits` if it ran out of memory, or check `execArgv` and `env`.',
+    { cause: error },
+  )
+}
+
 export function reasonOf(error: unknown): string {
   if ((error as { code?: string })?.code === 'ERR_WORKER_OUT_OF_MEMORY') return 'ran out of memory (resourceLimits)'
   return (error as Error)?.message ?? String(error)

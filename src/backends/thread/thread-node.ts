@@ -15,15 +15,15 @@
 import { MessageChannel, receiveMessageOnPort, type MessagePort, type ResourceLimits, type Worker } from 'node:worker_threads'
 import { Piscina } from 'piscina'
 import { NodeFailure, type BackendNode, type BatchControl, type NestedHandler, type NodeLifecycle, type NodeState, type OutputHandler, type PartialHandler } from '../backend.js'
-import { SpindleError } from '../../errors.js'
-import { ClaimWords, TAKEN_BACK } from '../../protocol/claims.js'
+import { ClaimWords } from '../../protocol/claims.js'
 import { createCrashSlot, takeCrash, warnStrayCrash } from '../../worker/crash-slot.js'
-import { REQUEST_HEADER, type BatchRequest, type BatchResponse, type NestedCancel, type NestedSubmit, type OutputLine, type PartialResult } from '../../protocol/messages.js'
+import type { BatchRequest, BatchResponse, NestedCancel, NestedSubmit, OutputLine, PartialResult } from '../../protocol/messages.js'
 import type { InstanceInfo } from '../../worker/context.js'
 import { tsxApiUrl } from '../../worker/typescript-loader.js'
 import type { ThreadWorkerData } from '../../worker/thread-entry.js'
-import { judgeLost, lossOf, reasonOf } from './lost-batches.js'
+import { judgeLost, lossOf, startError } from './lost-batches.js'
 import { serveNested } from './nested-calls.js'
+import { ReplacementWait } from './replacement-wait.js'
 
 export interface ThreadNodeOptions {
   resourceLimits?: ResourceLimits | undefined
@@ -70,7 +70,7 @@ export class ThreadNode implements BackendNode {
   private channel: Channel | undefined
   private readonly inFlight = new Map<number, InFlight>()
   /** Batches waiting for the replacement of a worker we are stopping. */
-  private waiting: Array<() => void> = []
+  private readonly waiting = new ReplacementWait()
   private nestedHandler: NestedHandler | undefined
   private outputHandler: OutputHandler | undefined
   private partialHandler: PartialHandler | undefined
@@ -151,7 +151,10 @@ export class ThreadNode implements BackendNode {
       else failed(new NodeFailure('aborted', 'the node is closed'))
       return () => {}
     }
-    if (channel.terminating) return this.later(batch, done, failed)
+    if (channel.terminating) {
+      const send = () => this.execute(batch, done, failed)
+      return this.waiting.hold(batch, send, (header) => this.channel?.port.postMessage(header), failed)
+    }
     const id = batch[1]
     const entry: InFlight = { batch, done, failed, stopped: false, claim: (batch[2] = this.claims.take(id)) }
     try {
@@ -169,7 +172,7 @@ export class ThreadNode implements BackendNode {
     channel.worker.ref()
     return (how) => {
       if (this.inFlight.get(id) !== entry) return // it has ended
-      if (this.claims.revoke(entry.claim, id)) return this.settle(id)!.failed(revoked('it was taken back before it started'))
+      if (this.claims.revoke(entry.claim, id)) return this.settle(id)!.failed(new NodeFailure('revoked', 'it was taken back before it started'))
       if (how === 'revoke') return
       // Stopping running code on a thread means stopping the thread; Piscina replaces it.
       entry.stopped = true
@@ -181,32 +184,6 @@ export class ThreadNode implements BackendNode {
     }
   }
 
-  /** A batch sent while the worker is being stopped: it goes to the replacement, once that is there. */
-  private later(batch: BatchRequest, done: (response: BatchResponse) => void, failed: (failure: NodeFailure) => void): BatchControl {
-    let control: BatchControl | undefined
-    let takenBack = false
-    this.waiting.push(() => {
-      if (takenBack) {
-        // Its task definitions (and news of the node's place) count as sent to the replacement: they go, without the calls.
-        batch[2] = TAKEN_BACK
-        if (batch[0] !== undefined || batch[4] !== undefined) this.channel?.port.postMessage(batch.slice(0, REQUEST_HEADER))
-        return
-      }
-      try {
-        control = this.execute(batch, done, failed)
-      } catch (error) {
-        // Not sent (a value clone refuses): back to the dispatcher, whose own send sorts it out.
-        failed(new NodeFailure('crash', `the batch could not be sent: ${String(error)}`, { interrupted: true, cause: error }))
-      }
-    })
-    return (how) => {
-      if (control !== undefined) return control(how)
-      if (takenBack) return
-      takenBack = true
-      failed(revoked('it was taken back before it was sent'))
-    }
-  }
-
   /**
    * Terminates the thread (the dispatcher has already waited for running work). A worker still
    * loading its modules is let finish first (a few ms): terminating a thread mid-load can abort
@@ -214,7 +191,7 @@ export class ThreadNode implements BackendNode {
    */
   async close(): Promise<void> {
     this.closed = true
-    for (const send of this.waiting.splice(0)) send() // fails them: the node is closed
+    this.waiting.flush() // fails them: the node is closed
     let timer: NodeJS.Timeout | undefined
     await Promise.race([this.connected, new Promise((resolve) => (timer = setTimeout(resolve, 5000)))])
     clearTimeout(timer)
@@ -286,7 +263,10 @@ export class ThreadNode implements BackendNode {
     })
     const entries = lostIds.flatMap((id) => this.settle(id) ?? [])
     // No replacement means the worker failed while starting: Piscina gives up on such a pool.
-    if (!this.closed && this.pool.threads.length === 0) this.cannotStart(error)
+    if (!this.closed && this.pool.threads.length === 0) {
+      this.state = 'lost' // out of the rotation for good: calls go to other nodes, or fail with this reason
+      this.lostBecause = startError(this.index, error)
+    }
     // The replacement first, and only one: the calls failed below are sent again at once, and must
     // reach it (a second channel would leave their batch on one nobody stops).
     if (!this.closed && this.channel === undefined) this.connect()
@@ -294,19 +274,8 @@ export class ThreadNode implements BackendNode {
     if (!verdict.anyStarted && crash !== undefined && !this.closed) warnStrayCrash(this.describe(), crash, false)
     if (!this.closed) this.lifecycle?.(lossOf(this.index, this.lostBecause, channel.terminating, thrown, exitCode))
     for (const entry of entries) entry.failed(verdict.failures.get(entry)!)
-    for (const send of this.waiting.splice(0)) send()
+    this.waiting.flush()
     if (this.state === 'lost') this.listener?.()
-  }
-
-  /** Out of the rotation for good: calls go to other nodes, or fail with this reason. */
-  private cannotStart(error: unknown): void {
-    this.state = 'lost'
-    this.lostBecause = new SpindleError(
-      'ERR_SPINDLE_WORKER_START',
-      `Worker ${this.index} (thread) could not start: ${reasonOf(error)}. No task of yours had run on it. ` +
-        'Raise `resourceLimits` if it ran out of memory, or check `execArgv` and `env`.',
-      { cause: error },
-    )
   }
 
   private settle(id: number): InFlight | undefined {
@@ -320,8 +289,4 @@ export class ThreadNode implements BackendNode {
     }
     return entry
   }
-}
-
-function revoked(why: string): NodeFailure {
-  return new NodeFailure('revoked', why)
 }
