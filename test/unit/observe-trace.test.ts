@@ -69,10 +69,11 @@ describe('traceEvents', () => {
   it('puts each call on its node at the time the node spent on it; a batch is shared in order', () => {
     const slices = nodeSlices(events).map((e) => [e.track, e.name, e.cat, e.ts, e.dur, e.args!.status, e.args!.step, e.args!['queued ms']])
     expect(slices).toEqual([
-      ['node 0', 'a', 'step', 4000, 6000, 'succeeded', 'a', 2.5], // queued again when node 1 was lost at 1.5 ms
-      ['node 0', 'b', 'step', 42000, 18000, 'succeeded', 'b', 1.5],
-      ['node 1', 'a (interrupted)', 'step', 1000, 500, 'interrupted', 'a', 0.5],
-      ['node 1', 'b', 'step', 18000, 12000, 'failed', 'b', 2.5],
+      // A step's call says what its step's attempt waited (its `times`: queued from its start to the dispatch), as the step's track does.
+      ['node 0', 'a', 'step', 4000, 6000, 'succeeded', 'a', 2],
+      ['node 0', 'b', 'step', 42000, 18000, 'succeeded', 'b', 1],
+      ['node 1', 'a (interrupted)', 'step', 1000, 500, 'interrupted', 'a', 2],
+      ['node 1', 'b', 'step', 18000, 12000, 'failed', 'b', 1],
       ['node 1', 'chunk 0..5', 'chunk', 47000, 2000, 'succeeded', 'b', 2],
       ['node 1', 'chunk 5..10', 'chunk', 49000, 2000, 'succeeded', 'b', 4],
     ])
@@ -179,5 +180,40 @@ describe('packLanes', () => {
     const chunk = { start: 2, end: 4 }
     const other = { start: 8, end: 12 }
     expect(packLanes([task, chunk, other])).toEqual([[task, chunk], [other]])
+  })
+})
+
+describe('the pool\'s start-up', () => {
+  // s was sent to node 0 at 1 ms, while its worker was starting; the node came up at 8 ms, and ran s for 4 ms.
+  const starting: Recording = {
+    pipeline: { name: 'cold', steps: [{ name: 's', kind: 'call', deps: [] }] },
+    events: [
+      { type: 'run', status: 'running', run: 'r2', at: T0, steps: ['s'] },
+      step('s', 'running', 0),
+      { type: 'phase', step: 's', attempt: 1, phase: 'starting', node: 0, at: T0 + 1 },
+      { type: 'pool', node: 0, from: T0, at: T0 + 8 },
+      { type: 'phase', step: 's', attempt: 1, phase: 'running', node: 0, at: T0 + 8 },
+      step('s', 'succeeded', 13, 1, { node: 0, dispatchedAt: T0 + 1, nodeUpAt: T0 + 8 }),
+      { type: 'run', status: 'succeeded', run: 'r2', at: T0 + 13 },
+    ],
+    calls: [call(1, 0.5, [run(1, 0, 4, { endedAt: T0 + 12.5 })], { label: 's' })],
+  }
+  const events = traceEvents(starting)
+
+  it('is a "pool start" slice on the node\'s track, before the calls it ran', () => {
+    expectValidTrace(events)
+    expect(nodeSlices(events).map((e) => [e.track, e.name, e.ts, e.dur])).toEqual([
+      ['node 0', 'pool start', 0, 8000],
+      ['node 0', 's', 8500, 4000],
+    ])
+  })
+
+  it('shows a step whose call waited for its node as starting, not queued, on its track and its call alike', () => {
+    const spans = events.filter((e) => e.pid === 2 && e.ph === 'b').map((e) => e.name)
+    expect(spans).toEqual(['s', 's #1', 'queued', 'starting'])
+    const at = (name: string, ph: 'b' | 'e') => events.find((e) => e.pid === 2 && e.ph === ph && e.name === name)!.ts
+    expect([at('queued', 'b'), at('queued', 'e'), at('starting', 'b'), at('starting', 'e')]).toEqual([0, 1000, 1000, 8000])
+    const slice = nodeSlices(events).find((e) => e.name === 's')!
+    expect([slice.args!['queued ms'], slice.args!['starting ms']]).toEqual([1, 7])
   })
 })
