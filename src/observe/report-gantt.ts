@@ -6,11 +6,11 @@
  * time it waited in the queue (blue) or for its node to start (amber); a grey "pool start" bar on
  * a node's row is its start-up during the run.
  */
-import { packLanes, type NodeSlice, type StepSpan, type Timeline } from './timeline.js'
+import { packLanes, sliceWaits, type NodeSlice, type StepSpan, type Timeline } from './timeline.js'
 import { clip } from './report-graph.js'
 import { escapeHtml, STATUS_COLORS } from './report-assets.js'
 import { POOL_START } from './trace.js'
-import { phaseTimes, type PoolStartBand } from '../runlog/step-times.js'
+import type { PoolStartBand } from '../runlog/step-times.js'
 
 const WIDTH = 1100
 const LABEL_W = 120
@@ -30,7 +30,7 @@ interface Bar {
 
 export function ganttSvg(timeline: Timeline): string {
   const rows: Array<{ label: string; bars: Bar[] }> = []
-  const slices = timeline.slices.map((s) => barOfSlice(s, timeline.steps))
+  const slices = timeline.slices.map((s) => barOfSlice(s, timeline.steps, timeline.poolStart))
   for (const node of timeline.nodes) {
     const own = [...timeline.poolStart.filter((b) => b.node === node).map(poolStartBar), ...slices.filter((_, i) => timeline.slices[i]!.node === node)]
     packLanes(own.sort((a, b) => a.start - b.start || b.end - a.end)).forEach((bars, i) => rows.push({ label: i === 0 ? `node ${node}` : '', bars }))
@@ -74,22 +74,18 @@ export function ganttSvg(timeline: Timeline): string {
   return `${out}</svg>`
 }
 
-function barOfSlice(slice: NodeSlice, steps: readonly StepSpan[]): Bar {
+function barOfSlice(slice: NodeSlice, steps: readonly StepSpan[], poolStart: readonly PoolStartBand[]): Bar {
   // A failed call whose step tried again: the attempt was retried, not the step failed.
   const attempt = slice.step === undefined ? undefined : steps.find((s) => s.name === slice.step)?.attempts.find((a) => a.start <= slice.start + 1 && slice.end <= a.end + 1)
   const status = slice.status === 'failed' && attempt?.status === 'retried' ? 'retried' : slice.status
-  // A step's call: its attempt's own phases (the step's `times`), then any wait on the node behind another batch.
-  const own = slice.kind === 'step' ? attempt : undefined
-  const waits: Bar['waits'] =
-    own === undefined
-      ? [{ from: slice.queued, to: slice.start, kind: 'queued' }]
-      : [
-          { from: own.phases.start, to: own.phases.dispatched, kind: 'queued' },
-          { from: own.phases.dispatched, to: own.phases.up, kind: 'starting' },
-          { from: own.phases.up, to: slice.start, kind: 'queued' },
-        ]
-  const times = own === undefined ? undefined : phaseTimes(own.phases)
-  const wait = times === undefined ? `queued ${formatMs(slice.start - slice.queued)}` : `queued ${formatMs(times.queued)}${times.starting > 0 ? `, starting ${formatMs(times.starting)}` : ''}`
+  // Its wait: in the queue, then (on a node still starting) for the node's start-up.
+  const w = sliceWaits(slice, poolStart)
+  const waits: Bar['waits'] = [
+    { from: slice.queued, to: w.startingFrom, kind: 'queued' },
+    { from: w.startingFrom, to: w.startingTo, kind: 'starting' },
+    { from: w.startingTo, to: slice.start, kind: 'queued' },
+  ]
+  const wait = `queued ${formatMs(w.queued)}${w.starting > 0 ? `, starting ${formatMs(w.starting)}` : ''}`
   const tip =
     `${slice.name}${slice.step !== undefined && slice.step !== slice.name ? ` (step ${slice.step})` : ''}: ${status}` +
     `, ${formatMs(slice.end - slice.start)} on node ${slice.node}, ${wait}` +

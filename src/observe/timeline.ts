@@ -134,7 +134,7 @@ function attemptSlices(steps: readonly StepSpan[]): NodeSlice[] {
       a.node === undefined || a.dispatched === undefined
         ? []
         : [{
-            node: a.node, name: s.name, kind: 'step', step: s.name, queued: a.start, start: a.phases.up, end: a.end,
+            node: a.node, name: s.name, kind: 'step', step: s.name, queued: a.start, sent: a.phases.dispatched, start: a.phases.up, end: a.end,
             status: a.status === 'retried' ? 'failed' : a.status === 'cancelled' ? 'failed' : a.status,
             seq: -1, batch: 1, error: a.error === undefined ? undefined : String(a.error instanceof Error ? `${a.error.name}: ${a.error.message}` : a.error),
           }],
@@ -151,4 +151,16 @@ export function spanTimes(span: StepSpan): StepTimes | undefined {
     times = addTimes(times, phaseTimes(a.phases))
   }
   return times
+}
+
+/**
+ * A call's wait before its slice: the part spent on its node while the node was starting (after
+ * it was sent there, within the node's "pool start" band) is `starting`; the rest, in the pool's
+ * queue or behind another batch on the node, is `queued`.
+ */
+export function sliceWaits(slice: NodeSlice, poolStart: readonly PoolStartBand[]): { queued: number; starting: number; startingFrom: number; startingTo: number } {
+  const band = poolStart.find((b) => b.node === slice.node && b.to > slice.sent && b.from < slice.start)
+  const [from, to] = band === undefined ? [slice.start, slice.start] : [Math.max(slice.sent, band.from), Math.min(slice.start, band.to)]
+  const starting = Math.max(0, to - from)
+  return { queued: Math.max(0, slice.start - slice.queued - starting), starting, startingFrom: from, startingTo: from + starting }
 }

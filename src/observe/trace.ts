@@ -11,9 +11,9 @@
  * `times`; before the first attempt, the time it was ready but had not started (no free slot);
  * between attempts, the retry delay. Timestamps are µs from the run's start.
  */
-import { buildTimeline, packLanes, type NodeSlice, type StepSpan, type Timeline } from './timeline.js'
+import { buildTimeline, packLanes, sliceWaits, type NodeSlice, type StepSpan, type Timeline } from './timeline.js'
 import type { Recording } from './recording.js'
-import { phaseTimes, type PoolStartBand } from '../runlog/step-times.js'
+import type { PoolStartBand } from '../runlog/step-times.js'
 
 export interface TraceEvent {
   /** X: complete slice; b/e: nestable async begin/end; M: metadata (track names and order). */
@@ -78,15 +78,10 @@ function poolStartEvent(band: PoolStartBand, tid: number): TraceEvent {
 /** The name of a node's start-up, in the trace, the report and the summaries. */
 export const POOL_START = 'pool start'
 
-/**
- * A step's call says how long its attempt was queued and waited for its node to start: the
- * step's own figures (its `times`), not the call's wait to where it is drawn on the node.
- */
+/** How long a call waited before its slice: queued, and on its node while the node was starting. */
 function waits(slice: NodeSlice, timeline: Timeline): Record<string, number> {
-  const attempt = slice.kind === 'step' ? timeline.steps.find((s) => s.name === slice.step)?.attempts.find((a) => a.phases.up <= slice.start + 1 && slice.start <= a.end + 1) : undefined
-  if (attempt === undefined) return { 'queued ms': round(slice.start - slice.queued) }
-  const t = phaseTimes(attempt.phases)
-  return { 'queued ms': t.queued, ...(t.starting > 0 && { 'starting ms': t.starting }) }
+  const { queued, starting } = sliceWaits(slice, timeline.poolStart)
+  return { 'queued ms': round(queued), ...(starting > 0 && { 'starting ms': round(starting) }) }
 }
 
 function sliceEvent(slice: NodeSlice, tid: number, timeline: Timeline): TraceEvent {

@@ -69,11 +69,10 @@ describe('traceEvents', () => {
   it('puts each call on its node at the time the node spent on it; a batch is shared in order', () => {
     const slices = nodeSlices(events).map((e) => [e.track, e.name, e.cat, e.ts, e.dur, e.args!.status, e.args!.step, e.args!['queued ms']])
     expect(slices).toEqual([
-      // A step's call says what its step's attempt waited (its `times`: queued from its start to the dispatch), as the step's track does.
-      ['node 0', 'a', 'step', 4000, 6000, 'succeeded', 'a', 2],
-      ['node 0', 'b', 'step', 42000, 18000, 'succeeded', 'b', 1],
-      ['node 1', 'a (interrupted)', 'step', 1000, 500, 'interrupted', 'a', 2],
-      ['node 1', 'b', 'step', 18000, 12000, 'failed', 'b', 1],
+      ['node 0', 'a', 'step', 4000, 6000, 'succeeded', 'a', 2.5], // queued again when node 1 was lost at 1.5 ms
+      ['node 0', 'b', 'step', 42000, 18000, 'succeeded', 'b', 1.5],
+      ['node 1', 'a (interrupted)', 'step', 1000, 500, 'interrupted', 'a', 0.5],
+      ['node 1', 'b', 'step', 18000, 12000, 'failed', 'b', 2.5],
       ['node 1', 'chunk 0..5', 'chunk', 47000, 2000, 'succeeded', 'b', 2],
       ['node 1', 'chunk 5..10', 'chunk', 49000, 2000, 'succeeded', 'b', 4],
     ])
@@ -208,7 +207,7 @@ describe('the pool\'s start-up', () => {
     ])
   })
 
-  it('shows a step whose call waited for its node as starting, not queued, on its track and its call alike', () => {
+  it('shows a step whose call waited for its node as starting, not queued: on its track, and its call\'s wait split by the node\'s start-up', () => {
     const spans = events.filter((e) => e.pid === 2 && e.ph === 'b').map((e) => e.name)
     expect(spans).toEqual(['s', 's #1', 'queued', 'starting'])
     const at = (name: string, ph: 'b' | 'e') => events.find((e) => e.pid === 2 && e.ph === ph && e.name === name)!.ts
