@@ -213,6 +213,7 @@ describe('recording', () => {
     const events = traceEvents(recorder.recording)
     expectValidTrace(events)
     expect(nodeSlices(events).map((s) => [s.track, s.name])).toEqual([
+      ['node 0', 'pool start'], // the executor started the pool inside the run
       ['node 0', 'first'],
       ['node 0', 'second'],
     ])
