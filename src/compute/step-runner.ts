@@ -24,6 +24,8 @@ export interface StepRunner {
    * `then` hears when it comes up (epoch ms). False when it can run calls now.
    */
   whenUp(node: number, then: (at: number) => void): boolean
+  /** Whether `node` is still starting (see whenUp), without waiting for it. */
+  starting(node: number): boolean
   /** When the pool began to start, and when each node first came up (undefined: not yet, or it does not report it). */
   poolStart(): { readonly at: number; readonly firstUp: ReadonlyArray<number | undefined> }
 }
@@ -47,6 +49,11 @@ export class DispatcherRunner implements StepRunner {
 
   whenUp(node: number, then: (at: number) => void): boolean {
     return this.nodes.whenUp(node, then)
+  }
+
+  starting(node: number): boolean {
+    const state = this.nodes.states[node]
+    return state === 'starting' || state === 'replacing'
   }
 
   poolStart(): { readonly at: number; readonly firstUp: ReadonlyArray<number | undefined> } {

@@ -98,7 +98,8 @@ export function transition(ctx: RunContext, record: StepRecord, status: StepStat
 
 /**
  * A call of the step's attempt reached `node`: the first one ends its wait in the pool's queue.
- * If the node is still starting, the step is `starting` until it comes up, then `running`.
+ * If the node is still starting, the step is `starting` until it comes up, then `running` (two
+ * `phase` events); a call sent to a node that is up is running at once, and says nothing more.
  * Events go a microtask later: this runs inside the dispatcher's send and the node's report.
  */
 export function dispatched(ctx: RunContext, record: StepRecord, node: number): void {
@@ -106,13 +107,15 @@ export function dispatched(ctx: RunContext, record: StepRecord, node: number): v
   if (record.dispatchedAt !== undefined) return // a later call of the attempt, or the call sent again
   const at = Date.now()
   record.dispatchedAt = at
+  // Only a wait for the node is news: a call sent to a node that is up runs (nothing more per step).
+  if (!ctx.runner.starting(node)) return
   const attempt = record.attempts
-  const starting = ctx.runner.whenUp(node, (up) => {
+  ctx.runner.whenUp(node, (up) => {
     if (record.attempts !== attempt || record.status !== 'running' || record.dispatchedAt !== at) return // that attempt is over
     record.nodeUpAt = up
     phase(ctx, record, 'running', node, up)
   })
-  phase(ctx, record, starting ? 'starting' : 'running', node, at)
+  phase(ctx, record, 'starting', node, at)
 }
 
 function phase(ctx: RunContext, record: StepRecord, phase: 'starting' | 'running', node: number, at: number): void {

@@ -81,8 +81,8 @@ export type PipelineEvent =
     }
   | {
       /**
-       * A call step's attempt moved on: its call reached a node still starting (`starting`), or
-       * one that can run it (`running`: at once, or when the node came up). Before it, queued.
+       * A call step's call reached a node still starting (`starting`), and that node came up
+       * (`running`). A call sent to a node that is up has no such event: it runs at once.
        */
       readonly type: 'phase'
       readonly step: string

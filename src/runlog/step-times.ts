@@ -39,10 +39,14 @@ export interface StepTimes {
 
 export function attemptPhases(marks: AttemptMarks): AttemptPhases {
   const { start, end } = marks
-  const within = (at: number | undefined, from: number) => Math.min(Math.max(at ?? from, from), Math.max(end, from))
-  const dispatched = within(marks.dispatchedAt, start)
-  const up = within(marks.nodeUpAt, dispatched)
+  const dispatched = within(marks.dispatchedAt, start, end)
+  const up = within(marks.nodeUpAt, dispatched, end)
   return { start, dispatched, up, end: Math.max(end, up) }
+}
+
+/** `at` (absent: `from`) put between `from` and `end`. */
+function within(at: number | undefined, from: number, end: number): number {
+  return Math.min(Math.max(at ?? from, from), Math.max(end, from))
 }
 
 export function phaseTimes(p: AttemptPhases): StepTimes {
