@@ -4,6 +4,7 @@
  * A damaged or missing log only costs the estimate.
  */
 import { RunLog } from '../runlog/run-log.js'
+import { ranFor } from '../runlog/step-times.js'
 import type { RunHistory } from '../progress/eta.js'
 
 export function runHistory(logDir: string, pipeline: string): RunHistory | undefined {
@@ -15,8 +16,8 @@ export function runHistory(logDir: string, pipeline: string): RunHistory | undef
     for (const step of log.read(last.id).steps) {
       // Steps that ran and succeeded; not parallel steps, whose time is their branches'; not reused ones, which did not run.
       if (step.kind === 'parallel' || step.status !== 'succeeded' || step.reused !== undefined) continue
-      const start = step.dispatchedAt ?? step.startedAt // time queued in the pool is not the step's
-      if (start !== undefined && step.endedAt !== undefined) durations.set(step.name, step.endedAt - start)
+      const ran = ranFor(step) // time queued in the pool, or waiting for it to start, is not the step's
+      if (ran !== undefined) durations.set(step.name, ran)
     }
     return durations.size === 0 ? undefined : { durations, wallMs: last.endedAt - last.startedAt }
   } catch {

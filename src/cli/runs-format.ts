@@ -4,7 +4,8 @@
  * the output is as readable in a CI log as on a terminal, and stable enough to grep. Every cell
  * goes through `printable`: names and messages come from users' programs.
  */
-import type { RunRecord, StepStatus } from '../pipeline/types.js'
+import type { PoolStartBand, RunRecord, StepStatus } from '../pipeline/types.js'
+import { POOL_START } from '../observe/trace.js'
 import type { StepCounts, StoredRun, StoredRunSummary } from '../runlog/run-log.js'
 import type { Invocation } from './invocation.js'
 import { printable } from '../printable.js'
@@ -24,7 +25,8 @@ interface StepLine {
 /** After a run: its id (what `resume` and `runs show` take), how it ended, then each step. */
 export function formatRunSummary(record: RunRecord): string {
   const head = `Run ${record.id} of "${printable(record.pipeline)}" ${record.status} in ${duration(record.startedAt, record.endedAt)}\n`
-  return head + formatSteps(record.steps)
+  const pool = record.poolStart.length === 0 ? '' : `  ${POOL_START}  ${poolStart(record.poolStart)}\n`
+  return head + pool + formatSteps(record.steps)
 }
 
 export function formatRunList(runs: readonly StoredRunSummary[], logDir: string): string {
@@ -41,6 +43,7 @@ export function formatRunShow(run: StoredRun, invocation: Invocation | undefined
     `  started   ${new Date(run.startedAt).toISOString()}`,
     `  duration  ${run.endedAt === undefined ? '-' : duration(run.startedAt, run.endedAt)}`,
   ]
+  if (run.poolStart.length > 0) lines.push(`  ${POOL_START}  ${poolStart(run.poolStart)}`)
   if (invocation !== undefined) lines.push(`  file      ${printable(invocation.file)}`)
   const params = Object.entries(invocation?.params ?? {})
   if (params.length > 0) lines.push(`  params    ${printable(params.map(([name, text]) => `${name}=${text}`).join(' '))}`)
@@ -95,6 +98,13 @@ function note(step: StepLine): string {
   const error = step.error
   const text = error instanceof Error ? `${error.name}: ${error.message}` : String(error)
   return text.split('\n')[0]!
+}
+
+/** `0.6 s (2 nodes)`: until the last node that started during the run was up, from the first start. */
+function poolStart(bands: readonly PoolStartBand[]): string {
+  const from = Math.min(...bands.map((b) => b.from))
+  const to = Math.max(...bands.map((b) => b.to))
+  return `${duration(from, to)} (${bands.length} node${bands.length === 1 ? '' : 's'})`
 }
 
 const ORDER: readonly StepStatus[] = ['succeeded', 'failed', 'running', 'cancelled', 'skipped', 'pending']

@@ -68,18 +68,20 @@ export class Compute extends EventEmitter<ComputeEvents> implements AsyncDisposa
     jobId: string,
     /** Threads per node, over which utilization is shared. */
     private readonly threadsPerNode: number,
+    startedAt: number,
   ) {
     super()
     this.jobId = jobId
     this.dispatcher = new Dispatcher(backend, { interruptionRetries, output, joined: (node) => this.nodeWatch.add(node) })
-    runners.set(this, new DispatcherRunner(this.dispatcher))
-    this.nodeWatch = new NodeWatch(backend, this)
+    this.nodeWatch = new NodeWatch(backend, this, startedAt)
+    runners.set(this, new DispatcherRunner(this.dispatcher, this.nodeWatch))
   }
 
   /** Starts a pool. With no options: one worker thread per core (`os.availableParallelism()`). */
   static async start(options: ComputeOptions = {}): Promise<Compute> {
     const resolved = resolveComputeOptions(options)
     await loadTracing() // once per process: calls check for a tracer provider only when the API is there
+    const startedAt = Date.now() // the pool's start-up, SSH connections included, runs from here
     const jobId = randomUUID()
     const backend =
       resolved.backend === 'inline'
@@ -89,13 +91,13 @@ export class Compute extends EventEmitter<ComputeEvents> implements AsyncDisposa
           : resolved.backend === 'process'
             ? startProcessBackend(resolved.workers, resolved.workersPerNode, jobId, resolved)
             : startThreadBackend(resolved.workers, jobId, resolved)
-    return new Compute(backend, resolved.closeTimeout, resolved.interruptionRetries, resolved.output, jobId, resolved.workersPerNode)
+    return new Compute(backend, resolved.closeTimeout, resolved.interruptionRetries, resolved.output, jobId, resolved.workersPerNode, startedAt)
   }
 
   /** @internal See `fromBackend`: Compute.start's options, on `backend` (its own kind and nodes). */
   static [fromBackend](backend: Backend, options: ComputeOptions = {}): Compute {
     const resolved = resolveComputeOptions(options)
-    return new Compute(backend, resolved.closeTimeout, resolved.interruptionRetries, resolved.output, randomUUID(), 1)
+    return new Compute(backend, resolved.closeTimeout, resolved.interruptionRetries, resolved.output, randomUUID(), 1, Date.now())
   }
 
   /** The backend the nodes run on. */

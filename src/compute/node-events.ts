@@ -85,11 +85,17 @@ export class NodeWatch {
   readonly states: NodeState[] = []
   /** Per node: how many times its worker, agent or connection was lost. */
   readonly losses: number[] = []
+  /** Per node: when it first came up (epoch ms); undefined before, and for nodes that do not report (inline). */
+  readonly firstUp: Array<number | undefined> = []
+  /** Per node: who waits for it to come up (see whenUp). */
+  private readonly waiting: Array<Array<(at: number) => void>> = []
   private closed = false
 
   constructor(
     private readonly backend: Backend,
     private readonly emitter: EventEmitter,
+    /** When the pool began to start (epoch ms): its nodes' start-up runs from here to their first `up`. */
+    readonly startedAt: number,
   ) {
     // A misspelt event would never fire: refuse it, as options are (adding this first listener emits nothing).
     emitter.on('newListener', (name: string | symbol) => {
@@ -104,13 +110,28 @@ export class NodeWatch {
   add(node: BackendNode): void {
     this.states[node.index] = node.serveLifecycle === undefined ? 'up' : 'starting'
     this.losses[node.index] = 0
+    this.firstUp[node.index] = undefined
+    this.waiting[node.index] = []
     node.serveLifecycle?.((report) => this.report(node, report))
+  }
+
+  /**
+   * Whether `node` is starting (or replacing a lost worker): then `then` is called with the time
+   * it comes up, and a call sent to it waits for that. False for a node that can run calls now
+   * (or never will): `then` is not called.
+   */
+  whenUp(node: number, then: (at: number) => void): boolean {
+    const state = this.states[node]
+    if (state !== 'starting' && state !== 'replacing') return false
+    this.waiting[node]!.push(then)
+    return true
   }
 
   /** From `close()` on, nodes that end are not lost: no more events. */
   close(): void {
     this.closed = true
     this.states.fill('closed')
+    for (const list of this.waiting) list.length = 0
   }
 
   private report(node: BackendNode, report: NodeLifecycle): void {
@@ -126,6 +147,9 @@ export class NodeWatch {
     if (report.type === 'ready') {
       event = { type: this.states[i] === 'replacing' ? 'replaced' : 'up', ...where }
       this.states[i] = 'up'
+      const at = Date.now()
+      this.firstUp[i] ??= at
+      for (const then of this.waiting[i]!.splice(0)) then(at)
     } else if (report.type === 'left') {
       event = { type: 'left', ...where }
       this.states[i] = 'left'
@@ -134,6 +158,7 @@ export class NodeWatch {
       event = { type: 'lost', ...where, reason, cause, next, ...(exitCode !== undefined && { exitCode }), ...(signal !== undefined && { signal }) }
       if (this.states[i] !== 'reconnecting') this.losses[i]!++ // giving up on a reconnection is not a second loss
       this.states[i] = next === 'replace' ? 'replacing' : next === 'reconnect' ? 'reconnecting' : 'gone'
+      if (next === 'none') this.waiting[i]!.length = 0 // it never comes up: its calls run elsewhere
     }
     queueMicrotask(() => deliver(this.emitter, event))
   }

@@ -1,6 +1,7 @@
 /**
  * What pipelines and run recorders use of a pool beyond its public verbs: run a Pending whose
- * graph holds pipeline steps, read a task's measured cost, watch every call. Package-internal
+ * graph holds pipeline steps, read a task's measured cost, watch every call, know when its
+ * nodes start (a step whose call waits for its node is `starting`, not queued). Package-internal
  * (index.ts does not export it): `stepRunner(compute)` gives a pool's.
  */
 import type { CallObserver } from '../scheduler/call.js'
@@ -9,6 +10,7 @@ import type { CallOptions } from '../task/call-sink.js'
 import type { Pending, TaskRef } from '../task/pending.js'
 import { Evaluation, type StepResolver } from './evaluate.js'
 import type { TraceParent } from '../observe/otel.js'
+import type { NodeWatch } from './node-events.js'
 
 export interface StepRunner {
   /** Runs `pending`, whose graph may refer to pipeline steps: `resolveStep` gives their values. `trace`: the step's span, when the run is traced. */
@@ -17,13 +19,25 @@ export interface StepRunner {
   msPerCall(task: TaskRef): number | undefined
   /** Watches every call of the pool (recorders). Returns how to stop watching. */
   observeCalls(observer: CallObserver): () => void
+  /**
+   * Whether `node` is still starting (its worker, agent or connection; or a replacement): then
+   * `then` hears when it comes up (epoch ms). False when it can run calls now.
+   */
+  whenUp(node: number, then: (at: number) => void): boolean
+  /** Whether `node` is still starting (see whenUp), without waiting for it. */
+  starting(node: number): boolean
+  /** When the pool began to start, and when each node first came up (undefined: not yet, or it does not report it). */
+  poolStart(): { readonly at: number; readonly firstUp: ReadonlyArray<number | undefined> }
 }
 
 /** The StepRunner of a pool, over its dispatcher. */
 export class DispatcherRunner implements StepRunner {
   private readonly observers = new Set<CallObserver>()
 
-  constructor(private readonly dispatcher: Dispatcher) {}
+  constructor(
+    private readonly dispatcher: Dispatcher,
+    private readonly nodes: NodeWatch,
+  ) {}
 
   runWithSteps(pending: Pending<unknown>, options: CallOptions, resolveStep: StepResolver, trace?: TraceParent): Promise<unknown> {
     return new Evaluation(this.dispatcher, options, resolveStep, trace).root(pending)
@@ -31,6 +45,19 @@ export class DispatcherRunner implements StepRunner {
 
   msPerCall(task: TaskRef): number | undefined {
     return this.dispatcher.msPerCall(task)
+  }
+
+  whenUp(node: number, then: (at: number) => void): boolean {
+    return this.nodes.whenUp(node, then)
+  }
+
+  starting(node: number): boolean {
+    const state = this.nodes.states[node]
+    return state === 'starting' || state === 'replacing'
+  }
+
+  poolStart(): { readonly at: number; readonly firstUp: ReadonlyArray<number | undefined> } {
+    return { at: this.nodes.startedAt, firstUp: this.nodes.firstUp }
   }
 
   observeCalls(observer: CallObserver): () => void {

@@ -12,8 +12,9 @@ export interface NodeSlice {
   readonly kind: 'step' | 'chunk' | 'call'
   /** The step it was for, when known (a chunk inherits its submitting call's). */
   readonly step: string | undefined
-  /** Queued at, then on the node from `start` to `end`. */
+  /** Queued at, sent to the node at `sent`, then on the node from `start` to `end`. */
   readonly queued: number
+  readonly sent: number
   readonly start: number
   readonly end: number
   readonly status: 'succeeded' | 'failed' | 'interrupted' | 'running'
@@ -83,6 +84,7 @@ export function nodeSlices(recording: Recording, origin: number): NodeSlice[] {
         kind,
         step,
         queued: (i === 0 ? call.queuedAt : (call.runs[i - 1]!.endedAt ?? run.sentAt)) - origin,
+        sent: run.sentAt - origin,
         start: batch.start + share * run.index,
         end: batch.start + share * (run.index + 1),
         status: run.interrupted ? 'interrupted' : !lastRun || call.status === 'succeeded' ? 'succeeded' : call.status === 'failed' ? 'failed' : 'running',

@@ -30,6 +30,8 @@ export const STATUS_COLORS: Readonly<Record<string, string>> = {
   running: '#4a86e8',
   pending: '#d5d9de',
   queued: '#b9cdef',
+  starting: '#f2c879',
+  'pool start': '#c9ced6',
 }
 
 export const REPORT_CSS = `
@@ -66,8 +68,9 @@ export const REPORT_SCRIPT = `
   var colors = ${JSON.stringify(STATUS_COLORS)};
   var table = document.getElementById('step-table');
   var body = table.tBodies[0];
-  var columns = ['name', 'kind', 'status', 'attempts', 'node', 'start', 'duration', 'queued', 'reused', 'error'];
-  var numeric = { attempts: 1, node: 1, start: 1, duration: 1, queued: 1 };
+  var columns = ['name', 'kind', 'status', 'attempts', 'node', 'start', 'duration', 'queued', 'starting', 'running', 'reused', 'error'];
+  var numeric = { attempts: 1, node: 1, start: 1, duration: 1, queued: 1, starting: 1, running: 1 };
+  var times = { start: 1, duration: 1, queued: 1, starting: 1, running: 1 };
   function ms(v) { return v === null ? '' : v >= 1000 ? (v / 1000).toFixed(2) + ' s' : Math.round(v) + ' ms'; }
   function cell(row, key) {
     var td = document.createElement('td');
@@ -79,7 +82,7 @@ export const REPORT_SCRIPT = `
       dot.style.background = colors[v] || '#999';
       td.appendChild(dot);
     }
-    var text = v === null ? '' : key === 'start' || key === 'duration' || key === 'queued' ? ms(v) : String(v);
+    var text = v === null ? '' : times[key] ? ms(v) : String(v);
     td.appendChild(document.createTextNode(text));
     return td;
   }

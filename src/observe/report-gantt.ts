@@ -3,11 +3,14 @@
  * without nesting, as in the trace), then rows for steps that ran off the pool (shell, script,
  * stub). A bar per call or step attempt, coloured by how it ended (an attempt that threw and was
  * retried is orange, a run cut short by a lost node is violet); a thin pale bar before it is the
- * time it waited in the queue.
+ * time it waited in the queue (blue) or for its node to start (amber); a grey "pool start" bar on
+ * a node's row is its start-up during the run.
  */
-import { packLanes, type NodeSlice, type StepSpan, type Timeline } from './timeline.js'
+import { packLanes, sliceWaits, type NodeSlice, type StepSpan, type Timeline } from './timeline.js'
 import { clip } from './report-graph.js'
 import { escapeHtml, STATUS_COLORS } from './report-assets.js'
+import { POOL_START } from './trace.js'
+import type { PoolStartBand } from '../runlog/step-times.js'
 
 const WIDTH = 1100
 const LABEL_W = 120
@@ -17,7 +20,8 @@ const AXIS_H = 24
 interface Bar {
   readonly start: number
   readonly end: number
-  readonly queued: number
+  /** What it waited for before `start`: the pool's queue, or its node's start-up. */
+  readonly waits: ReadonlyArray<{ readonly from: number; readonly to: number; readonly kind: 'queued' | 'starting' }>
   readonly name: string
   readonly step: string | undefined
   readonly status: string
@@ -26,10 +30,10 @@ interface Bar {
 
 export function ganttSvg(timeline: Timeline): string {
   const rows: Array<{ label: string; bars: Bar[] }> = []
-  const slices = timeline.slices.map((s) => barOfSlice(s, timeline.steps))
+  const slices = timeline.slices.map((s) => barOfSlice(s, timeline.steps, timeline.poolStart))
   for (const node of timeline.nodes) {
-    const own = slices.filter((_, i) => timeline.slices[i]!.node === node)
-    packLanes(own).forEach((bars, i) => rows.push({ label: i === 0 ? `node ${node}` : '', bars }))
+    const own = [...timeline.poolStart.filter((b) => b.node === node).map(poolStartBar), ...slices.filter((_, i) => timeline.slices[i]!.node === node)]
+    packLanes(own.sort((a, b) => a.start - b.start || b.end - a.end)).forEach((bars, i) => rows.push({ label: i === 0 ? `node ${node}` : '', bars }))
   }
   const offPool = attemptBars(timeline.steps, (a, s) => a.node === undefined && s.kind !== 'parallel' && s.kind !== 'map' && s.kind !== 'call')
   packLanes(offPool.sort((a, b) => a.start - b.start)).forEach((bars, i) => rows.push({ label: i === 0 ? 'off the pool' : '', bars }))
@@ -48,8 +52,10 @@ export function ganttSvg(timeline: Timeline): string {
     // Waits first, so that no wait line crosses a bar; a bar nested in another (a chunk inside
     // the task that fanned it out) is drawn inset, on top.
     for (const bar of row.bars) {
-      const [xq, x0] = [x(bar.queued), x(bar.start)]
-      if (x0 - xq >= 1) out += `<rect class="wait" x="${xq}" y="${y + 11}" width="${x0 - xq}" height="4" fill="${STATUS_COLORS.queued}"/>`
+      for (const wait of bar.waits) {
+        const [xq, x0] = [x(wait.from), x(wait.to)]
+        if (x0 - xq >= 1) out += `<rect class="wait ${wait.kind}" x="${xq}" y="${y + 11}" width="${x0 - xq}" height="4" fill="${STATUS_COLORS[wait.kind]}"/>`
+      }
     }
     const open: Bar[] = []
     for (const bar of row.bars) {
@@ -68,25 +74,41 @@ export function ganttSvg(timeline: Timeline): string {
   return `${out}</svg>`
 }
 
-function barOfSlice(slice: NodeSlice, steps: readonly StepSpan[]): Bar {
+function barOfSlice(slice: NodeSlice, steps: readonly StepSpan[], poolStart: readonly PoolStartBand[]): Bar {
   // A failed call whose step tried again: the attempt was retried, not the step failed.
   const attempt = slice.step === undefined ? undefined : steps.find((s) => s.name === slice.step)?.attempts.find((a) => a.start <= slice.start + 1 && slice.end <= a.end + 1)
   const status = slice.status === 'failed' && attempt?.status === 'retried' ? 'retried' : slice.status
+  // Its wait: in the queue, then (on a node still starting) for the node's start-up.
+  const w = sliceWaits(slice, poolStart)
+  const waits: Bar['waits'] = [
+    { from: slice.queued, to: w.startingFrom, kind: 'queued' },
+    { from: w.startingFrom, to: w.startingTo, kind: 'starting' },
+    { from: w.startingTo, to: slice.start, kind: 'queued' },
+  ]
+  const wait = `queued ${formatMs(w.queued)}${w.starting > 0 ? `, starting ${formatMs(w.starting)}` : ''}`
   const tip =
     `${slice.name}${slice.step !== undefined && slice.step !== slice.name ? ` (step ${slice.step})` : ''}: ${status}` +
-    `, ${formatMs(slice.end - slice.start)} on node ${slice.node}, queued ${formatMs(slice.start - slice.queued)}` +
+    `, ${formatMs(slice.end - slice.start)} on node ${slice.node}, ${wait}` +
     (slice.error === undefined ? '' : `\n${slice.error}`)
-  return { start: slice.start, end: slice.end, queued: slice.queued, name: shortName(slice.name), step: slice.step, status, tip }
+  return { start: slice.start, end: slice.end, waits, name: shortName(slice.name), step: slice.step, status, tip }
+}
+
+/** A node's start-up during the run, before the calls it ran. */
+function poolStartBar(band: PoolStartBand): Bar {
+  return { start: band.from, end: band.to, waits: [], name: POOL_START, step: undefined, status: POOL_START, tip: `node ${band.node}: ${POOL_START}, ${formatMs(band.to - band.from)}` }
 }
 
 function attemptBars(steps: readonly StepSpan[], keep: (a: StepSpan['attempts'][number], s: StepSpan) => boolean): Bar[] {
   return steps.flatMap((s) =>
     s.attempts
       .filter((a) => keep(a, s))
-      .map((a) => ({
-        start: a.dispatched ?? a.start,
+      .map((a): Bar => ({
+        start: a.phases.up,
         end: a.end,
-        queued: a.start,
+        waits: [
+          { from: a.phases.start, to: a.phases.dispatched, kind: 'queued' },
+          { from: a.phases.dispatched, to: a.phases.up, kind: 'starting' },
+        ],
         name: `${shortName(s.name)} #${a.attempt}`,
         step: s.name,
         status: a.status,

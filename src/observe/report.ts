@@ -9,7 +9,7 @@ import type { Recording } from './recording.js'
 import { buildTimeline, type Timeline } from './timeline.js'
 import { graphSvg, type StepFacts } from './report-graph.js'
 import { formatMs, ganttSvg } from './report-gantt.js'
-import { errorText } from './trace.js'
+import { errorText, POOL_START } from './trace.js'
 import { printable } from '../printable.js'
 import { escapeHtml, jsonForScript, REPORT_CSS, REPORT_SCRIPT, STATUS_COLORS } from './report-assets.js'
 
@@ -22,8 +22,10 @@ export interface ReportRow {
   readonly node: number | null
   readonly start: number | null
   readonly duration: number | null
-  /** Time its attempts waited in the pool's queue, summed. */
+  /** ms its attempts waited in the pool's queue, for their node to start, and ran: the step's `times` (null: it did not run). */
   readonly queued: number | null
+  readonly starting: number | null
+  readonly running: number | null
   readonly reused: string | null
   readonly error: string | null
 }
@@ -31,7 +33,7 @@ export interface ReportRow {
 /** The report of a finished run: `record` is what `pipeline.run()` returned, `recording` what the recorder saw. */
 export function renderReport(record: RunRecord, recording: Recording): string {
   const timeline = buildTimeline(recording)
-  const rows = reportRows(record, timeline)
+  const rows = reportRows(record)
   const facts = new Map<string, StepFacts>(record.steps.map((s) => [s.name, { status: s.status, attempts: s.attempts }]))
   const counts = countBy(record.steps.map((s) => s.status))
   const title = `${record.pipeline}: ${record.status}`
@@ -45,11 +47,11 @@ export function renderReport(record: RunRecord, recording: Recording): string {
     `<header><h1>${escapeHtml(record.pipeline)} <span class="badge" style="background:${STATUS_COLORS[record.status]}">${record.status}</span></h1>`,
     `<p class="summary">Run <code>${escapeHtml(record.id)}</code> · ${escapeHtml(new Date(record.startedAt).toISOString())} · ` +
       `${formatMs(record.endedAt - record.startedAt)} · ${escapeHtml(Object.entries(counts).map(([s, n]) => `${n} ${s}`).join(', '))}` +
-      `${timeline.nodes.length > 0 ? ` · ${timeline.nodes.length} node(s) used` : ''}</p></header>`,
+      `${timeline.nodes.length > 0 ? ` · ${timeline.nodes.length} node(s) used` : ''}${poolStartNote(record)}</p></header>`,
     `<section id="graph"><h2>Graph</h2><div class="scroll">${graphSvg(recording.pipeline, facts)}</div></section>`,
     `<section id="timeline"><h2>Timeline</h2>${legend()}<div class="scroll">${ganttSvg(timeline)}</div></section>`,
     '<section id="steps"><h2>Steps</h2><table id="step-table"><thead><tr>' +
-      ['step', 'kind', 'status', 'attempts', 'node', 'start', 'duration', 'queued', 'reused', 'error'].map((h) => `<th data-key="${h}">${h}</th>`).join('') +
+      ['step', 'kind', 'status', 'attempts', 'node', 'start', 'duration', 'queued', 'starting', 'running', 'reused', 'error'].map((h) => `<th data-key="${h}">${h}</th>`).join('') +
       '</tr></thead><tbody></tbody></table><noscript>The step table needs JavaScript; the graph and timeline above do not.</noscript></section>',
     `<section id="errors"><h2>Errors</h2>${errorsHtml(record, timeline)}</section>`,
     outputHtml(recording),
@@ -59,11 +61,9 @@ export function renderReport(record: RunRecord, recording: Recording): string {
   ].join('\n')
 }
 
-export function reportRows(record: RunRecord, timeline: Timeline): ReportRow[] {
-  const spans = new Map(timeline.steps.map((s) => [s.name, s]))
+/** The step table: each step's queued / starting / running are its record's `times`, the figures the trace and the run log show. */
+export function reportRows(record: RunRecord): ReportRow[] {
   return record.steps.map((s) => {
-    const span = spans.get(s.name)
-    const waits = span?.attempts.flatMap((a) => (a.dispatched === undefined ? [] : [Math.max(0, a.dispatched - a.start)])) ?? []
     return {
       name: s.name,
       kind: s.kind,
@@ -72,7 +72,9 @@ export function reportRows(record: RunRecord, timeline: Timeline): ReportRow[] {
       node: s.node ?? null,
       start: s.startedAt === undefined ? null : s.startedAt - record.startedAt,
       duration: s.startedAt === undefined || s.endedAt === undefined ? null : s.endedAt - s.startedAt,
-      queued: waits.length === 0 ? null : waits.reduce((a, b) => a + b, 0),
+      queued: s.times?.queued ?? null,
+      starting: s.times?.starting ?? null,
+      running: s.times?.running ?? null,
       reused: s.reused ?? null,
       error: s.error === undefined ? (s.blockedBy === undefined ? null : `blocked by ${s.blockedBy}`) : errorText(s.error),
     }
@@ -84,8 +86,16 @@ function legend(): string {
   return (
     '<p class="legend">' +
     items.map((s) => `<span><i style="background:${STATUS_COLORS[s]}"></i>${s}</span>`).join('') +
-    `<span><i class="thin" style="background:${STATUS_COLORS.queued}"></i>waiting in the queue</span></p>`
+    `<span><i class="thin" style="background:${STATUS_COLORS.queued}"></i>waiting in the queue</span>` +
+    `<span><i class="thin" style="background:${STATUS_COLORS.starting}"></i>waiting for its node to start</span>` +
+    `<span><i style="background:${STATUS_COLORS['pool start']}"></i>pool start</span></p>`
   )
+}
+
+/** ` · pool start 612 ms`: the longest node start-up during the run (none: the pool was up before). */
+function poolStartNote(record: RunRecord): string {
+  const longest = Math.max(0, ...record.poolStart.map((b) => b.to - b.from))
+  return record.poolStart.length === 0 ? '' : ` · ${POOL_START} ${escapeHtml(formatMs(longest))}`
 }
 
 /** Every error of the run: each failed step's, and each retried attempt's (from the events), with stacks and causes. */

@@ -1,11 +1,13 @@
 /**
  * A Recording as time spans, the one model both the trace and the report draw: per step its
- * attempts (ready → started → on a node → ended), and per node the slices its calls occupied.
+ * attempts (ready → started → sent to a node → its node up → ended), per node the slices its
+ * calls occupied, and the pool's start-up.
  * All times are ms from the run's start.
  */
 import type { PipelineEvent, StepKind, StepStatus } from '../pipeline/types.js'
 import type { PipelineShape, Recording } from './recording.js'
 import { nodeSlices, type NodeSlice } from './node-slices.js'
+import { addTimes, attemptPhases, phaseTimes, type AttemptPhases, type PoolStartBand, type StepTimes } from '../runlog/step-times.js'
 
 export { packLanes, type NodeSlice } from './node-slices.js'
 
@@ -15,6 +17,10 @@ export interface AttemptSpan {
   readonly start: number
   /** Its call reached a node; from `start` to here it waited in the pool's queue. */
   readonly dispatched: number | undefined
+  /** The node came up: it was still starting when the call reached it, and the step waited for it until here. */
+  readonly up: number | undefined
+  /** Its marks in order within it: queued, starting, running (runlog/step-times.ts, as the step's `times` are made). */
+  readonly phases: AttemptPhases
   readonly node: number | undefined
   readonly end: number
   /** How the attempt ended: `retried` when the step threw and runs again. */
@@ -43,6 +49,8 @@ export interface Timeline {
   readonly steps: readonly StepSpan[]
   readonly slices: readonly NodeSlice[]
   readonly nodes: readonly number[]
+  /** The pool's start-up: per node that came up during the run, from the pool's start to its `up`. */
+  readonly poolStart: readonly PoolStartBand[]
 }
 
 export function buildTimeline(recording: Recording): Timeline {
@@ -53,8 +61,10 @@ export function buildTimeline(recording: Recording): Timeline {
   const steps = stepSpans(recording.pipeline, events, origin)
   // Without the pool's calls (a recorder given no executor), each attempt that reached a node stands in.
   const slices = recording.calls.length > 0 ? nodeSlices(recording, origin) : attemptSlices(steps)
-  const end = Math.max(last === undefined ? 0 : last - origin, ...slices.map((s) => s.end), ...steps.map((s) => s.end ?? 0))
-  return { pipeline: recording.pipeline.name, origin, duration: end, steps, slices, nodes: [...new Set(slices.map((s) => s.node))].sort((a, b) => a - b) }
+  const poolStart = events.flatMap((e) => (e.type === 'pool' ? [{ node: e.node, from: e.from - origin, to: e.at - origin }] : []))
+  const end = Math.max(last === undefined ? 0 : last - origin, ...slices.map((s) => s.end), ...steps.map((s) => s.end ?? 0), ...poolStart.map((b) => b.to))
+  const nodes = [...new Set([...poolStart.map((b) => b.node), ...slices.map((s) => s.node)])].sort((a, b) => a - b)
+  return { pipeline: recording.pipeline.name, origin, duration: end, steps, slices, nodes, poolStart }
 }
 
 type StepEvent = Extract<PipelineEvent, { type: 'step' }>
@@ -97,10 +107,13 @@ function spanOf(name: string, kind: StepKind, events: readonly StepEvent[], read
     if (e.status === 'pending' && open === undefined) continue
     if (e.status !== 'pending') end = e.at - origin
     if (open === undefined) continue
+    const [start, dispatched, up] = [open.at - origin, e.dispatchedAt === undefined ? undefined : e.dispatchedAt - origin, e.nodeUpAt === undefined ? undefined : e.nodeUpAt - origin]
     attempts.push({
       attempt: open.attempt,
-      start: open.at - origin,
-      dispatched: e.dispatchedAt === undefined ? undefined : e.dispatchedAt - origin,
+      start,
+      dispatched,
+      up,
+      phases: attemptPhases({ start, dispatchedAt: dispatched, nodeUpAt: up, end: e.at - origin }),
       node: e.node,
       end: e.at - origin,
       status: e.status === 'pending' ? 'retried' : e.status === 'succeeded' ? 'succeeded' : e.status === 'cancelled' ? 'cancelled' : 'failed',
@@ -108,7 +121,10 @@ function spanOf(name: string, kind: StepKind, events: readonly StepEvent[], read
     })
     open = undefined
   }
-  if (open !== undefined) attempts.push({ attempt: open.attempt, start: open.at - origin, dispatched: undefined, node: undefined, end: open.at - origin, status: 'running', error: undefined })
+  if (open !== undefined) {
+    const start = open.at - origin
+    attempts.push({ attempt: open.attempt, start, dispatched: undefined, up: undefined, phases: attemptPhases({ start, end: start }), node: undefined, end: start, status: 'running', error: undefined })
+  }
   return { name, kind, status, ready, attempts, end, error }
 }
 
@@ -118,11 +134,33 @@ function attemptSlices(steps: readonly StepSpan[]): NodeSlice[] {
       a.node === undefined || a.dispatched === undefined
         ? []
         : [{
-            node: a.node, name: s.name, kind: 'step', step: s.name, queued: a.start, start: a.dispatched, end: a.end,
+            node: a.node, name: s.name, kind: 'step', step: s.name, queued: a.start, sent: a.phases.dispatched, start: a.phases.up, end: a.end,
             status: a.status === 'retried' ? 'failed' : a.status === 'cancelled' ? 'failed' : a.status,
             seq: -1, batch: 1, error: a.error === undefined ? undefined : String(a.error instanceof Error ? `${a.error.name}: ${a.error.message}` : a.error),
           }],
     ),
   )
   return slices.sort((a, b) => a.start - b.start || b.end - a.end)
+}
+
+/** A step's queued / starting / running ms over its attempts: the figures of its `times`, from the same marks. */
+export function spanTimes(span: StepSpan): StepTimes | undefined {
+  let times: StepTimes | undefined
+  for (const a of span.attempts) {
+    if (a.status === 'running') continue // not over yet: the record has no account of it either
+    times = addTimes(times, phaseTimes(a.phases))
+  }
+  return times
+}
+
+/**
+ * A call's wait before its slice: the part spent on its node while the node was starting (after
+ * it was sent there, within the node's "pool start" band) is `starting`; the rest, in the pool's
+ * queue or behind another batch on the node, is `queued`.
+ */
+export function sliceWaits(slice: NodeSlice, poolStart: readonly PoolStartBand[]): { queued: number; starting: number; startingFrom: number; startingTo: number } {
+  const band = poolStart.find((b) => b.node === slice.node && b.to > slice.sent && b.from < slice.start)
+  const [from, to] = band === undefined ? [slice.start, slice.start] : [Math.max(slice.sent, band.from), Math.min(slice.start, band.to)]
+  const starting = Math.max(0, to - from)
+  return { queued: Math.max(0, slice.start - slice.queued - starting), starting, startingFrom: from, startingTo: from + starting }
 }

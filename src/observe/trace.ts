@@ -5,13 +5,15 @@
  * Two processes. "pool": one thread track per node (more when a node's slices overlap without
  * nesting), a complete slice (`X`) per call it ran: steps' calls, parallelMap chunks (inside
  * their task's slice when the task fanned out), interrupted runs marked; each slice's args say
- * how long it was queued. "pipeline": one async track per step, with a slice per attempt and,
- * nested in it, the time it waited in the pool's queue; before the first attempt, the time it
- * was ready but had not started (no free slot, or the pool still starting); between attempts,
- * the retry delay. Timestamps are µs from the run's start.
+ * how long it was queued; a "pool start" slice for each node's start-up during the run.
+ * "pipeline": one async track per step, with a slice per attempt and, nested in it, the time it
+ * waited in the pool's queue ("queued") and for its node to start ("starting"), the step's own
+ * `times`; before the first attempt, the time it was ready but had not started (no free slot);
+ * between attempts, the retry delay. Timestamps are µs from the run's start.
  */
-import { buildTimeline, packLanes, type NodeSlice, type StepSpan, type Timeline } from './timeline.js'
+import { buildTimeline, packLanes, sliceWaits, type NodeSlice, type StepSpan, type Timeline } from './timeline.js'
 import type { Recording } from './recording.js'
+import type { PoolStartBand } from '../runlog/step-times.js'
 
 export interface TraceEvent {
   /** X: complete slice; b/e: nestable async begin/end; M: metadata (track names and order). */
@@ -46,23 +48,43 @@ function metadata(timeline: Timeline): TraceEvent[] {
   ]
 }
 
-/** Track ids: node n's lanes are 1000·(n+1) + lane, so a node's lanes sort together. */
+/**
+ * Track ids: node n's lanes are 1000·(n+1) + lane, so a node's lanes sort together. A node's
+ * start-up during the run is a "pool start" slice on its track, before the calls it ran.
+ */
 function poolEvents(timeline: Timeline): TraceEvent[] {
   const events: TraceEvent[] = []
   for (const node of timeline.nodes) {
-    const lanes = packLanes(timeline.slices.filter((s) => s.node === node))
+    const items: Array<{ start: number; end: number; event: (tid: number) => TraceEvent }> = [
+      ...timeline.poolStart.filter((b) => b.node === node).map((b) => ({ start: b.from, end: b.to, event: (tid: number) => poolStartEvent(b, tid) })),
+      ...timeline.slices.filter((s) => s.node === node).map((s) => ({ start: s.start, end: s.end, event: (tid: number) => sliceEvent(s, tid, timeline) })),
+    ]
+    const lanes = packLanes(items.sort((a, b) => a.start - b.start || b.end - a.end))
     lanes.forEach((lane, i) => {
       const tid = 1000 * (node + 1) + i
       const name = i === 0 ? `node ${node}` : `node ${node} (${i + 1})`
       events.push({ ph: 'M', name: 'thread_name', pid: POOL_PID, tid, ts: 0, args: { name } })
       events.push({ ph: 'M', name: 'thread_sort_index', pid: POOL_PID, tid, ts: 0, args: { sort_index: tid } })
-      for (const slice of lane) events.push(sliceEvent(slice, tid))
+      for (const item of lane) events.push(item.event(tid))
     })
   }
   return events
 }
 
-function sliceEvent(slice: NodeSlice, tid: number): TraceEvent {
+function poolStartEvent(band: PoolStartBand, tid: number): TraceEvent {
+  return { ph: 'X', name: POOL_START, cat: 'pool', pid: POOL_PID, tid, ts: us(band.from), dur: Math.max(0, us(band.to) - us(band.from)), args: { node: band.node } }
+}
+
+/** The name of a node's start-up, in the trace, the report and the summaries. */
+export const POOL_START = 'pool start'
+
+/** How long a call waited before its slice: queued, and on its node while the node was starting. */
+function waits(slice: NodeSlice, timeline: Timeline): Record<string, number> {
+  const { queued, starting } = sliceWaits(slice, timeline.poolStart)
+  return { 'queued ms': round(queued), ...(starting > 0 && { 'starting ms': round(starting) }) }
+}
+
+function sliceEvent(slice: NodeSlice, tid: number, timeline: Timeline): TraceEvent {
   return {
     ph: 'X',
     name: slice.status === 'interrupted' ? `${slice.name} (interrupted)` : slice.name,
@@ -75,7 +97,7 @@ function sliceEvent(slice: NodeSlice, tid: number): TraceEvent {
       status: slice.status,
       ...(slice.step !== undefined && { step: slice.step }),
       ...(slice.seq >= 0 && { call: slice.seq }),
-      'queued ms': round(slice.start - slice.queued),
+      ...waits(slice, timeline),
       ...(slice.batch > 1 && { 'calls in batch': slice.batch }),
       ...(slice.error !== undefined && { error: slice.error }),
     },
@@ -114,7 +136,10 @@ function stepEvents(step: StepSpan, index: number): TraceEvent[] {
         ...(a.error !== undefined && { error: errorText(a.error) }),
       }),
     )
-    if (a.dispatched !== undefined && a.dispatched > a.start) events.push(...span('queued', a.start, Math.min(a.dispatched, a.end)))
+    // The step's `times`, drawn: queued in the pool, then waiting for its node to start (the same marks, step-times.ts).
+    const { start, dispatched, up } = a.phases
+    if (dispatched > start) events.push(...span('queued', start, dispatched))
+    if (up > dispatched) events.push(...span('starting', dispatched, up))
     events.push(end(name, Math.max(a.start, a.end)))
   })
   events.push(end(step.name, Math.max(from, to)))

@@ -9,6 +9,7 @@ import type { StepGraph } from '../graph/step-graph.js'
 import type { Persistence } from './persistence.js'
 import type { TraceParent } from '../observe/otel.js'
 import type { PipelineEvent, StepRecord, StepStatus } from './types.js'
+import { addTimes, attemptPhases, phaseTimes } from '../runlog/step-times.js'
 
 export interface RunContext {
   /** The run's pool, as pipelines use it. */
@@ -69,9 +70,14 @@ const FINAL: ReadonlySet<StepStatus> = new Set(['succeeded', 'failed', 'skipped'
  */
 export function transition(ctx: RunContext, record: StepRecord, status: StepStatus, error?: unknown, output?: unknown): void {
   const now = Date.now()
+  const ran = record.status === 'running' && status !== 'running'
   record.status = status
-  if (status === 'running') record.startedAt ??= now
-  else if (status !== 'pending') record.endedAt = now
+  if (status === 'running') {
+    record.startedAt ??= now
+    record.attemptStartedAt = now
+  } else if (status !== 'pending') record.endedAt = now
+  // An attempt ended: its phases join the step's account, the one every display reads.
+  if (ran) record.times = addTimes(record.times, phaseTimes(attemptPhases({ start: record.attemptStartedAt!, dispatchedAt: record.dispatchedAt, nodeUpAt: record.nodeUpAt, end: now })))
   if (error !== undefined) record.error = error
   if (FINAL.has(status)) ctx.persistence.record(record, output)
   if (!ctx.listening) return // nobody listens: no event object per transition
@@ -85,8 +91,37 @@ export function transition(ctx: RunContext, record: StepRecord, status: StepStat
     ...(error !== undefined && { error }),
     // Where and when the attempt's call reached a node (unset on `running`, which comes first).
     ...(record.dispatchedAt !== undefined && { node: record.node, dispatchedAt: record.dispatchedAt }),
+    ...(record.nodeUpAt !== undefined && { nodeUpAt: record.nodeUpAt }),
     ...(status === 'succeeded' && record.reused !== undefined && { reused: record.reused }),
   })
+}
+
+/**
+ * A call of the step's attempt reached `node`: the first one ends its wait in the pool's queue.
+ * If the node is still starting, the step is `starting` until it comes up, then `running` (two
+ * `phase` events); a call sent to a node that is up is running at once, and says nothing more.
+ * Events go a microtask later: this runs inside the dispatcher's send and the node's report.
+ */
+export function dispatched(ctx: RunContext, record: StepRecord, node: number): void {
+  record.node = node
+  if (record.dispatchedAt !== undefined) return // a later call of the attempt, or the call sent again
+  const at = Date.now()
+  record.dispatchedAt = at
+  // Only a wait for the node is news: a call sent to a node that is up runs (nothing more per step).
+  if (!ctx.runner.starting(node)) return
+  const attempt = record.attempts
+  ctx.runner.whenUp(node, (up) => {
+    if (record.attempts !== attempt || record.status !== 'running' || record.dispatchedAt !== at) return // that attempt is over
+    record.nodeUpAt = up
+    phase(ctx, record, 'running', node, up)
+  })
+  phase(ctx, record, 'starting', node, at)
+}
+
+function phase(ctx: RunContext, record: StepRecord, phase: 'starting' | 'running', node: number, at: number): void {
+  if (!ctx.listening) return
+  const event: PipelineEvent = { type: 'phase', step: record.name, attempt: record.attempts, phase, node, at }
+  queueMicrotask(() => ctx.emit(event))
 }
 
 /** The value a `step` Pending stands for: a run parameter, or the output of a finished step of this level or one containing it. */

@@ -94,7 +94,7 @@ export async function runLevel(ctx: RunContext, level: Level): Promise<LevelOutc
   const recoverySet = new Set(recovery.values())
   const records = new Map<string, StepRecord>()
   for (const d of definitions.values()) {
-    const record: StepRecord = { name: level.prefix + d.name, kind: d.kind, status: 'pending', attempts: 0, node: undefined, reused: undefined, cacheKey: undefined, startedAt: undefined, dispatchedAt: undefined, endedAt: undefined, error: undefined, blockedBy: undefined }
+    const record: StepRecord = { name: level.prefix + d.name, kind: d.kind, status: 'pending', attempts: 0, node: undefined, reused: undefined, cacheKey: undefined, startedAt: undefined, attemptStartedAt: undefined, dispatchedAt: undefined, nodeUpAt: undefined, endedAt: undefined, times: undefined, error: undefined, blockedBy: undefined }
     records.set(d.name, record)
     ctx.records.push(record)
   }

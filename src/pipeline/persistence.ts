@@ -13,8 +13,8 @@ import { pruneRuns } from '../runlog/prune.js'
 import { RunLog, type RunWriter, type StoredRun, type StoredValue } from '../runlog/run-log.js'
 import { runLogOptions, type RunLogOptions } from '../runlog/run-log-options.js'
 import { deserializeOutput } from '../runlog/stored-steps.js'
-import type { StepRecord } from './types.js'
-import type { RunStatus } from './types.js'
+import type { PoolStartBand, RunStatus, StepRecord } from './types.js'
+import { ranFor } from '../runlog/step-times.js'
 
 export interface Persistence {
   /** Records a step that ended; `output` for a succeeded one (stored for resuming). */
@@ -22,7 +22,8 @@ export interface Persistence {
   /** Runs `fn` once every step recorded so far is on disk (at once without a run log, or when they are). */
   afterDurable(fn: () => void): void
   /** Waits for every record, marks the run ended, then prunes older runs as `runLog.keep` asks. */
-  finish(status: RunStatus, endedAt: number): Promise<void>
+  /** `poolStart`: the pool's start-up during the run (pool-start.ts), kept in run.json. */
+  finish(status: RunStatus, endedAt: number, poolStart?: readonly PoolStartBand[]): Promise<void>
   /** Whether this run resumes an earlier one (else `resumed` finds nothing). */
   readonly resuming: boolean
   /** The output of a step (full name) that succeeded in the run being resumed. */
@@ -79,9 +80,9 @@ export function openPersistence(options: PersistenceOptions, run: { id: string; 
       if (writer === undefined) fn()
       else writer.afterDurable(fn)
     },
-    async finish(status, endedAt) {
+    async finish(status, endedAt, poolStart) {
       if (writer === undefined) return
-      await writer.finish(status, endedAt)
+      await writer.finish(status, endedAt, poolStart)
       if (keep === undefined) return
       try {
         pruneRuns(log!, { keep, pipeline: run.pipeline })
@@ -115,9 +116,9 @@ function lastDurations(log: RunLog, pipeline: string): Map<string, number> {
     const last = log.latest(pipeline)
     if (last === undefined) return durations
     for (const step of log.read(last.id).steps) {
-      // Reused steps (cache, resume) did not run: they have no start. Time queued in the pool is not the step's.
-      const start = step.dispatchedAt ?? step.startedAt
-      if (step.status === 'succeeded' && start !== undefined && step.endedAt !== undefined) durations.set(step.name, step.endedAt - start)
+      // Reused steps (cache, resume) did not run. Time queued in the pool, or waiting for it to start, is not the step's.
+      const ran = ranFor(step)
+      if (step.status === 'succeeded' && ran !== undefined) durations.set(step.name, ran)
     }
   } catch {
     // A damaged log costs the weights, never the run.

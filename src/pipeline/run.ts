@@ -19,7 +19,8 @@ import type { StepGraph } from '../graph/step-graph.js'
 import { openPersistence } from './persistence.js'
 import { checkParamNames } from './params.js'
 import type { RunLogOptions } from '../runlog/run-log-options.js'
-import type { PipelineEvent, RunRecord, RunStatus, StepRecord } from './types.js'
+import type { PipelineEvent, PoolStartBand, RunRecord, RunStatus, StepRecord } from './types.js'
+import { watchPoolStart } from './pool-start.js'
 import { endRunSpan, loadTracing, TraceParent } from '../observe/otel.js'
 
 export interface RunPipelineOptions {
@@ -99,6 +100,8 @@ export async function runPipeline(pipeline: PipelineDefinition, options: RunPipe
   }
   const outputs = new Map<string, unknown>()
   emit({ type: 'run', status: 'running', run: id, at: startedAt, steps: pipeline.steps.map((s) => s.name) })
+  const poolStart = watchPoolStart(ctx.runner, compute.nodes, startedAt, (band) => emit({ type: 'pool', node: band.node, from: band.from, at: band.to }))
+  let bands: PoolStartBand[] = []
   try {
     await runLevel(ctx, { pipeline, prefix: '', outputs, keys: new Map(), parent: undefined, trace: trace?.parent })
   } catch (error) {
@@ -106,14 +109,15 @@ export async function runPipeline(pipeline: PipelineDefinition, options: RunPipe
     throw error
   } finally {
     options.signal?.removeEventListener('abort', userAbort)
+    bands = poolStart.end()
     await close()
   }
   const status: RunStatus = options.signal?.aborted ? 'cancelled' : ctx.failed ? 'failed' : 'succeeded'
   const endedAt = Date.now()
-  await persistence.finish(status, endedAt)
+  await persistence.finish(status, endedAt, bands)
   emit({ type: 'run', status, run: id, at: endedAt })
   endRunSpan(trace, compute.backend, status, ctx.records)
-  return makeRecord(id, pipeline, status, startedAt, endedAt, ctx.records, outputs)
+  return makeRecord(id, pipeline, status, startedAt, endedAt, ctx.records, outputs, bands)
 }
 
 /** Every level's graph is valid, and a branch reads only steps of pipelines that contain it. The graphs are kept for the run. */
@@ -138,6 +142,7 @@ function makeRecord(
   endedAt: number,
   steps: StepRecord[],
   outputs: Map<string, unknown>,
+  poolStart: readonly PoolStartBand[],
 ): RunRecord {
   return {
     id,
@@ -145,6 +150,7 @@ function makeRecord(
     status,
     startedAt,
     endedAt,
+    poolStart,
     steps,
     output<T>(step: Pending<T>): T {
       const name = step?.step?.name

@@ -1,6 +1,6 @@
 /** Running one step of each kind, with its retries. A step's outcome never rejects: it says how it ended. */
 import type { Pending } from '../task/pending.js'
-import { resolveStep, transition, type Level, type RunContext } from './context.js'
+import { dispatched, resolveStep, transition, type Level, type RunContext } from './context.js'
 import { lookaheadFor, mapStep } from './map-step.js'
 import type { StepDefinition } from './definition.js'
 import { resolveShell, runShell } from './shell.js'
@@ -34,6 +34,7 @@ export async function attempt(ctx: RunContext, level: Level, def: StepDefinition
   for (let delay = def.options.retryDelay ?? 100; ; delay *= 2) {
     record.attempts++
     record.dispatchedAt = undefined
+    record.nodeUpAt = undefined
     transition(ctx, record, 'running')
     try {
       return { name: def.name, ok: true, value: await execute(ctx, level, def, record, trace) }
@@ -45,12 +46,6 @@ export async function attempt(ctx: RunContext, level: Level, def: StepDefinition
       if (stop.aborted) return { name: def.name, ok: false, value: stop.reason }
     }
   }
-}
-
-/** A call of the step's attempt reached `node`: the first one ends its wait in the pool's queue. */
-function dispatched(record: StepRecord, node: number): void {
-  record.node = node
-  record.dispatchedAt ??= Date.now()
 }
 
 /** Extra steps that may be in flight beside this one (see Slots): for a cheap call step with no deadline. */
@@ -89,7 +84,7 @@ async function shell(ctx: RunContext, level: Level, def: StepDefinition, record:
 }
 
 function call(ctx: RunContext, level: Level, def: StepDefinition, record: StepRecord, trace: TraceParent | undefined): Promise<unknown> {
-  const options = { signal: ctx.stop.signal, timeout: def.options.timeout, onDispatch: (node: number) => dispatched(record, node), label: record.name }
+  const options = { signal: ctx.stop.signal, timeout: def.options.timeout, onDispatch: (node: number) => dispatched(ctx, record, node), label: record.name }
   return ctx.runner.runWithSteps(def.pending!, options, (ref) => resolveStep(ctx, level, ref), trace)
 }
 

@@ -2,8 +2,9 @@
 import type { Pending } from '../task/pending.js'
 // A step's kind and status and a run's status are what the run log records: defined there, below the pipeline.
 import type { RunStatus, StepKind, StepStatus } from '../runlog/records.js'
+import type { PoolStartBand, StepTimes } from '../runlog/step-times.js'
 
-export type { RunStatus, StepKind, StepStatus }
+export type { PoolStartBand, RunStatus, StepKind, StepStatus, StepTimes }
 
 export interface StepRecord {
   readonly name: string
@@ -13,11 +14,17 @@ export interface StepRecord {
   attempts: number
   /** The node (worker) that ran the step's call, for call steps. */
   node: number | undefined
-  /** Epoch ms. */
+  /** Epoch ms: its first attempt's start. */
   startedAt: number | undefined
+  /** Epoch ms: its last attempt's start. */
+  attemptStartedAt: number | undefined
   /** Epoch ms when the last attempt's call reached a node (call steps): before it, the step waited in the pool's queue. */
   dispatchedAt: number | undefined
+  /** Epoch ms when that node came up, if it was still starting then: until it, the step waited for the pool's start-up. */
+  nodeUpAt: number | undefined
   endedAt: number | undefined
+  /** ms its attempts spent queued, starting and running: the figures every display shows (runlog/step-times.ts). */
+  times: StepTimes | undefined
   /** What the last attempt threw, as thrown. */
   error: unknown
   /** For a skipped step: the failed step that blocked it. */
@@ -34,6 +41,8 @@ export interface RunRecord {
   readonly status: RunStatus
   readonly startedAt: number
   readonly endedAt: number
+  /** Nodes of the pool that started during the run: the "pool start" band, per node. */
+  readonly poolStart: readonly PoolStartBand[]
   /** Every step, in definition order. */
   readonly steps: readonly StepRecord[]
   /** A succeeded step's output, typed by the step's Pending. Throws for a step that has none. */
@@ -61,12 +70,33 @@ export type PipelineEvent =
       /**
        * On the event that ends an attempt (a retry's `pending`, or the final status) of a step
        * whose call reached a node: the node that ran it, and when it got there (epoch ms). From
-       * `running` to `dispatchedAt` the call waited in the pool's queue.
+       * `running` to `dispatchedAt` the call waited in the pool's queue; to `nodeUpAt`, if the
+       * node was still starting, it waited for the node (`starting`).
        */
       readonly node?: number
       readonly dispatchedAt?: number
+      readonly nodeUpAt?: number
       /** On `succeeded`, for a step that did not run: its output came from the cache or the resumed run. */
       readonly reused?: 'cache' | 'resume'
+    }
+  | {
+      /**
+       * A call step's call reached a node still starting (`starting`), and that node came up
+       * (`running`). A call sent to a node that is up has no such event: it runs at once.
+       */
+      readonly type: 'phase'
+      readonly step: string
+      readonly attempt: number
+      readonly phase: 'starting' | 'running'
+      readonly node: number
+      readonly at: number
+    }
+  | {
+      /** A node of the pool came up during the run: its start-up ran from `from` (the pool's start, or the run's) to `at`. */
+      readonly type: 'pool'
+      readonly node: number
+      readonly from: number
+      readonly at: number
     }
   | {
       /** A `map` step's items: once when they are known (`done` 0), then as each one succeeds. */

@@ -1,10 +1,11 @@
 /**
  * A progress display for pipeline runs, fed by `run({ onEvent })`. On a terminal it redraws one
- * status line (done / running / queued / failed, elapsed time, an ETA, the running steps'
+ * status line (done / running / starting / queued / failed, elapsed time, an ETA, the running steps'
  * names); on anything else it writes one plain line per finished step, so logs stay readable;
  * with `json` it writes every event as one JSON object per line, for other programs. Running
  * counts leaf steps only: a parallel step runs nothing itself (its branches' steps are counted),
- * so the count never exceeds the workers. Steps reused from the cache or a resumed run say so.
+ * so the count never exceeds the workers; a step whose call waits for its node to start (the
+ * pool's start-up, a `phase` event) is `starting`, not running. Steps reused from the cache or a resumed run say so.
  */
 import type { PipelineEvent } from '../pipeline/types.js'
 import { printable } from '../printable.js'
@@ -37,6 +38,8 @@ export function pipelineProgress(options: ProgressOptions = {}): (event: Pipelin
   const containers = new Set<string>()
   /** Map steps' items: "done/total", shown beside the step while it runs. */
   const items = new Map<string, string>()
+  /** Running steps whose call waits for its node to start (a `phase` event): counted as starting, not running. */
+  const starting = new Set<string>()
   const reused = { cache: 0, resume: 0 }
   const eta = new Eta(options.history)
   let started = 0
@@ -46,10 +49,10 @@ export function pipelineProgress(options: ProgressOptions = {}): (event: Pipelin
   const count = (status: string) => [...states].filter(([name, s]) => s === status && !(s === 'running' && containers.has(name))).length
   const elapsed = (at: number) => seconds(at - started)
   const draw = (at: number) => {
-    const running = [...states].filter(([name, s]) => s === 'running' && !containers.has(name)).map(([name]) => printable(items.has(name) ? `${name} ${items.get(name)}` : name))
+    const running = [...states].filter(([name, s]) => s === 'running' && !containers.has(name) && !starting.has(name)).map(([name]) => printable(items.has(name) ? `${name} ${items.get(name)}` : name))
     const left = eta.estimate(at)
     const line =
-      `${count('succeeded')} done, ${running.length} running, ${count('pending')} queued, ${count('failed')} failed` +
+      `${count('succeeded')} done, ${running.length} running, ${starting.size > 0 ? `${starting.size} starting, ` : ''}${count('pending')} queued, ${count('failed')} failed` +
       ` | ${elapsed(at)}${left === undefined ? '' : `, ETA ~${seconds(left)}`}${running.length > 0 ? ` | ${running.join(', ')}` : ''}`
     const width = Math.max(20, (stream.columns || 100) - 1)
     stream.write(`\r\x1b[2K${line.length > width ? `${line.slice(0, width - 1)}…` : line}`)
@@ -77,6 +80,13 @@ export function pipelineProgress(options: ProgressOptions = {}): (event: Pipelin
       stream.write(`run ${event.status} in ${elapsed(event.at)}: ${count('succeeded')} steps succeeded${reusedNote(reused)}, ${count('failed')} failed, ${count('skipped')} skipped${cancelled}\n`)
       return
     }
+    if (event.type === 'pool') return // the steps waiting for it say `starting`
+    if (event.type === 'phase') {
+      if (event.phase === 'starting') starting.add(event.step)
+      else starting.delete(event.step)
+      if (live) draw(event.at)
+      return
+    }
     if (event.type === 'items') {
       items.set(event.step, `${event.done}/${event.total}`)
       if (live) draw(event.at)
@@ -87,6 +97,7 @@ export function pipelineProgress(options: ProgressOptions = {}): (event: Pipelin
     const { step, status } = event
     const wasRunning = states.get(step) === 'running'
     states.set(step, status)
+    starting.delete(step) // an attempt began or ended: its call is not sent yet, or done
     if (event.kind === 'parallel') {
       containers.add(step)
       eta.forget(step)

@@ -3,9 +3,9 @@
  * steps. Kept apart from the file handling so the format is visible in one place.
  *
  * On disk (version 2):
- *   run.json                 { version, id, pipeline, status, startedAt, endedAt?, steps, counts? }
+ *   run.json                 { version, id, pipeline, status, startedAt, endedAt?, steps, counts?, poolStart? }
  *   steps.jsonl              one step record per line, appended as steps end (journal.ts):
- *                              { name, kind, status, attempts, startedAt?, dispatchedAt?, endedAt?,
+ *                              { name, kind, status, attempts, startedAt?, dispatchedAt?, endedAt?, times?,
  *                                error?, blockedBy?, cacheKey?, reused?, output: boolean, outputHash?,
  *                                inline?, outputError? }
  *                            a later line for the same step replaces an earlier one
@@ -20,6 +20,7 @@
 import { createHash } from 'node:crypto'
 import { SpindleError } from '../errors.js'
 import { decodeThrown, encodeThrown, type EncodedThrown } from '../protocol/error-codec.js'
+import type { PoolStartBand, StepTimes } from './step-times.js'
 
 export const FORMAT_VERSION = 2
 /** Outputs of at most this many bytes are kept in their record's line; larger ones get a file. */
@@ -42,6 +43,8 @@ export interface StepRecordData {
   /** When its last attempt's call reached a node (call steps). */
   readonly dispatchedAt?: number | undefined
   readonly endedAt: number | undefined
+  /** ms its attempts spent queued, waiting for their node to start, and running (step-times.ts). */
+  readonly times?: StepTimes | undefined
   /** What the last attempt threw, as thrown; stored through the error codec. */
   readonly error: unknown
   readonly blockedBy: string | undefined
@@ -77,6 +80,8 @@ export interface RunFile {
   readonly steps: readonly string[]
   /** Written by `finish()`, so `list()` need not read every step of finished runs. */
   readonly counts?: StepCounts
+  /** Nodes that started during the run: from the pool's start to each one's first `up` (epoch ms). */
+  readonly poolStart?: readonly PoolStartBand[]
 }
 
 interface StepFile {
@@ -88,6 +93,7 @@ interface StepFile {
   startedAt?: number
   dispatchedAt?: number
   endedAt?: number
+  times?: StepTimes
   error?: EncodedThrown
   blockedBy?: string
   cacheKey?: string
@@ -139,6 +145,7 @@ export function encodeStep(record: StepRecordData, output: OutputRef | undefined
   if (record.startedAt !== undefined) file.startedAt = record.startedAt
   if (record.dispatchedAt !== undefined) file.dispatchedAt = record.dispatchedAt
   if (record.endedAt !== undefined) file.endedAt = record.endedAt
+  if (record.times !== undefined) file.times = record.times
   if (record.error !== undefined) file.error = encodeThrown(record.error)
   if (record.blockedBy !== undefined) file.blockedBy = record.blockedBy
   if (record.cacheKey !== undefined) file.cacheKey = record.cacheKey
@@ -180,6 +187,7 @@ export function decodeStep(text: string, where: string): RecordedStep {
     startedAt: file.startedAt,
     dispatchedAt: file.dispatchedAt,
     endedAt: file.endedAt,
+    times: isTimes(file.times) ? file.times : undefined,
     error: file.error === undefined ? undefined : decodeThrown(file.error),
     blockedBy: file.blockedBy,
     cacheKey: file.cacheKey,
@@ -189,6 +197,11 @@ export function decodeStep(text: string, where: string): RecordedStep {
     outputError: file.outputError,
   }
   return { step, inline: typeof file.inline === 'string' ? file.inline : undefined }
+}
+
+function isTimes(value: unknown): value is StepTimes {
+  const t = value as Partial<StepTimes> | undefined
+  return typeof t?.queued === 'number' && typeof t.starting === 'number' && typeof t.running === 'number'
 }
 
 export function encodeRun(run: RunFile): string {

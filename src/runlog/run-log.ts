@@ -28,6 +28,7 @@ import {
 import { JOURNAL_FILE, OUTPUTS_DIR, RUN_FILE, RunWriter } from './run-writer.js'
 import { deserializeOutput, readIfExists, readRecorded, readStoredOutput, readdirIfExists } from './stored-steps.js'
 import type { StoredValue } from './stored-value.js'
+import type { PoolStartBand } from './step-times.js'
 
 export type { StepCounts, StepRecordData, StoredRunStatus, StoredStep } from './records.js'
 export { RunWriter, type StepOutput } from './run-writer.js'
@@ -55,6 +56,8 @@ export interface StoredRun {
   readonly status: StoredRunStatus
   readonly startedAt: number
   readonly endedAt: number | undefined
+  /** The pool's start-up during the run, per node that started then (none: it was up before, or the backend does not say). */
+  readonly poolStart: readonly PoolStartBand[]
   /** Every step name, in definition order, recorded or not. */
   readonly stepNames: readonly string[]
   /** The steps recorded so far, in definition order (steps not in `stepNames` last). */
@@ -148,6 +151,7 @@ export class RunLog {
       status: file.status,
       startedAt: file.startedAt,
       endedAt: file.endedAt,
+      poolStart: Array.isArray(file.poolStart) ? file.poolStart : [],
       stepNames: file.steps,
       steps,
       step: (name) => recorded.get(name)?.step,

@@ -9,6 +9,7 @@ import { writeFileAtomic } from './atomic-file.js'
 import { Journal } from './journal.js'
 import { countSteps, encodeRun, encodeStep, INLINE_MAX, type RunFile, type RunStatus, type StepRecordData, type StepStatus } from './records.js'
 import { serializeValue, type StoredValue } from './stored-value.js'
+import type { PoolStartBand } from './step-times.js'
 
 export const RUN_FILE = 'run.json'
 export const JOURNAL_FILE = 'steps.jsonl'
@@ -73,15 +74,16 @@ export class RunWriter {
   }
 
   /**
-   * Marks the run ended, with the step counts `list()` shows, once every step record is on disk.
+   * Marks the run ended, with the step counts `list()` shows and the pool's start-up, once every
+   * step record is on disk.
    * Nothing can be recorded after.
    */
-  async finish(status: RunStatus, endedAt: number): Promise<void> {
+  async finish(status: RunStatus, endedAt: number, poolStart?: readonly PoolStartBand[]): Promise<void> {
     this.#checkOpen()
     this.#finished = true
     await this.#journal.close()
     const counts = countSteps(this.#run.steps, this.#statuses)
-    this.#run = { ...this.#run, status, endedAt, counts }
+    this.#run = { ...this.#run, status, endedAt, counts, ...(poolStart !== undefined && poolStart.length > 0 && { poolStart }) }
     writeFileAtomic(join(this.dir, RUN_FILE), encodeRun(this.#run))
   }
 

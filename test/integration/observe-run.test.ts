@@ -53,9 +53,9 @@ describe('a recorded run', () => {
     expect(calls[0]!.args!.error).toBe('Error: flaky: first run fails')
     const track = events.find((e) => e.ph === 'b' && e.name === 'clean')!
     expect(track.args).toEqual({ kind: 'call', status: 'succeeded', attempts: 2 })
-    // ('waiting to start' and 'queued' appear when the step started, or its call reached a node,
+    // ('waiting to start', 'queued' and 'starting' appear when the step started, or its call reached a node (or that node came up),
     // a millisecond or more after `load` ended, or after the attempt began.)
-    const waits = new Set(['waiting to start', 'queued'])
+    const waits = new Set(['waiting to start', 'queued', 'starting'])
     const attempts = events.filter((e) => e.ph === 'b' && e.id === track.id && e !== track && !waits.has(e.name))
     expect(attempts.map((e) => [e.name, e.args?.status ?? null])).toEqual([
       ['clean #1', 'retried'],
@@ -213,6 +213,7 @@ describe('recording', () => {
     const events = traceEvents(recorder.recording)
     expectValidTrace(events)
     expect(nodeSlices(events).map((s) => [s.track, s.name])).toEqual([
+      ['node 0', 'pool start'], // the executor started the pool inside the run
       ['node 0', 'first'],
       ['node 0', 'second'],
     ])

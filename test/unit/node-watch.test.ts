@@ -26,7 +26,7 @@ class ReportingNode implements BackendNode {
 function setup(kind: Backend['kind'] = 'process') {
   const nodes = [new ReportingNode(0), new ReportingNode(1)]
   const emitter = new EventEmitter()
-  const watch = new NodeWatch({ kind, nodes, close: async () => {} }, emitter)
+  const watch = new NodeWatch({ kind, nodes, close: async () => {} }, emitter, Date.now())
   const events: NodeEvent[] = []
   emitter.on('node', (event: NodeEvent) => events.push(event))
   return { nodes, emitter, watch, events }
@@ -83,7 +83,7 @@ describe('NodeWatch', () => {
     const { nodes, watch } = setup('thread')
     nodes[0]!.report(crash('none', 'start'))
     expect(watch.states[0]).toBe('gone')
-    const inline = new NodeWatch({ kind: 'inline', nodes: [{ index: 0, slots: 1, generation: 0, describe: () => 'inline', execute: () => () => {} }], close: async () => {} }, new EventEmitter())
+    const inline = new NodeWatch({ kind: 'inline', nodes: [{ index: 0, slots: 1, generation: 0, describe: () => 'inline', execute: () => () => {} }], close: async () => {} }, new EventEmitter(), Date.now())
     expect(inline.states).toEqual(['up'])
   })
 

@@ -116,10 +116,10 @@ describe('graphSvg', () => {
 describe('renderReport', () => {
   const evil = '<img src=x onerror=alert(1)>'
   const step = (name: string, more: Partial<StepRecord> = {}): StepRecord => ({
-    name, kind: 'call', status: 'skipped', attempts: 0, node: undefined, startedAt: undefined, dispatchedAt: undefined, endedAt: undefined, error: undefined, blockedBy: undefined, reused: undefined, cacheKey: undefined, ...more,
+    name, kind: 'call', status: 'skipped', attempts: 0, node: undefined, startedAt: undefined, attemptStartedAt: undefined, dispatchedAt: undefined, nodeUpAt: undefined, endedAt: undefined, times: undefined, error: undefined, blockedBy: undefined, reused: undefined, cacheKey: undefined, ...more,
   })
   const record: RunRecord = {
-    id: 'run-1', pipeline: 'esc', status: 'failed', startedAt: 1000, endedAt: 1050,
+    id: 'run-1', pipeline: 'esc', status: 'failed', startedAt: 1000, endedAt: 1050, poolStart: [],
     steps: [step(evil, { status: 'failed', attempts: 1, startedAt: 1000, endedAt: 1040, error: new Error(`</script>${evil}`) }), step('after', { blockedBy: evil })],
     output: () => undefined as never,
   }

@@ -181,3 +181,38 @@ describe('packLanes', () => {
     expect(packLanes([task, chunk, other])).toEqual([[task, chunk], [other]])
   })
 })
+
+describe('the pool\'s start-up', () => {
+  // s was sent to node 0 at 1 ms, while its worker was starting; the node came up at 8 ms, and ran s for 4 ms.
+  const starting: Recording = {
+    pipeline: { name: 'cold', steps: [{ name: 's', kind: 'call', deps: [] }] },
+    events: [
+      { type: 'run', status: 'running', run: 'r2', at: T0, steps: ['s'] },
+      step('s', 'running', 0),
+      { type: 'phase', step: 's', attempt: 1, phase: 'starting', node: 0, at: T0 + 1 },
+      { type: 'pool', node: 0, from: T0, at: T0 + 8 },
+      { type: 'phase', step: 's', attempt: 1, phase: 'running', node: 0, at: T0 + 8 },
+      step('s', 'succeeded', 13, 1, { node: 0, dispatchedAt: T0 + 1, nodeUpAt: T0 + 8 }),
+      { type: 'run', status: 'succeeded', run: 'r2', at: T0 + 13 },
+    ],
+    calls: [call(1, 0.5, [run(1, 0, 4, { endedAt: T0 + 12.5 })], { label: 's' })],
+  }
+  const events = traceEvents(starting)
+
+  it('is a "pool start" slice on the node\'s track, before the calls it ran', () => {
+    expectValidTrace(events)
+    expect(nodeSlices(events).map((e) => [e.track, e.name, e.ts, e.dur])).toEqual([
+      ['node 0', 'pool start', 0, 8000],
+      ['node 0', 's', 8500, 4000],
+    ])
+  })
+
+  it('shows a step whose call waited for its node as starting, not queued: on its track, and its call\'s wait split by the node\'s start-up', () => {
+    const spans = events.filter((e) => e.pid === 2 && e.ph === 'b').map((e) => e.name)
+    expect(spans).toEqual(['s', 's #1', 'queued', 'starting'])
+    const at = (name: string, ph: 'b' | 'e') => events.find((e) => e.pid === 2 && e.ph === ph && e.name === name)!.ts
+    expect([at('queued', 'b'), at('queued', 'e'), at('starting', 'b'), at('starting', 'e')]).toEqual([0, 1000, 1000, 8000])
+    const slice = nodeSlices(events).find((e) => e.name === 's')!
+    expect([slice.args!['queued ms'], slice.args!['starting ms']]).toEqual([1, 7])
+  })
+})

@@ -71,6 +71,20 @@ describe('pipelineProgress', () => {
     expect(writes.at(-1)).toBe('run succeeded in 1.5 s: 1 steps succeeded, 0 failed, 0 skipped\n')
   })
 
+  it('counts a step whose call waits for its node to start as starting, not running', () => {
+    const { stream, writes } = sink(true)
+    const onEvent = pipelineProgress({ stream })
+    onEvent({ type: 'run', status: 'running', run: 'r3', at: 0, steps: ['cold', 'next'] })
+    onEvent(step('cold', 'running', 0))
+    onEvent({ type: 'phase', step: 'cold', attempt: 1, phase: 'starting', node: 0, at: 10 })
+    expect(writes.at(-1)).toBe('\r\x1b[2K0 done, 0 running, 1 starting, 1 queued, 0 failed | 0.0 s')
+    onEvent({ type: 'pool', node: 0, from: 0, at: 600 })
+    onEvent({ type: 'phase', step: 'cold', attempt: 1, phase: 'running', node: 0, at: 600 })
+    expect(writes.at(-1)).toBe('\r\x1b[2K0 done, 1 running, 1 queued, 0 failed | 0.6 s | cold')
+    onEvent(step('cold', 'succeeded', 700))
+    onEvent({ type: 'run', status: 'succeeded', run: 'r3', at: 800 })
+  })
+
   it('truncates the live line to the terminal width', () => {
     const writes: string[] = []
     const stream = { isTTY: true, columns: 30, write: (text: string) => (writes.push(text), true) } as unknown as NodeJS.WritableStream
