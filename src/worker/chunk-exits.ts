@@ -1,11 +1,17 @@
 /**
  * What a map chunk leaves behind when its worker exits under it (a `process.exit()` in an
  * item): which item was running and the results of those before it, written synchronously by the
- * worker's `exit` hook into shared memory the caller owns (a message posted then may never
- * arrive; a store into a SharedArrayBuffer always does, as for the crash slot). The caller then
- * keeps those results, fails the running item alone and runs the rest again. Nothing is written
- * while chunks succeed: a chunk pays one store per item. Pools that share no memory with the
- * caller (processes, SSH hosts) get no rescue: there the whole chunk fails, as a call would.
+ * worker's `exit` hook into shared memory (a message posted then may never arrive; a store into a
+ * SharedArrayBuffer always does, as for the crash slot). The caller then keeps those results,
+ * fails the running item alone and runs the rest again. Nothing is written while chunks succeed:
+ * a chunk pays one store per item.
+ *
+ * On a thread pool the caller owns the buffer. Processes and SSH hosts share no memory with the
+ * caller, but their node agent runs the chunk on a thread of its own: there the caller asks for a
+ * rescue (`rescue: true`), the agent gives the chunk a buffer, reads it when its thread exits
+ * under the chunk and sends what it found with the batch's failure (backends/process/
+ * agent-rescue.ts); the caller finds it with the call's WorkerExitError (rescueReported).
+ * In the worker layer (not the map's), since the agent uses it too.
  */
 import { deserialize, serialize } from 'node:v8'
 
@@ -73,7 +79,7 @@ function write(state: Running): void {
   Atomics.store(header, 0, 1)
 }
 
-/** On the caller, after the chunk failed for its worker's exit: what the worker left, if anything. */
+/** After the chunk failed for its worker's exit (on the caller, or on the agent): what the worker left, if anything. */
 export function readRescue(buffer: SharedArrayBuffer, kind: 'array' | 'shared'): Rescue | undefined {
   const header = new Int32Array(buffer, 0, HEADER)
   if (Atomics.load(header, 0) !== 1) return undefined
@@ -82,4 +88,17 @@ export function readRescue(buffer: SharedArrayBuffer, kind: 'array' | 'shared'):
   if (kind === 'shared') return { at, values: undefined, lost: false }
   if (length <= 0) return { at, values: undefined, lost: true }
   return { at, values: deserialize(new Uint8Array(buffer, HEADER * 4, length).slice()) as unknown[], lost: false }
+}
+
+/** Rescues an agent reported, by the WorkerExitError of the chunk's call (set by the dispatcher). */
+const reported = new WeakMap<object, Rescue>()
+
+/** The dispatcher: `error`, the call's WorkerExitError, comes with the rescue its agent reported. */
+export function reportRescue(error: object, rescue: Rescue): void {
+  reported.set(error, rescue)
+}
+
+/** On the caller, after a chunk's call failed with `error`: the rescue its agent reported, if any. */
+export function rescueReported(error: unknown): Rescue | undefined {
+  return typeof error === 'object' && error !== null ? reported.get(error) : undefined
 }
