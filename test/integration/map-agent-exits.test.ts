@@ -47,6 +47,18 @@ describe.each(agents)('%s: an exit inside one item of a chunk', (_name, options)
     }
   })
 
+  it('a long chunk that sent results ahead keeps them and those the worker left after them; only the exiting item fails', async () => {
+    const compute = await start(options)
+    const { items, runs } = exitingItems()
+    // One chunk of 40 items of 2 ms: it sends its finished items' results every 25 ms, then its
+    // worker exits at item 33 (the chunk's only exiting item here).
+    const long = items.map((item) => ({ ...item, exit: item.i === 33, ms: 2 }))
+    const out = await parallelMap(long, t.countRunFileOrExit, { compute, chunkSize: 40, settled: true })
+    expect(out.flatMap((o, i) => (o.status === 'rejected' ? [i] : []))).toEqual([33])
+    expect(out.filter((o, i) => i !== 33 && !(o.status === 'fulfilled' && o.value === i * 2))).toEqual([])
+    expect(notOnce(runs())).toEqual([])
+  })
+
   it('with `stopOnError: false`, rejects with the exiting items alone, every other item run once', async () => {
     const compute = await start(options)
     const { items, runs } = exitingItems()
