@@ -106,7 +106,7 @@ export async function runChunk(compute: CallSink, spec: FnSpec, part: Part, shar
     return { start, count, values: result.values, errors, ms: result.ms, async: result.async }
   } catch (thrown) {
     if (signal.aborted) throw signal.reason
-    const saved = !(thrown instanceof WorkerExitError) ? undefined : rescue === true ? rescueReported(thrown) : rescue && readRescue(rescue, chunk.kind)
+    const saved = !(thrown instanceof WorkerExitError) ? undefined : rescue === true ? rescueReported(thrown) : rescue && readRescue(rescue)
     if (saved !== undefined && saved.at >= (ahead?.from ?? 0) && saved.at < items.length) return rescued(compute, spec, part, shared, call, saved, thrown, ahead)
     if (ahead !== undefined && ahead.from > 0) return ahead.failed(thrown)
     // Clone refused an item the quick check passed (the dispatcher found it, `args[1].items[k]…`):
@@ -156,7 +156,10 @@ async function rescued(
   const slice = (from: number, to?: number) => Array.prototype.slice.call(items, from, to) as unknown[]
   const parts: Array<ChunkOutcome | Promise<ChunkOutcome>> = []
   if (kept > 0) parts.push(ahead!.answered({}, kept))
-  if (at > kept && !saved.lost) parts.push({ start: start + kept, count: at - kept, values: saved.values?.slice(kept, at), errors: undefined })
+  if (at > kept && !saved.lost) {
+    const errors = saved.errors?.flatMap(([i, e]): Array<[number, MapItemError]> => (i >= kept ? [[i - kept, itemError(start + i, decodeThrown(e))]] : []))
+    parts.push({ start: start + kept, count: at - kept, values: saved.values?.slice(kept, at), errors: errors?.length ? errors : undefined })
+  }
   else if (at > kept && !call.stopOnError) parts.push(runChunk(compute, spec, { start: start + kept, items: slice(kept, at) }, shared, call))
   parts.push({ start: start + at, count: 1, values: undefined, errors: [[0, itemError(start + at, thrown)]] })
   if (!call.stopOnError && at + 1 < items.length) parts.push(runChunk(compute, spec, { start: start + at + 1, items: slice(at + 1) }, shared, call))

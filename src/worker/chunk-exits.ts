@@ -1,6 +1,6 @@
 /**
  * What a map chunk leaves behind when its worker exits under it (a `process.exit()` in an
- * item): which item was running and the results of those before it, written synchronously by the
+ * item): which item was running and the results (and failures) of those before it, written by the
  * worker's `exit` hook into shared memory (a message posted then may never arrive; a store into a
  * SharedArrayBuffer always does, as for the crash slot). The caller then keeps those results,
  * fails the running item alone and runs the rest again. Nothing is written while chunks succeed:
@@ -14,8 +14,9 @@
  * In the worker layer (not the map's), since the agent uses it too.
  */
 import { deserialize, serialize } from 'node:v8'
+import type { EncodedThrown } from '../protocol/error-codec.js'
 
-const HEADER = 3 // [written, offset of the running item, byteLength of the results, or -1 if they did not fit]
+const HEADER = 3 // [written, offset of the running item, byteLength of [results, errors], or -1 if they did not fit]
 const PAYLOAD_BYTES = 16 * 1024
 
 export interface Rescue {
@@ -23,6 +24,8 @@ export interface Rescue {
   readonly at: number
   /** Results of the items before it: an array chunk's when they fitted; undefined for a typed array's (in shared memory already). */
   readonly values: unknown[] | undefined
+  /** Items before it that failed, as [offset in the chunk, encoded thrown value]. */
+  readonly errors: Array<[number, EncodedThrown]> | undefined
   /** The results of the items before it did not fit: they run again. */
   readonly lost: boolean
 }
@@ -31,6 +34,7 @@ export interface Rescue {
 interface Running {
   readonly buffer: SharedArrayBuffer
   readonly values: unknown[] | undefined
+  readonly errors: () => Array<[number, EncodedThrown]> | undefined
   at: number
 }
 
@@ -43,9 +47,10 @@ let hooked = false
 
 /**
  * On the worker: a chunk's synchronous run begins (`values` receives its results; undefined for
- * a typed array's, already in shared memory). Returns the state whose `at` the loop keeps current.
+ * a typed array's, already in shared memory; `errors` gives its failures so far, by offset).
+ * Returns the state whose `at` the loop keeps current.
  */
-export function beginRescue(buffer: SharedArrayBuffer, values: unknown[] | undefined): Running {
+export function beginRescue(buffer: SharedArrayBuffer, values: unknown[] | undefined, errors: Running['errors']): Running {
   if (!hooked) {
     hooked = true
     process.on('exit', () => {
@@ -53,7 +58,7 @@ export function beginRescue(buffer: SharedArrayBuffer, values: unknown[] | undef
     })
   }
   Atomics.store(new Int32Array(buffer, 0, HEADER), 0, 0) // an earlier attempt's report is not this one's
-  running = { buffer, values, at: 0 }
+  running = { buffer, values, errors, at: 0 }
   return running
 }
 
@@ -64,15 +69,14 @@ export function endRescue(): void {
 
 function write(state: Running): void {
   const header = new Int32Array(state.buffer, 0, HEADER)
-  let length = 0
-  if (state.values !== undefined) {
-    try {
-      const bytes = serialize(state.values.slice(0, state.at))
-      length = bytes.length <= PAYLOAD_BYTES ? bytes.length : -1
-      if (length > 0) new Uint8Array(state.buffer, HEADER * 4, length).set(bytes)
-    } catch {
-      length = -1
-    }
+  let length: number
+  try {
+    const errors = state.errors()?.filter(([i]) => i < state.at)
+    const bytes = serialize([state.values?.slice(0, state.at), errors?.length ? errors : undefined])
+    length = bytes.length <= PAYLOAD_BYTES ? bytes.length : -1
+    if (length > 0) new Uint8Array(state.buffer, HEADER * 4, length).set(bytes)
+  } catch {
+    length = -1
   }
   Atomics.store(header, 1, state.at)
   Atomics.store(header, 2, length)
@@ -80,14 +84,14 @@ function write(state: Running): void {
 }
 
 /** After the chunk failed for its worker's exit (on the caller, or on the agent): what the worker left, if anything. */
-export function readRescue(buffer: SharedArrayBuffer, kind: 'array' | 'shared'): Rescue | undefined {
+export function readRescue(buffer: SharedArrayBuffer): Rescue | undefined {
   const header = new Int32Array(buffer, 0, HEADER)
   if (Atomics.load(header, 0) !== 1) return undefined
   const at = Atomics.load(header, 1)
   const length = Atomics.load(header, 2)
-  if (kind === 'shared') return { at, values: undefined, lost: false }
-  if (length <= 0) return { at, values: undefined, lost: true }
-  return { at, values: deserialize(new Uint8Array(buffer, HEADER * 4, length).slice()) as unknown[], lost: false }
+  if (length <= 0) return { at, values: undefined, errors: undefined, lost: true }
+  const [values, errors] = deserialize(new Uint8Array(buffer, HEADER * 4, length).slice()) as [Rescue['values'], Rescue['errors']]
+  return { at, values, errors, lost: false }
 }
 
 /** Rescues an agent reported, by the WorkerExitError of the chunk's call (set by the dispatcher). */

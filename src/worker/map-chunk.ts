@@ -93,7 +93,7 @@ function mapArray(fn: ItemFn, chunk: Extract<ChunkItems, { kind: 'array' }>, sta
   const ahead = chunk.from === undefined ? undefined : new PartialSender(values, () => result.errors, from)
   const answer = (r: ChunkResult): ChunkResult => (ahead === undefined ? r : ahead.rest(r))
   let pending: Array<Promise<void>> | undefined
-  let running = rescue instanceof SharedArrayBuffer ? beginRescue(rescue, values) : undefined
+  let running = rescue instanceof SharedArrayBuffer ? beginRescue(rescue, values, () => result.errors) : undefined
   try {
     for (let i = from; i < items.length; i++) {
       if (running !== undefined) running.at = i
@@ -140,7 +140,7 @@ function mapShared(fn: ItemFn, chunk: Extract<ChunkItems, { kind: 'shared' }>, s
   const result: ChunkResult = {}
   const failed = (i: number, thrown: unknown) => void (result.errors ??= []).push([i - start, encodeThrown(thrown)])
   let pending: Array<Promise<void>> | undefined
-  const running = chunk.rescue instanceof SharedArrayBuffer ? beginRescue(chunk.rescue, undefined) : undefined
+  const running = chunk.rescue instanceof SharedArrayBuffer ? beginRescue(chunk.rescue, undefined, () => result.errors) : undefined
   try {
     for (let i = start; i < end; i++) {
       if (running !== undefined) running.at = i - start

@@ -1,6 +1,7 @@
 // process.exit() inside one item of a map chunk on a node agent (process and SSH backends) fails
 // that item alone, as on threads (map-faults.test.ts): the agent holds the chunk's rescue buffer
 // and reports what the worker left. Runs are counted in files, one per item (no shared memory).
+// What the worker left includes the failures before the exiting item, on every backend.
 import { mkdtempSync, readdirSync, rmSync, statSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
@@ -8,6 +9,7 @@ import { afterEach, describe, expect, it } from 'vitest'
 import { MapItemError, parallelMap, WorkerExitError } from 'spindle'
 import { BACKENDS, tasks as t, usePools } from '../helpers/pools.js'
 
+const workers = BACKENDS.filter((b) => b.name !== 'inline').map((b) => [b.name, b.options] as const)
 const agents = BACKENDS.filter((b) => b.name === 'process' || b.name === 'ssh').map((b) => [b.name, b.options] as const)
 const exits = (i: number) => i % 10 === 3
 
@@ -81,5 +83,25 @@ describe.each(agents)('%s: an exit inside one item of a chunk', (_name, options)
     expect(runs().flatMap((n, i) => (n > 1 ? [`${i}: ${n}`] : []))).toEqual([])
     // The pool is still usable.
     expect(await parallelMap([3, 4], t.square, { compute })).toEqual([9, 16])
+  })
+})
+
+describe.each(workers)('%s: an exit inside a chunk after an item failed', (_name, options) => {
+  const start = usePools()
+
+  it('keeps the failure of the item before it, with its own error, beside the exiting item\'s', async () => {
+    const compute = await start(options)
+    const dir = mkdtempSync(join(tmpdir(), 'spindle-agent-exits-'))
+    try {
+      // One chunk: item 1 throws, item 3 exits its worker; the rest are right and run once.
+      const items = Array.from({ length: 10 }, (_, i) => ({ dir, i, fail: i === 1, exit: i === 3 }))
+      const out = await parallelMap(items, t.countRunFileOrExit, { compute, chunkSize: 10, settled: true })
+      const failed = out.flatMap((o, i) => (o.status === 'rejected' ? [[i, (o.reason as MapItemError).index, (o.reason as MapItemError).cause]] : []))
+      expect(failed).toEqual([[1, 1, expect.objectContaining({ message: 'item 1' })], [3, 3, expect.any(WorkerExitError)]])
+      expect(out.filter((o, i) => i !== 1 && i !== 3 && !(o.status === 'fulfilled' && o.value === i * 2))).toEqual([])
+      expect(items.map((item) => statSync(join(dir, String(item.i))).size)).toEqual(Array(10).fill(1))
+    } finally {
+      rmSync(dir, { recursive: true, force: true })
+    }
   })
 })

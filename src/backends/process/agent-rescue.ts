@@ -56,7 +56,7 @@ export class AgentRescues {
       const chunk = this.chunks.get(seq)
       if (chunk === undefined) continue
       this.chunks.delete(seq)
-      if (seq === owner && chunk.rescue instanceof SharedArrayBuffer) rescue = readRescue(chunk.rescue, chunk.kind)
+      if (seq === owner && chunk.rescue instanceof SharedArrayBuffer) rescue = readRescue(chunk.rescue)
     }
     return rescue
   }
