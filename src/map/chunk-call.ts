@@ -97,7 +97,6 @@ export async function runChunk(compute: CallSink, spec: FnSpec, part: Part, shar
   // Off this process, a long chunk sends its finished items' results ahead (sent-ahead.ts).
   const ahead = compute.partialResults && chunk.kind === 'array' ? new SentAhead(chunk, start, items.length) : undefined
   try {
-    // Alone in its batch: were another chunk's call beside it, an exit here would lose that one's finished results.
     const options = { signal, costKey, timeout, ...(ahead && { onPartial: ahead.add }) }
     const result = await submitChunk(compute, [spec, chunk, start, call.context, call.stopOnError], options, ahead)
     const count = result.stoppedAt === undefined ? items.length : result.stoppedAt + 1
@@ -106,8 +105,10 @@ export async function runChunk(compute: CallSink, spec: FnSpec, part: Part, shar
     return { start, count, values: result.values, errors, ms: result.ms, async: result.async }
   } catch (thrown) {
     if (signal.aborted) throw signal.reason
+    // An exit under an item: what the worker left, read here or reported by its node agent.
     const saved = !(thrown instanceof WorkerExitError) ? undefined : rescue === true ? rescueReported(thrown) : rescue && readRescue(rescue)
-    if (saved !== undefined && saved.at >= (ahead?.from ?? 0) && saved.at < items.length) return rescued(compute, spec, part, shared, call, saved, thrown, ahead)
+    const pinned = saved !== undefined && saved.at >= (ahead?.from ?? 0) && saved.at < items.length
+    if (pinned) return rescued(compute, spec, part, shared, call, saved, thrown, ahead)
     if (ahead !== undefined && ahead.from > 0) return ahead.failed(thrown)
     // Clone refused an item the quick check passed (the dispatcher found it, `args[1].items[k]…`):
     // the chunk runs again split around it, so only that item fails, by its index.
@@ -159,8 +160,7 @@ async function rescued(
   if (at > kept && !saved.lost) {
     const errors = saved.errors?.flatMap(([i, e]): Array<[number, MapItemError]> => (i >= kept ? [[i - kept, itemError(start + i, decodeThrown(e))]] : []))
     parts.push({ start: start + kept, count: at - kept, values: saved.values?.slice(kept, at), errors: errors?.length ? errors : undefined })
-  }
-  else if (at > kept && !call.stopOnError) parts.push(runChunk(compute, spec, { start: start + kept, items: slice(kept, at) }, shared, call))
+  } else if (at > kept && !call.stopOnError) parts.push(runChunk(compute, spec, { start: start + kept, items: slice(kept, at) }, shared, call))
   parts.push({ start: start + at, count: 1, values: undefined, errors: [[0, itemError(start + at, thrown)]] })
   if (!call.stopOnError && at + 1 < items.length) parts.push(runChunk(compute, spec, { start: start + at + 1, items: slice(at + 1) }, shared, call))
   return joined(start, call.stopOnError ? at + 1 : items.length, await Promise.all(parts))
