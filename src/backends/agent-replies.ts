@@ -84,8 +84,14 @@ export class AgentBatches {
 
 /** A batch's failure as the agent reported it (the agent flattens its own thread node's NodeFailure). */
 export function failureOf(data: FailureData): NodeFailure {
-  const { reason, message, exitCode, crash, interrupted, cause } = data
-  return new NodeFailure(reason, message, { exitCode, crash, interrupted, ...(cause !== undefined && { cause: decodeThrown(cause) }) })
+  const { reason, message, exitCode, crash, interrupted, cause, rescue } = data
+  return new NodeFailure(reason, message, {
+    exitCode,
+    crash,
+    interrupted,
+    ...(cause !== undefined && { cause: decodeThrown(cause) }),
+    ...(rescue !== undefined && { rescue }),
+  })
 }
 
 export function answerNested(handler: NestedHandler | undefined, message: NestedSubmit, answer: (reply: NestedReply) => void): void {

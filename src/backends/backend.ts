@@ -5,6 +5,7 @@
  * It knows nothing of queues, retries or Pendings: that is the dispatcher's job, written once.
  */
 import type { CrashReport } from '../worker/crash-slot.js'
+import type { Rescue } from '../worker/chunk-exits.js'
 import type { BatchRequest, BatchResponse } from '../protocol/messages.js'
 import type { BackendKind } from '../worker/context.js'
 import type { CallOptions } from '../task/call-sink.js'
@@ -170,6 +171,8 @@ export class NodeFailure extends Error {
       cause?: unknown
       /** Nothing in the batch caused it (the node stopped the worker for another batch): never blame. */
       interrupted?: boolean
+      /** The worker exited under an item of the crash owner's map chunk: what it left (a node agent's report). */
+      rescue?: Rescue
     } = {},
   ) {
     super(message)

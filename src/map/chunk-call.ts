@@ -11,7 +11,7 @@ import { argumentPath } from '../protocol/value-path.js'
 import type { CallOptions, CallSink } from '../task/call-sink.js'
 import type { TaskRef } from '../task/pending.js'
 import type { ChunkItems, ChunkResult } from '../worker/map-chunk.js'
-import { createRescue, readRescue, type Rescue } from '../worker/map-rescue.js'
+import { createRescue, readRescue, rescueReported, type Rescue } from '../worker/chunk-exits.js'
 import type { FnSpec } from './fn-spec.js'
 import { chunkFailed, itemError, type ChunkOutcome, type SharedArrays } from './outcome.js'
 import { SentAhead } from './sent-ahead.js'
@@ -86,8 +86,9 @@ export async function runChunk(compute: CallSink, spec: FnSpec, part: Part, shar
   const { signal, costKey } = call
   const { start, items } = part
   shared?.stage(start, start + items.length) // copied just before it is needed: overlaps with running chunks
-  // Where the worker shares our memory, an exit under an item says which one (map-rescue.ts).
-  const rescue = compute.sharedMemory ? createRescue() : undefined
+  // An exit under an item says which one (chunk-exits.ts): in a buffer of ours where the worker
+  // shares our memory; off this process, in one the node agent gives the chunk, which reports it.
+  const rescue = compute.sharedMemory ? createRescue() : compute.partialResults ? true : undefined
   const chunk: ChunkItems =
     shared === undefined
       ? { kind: 'array', items: items as unknown[], ...(rescue && { rescue }) }
@@ -104,6 +105,10 @@ export async function runChunk(compute: CallSink, spec: FnSpec, part: Part, shar
     return { start, count, values: result.values, errors, ms: result.ms, async: result.async }
   } catch (thrown) {
     if (signal.aborted) throw signal.reason
+    // An exit under an item: what the worker left, read here or reported by its node agent.
+    const saved = !(thrown instanceof WorkerExitError) ? undefined : rescue === true ? rescueReported(thrown) : rescue && readRescue(rescue)
+    const pinned = saved !== undefined && saved.at >= (ahead?.from ?? 0) && saved.at < items.length
+    if (pinned) return rescued(compute, spec, part, shared, call, saved, thrown, ahead)
     if (ahead !== undefined && ahead.from > 0) return ahead.failed(thrown)
     // Clone refused an item the quick check passed (the dispatcher found it, `args[1].items[k]…`):
     // the chunk runs again split around it, so only that item fails, by its index.
@@ -111,8 +116,6 @@ export async function runChunk(compute: CallSink, spec: FnSpec, part: Part, shar
       const parts = sendable(items, start, shared, true).map((p) => p.outcome ?? runChunk(compute, spec, { ...p, split: true }, shared, call))
       return joined(start, items.length, await Promise.all(parts))
     }
-    const saved = rescue !== undefined && thrown instanceof WorkerExitError ? readRescue(rescue, chunk.kind) : undefined
-    if (saved !== undefined && saved.at < items.length) return rescued(compute, spec, part, shared, call, saved, thrown)
     return chunkFailed(start, items.length, thrown)
   }
 }
@@ -134,17 +137,30 @@ async function submitChunk(compute: CallSink, args: unknown[], options: CallOpti
 }
 
 /**
- * A chunk whose worker exited under item `saved.at`: the items before it keep the results the
- * worker left (or run again if those did not fit), that item fails alone, and the items after it
- * run again (unless the map stops at this failure anyway).
+ * A chunk whose worker exited under item `saved.at`: the items before it keep the results sent
+ * ahead and those the worker left (or run again if those did not fit), that item fails alone,
+ * and the items after it run again (unless the map stops at this failure anyway).
  */
-async function rescued(compute: CallSink, spec: FnSpec, part: Part, shared: SharedArrays | undefined, call: ChunkCall, saved: Rescue, thrown: unknown): Promise<ChunkOutcome> {
+async function rescued(
+  compute: CallSink,
+  spec: FnSpec,
+  part: Part,
+  shared: SharedArrays | undefined,
+  call: ChunkCall,
+  saved: Rescue,
+  thrown: unknown,
+  ahead: SentAhead | undefined,
+): Promise<ChunkOutcome> {
   const { start, items } = part
   const { at } = saved
+  const kept = ahead?.from ?? 0 // items whose results came ahead: the worker's attempt began at or before it
   const slice = (from: number, to?: number) => Array.prototype.slice.call(items, from, to) as unknown[]
   const parts: Array<ChunkOutcome | Promise<ChunkOutcome>> = []
-  if (at > 0 && !saved.lost) parts.push({ start, count: at, values: saved.values, errors: undefined })
-  else if (at > 0 && !call.stopOnError) parts.push(runChunk(compute, spec, { start, items: slice(0, at) }, shared, call))
+  if (kept > 0) parts.push(ahead!.answered({}, kept))
+  if (at > kept && !saved.lost) {
+    const errors = saved.errors?.flatMap(([i, e]): Array<[number, MapItemError]> => (i >= kept ? [[i - kept, itemError(start + i, decodeThrown(e))]] : []))
+    parts.push({ start: start + kept, count: at - kept, values: saved.values?.slice(kept, at), errors: errors?.length ? errors : undefined })
+  } else if (at > kept && !call.stopOnError) parts.push(runChunk(compute, spec, { start: start + kept, items: slice(kept, at) }, shared, call))
   parts.push({ start: start + at, count: 1, values: undefined, errors: [[0, itemError(start + at, thrown)]] })
   if (!call.stopOnError && at + 1 < items.length) parts.push(runChunk(compute, spec, { start: start + at + 1, items: slice(at + 1) }, shared, call))
   return joined(start, call.stopOnError ? at + 1 : items.length, await Promise.all(parts))

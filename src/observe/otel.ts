@@ -110,7 +110,8 @@ export class TraceParent {
       const extra = chunk && { 'spindle.chunk.start': chunk[0], 'spindle.chunk.end': chunk[1] }
       return this.call(`spindle.${kind} ${target.task.name}`, target, extra, options, (traced) => pool.submit(task, args, traced))
     }
-    return { nodes: pool.nodes, sharedMemory: pool.sharedMemory, ...(pool.offThread && { offThread: true as const }), submit }
+    const { nodes, sharedMemory, offThread, partialResults } = pool
+    return { nodes, sharedMemory, ...(offThread && { offThread }), ...(partialResults && { partialResults }), submit }
   }
 }
 

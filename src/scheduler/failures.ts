@@ -14,6 +14,7 @@ import type { NodeFailure } from '../backends/backend.js'
 import { decodeThrown } from '../protocol/error-codec.js'
 import { RESPONSE_HEADER, type BatchResponse } from '../protocol/messages.js'
 import { warnStrayCrash } from '../worker/crash-slot.js'
+import { reportRescue } from '../worker/chunk-exits.js'
 import type { Call, RunningBatch } from './call.js'
 
 /** The dispatcher as failure handling sees it: its backend's kind, its retry limit, and where calls go back. */
@@ -105,13 +106,16 @@ function exitError(kind: string, batch: RunningBatch, call: Call, failure: NodeF
       : exitCode !== undefined && exitCode !== null
         ? `exited with code ${exitCode}`
         : failure.message
-  return new WorkerExitError(
+  const error = new WorkerExitError(
     `Worker ${batch.node.index} (${kind}) running task ${call.label} ${how} while the task was running. ` +
       'The worker was replaced; other calls were not affected. Catch errors inside the task, await its promises, ' +
       'and do not call process.exit() in a task.',
     { backend: kind, node: batch.node.index, task: call.label, exitCode },
     { cause: thrown ?? failure.details.cause ?? failure },
   )
+  // A map chunk's worker exited under one of its items, on a node agent: the map reads what it left.
+  if (failure.details.rescue !== undefined) reportRescue(error, failure.details.rescue)
+  return error
 }
 
 function describeThrown(thrown: unknown): string {

@@ -3,13 +3,17 @@ import type { EncodedThrown } from '../protocol/error-codec.js'
 
 /**
  * Items as an array, or a range of a typed array in shared memory (results go to `output`);
- * `rescue` where the caller shares memory with the worker (see map-rescue.ts). `from`, where the
+ * `rescue` where an exit under an item is to fail that item alone (chunk-exits.ts): a buffer the
+ * caller shares with the worker, or `true`, asking the node agent that runs it for one. `from`, where the
  * caller keeps results sent ahead (map-partial.ts): the offset of the first item to run, the
  * items before it having their results already; the caller moves it as results arrive.
  */
 export type ChunkItems =
-  | { readonly kind: 'array'; readonly items: readonly unknown[]; readonly rescue?: SharedArrayBuffer; from?: number }
-  | { readonly kind: 'shared'; readonly input: TypedArray; readonly output: TypedArray; readonly end: number; readonly rescue?: SharedArrayBuffer }
+  | { readonly kind: 'array'; readonly items: readonly unknown[]; readonly rescue?: ChunkRescue; from?: number }
+  | { readonly kind: 'shared'; readonly input: TypedArray; readonly output: TypedArray; readonly end: number; readonly rescue?: ChunkRescue }
+
+/** A chunk's rescue buffer, or `true` until the node agent that runs it gives it one. */
+type ChunkRescue = SharedArrayBuffer | true
 
 export type TypedArray = Float64Array | Float32Array | Int32Array | Uint32Array | Int16Array | Uint16Array | Int8Array | Uint8Array | Uint8ClampedArray
 

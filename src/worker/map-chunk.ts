@@ -1,7 +1,7 @@
 /**
  * The task behind parallelMap: applies the map's function to one chunk of items on a node.
  * One call per chunk, so per-call costs are paid once per chunk, and a chunk's results come
- * back together. An exit blamed on an item leaves a rescue (map-rescue.ts) so that only that
+ * back together. An exit blamed on an item leaves a rescue (chunk-exits.ts) so that only that
  * item fails; off the caller's process, a long chunk sends its finished items' results ahead
  * (map-partial.ts), so that a lost agent's chunk runs again only from where they end (`from`).
  */
@@ -12,7 +12,7 @@ import { isThenable } from '../thenable.js'
 import { loadedFn, resolveFn, type FnSpec, type ItemFn } from '../map/fn-spec.js'
 import { alreadyChecked, prepareBeforeBegin } from './runtime.js'
 import { loadedTask, loadTask } from './task-loader.js'
-import { beginRescue, endRescue } from './map-rescue.js'
+import { beginRescue, endRescue } from './chunk-exits.js'
 import { PartialSender } from './map-partial.js'
 import type { ChunkItems, ChunkResult } from './map-chunk-types.js'
 
@@ -93,7 +93,7 @@ function mapArray(fn: ItemFn, chunk: Extract<ChunkItems, { kind: 'array' }>, sta
   const ahead = chunk.from === undefined ? undefined : new PartialSender(values, () => result.errors, from)
   const answer = (r: ChunkResult): ChunkResult => (ahead === undefined ? r : ahead.rest(r))
   let pending: Array<Promise<void>> | undefined
-  let running = rescue === undefined ? undefined : beginRescue(rescue, values)
+  let running = rescue instanceof SharedArrayBuffer ? beginRescue(rescue, values, () => result.errors) : undefined
   try {
     for (let i = from; i < items.length; i++) {
       if (running !== undefined) running.at = i
@@ -140,7 +140,7 @@ function mapShared(fn: ItemFn, chunk: Extract<ChunkItems, { kind: 'shared' }>, s
   const result: ChunkResult = {}
   const failed = (i: number, thrown: unknown) => void (result.errors ??= []).push([i - start, encodeThrown(thrown)])
   let pending: Array<Promise<void>> | undefined
-  const running = chunk.rescue === undefined ? undefined : beginRescue(chunk.rescue, undefined)
+  const running = chunk.rescue instanceof SharedArrayBuffer ? beginRescue(chunk.rescue, undefined, () => result.errors) : undefined
   try {
     for (let i = start; i < end; i++) {
       if (running !== undefined) running.at = i - start

@@ -55,21 +55,33 @@ export function runBatch(request: BatchRequest, place?: TaskContext): BatchRespo
 
 /**
  * Runs a batch a worker thread was sent, unless the caller took it back first (its claim word,
- * protocol/claims.ts): then nothing runs and nothing answers (undefined). The claim comes before
+ * protocol/claims.ts): then nothing runs and nothing answers. The claim comes before
  * the batch's modules load: code they run at load time may kill the worker, and a batch whose
  * worker died after claiming it counts as started (interrupted, or blamed), so a module that
  * always kills its worker cannot send its calls round for ever.
  */
-export function runClaimed(request: BatchRequest, claims: Int32Array): BatchResponse | Promise<BatchResponse> | undefined {
+export function runClaimed(request: BatchRequest, claims: Int32Array, answer: (response: BatchResponse) => void): void {
   defineTasks(request)
-  if (!claim(claims, request[2], request[1])) return undefined
-  return loadAndRun(request, undefined, () => markRunning(claims, request[2]))
+  if (claim(claims, request[2], request[1])) loadAndRun(request, undefined, () => markRunning(claims, request[2]), answer)
 }
 
-function loadAndRun(request: BatchRequest, place: TaskContext | undefined, begin?: () => void): BatchResponse | Promise<BatchResponse> {
+/**
+ * `answer`, when given, gets the response of calls that return at once as soon as they have: a
+ * batch that waited for its modules is answered before the batch that waited with it begins (a
+ * microtask later, its answer would follow that batch's run: were that one to exit the worker,
+ * this one's finished calls would be lost with it, and run again).
+ */
+function loadAndRun(
+  request: BatchRequest,
+  place: TaskContext | undefined,
+  begin?: () => void,
+  answer?: (response: BatchResponse) => void,
+): BatchResponse | Promise<BatchResponse> {
   const run = () => {
     begin?.()
-    return runCalls(request, place)
+    const response = runCalls(request, place)
+    if (answer !== undefined) Array.isArray(response) ? answer(response) : void response.then(answer)
+    return response
   }
   const missing = missingTasks(request)
   // The first traced batch waits for the OpenTelemetry API to be imported (or found missing).

@@ -42,8 +42,6 @@ export default async function connect({ connect: port }: { connect: MessagePort 
   const claims = new Int32Array(data.claims)
   port.on('message', (message: BatchRequest | NestedReply) => {
     if (!Array.isArray(message)) return pool.reply(message)
-    const response = runClaimed(message, claims)
-    if (Array.isArray(response)) answer(message, response)
-    else if (response !== undefined) void response.then((r) => answer(message, r))
+    runClaimed(message, claims, (response) => answer(message, response))
   })
 }

@@ -2,6 +2,9 @@
 // parallelMap chunks and pipeline steps are spans under the caller's; a span a task starts in its
 // worker is a child of its call's span; with no provider, or no API installed, nothing changes.
 import { execFile } from 'node:child_process'
+import { mkdtempSync, rmSync } from 'node:fs'
+import { tmpdir } from 'node:os'
+import { join } from 'node:path'
 import { promisify } from 'node:util'
 import { BroadcastChannel } from 'node:worker_threads'
 import { context, trace, type Span } from '@opentelemetry/api'
@@ -159,6 +162,21 @@ describe.each(['thread', 'inline'] as const)('OpenTelemetry on the %s backend', 
       expect(one(name).status, name).toEqual({ code: 2, message: 'step input' })
     }
     expect(one('spindle.step bad').attributes['spindle.step.status']).toBe('failed')
+  })
+})
+
+describe('OpenTelemetry on the process backend', () => {
+  it('a traced map has what the pool gives an untraced one: an exit inside an item of a chunk fails that item alone', async () => {
+    const compute = await pools({ backend: 'process', workers: 2 })
+    const dir = mkdtempSync(join(tmpdir(), 'spindle-otel-exit-'))
+    try {
+      const items = Array.from({ length: 20 }, (_, i) => ({ dir, i, exit: i === 13 }))
+      const { result } = await inRequest(() => parallelMap(items, t.countRunFileOrExit, { compute, chunkSize: 10, settled: true }))
+      expect(result.flatMap((o, i) => (o.status === 'rejected' ? [i] : []))).toEqual([13])
+      expect(named('spindle.chunk countRunFileOrExit').length).toBeGreaterThan(0)
+    } finally {
+      rmSync(dir, { recursive: true, force: true })
+    }
   })
 })
 

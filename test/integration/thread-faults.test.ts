@@ -1,6 +1,9 @@
 // Faults on real worker threads: crashes are blamed on the call that caused them, never on
 // the next one; every call settles; the worker is replaced and the pool keeps working.
 import { execFile } from 'node:child_process'
+import { mkdtempSync, rmSync, statSync } from 'node:fs'
+import { tmpdir } from 'node:os'
+import { join } from 'node:path'
 import { describe, expect, it } from 'vitest'
 import { gather, remote, WorkerExitError, type ComputeOptions } from 'spindle'
 import type * as FaultTasks from '../fixtures/fault-tasks.mjs'
@@ -28,6 +31,22 @@ describe.each([
     expect(error).toMatchObject({ code: 'ERR_SPINDLE_WORKER_EXIT', node: 0, exitCode: 3 })
     expect((error as Error).message).toMatch(/Worker 0 \(thread\) running task exitNow \(tasks\.mjs\) exited with code 3/)
     expect(await pool.run(t.add(1, 2))).toBe(3)
+  })
+
+  it('a call that returned is answered even when the batch sent with it exits the worker right after', async () => {
+    const pool = await start({ workers: 1 })
+    const dir = mkdtempSync(join(tmpdir(), 'spindle-answered-'))
+    try {
+      // Two batches, sent together: on a fresh worker both wait for the tasks' module, then the
+      // first returns at once and the second exits. The first's answer must leave before the
+      // second begins, or it is lost with the worker and its call runs again.
+      const [counted, exited] = await Promise.allSettled([pool.run(t.countRunFile(join(dir, 'runs'))), pool.run(t.exitNow(3))])
+      expect(counted).toEqual({ status: 'fulfilled', value: 1 })
+      expect(exited).toMatchObject({ status: 'rejected', reason: expect.any(WorkerExitError) })
+      expect(statSync(join(dir, 'runs')).size, 'runs of the call that returned').toBe(1)
+    } finally {
+      rmSync(dir, { recursive: true, force: true })
+    }
   })
 
   it('an error thrown by the running task\'s timer rejects that task, with the error as cause', async () => {

@@ -4,13 +4,16 @@
  * it are blamed as on a thread pool) and forwards calls its tasks submit (parallelMap inside a
  * task) to the caller. It tells the caller which batches began on its threads (one the caller
  * never heard of runs again free if the agent dies), and passes on the results long calls send
- * ahead of their answers. The transport is the caller's: IPC for the process backend
+ * ahead of their answers, and what a map chunk's worker left when it exited under one of the
+ * chunk's items (agent-rescue.ts). The transport is the caller's: IPC for the process backend
  * (agent-main.ts), length-prefixed frames on stdin/stdout for SSH (ssh/agent-ssh.ts).
  */
 import type { BatchControl, NodeFailure } from '../backend.js'
 import { ThreadNode } from '../thread/thread-node.js'
 import { decodeThrown, encodeThrown } from '../../protocol/error-codec.js'
 import { CALL_FIELDS, REQUEST_HEADER, type BatchRequest, type MembersUpdate, type NestedReply, type TaskDefinition } from '../../protocol/messages.js'
+import type { Rescue } from '../../worker/chunk-exits.js'
+import { AgentRescues } from './agent-rescue.js'
 import type { AgentConfig, FailureData, FromAgent, ToAgent } from './messages.js'
 
 /**
@@ -38,6 +41,7 @@ export function startAgentHost(config: AgentConfig, send: (message: FromAgent) =
   let members: MembersUpdate | undefined
   /** Batches on the threads, by id. */
   const jobs = new Map<number, Job>()
+  const rescues = new AgentRescues()
   const announce = startAnnouncer(send, (id) => {
     const job = jobs.get(id)
     return job !== undefined && threads[job.index]!.began(id)
@@ -71,7 +75,12 @@ export function startAgentHost(config: AgentConfig, send: (message: FromAgent) =
    * dispatcher does between nodes.
    */
   function run(batch: BatchRequest, index = leastBusy()): void {
-    for (const d of batch[0] ?? []) definitions.set(d[0], [d[0], modules.toAgent(d[1]), d[2]])
+    for (const d of batch[0] ?? []) {
+      const definition: TaskDefinition = [d[0], modules.toAgent(d[1]), d[2]]
+      definitions.set(d[0], definition)
+      rescues.define(definition)
+    }
+    rescues.arm(batch)
     if (batch[4] !== undefined) {
       members = batch[4]
       for (const known of sent) known.toldMembers = false
@@ -90,6 +99,7 @@ export function startAgentHost(config: AgentConfig, send: (message: FromAgent) =
       withDefinitions(index, batch),
       (response) => {
         settle()
+        rescues.ended(batch)
         announce.ended(id)
         send({ done: response })
         steal(index)
@@ -97,8 +107,9 @@ export function startAgentHost(config: AgentConfig, send: (message: FromAgent) =
       (failure) => {
         settle()
         if (failure.reason === 'revoked' && job.movingTo !== -1) return run(batch, job.movingTo)
+        const rescue = rescues.ended(batch, failure.reason === 'crash' ? failure.details.crash?.owner : undefined)
         announce.ended(id)
-        send({ failed: id, failure: flatten(failure) })
+        send({ failed: id, failure: flatten(failure, rescue) })
         steal(index)
       },
     )
@@ -204,7 +215,7 @@ interface Job {
   movingTo: number
 }
 
-function flatten(failure: NodeFailure): FailureData {
+function flatten(failure: NodeFailure, rescue: Rescue | undefined): FailureData {
   const { exitCode, crash, interrupted, cause } = failure.details
   return {
     reason: failure.reason,
@@ -213,5 +224,6 @@ function flatten(failure: NodeFailure): FailureData {
     crash,
     interrupted: interrupted === true,
     cause: cause === undefined ? undefined : encodeThrown(cause),
+    rescue,
   }
 }

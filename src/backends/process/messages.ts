@@ -6,6 +6,7 @@ import type { BatchRequest, BatchResponse, NestedReply, NestedSubmit, OutputLine
 import type { InstanceInfo } from '../../worker/context.js'
 import type { CrashReport } from '../../worker/crash-slot.js'
 import type { EncodedThrown } from '../../protocol/error-codec.js'
+import type { Rescue } from '../../worker/chunk-exits.js'
 
 /** How the caller configures an agent (its first argument, as JSON). */
 export interface AgentConfig {
@@ -28,6 +29,8 @@ export interface FailureData {
   readonly crash: CrashReport | undefined
   readonly interrupted: boolean
   readonly cause: EncodedThrown | undefined
+  /** The worker exited under an item of a map chunk, the crash's owner: what it left (agent-rescue.ts). */
+  readonly rescue: Rescue | undefined
 }
 
 /**
