@@ -22,7 +22,8 @@ it('spindle run examples/pipeline.ts: every step succeeds, plain progress lines 
   const lines = stdout.trimEnd().split('\n')
   expect(lines[0]).toBe('[notify · shell] model trained') // the shell step's line, streamed as it printed it
   expect(lines[1]).toMatch(/^Run \S+ of "fit" succeeded in \d+\.\d s$/)
-  expect(lines.slice(2).map((l) => l.trim().split(/ +/).slice(0, 2).join(' '))).toEqual([
+  expect(lines[2]).toMatch(/^ {2}pool start {2}\d+\.\d s \(2 nodes\)$/) // the workers' start-up, which the first step waited for
+  expect(lines.slice(3).map((l) => l.trim().split(/ +/).slice(0, 2).join(' '))).toEqual([
     'load succeeded',
     'featA succeeded',
     'featB succeeded',
