@@ -14,6 +14,8 @@ export interface ThreadWorkerData {
   claims: SharedArrayBuffer
   /** tsx's API, when the program runs under tsx and workers must register it themselves. */
   tsxApi: string | undefined
+  /** Whether the pool that tasks submit to shares this process's memory (not when the thread is a node agent's). */
+  sharedMemory: boolean
 }
 
 const data = workerData as ThreadWorkerData
@@ -25,7 +27,7 @@ const typescript = registerTypeScript(data.tsxApi)
 /** The one Piscina task a worker runs: it hands over the port every later message uses. */
 export default async function connect({ connect: port }: { connect: MessagePort }): Promise<void> {
   await typescript
-  const pool = new PortPool(port, data.info.totalNodes, data.info.backend !== 'process' && data.info.backend !== 'ssh')
+  const pool = new PortPool(port, data.info.totalNodes, data.sharedMemory)
   setWorkerContext(data.info, pool)
   // Output travels on the same port as answers, so a call's lines arrive before its result.
   captureOutput((seq, stream, text) => port.postMessage({ output: [seq, stream, text] } satisfies OutputLine))

@@ -28,7 +28,7 @@ const SAME: ModuleMap = { toAgent: (url) => url, toCaller: (url) => url }
 export function startAgentHost(config: AgentConfig, send: (message: FromAgent) => void, modules = SAME): (message: ToAgent) => void {
   const threads: ThreadNode[] = Array.from(
     { length: config.info.workersPerNode },
-    (_, worker) => new ThreadNode(worker, { ...config.info, worker }, { resourceLimits: config.resourceLimits }),
+    (_, worker) => new ThreadNode(worker, { ...config.info, worker }, { resourceLimits: config.resourceLimits, sharedMemory: false }),
   )
   const busy = threads.map(() => 0)
   /** Every task definition seen, and which ones each thread's current worker has had. */

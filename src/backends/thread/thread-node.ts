@@ -29,6 +29,8 @@ export interface ThreadNodeOptions {
   resourceLimits?: ResourceLimits | undefined
   env?: Record<string, string> | undefined
   execArgv?: string[] | undefined
+  /** Whether the pool its tasks submit to shares this process's memory: not inside a node agent. @default true */
+  sharedMemory?: boolean | undefined
 }
 
 interface InFlight {
@@ -89,7 +91,7 @@ export class ThreadNode implements BackendNode {
     info: InstanceInfo,
     options: ThreadNodeOptions,
   ) {
-    const workerData: ThreadWorkerData = { info, crashSlot: this.crashSlot, claims: this.claims.buffer, tsxApi: tsxApiUrl(options.execArgv) }
+    const workerData: ThreadWorkerData = { info, crashSlot: this.crashSlot, claims: this.claims.buffer, tsxApi: tsxApiUrl(options.execArgv), sharedMemory: options.sharedMemory ?? true }
     this.pool = new Piscina({
       filename: ENTRY,
       minThreads: 1,
