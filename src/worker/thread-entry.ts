@@ -5,7 +5,7 @@ import { PortPool } from './nested-pool.js'
 import { captureOutput, flushOutput } from './output.js'
 import { reportCrashesTo, runClaimed, unsendableResponse } from './runtime.js'
 import { registerTypeScript } from './typescript-loader.js'
-import type { BatchRequest, BatchResponse, NestedReply, OutputLine, PartialResult } from '../protocol/messages.js'
+import type { BatchRequest, BatchResponse, OutputLine, PartialResult, ToWorker } from '../protocol/messages.js'
 
 export interface ThreadWorkerData {
   info: InstanceInfo
@@ -42,7 +42,7 @@ export default async function connect({ connect: port }: { connect: MessagePort 
   // Results a long call sends ahead of its answer (a map chunk's, off this process: map-partial.ts).
   sendPartialsTo((seq, data) => port.postMessage({ partial: [seq, data] } satisfies PartialResult))
   const claims = new Int32Array(data.claims)
-  port.on('message', (message: BatchRequest | NestedReply) => {
+  port.on('message', (message: ToWorker) => {
     if (!Array.isArray(message)) return pool.reply(message)
     const response = runClaimed(message, claims)
     if (Array.isArray(response)) answer(message, response)

@@ -18,7 +18,7 @@ import { NodeFailure, type BackendNode, type BatchControl, type NestedHandler, t
 import { SpindleError } from '../../errors.js'
 import { ClaimWords, TAKEN_BACK } from '../../protocol/claims.js'
 import { createCrashSlot, takeCrash, warnStrayCrash } from '../../worker/crash-slot.js'
-import { REQUEST_HEADER, type BatchRequest, type BatchResponse, type NestedCancel, type NestedSubmit, type OutputLine, type PartialResult } from '../../protocol/messages.js'
+import { REQUEST_HEADER, type BatchRequest, type BatchResponse, type FromWorker } from '../../protocol/messages.js'
 import type { InstanceInfo } from '../../worker/context.js'
 import { tsxApiUrl } from '../../worker/typescript-loader.js'
 import type { ThreadWorkerData } from '../../worker/thread-entry.js'
@@ -42,9 +42,6 @@ interface InFlight {
   /** Its claim word: until the worker claims it, the batch can be taken back. */
   claim: number
 }
-
-/** What a worker posts on its port. */
-type FromWorker = BatchResponse | NestedSubmit | NestedCancel | OutputLine | PartialResult
 
 interface Channel {
   readonly port: MessagePort

@@ -5,13 +5,29 @@
  * task) to the caller. It tells the caller which batches began on its threads (one the caller
  * never heard of runs again free if the agent dies), and passes on the results long calls send
  * ahead of their answers. The transport is the caller's: IPC for the process backend
- * (agent-main.ts), length-prefixed frames on stdin/stdout for SSH (ssh/agent-ssh.ts).
+ * (process/agent-main.ts), length-prefixed frames on stdin/stdout for SSH (ssh/agent-ssh.ts).
  */
 import type { BatchControl, NodeFailure } from '../backend.js'
 import { ThreadNode } from '../thread/thread-node.js'
 import { decodeThrown, encodeThrown } from '../../protocol/error-codec.js'
-import { CALL_FIELDS, REQUEST_HEADER, type BatchRequest, type NestedReply, type TaskDefinition } from '../../protocol/messages.js'
-import type { AgentConfig, FailureData, FromAgent, ToAgent } from './messages.js'
+import {
+  CALL_FIELDS,
+  REQUEST_HEADER,
+  type BatchRequest,
+  type FailureData,
+  type FromAgent,
+  type NestedReply,
+  type TaskDefinition,
+  type ToAgent,
+} from '../../protocol/messages.js'
+import type { InstanceInfo } from '../../worker/context.js'
+
+/** How the caller configures an agent (the process agent's first argument, as JSON; the SSH agent's first frame). */
+export interface AgentConfig {
+  /** The agent's node: its threads report this `node`, with `worker` their own index. */
+  readonly info: Omit<InstanceInfo, 'worker'>
+  readonly resourceLimits?: { maxOldGenerationSizeMb?: number; maxYoungGenerationSizeMb?: number; stackSizeMb?: number }
+}
 
 /**
  * Where task modules live, when that is not where the caller said: on an SSH host, a module is
