@@ -5,7 +5,7 @@
  * It knows nothing of queues, retries or Pendings: that is the dispatcher's job, written once.
  */
 import type { CrashReport } from '../worker/crash-slot.js'
-import type { Rescue } from '../worker/chunk-exits.js'
+import type { Rescue } from '../protocol/messages.js'
 import type { BatchRequest, BatchResponse } from '../protocol/messages.js'
 import type { BackendKind } from '../worker/context.js'
 import type { CallOptions } from '../task/call-sink.js'

@@ -8,9 +8,11 @@ import { parseArgs } from 'node:util'
 import { UsageError } from '../errors.js'
 import { closest } from '../options.js'
 import { paramTexts } from './params.js'
+import { BACKEND_KINDS, takersOf, takes } from '../backends/registry.js'
+import type { BackendKind } from '../worker/context.js'
 
-export type BackendFlag = 'thread' | 'process' | 'inline' | 'ssh'
-export const BACKENDS: readonly BackendFlag[] = ['thread', 'process', 'inline', 'ssh']
+export type BackendFlag = BackendKind
+export const BACKENDS: readonly BackendFlag[] = BACKEND_KINDS
 export type GraphFormat = 'mermaid' | 'dot'
 export const GRAPH_FORMATS: readonly GraphFormat[] = ['mermaid', 'dot']
 
@@ -102,11 +104,12 @@ export function runFlags(command: string, values: Parsed['values']): RunFlags {
   }
   // --hosts a,b --hosts c: repeated, comma-separated, or both.
   const hosts = (values.hosts as string[] | undefined)?.flatMap((h) => h.split(',')).map((h) => h.trim()).filter((h) => h !== '')
-  if (hosts !== undefined && backend !== 'ssh') {
-    throw new UsageError(`${command}: \`--hosts\` is for \`--backend ssh\`; add \`--backend ssh\`, or leave out \`--hosts\`.`)
+  const hostsFor = takersOf('hosts').map((kind) => `\`--backend ${kind}\``).join(' or ')
+  if (hosts !== undefined && (backend === undefined || !takes(backend as BackendKind, 'hosts'))) {
+    throw new UsageError(`${command}: \`--hosts\` is for ${hostsFor}; add ${hostsFor}, or leave out \`--hosts\`.`)
   }
-  if (backend === 'ssh' && (hosts === undefined || hosts.length === 0)) {
-    throw new UsageError(`${command}: \`--backend ssh\` needs \`--hosts user@host[:port],...\`.`)
+  if (backend !== undefined && takes(backend as BackendKind, 'hosts') && (hosts === undefined || hosts.length === 0)) {
+    throw new UsageError(`${command}: \`--backend ${backend}\` needs \`--hosts user@host[:port],...\`.`)
   }
   return {
     workers,

@@ -24,6 +24,7 @@ import type { CliIO } from './io.js'
 import { formatRunSummary } from './runs-format.js'
 import { runHistory } from './history.js'
 import { printable } from '../printable.js'
+import { takes } from '../backends/registry.js'
 
 /** Exit code of a run cancelled by SIGINT: 128 + 2, as shells report a Ctrl-C. */
 export const EXIT_CANCELLED = 130
@@ -131,7 +132,7 @@ async function startCompute(flags: RunFlags, tsxArgv: string[] | undefined, io: 
   const execArgv = tsxArgv === undefined || process.execArgv.some((a) => /tsx/.test(a)) ? undefined : [...process.execArgv, ...tsxArgv]
   const options: Record<string, unknown> = {
     backend: flags.backend ?? 'thread',
-    ...(flags.workers !== undefined && flags.backend !== 'ssh' && { workers: flags.workers }),
+    ...(flags.workers !== undefined && takes(flags.backend ?? 'thread', 'workers') && { workers: flags.workers }),
     // Hosts go through as given; the SSH backend validates them.
     ...(flags.hosts !== undefined && { hosts: flags.hosts }),
     ...(execArgv !== undefined && { execArgv }),

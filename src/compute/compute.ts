@@ -8,10 +8,7 @@ import { EventEmitter, setMaxListeners } from 'node:events'
 import { InvalidOptionError } from '../errors.js'
 import { checkOptionsObject } from '../options.js'
 import type { Backend } from '../backends/backend.js'
-import { startInlineBackend } from '../backends/inline/inline-backend.js'
-import { startThreadBackend } from '../backends/thread/thread-backend.js'
-import { startProcessBackend } from '../backends/process/process-backend.js'
-import { startSshBackend } from '../backends/ssh/ssh-backend.js'
+import { BACKENDS } from '../backends/registry.js'
 import { Dispatcher } from '../scheduler/dispatcher.js'
 import type { OutputSink } from '../scheduler/task-output.js'
 import { isPending, type Pending, type TaskRef } from '../task/pending.js'
@@ -83,14 +80,7 @@ export class Compute extends EventEmitter<ComputeEvents> implements AsyncDisposa
     await loadTracing() // once per process: calls check for a tracer provider only when the API is there
     const startedAt = Date.now() // the pool's start-up, SSH connections included, runs from here
     const jobId = randomUUID()
-    const backend =
-      resolved.backend === 'inline'
-        ? startInlineBackend(jobId)
-        : resolved.backend === 'ssh'
-          ? await startSshBackend(resolved.hosts, resolved.ssh!, resolved.workersPerNode, jobId, resolved.resourceLimits)
-          : resolved.backend === 'process'
-            ? startProcessBackend(resolved.workers, resolved.workersPerNode, jobId, resolved)
-            : startThreadBackend(resolved.workers, jobId, resolved)
+    const backend = await BACKENDS[resolved.backend].start(resolved, jobId)
     return new Compute(backend, resolved.closeTimeout, resolved.interruptionRetries, resolved.output, jobId, resolved.workersPerNode, startedAt)
   }
 
@@ -195,9 +185,7 @@ export class Compute extends EventEmitter<ComputeEvents> implements AsyncDisposa
     const { dispatcher } = this
     return {
       nodes: dispatcher.members.size,
-      sharedMemory: dispatcher.backend.kind !== 'process' && dispatcher.backend.kind !== 'ssh', // memory is not shared across processes or hosts
-      ...(dispatcher.backend.kind === 'thread' && { offThread: true as const }),
-      ...((dispatcher.backend.kind === 'process' || dispatcher.backend.kind === 'ssh') && { partialResults: true as const }),
+      ...BACKENDS[dispatcher.backend.kind].supports,
       submit: (task: TaskRef, args: readonly unknown[], options: CallOptions) =>
         new Promise((resolve, reject) => dispatcher.submit(task, args, options, resolve, reject)),
     }

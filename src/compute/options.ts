@@ -4,9 +4,11 @@ import { InvalidOptionError, SpindleError } from '../errors.js'
 import { checkDuration, checkInteger, checkKnownKeys, checkOneOf, checkOptionsObject, checkSignal, shown } from '../options.js'
 import type { OutputSink } from '../scheduler/task-output.js'
 import type { CallOptions } from '../task/call-sink.js'
-import { resolveHosts, resolveSshOptions, type ResolvedHost, type ResolvedSshOptions, type SshHost, type SshOptions } from '../backends/ssh/hosts.js'
+import type { SshHost, SshOptions } from '../backends/ssh/hosts.js'
+import { BACKEND_KINDS, BACKENDS, refusal, type NodeSettings } from '../backends/registry.js'
+import type { BackendKind } from '../worker/context.js'
 
-export type BackendName = 'thread' | 'process' | 'ssh' | 'inline'
+export type BackendName = BackendKind
 export type { SshHost, SshOptions }
 
 export interface ComputeOptions {
@@ -75,52 +77,45 @@ export interface StreamOptions extends RunOptions {
 const COMPUTE_KEYS = ['backend', 'workers', 'workersPerNode', 'hosts', 'ssh', 'interruptionRetries', 'closeTimeout', 'resourceLimits', 'env', 'execArgv', 'output']
 const RUN_KEYS = ['signal', 'timeout', 'node']
 
-export interface ResolvedComputeOptions {
+/** Checked, with defaults: the node settings a backend starts from, and the pool's own. */
+export interface ResolvedComputeOptions extends NodeSettings {
   backend: BackendName
-  workers: number
-  workersPerNode: number
   interruptionRetries: number
   closeTimeout: number
-  resourceLimits: ResourceLimits | undefined
-  env: Record<string, string> | undefined
-  execArgv: string[] | undefined
-  hosts: ResolvedHost[]
-  ssh: ResolvedSshOptions | undefined
   output: OutputSink
 }
+
+/** Options a kind that does not take them refuses; the rest are left unused there (registry.ts). */
+const SHAPE_OPTIONS = ['workersPerNode', 'workers', 'hosts', 'ssh'] as const
 
 export function resolveComputeOptions(options: ComputeOptions): ResolvedComputeOptions {
   checkKnownKeys('Compute.start()', options, COMPUTE_KEYS)
   const { backend = 'thread', workers = availableParallelism() } = options
   const { interruptionRetries = 3, closeTimeout = 10_000 } = options
-  checkOneOf('backend', backend, ['thread', 'process', 'ssh', 'inline'] as const)
+  checkOneOf('backend', backend, BACKEND_KINDS)
   checkInteger('workers', workers, 1)
   const { workersPerNode = 1 } = options
   checkInteger('workersPerNode', workersPerNode, 1)
-  if (options.workersPerNode !== undefined && backend !== 'process' && backend !== 'ssh') {
-    throw new InvalidOptionError(`\`workersPerNode\` is for the process and SSH backends; a ${backend} node is one thread. Use \`workers\`.`)
+  // The options that shape nodes, refused where the kind has no use for them (registry.ts).
+  for (const option of SHAPE_OPTIONS) {
+    const refused = options[option] === undefined ? undefined : refusal(backend, option)
+    if (refused !== undefined) throw new InvalidOptionError(refused)
   }
-  if (backend === 'ssh' && options.workers !== undefined) {
-    throw new InvalidOptionError('`workers` is not for the SSH backend: it has one node per host. List them in `hosts`, and set `workersPerNode`.')
-  }
-  if (backend !== 'ssh' && (options.hosts !== undefined || options.ssh !== undefined)) {
-    throw new InvalidOptionError(`\`${options.hosts !== undefined ? 'hosts' : 'ssh'}\` is for the SSH backend. Add \`backend: 'ssh'\`.`)
-  }
-  const ssh = backend === 'ssh' ? resolveSshOptions(options.ssh) : undefined
-  const hosts = backend === 'ssh' ? resolveHosts(options.hosts, options.ssh) : []
+  const entry = BACKENDS[backend]
+  const settings = { workers, hosts: [], ssh: undefined, ...entry.resolve?.(options) }
   checkInteger('interruptionRetries', interruptionRetries, 0)
   checkDuration('closeTimeout', closeTimeout, true)
   return {
     backend,
-    workers: backend === 'inline' ? 1 : backend === 'ssh' ? hosts.length : workers,
+    workers: entry.nodes?.(settings) ?? workers,
     workersPerNode,
     interruptionRetries,
     closeTimeout,
     resourceLimits: options.resourceLimits,
     env: options.env,
     execArgv: options.execArgv,
-    hosts,
-    ssh,
+    hosts: settings.hosts,
+    ssh: settings.ssh,
     output: resolveOutput(options.output),
   }
 }

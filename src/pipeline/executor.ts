@@ -6,6 +6,7 @@ import { availableParallelism } from 'node:os'
 import { Compute, stepRunner } from '../compute/compute.js'
 import type { CallObserver } from '../scheduler/call.js'
 import { checkInteger, checkKnownKeys, checkOneOf } from '../options.js'
+import { LOCAL_KINDS, localNodes, oneCallPerNode, type LocalKind } from '../backends/registry.js'
 import { SCHEDULING_POLICIES, type SchedulingPolicy } from '../scheduler/list-scheduler.js'
 
 export interface ParallelExecutorOptions {
@@ -16,7 +17,7 @@ export interface ParallelExecutorOptions {
    * takes only its process), `'inline'`, or a Compute to run on (SSH hosts, say; the executor does
    * not close it). @default 'thread'
    */
-  backend?: 'thread' | 'process' | 'inline' | Compute
+  backend?: LocalKind | Compute
   /** How ready steps are ordered: by bottom level (critical path first) or first-readied first. @default 'bottom-level' */
   policy?: SchedulingPolicy
 }
@@ -24,16 +25,16 @@ export interface ParallelExecutorOptions {
 export class ParallelExecutor {
   readonly maxWorkers: number
   readonly policy: SchedulingPolicy
-  private readonly backend: 'thread' | 'process' | 'inline' | Compute
+  private readonly backend: LocalKind | Compute
   /** Watchers of every call on the pools this executor opens (run recorders). */
   private readonly observers = new Set<CallObserver>()
 
   constructor(options: ParallelExecutorOptions = {}) {
     checkKnownKeys('ParallelExecutor', options, ['maxWorkers', 'backend', 'policy'])
     const { backend = 'thread', policy = 'bottom-level' } = options
-    if (!(backend instanceof Compute)) checkOneOf('backend', backend, ['thread', 'process', 'inline'] as const)
+    if (!(backend instanceof Compute)) checkOneOf('backend', backend, LOCAL_KINDS)
     checkOneOf('policy', policy, SCHEDULING_POLICIES)
-    const maxWorkers = options.maxWorkers ?? (backend instanceof Compute ? backend.nodes : backend === 'inline' ? 1 : availableParallelism())
+    const maxWorkers = options.maxWorkers ?? (backend instanceof Compute ? backend.nodes : localNodes(backend, availableParallelism()))
     checkInteger('maxWorkers', maxWorkers, 1)
     this.maxWorkers = maxWorkers
     this.policy = policy
@@ -49,7 +50,7 @@ export class ParallelExecutor {
   async open(): Promise<{ compute: Compute; close: () => Promise<void>; bounded: boolean }> {
     const borrowed = this.backend instanceof Compute
     const compute = this.backend instanceof Compute ? this.backend : await Compute.start({ backend: this.backend, workers: this.maxWorkers })
-    const bounded = !borrowed || ((compute.backend === 'thread' || compute.backend === 'inline') && compute.nodes <= this.maxWorkers)
+    const bounded = !borrowed || (oneCallPerNode(compute.backend) && compute.nodes <= this.maxWorkers)
     const unwatch = [...this.observers].map((observer) => stepRunner(compute).observeCalls(observer))
     return {
       compute,

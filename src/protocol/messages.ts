@@ -1,8 +1,10 @@
 /**
- * What crosses between the dispatcher and a node. One request carries a batch of calls, so a
- * deep queue costs one message per batch, not per call. Both messages are flat arrays: a
- * structured clone costs per object, and on a sequential round trip every ~0.1 µs shows. The
- * same arrays travel over IPC to process nodes and as v8-serialized frames to SSH nodes.
+ * What crosses between the dispatcher and a node, on every transport: a worker thread's port,
+ * a process agent's IPC channel, an SSH host's frames. One request carries a batch of calls, so
+ * a deep queue costs one message per batch, not per call. Both are flat arrays: a structured
+ * clone costs per object, and on a sequential round trip every ~0.1 µs shows. Every other
+ * message is an object tagged by its one key (`output`, `submit`, `done`, ...); the unions at
+ * the end say which way each goes, and which transports carry it.
  *
  * Tasks are named by a numeric id, defined (module URL and export name) in the first request
  * that a node's current worker receives with it, and by id alone after that.
@@ -96,6 +98,90 @@ export interface NestedReply {
   readonly value?: unknown
   readonly error?: EncodedThrown
 }
+
+/** Caller → agent: end batch `stop` now (its BatchControl's `'stop'`). */
+export interface StopBatch {
+  readonly stop: number
+}
+
+/** Caller → agent: take batch `revoke` back if it has not started (it then fails as `'revoked'`); one that started runs on. */
+export interface RevokeBatch {
+  readonly revoke: number
+}
+
+/** Agent → caller: it is up, and can run batches. */
+export interface AgentReady {
+  readonly ready: true
+  readonly pid: number
+}
+
+/**
+ * Agent → caller: batches whose calls began on its threads (several together, and none whose
+ * answer went first). A batch of a lost agent never said to have begun goes back to the queue
+ * free (backends/agent/agent-batches.ts).
+ */
+export interface BatchesStarted {
+  readonly started: readonly number[]
+}
+
+/** Agent → caller: a batch's answer (a thread posts the BatchResponse itself). */
+export interface BatchDone {
+  readonly done: BatchResponse
+}
+
+/** Agent → caller: batch `failed` did not come back from its thread (the thread backend's NodeFailure, flattened). */
+export interface BatchFailed {
+  readonly failed: number
+  readonly failure: FailureData
+}
+
+/** A batch's NodeFailure, flattened to travel. */
+export interface FailureData {
+  readonly reason: 'crash' | 'aborted' | 'revoked'
+  readonly message: string
+  readonly exitCode: number | null | undefined
+  readonly crash: CrashReport | undefined
+  readonly interrupted: boolean
+  readonly cause: EncodedThrown | undefined
+  /** The worker exited under an item of a map chunk, the crash's owner: what it left (agent/agent-rescue.ts). */
+  readonly rescue: Rescue | undefined
+}
+
+/**
+ * What a map chunk's worker left when it exited under one of the chunk's items (worker/
+ * chunk-exits.ts writes it on the worker; an agent sends it with the batch's failure).
+ */
+export interface Rescue {
+  /** Offset in the chunk of the item that was running. */
+  readonly at: number
+  /** Results of the items before it: an array chunk's when they fitted; undefined for a typed array's (in shared memory already). */
+  readonly values: unknown[] | undefined
+  /** Items before it that failed, as [offset in the chunk, encoded thrown value]. */
+  readonly errors: Array<[number, EncodedThrown]> | undefined
+  /** The results of the items before it did not fit: they run again. */
+  readonly lost: boolean
+}
+
+/** Which call a dying worker was running and what it threw (worker/crash-slot.ts writes it). */
+export interface CrashReport {
+  /** Sequence number of the call whose code was running (or whose timer fired); -1 if unknown. */
+  owner: number
+  /** That call's task label, when known. */
+  task?: string
+  /** What it threw, when the crash was an uncaught error rather than process.exit. */
+  error?: EncodedThrown
+}
+
+/** Caller → worker thread. */
+export type ToWorker = BatchRequest | NestedReply
+/** Worker thread → caller. */
+export type FromWorker = BatchResponse | NestedSubmit | NestedCancel | OutputLine | PartialResult
+/** Caller → node agent (over IPC, or as SSH frames, which add their own handshake: ssh/frames.ts). */
+export type ToAgent = ToWorker | StopBatch | RevokeBatch
+/** Node agent → caller. */
+export type FromAgent = AgentReady | BatchesStarted | BatchDone | BatchFailed | NestedSubmit | OutputLine | PartialResult
+/** Every message of every transport. */
+export type WireMessage = ToAgent | FromWorker | FromAgent
 
 export function callCount(request: BatchRequest): number {
   return (request.length - REQUEST_HEADER) / CALL_FIELDS

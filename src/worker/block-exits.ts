@@ -1,7 +1,7 @@
 /**
  * A worker that exits inside an item of a typed-array block (`process.exit()` in the function)
  * says which item, as a chunk's rescue does (chunk-exits.ts), so that the caller fails that item
- * alone. Each thread of a blocks round has a few cells of the round's state (map-blocks.ts): the
+ * alone. Each thread of a blocks round has a few cells of the round's state (map-block-state.ts): the
  * claim it runs, the item running (stored before each item: one plain store, which the loop's
  * cost does not show), the first item of the claim whose result is kept outside shared memory,
  * and EXITED, which the worker's exit hook sets while an item runs synchronously. A store into a

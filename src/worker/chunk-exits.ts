@@ -15,20 +15,12 @@
  */
 import { deserialize, serialize } from 'node:v8'
 import type { EncodedThrown } from '../protocol/error-codec.js'
+import type { Rescue } from '../protocol/messages.js'
 
 const HEADER = 3 // [written, offset of the running item, byteLength of [results, errors], or -1 if they did not fit]
 const PAYLOAD_BYTES = 16 * 1024
 
-export interface Rescue {
-  /** Offset in the chunk of the item that was running. */
-  readonly at: number
-  /** Results of the items before it: an array chunk's when they fitted; undefined for a typed array's (in shared memory already). */
-  readonly values: unknown[] | undefined
-  /** Items before it that failed, as [offset in the chunk, encoded thrown value]. */
-  readonly errors: Array<[number, EncodedThrown]> | undefined
-  /** The results of the items before it did not fit: they run again. */
-  readonly lost: boolean
-}
+export type { Rescue }
 
 /** A chunk's running state on the worker: what the exit hook writes from. */
 interface Running {

@@ -5,18 +5,13 @@
  * right call: the one that crashed, not the one that happened to run next.
  */
 import { decodeThrown, type EncodedThrown } from '../protocol/error-codec.js'
+import type { CrashReport } from '../protocol/messages.js'
 
 const HEADER = 3 // [written, ownerSeq, byteLength]
 const PAYLOAD_BYTES = 16 * 1024
 
-export interface CrashReport {
-  /** Sequence number of the call whose code was running (or whose timer fired); -1 if unknown. */
-  owner: number
-  /** That call's task label, when known. */
-  task?: string
-  /** What it threw, when the crash was an uncaught error rather than process.exit. */
-  error?: EncodedThrown
-}
+// It travels (a process agent reports it in a BatchFailed): the protocol defines it.
+export type { CrashReport }
 
 /** Whose code a worker is running: set per call, inherited by its timers and promises. */
 export interface Owner {

@@ -5,7 +5,7 @@ import { PortPool } from './nested-pool.js'
 import { captureOutput, flushOutput } from './output.js'
 import { reportCrashesTo, runClaimed, unsendableResponse } from './runtime.js'
 import { registerTypeScript } from './typescript-loader.js'
-import type { BatchRequest, BatchResponse, NestedReply, OutputLine, PartialResult } from '../protocol/messages.js'
+import type { BatchRequest, BatchResponse, OutputLine, PartialResult, ToWorker } from '../protocol/messages.js'
 
 export interface ThreadWorkerData {
   info: InstanceInfo
@@ -14,6 +14,8 @@ export interface ThreadWorkerData {
   claims: SharedArrayBuffer
   /** tsx's API, when the program runs under tsx and workers must register it themselves. */
   tsxApi: string | undefined
+  /** Whether the pool that tasks submit to shares this process's memory (not when the thread is a node agent's). */
+  sharedMemory: boolean
 }
 
 const data = workerData as ThreadWorkerData
@@ -25,7 +27,7 @@ const typescript = registerTypeScript(data.tsxApi)
 /** The one Piscina task a worker runs: it hands over the port every later message uses. */
 export default async function connect({ connect: port }: { connect: MessagePort }): Promise<void> {
   await typescript
-  const pool = new PortPool(port, data.info.totalNodes, data.info.backend !== 'process' && data.info.backend !== 'ssh')
+  const pool = new PortPool(port, data.info.totalNodes, data.sharedMemory)
   setWorkerContext(data.info, pool)
   // Output travels on the same port as answers, so a call's lines arrive before its result.
   captureOutput((seq, stream, text) => port.postMessage({ output: [seq, stream, text] } satisfies OutputLine))
@@ -40,7 +42,7 @@ export default async function connect({ connect: port }: { connect: MessagePort 
   // Results a long call sends ahead of its answer (a map chunk's, off this process: map-partial.ts).
   sendPartialsTo((seq, data) => port.postMessage({ partial: [seq, data] } satisfies PartialResult))
   const claims = new Int32Array(data.claims)
-  port.on('message', (message: BatchRequest | NestedReply) => {
+  port.on('message', (message: ToWorker) => {
     if (!Array.isArray(message)) return pool.reply(message)
     runClaimed(message, claims, (response) => answer(message, response))
   })

@@ -2,7 +2,7 @@
 // free if not, unless agents keep being lost with nothing begun or answered (then those that
 // may have begun, one per thread, are interrupted).
 import { describe, expect, it } from 'vitest'
-import { AgentBatches } from '../../src/backends/agent-replies.js'
+import { AgentBatches } from '../../src/backends/agent/agent-replies.js'
 import { NodeFailure } from '../../src/backends/backend.js'
 
 const died = new NodeFailure('crash', 'agent process 1 was killed by SIGKILL', { interrupted: true })

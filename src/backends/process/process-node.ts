@@ -3,41 +3,31 @@
  * `workersPerNode` threads. Batches go over the IPC channel (advanced serialization: the same
  * arrays as on a thread); its output is forwarded line by line with a `[process N]` prefix. If
  * the agent dies, what it had started fails as interrupted, what it had not goes back to the
- * queue free (agent-replies.ts), and a new agent starts; `close()`
+ * queue free (agent/agent-replies.ts), and a new agent starts; `close()`
  * sends SIGTERM, then SIGKILL after a grace period. The agent exits by itself when this process
  * goes away (its channel closes), so no orphan is left behind.
  */
 import { fork, type ChildProcess } from 'node:child_process'
 import { createInterface } from 'node:readline'
-import { AgentBatches, answerNested, failureOf } from '../agent-replies.js'
-import { NodeFailure, type BackendNode, type BatchControl, type NestedHandler, type NodeLifecycle, type OutputHandler, type PartialHandler } from '../backend.js'
-import type { BatchRequest, BatchResponse, NestedSubmit } from '../../protocol/messages.js'
-import type { AgentConfig, FromAgent, ToAgent } from './messages.js'
+import { AgentNode } from '../agent/agent-node.js'
+import type { AgentConfig } from '../agent/agent-host.js'
+import { NodeFailure, type BatchControl } from '../backend.js'
+import type { BatchRequest, BatchResponse, FromAgent, ToAgent } from '../../protocol/messages.js'
 
 const AGENT = new URL('./agent-main.js', import.meta.url)
 const KILL_GRACE_MS = 2000
 
-export class ProcessNode implements BackendNode {
-  readonly slots: number
-  generation = 0
+export class ProcessNode extends AgentNode<ChildProcess> {
   private child: ChildProcess | undefined
   private pid: number | undefined
-  private readonly inFlight: AgentBatches
-  private nestedHandler: NestedHandler | undefined
-  private outputHandler: OutputHandler | undefined
-  private partialHandler: PartialHandler | undefined
-  private lifecycle: ((event: NodeLifecycle) => void) | undefined
   private stderrTail: string[] = []
-  private closed = false
 
   constructor(
-    readonly index: number,
+    index: number,
     private readonly config: AgentConfig,
     private readonly execArgv: string[] | undefined,
   ) {
-    // Two batches per thread: the next one waits in the agent while the current one runs.
-    this.slots = config.info.workersPerNode * 2
-    this.inFlight = new AgentBatches(config.info.workersPerNode)
+    super(index, config.info.workersPerNode, 'process')
     this.spawn()
   }
 
@@ -49,38 +39,13 @@ export class ProcessNode implements BackendNode {
     return `process-${this.index}`
   }
 
-  serveNested(handler: NestedHandler): void {
-    this.nestedHandler = handler
-  }
-
-  serveOutput(handler: OutputHandler): void {
-    this.outputHandler = handler
-  }
-
-  servePartial(handler: PartialHandler): void {
-    this.partialHandler = handler
-  }
-
-  serveLifecycle(handler: (event: NodeLifecycle) => void): void {
-    this.lifecycle = handler
-  }
-
   execute(batch: BatchRequest, done: (response: BatchResponse) => void, failed: (failure: NodeFailure) => void): BatchControl {
     const child = this.child ?? this.spawn()
     if (child === undefined) {
       failed(new NodeFailure('aborted', 'the node is closed'))
       return () => {}
     }
-    this.inFlight.add(batch[1], done, failed)
-    try {
-      this.send(child, batch)
-    } catch (error) {
-      this.settle(batch[1], false) // a value serialization refuses: nothing went out
-      throw error
-    }
-    hold(child, true)
-    // The agent answers a batch taken back as a 'revoked' failure; otherwise the batch runs on.
-    return (how) => this.send(child, how === 'stop' ? { stop: batch[1] } : { revoke: batch[1] })
+    return this.dispatch(child, batch, done, failed)
   }
 
   async close(): Promise<void> {
@@ -111,40 +76,26 @@ export class ProcessNode implements BackendNode {
     child.on('error', () => {}) // a failed spawn also exits; 'exit' reports it
     // An idle pool never keeps the program alive: the child, its pipes and its channel are
     // unref'd, and ref'd only while a batch is out (hold).
-    hold(child, false)
+    holdOpen(child, false)
     for (const stream of [child.stdout, child.stderr]) (stream as { unref?: () => void } | null)?.unref?.()
     return child
   }
 
-  private send(child: ChildProcess, message: ToAgent): void {
+  protected get link(): ChildProcess | undefined {
+    return this.child
+  }
+
+  protected sendOn(child: ChildProcess, message: ToAgent): void {
     if (child.connected) child.send(message)
   }
 
-  private receive(child: ChildProcess, message: FromAgent): void {
-    if ('done' in message) return this.settle(message.done[2])?.done(message.done)
-    if ('failed' in message) return this.settle(message.failed)?.failed(failureOf(message.failure))
-    if ('started' in message) return child === this.child ? this.inFlight.started(message.started) : undefined
-    if ('partial' in message) return this.partialHandler?.(message.partial[0], message.partial[1])
-    if ('submit' in message) return this.nested(child, message)
-    if ('output' in message) {
-      const [seq, stream, text] = message.output
-      if (stream === 2) this.stderrTail = [...this.stderrTail.slice(-9), text]
-      if (this.outputHandler !== undefined) return this.outputHandler(seq, stream, text)
-      return void (stream === 1 ? process.stdout : process.stderr).write(`[process ${this.index}] ${text}\n`)
-    }
-    // 'ready': a batch counts as started only once the agent says so
-    if (child !== this.child) return
-    this.lifecycle?.({ type: 'ready', pid: this.pid })
+  protected hold(child: ChildProcess, busy: boolean): void {
+    holdOpen(child, busy)
   }
 
-  private nested(child: ChildProcess, message: NestedSubmit): void {
-    answerNested(this.nestedHandler, message, (reply) => void (child.connected && child.send(reply)))
-  }
-
-  private settle(id: number, answered = true): ReturnType<AgentBatches['settle']> {
-    const entry = this.inFlight.settle(id, answered)
-    if (this.inFlight.size === 0 && this.child !== undefined) hold(this.child, false)
-    return entry
+  protected override output(seq: number, stream: 1 | 2, text: string): void {
+    if (stream === 2) this.stderrTail = [...this.stderrTail.slice(-9), text]
+    super.output(seq, stream, text)
   }
 
   /**
@@ -165,7 +116,7 @@ export class ProcessNode implements BackendNode {
       interrupted: true,
     })
     // Every message it sent has arrived (its channel closes before 'exit'): which batches it started too.
-    const lost = this.inFlight.lost(failure)
+    const lost = this.takeLost(failure)
     if (!this.closed) {
       const cause = new Error(`Process ${this.index}: ${failure.message}`)
       this.lifecycle?.({ type: 'lost', reason: 'crash', cause, next: 'replace', exitCode: code, signal, pid: this.pid })
@@ -173,7 +124,7 @@ export class ProcessNode implements BackendNode {
     // The replacement first: the calls failed below are sent again at once, and must reach it
     // (which holds the program open for them: nothing else may, with the only call lost).
     if (!this.closed) this.spawn()
-    for (const [entry, why] of lost) entry.failed(this.closed ? new NodeFailure('aborted', 'closed') : why)
+    for (const [entry, why] of lost) entry.failed(why)
   }
 
   /** Writes the agent's output line by line, prefixed with its node, keeping the last stderr lines. */
@@ -193,7 +144,7 @@ export class ProcessNode implements BackendNode {
  * only the channel: an agent that dies closes its channel before its 'exit' event, and that
  * event is what sends the lost calls again; with nothing else ref'd the program would exit first.
  */
-function hold(child: ChildProcess, busy: boolean): void {
+function holdOpen(child: ChildProcess, busy: boolean): void {
   const channel = child.channel as { ref?: () => void; unref?: () => void } | null | undefined
   if (busy) {
     child.ref()

@@ -1,5 +1,5 @@
 /**
- * The node agent on an SSH host: the agent host (process/agent-host.ts) speaking frames on
+ * The node agent on an SSH host: the agent host (agent/agent-host.ts) speaking frames on
  * stdin/stdout. The bootstrap (bootstrap-script.ts) imports it once the bundle is in place.
  *
  * stdout is the protocol channel, so everything else that would write there (console.log in a
@@ -11,8 +11,8 @@
 import { mkdirSync, renameSync, rmSync, writeFileSync, existsSync } from 'node:fs'
 import { dirname, join } from 'node:path'
 import { fileURLToPath, pathToFileURL } from 'node:url'
-import { startAgentHost, type ModuleMap } from '../process/agent-host.js'
-import type { ToAgent } from '../process/messages.js'
+import { startAgentHost, type ModuleMap } from '../agent/agent-host.js'
+import type { ToAgent } from '../../protocol/messages.js'
 import { encodeFrame, FrameReader, PROTOCOL, type CallerFrame, type ConfigFrame, type ModuleFrame } from './frames.js'
 
 const protocolOut = process.stdout

@@ -10,7 +10,7 @@
 import { spawn, type ChildProcess } from 'node:child_process'
 import { createInterface } from 'node:readline'
 import { SshError } from '../../errors.js'
-import type { FromAgent } from '../process/messages.js'
+import type { FromAgent } from '../../protocol/messages.js'
 import { diagnose } from './diagnose.js'
 import { encodeFrame, FrameReader, PROTOCOL, type AgentFrame, type CallerFrame, type ConfigFrame, type ReadyFrame } from './frames.js'
 import type { ResolvedHost, ResolvedSshOptions } from './hosts.js'

@@ -5,12 +5,11 @@
  * A `null` frame is a heartbeat. The first frame from the agent says which protocol it speaks.
  */
 import { deserialize, serialize } from 'node:v8'
-import type { AgentConfig, FromAgent, ToAgent } from '../process/messages.js'
+import type { AgentReady, FromAgent, ToAgent } from '../../protocol/messages.js'
+import type { AgentConfig } from '../agent/agent-host.js'
 
 /** Agent → caller, first frame: the agent is up and speaks `protocol`. */
-export interface ReadyFrame {
-  readonly ready: true
-  readonly pid: number
+export interface ReadyFrame extends AgentReady {
   readonly protocol: number
   readonly node: string
 }

@@ -3,44 +3,33 @@
  * over one SSH connection. Batches travel as frames; the task modules a batch needs are shipped
  * to the host (content-addressed) just before the first batch that uses them. When the
  * connection is lost, what the agent had started fails as *interrupted* and what it had not goes
- * back to the queue free (agent-replies.ts; the dispatcher runs them again on the other hosts),
+ * back to the queue free (agent/agent-replies.ts; the dispatcher runs them again on the other hosts),
  * and the node is taken out of the rotation: for good, or until a reconnection with backoff
  * succeeds (`ssh.reconnect`).
  */
-import { AgentBatches, answerNested, failureOf, type InFlight } from '../agent-replies.js'
-import { NodeFailure, type BackendNode, type BatchControl, type NestedHandler, type NodeLifecycle, type NodeState, type OutputHandler, type PartialHandler } from '../backend.js'
+import { AgentNode } from '../agent/agent-node.js'
+import { NodeFailure, type BatchControl, type NodeLifecycle, type NodeState } from '../backend.js'
 import { SshError } from '../../errors.js'
 import { encodeThrown } from '../../protocol/error-codec.js'
-import { callCount, type BatchRequest, type BatchResponse, type NestedSubmit } from '../../protocol/messages.js'
-import type { FromAgent } from '../process/messages.js'
+import { callCount, type BatchRequest, type BatchResponse, type FromAgent, type ToAgent } from '../../protocol/messages.js'
 import { Connection, type ConnectionSetup } from './connection.js'
 import { moduleFrames } from './modules.js'
 
-export class SshNode implements BackendNode {
-  readonly slots: number
-  generation = 0
+export class SshNode extends AgentNode<Connection> {
   state: NodeState = 'ready'
   lostBecause: Error | undefined
   private connection: Connection | undefined
-  private readonly inFlight: AgentBatches
   /** Task modules this connection's agent has been sent, by the caller's URL. */
   private shipped = new Set<string>()
-  private nestedHandler: NestedHandler | undefined
-  private outputHandler: OutputHandler | undefined
-  private partialHandler: PartialHandler | undefined
   private listener: (() => void) | undefined
-  private lifecycle: ((event: NodeLifecycle) => void) | undefined
   private retry: NodeJS.Timeout | undefined
-  private closed = false
 
   constructor(
-    readonly index: number,
+    index: number,
     private readonly setup: Omit<ConnectionSetup, 'receive' | 'lost'>,
     workersPerNode: number,
   ) {
-    // Two batches per thread: the next one waits on the host while the current one runs.
-    this.slots = workersPerNode * 2
-    this.inFlight = new AgentBatches(workersPerNode)
+    super(index, workersPerNode, 'host')
   }
 
   /** Connects; rejects with the SshError that says why the host cannot be used. */
@@ -57,25 +46,13 @@ export class SshNode implements BackendNode {
     return this.setup.host.name
   }
 
-    serveNested(handler: NestedHandler): void {
-    this.nestedHandler = handler
-  }
-
-  serveOutput(handler: OutputHandler): void {
-    this.outputHandler = handler
-  }
-
-  servePartial(handler: PartialHandler): void {
-    this.partialHandler = handler
-  }
-
   watch(listener: () => void): void {
     this.listener = listener
   }
 
   /** Connected at start already: ready at once. */
-  serveLifecycle(handler: (event: NodeLifecycle) => void): void {
-    this.lifecycle = handler
+  override serveLifecycle(handler: (event: NodeLifecycle) => void): void {
+    super.serveLifecycle(handler)
     if (this.connection !== undefined) handler({ type: 'ready', pid: this.connection.pid, host: this.setup.host.name })
   }
 
@@ -97,10 +74,7 @@ export class SshNode implements BackendNode {
       this.shipped.add(module)
       for (const frame of frames) connection.send(frame)
     }
-    connection.send(batch) // first: a value serialization refuses throws here, with nothing recorded
-    this.inFlight.add(batch[1], done, failed)
-    connection.hold(true)
-    return (how) => connection.send(how === 'stop' ? { stop: batch[1] } : { revoke: batch[1] })
+    return this.dispatch(connection, batch, done, failed)
   }
 
   /** Ends the agent; batches still running fail as aborted (the dispatcher rejects their calls as closed). */
@@ -120,30 +94,21 @@ export class SshNode implements BackendNode {
     }
   }
 
-  private receive(connection: Connection, message: FromAgent): void {
-    if (connection !== this.connection) return
-    if ('done' in message) return this.settle(message.done[2])?.done(message.done)
-    if ('failed' in message) return this.settle(message.failed)?.failed(failureOf(message.failure))
-    if ('started' in message) return this.inFlight.started(message.started)
-    if ('partial' in message) return this.partialHandler?.(message.partial[0], message.partial[1])
-    if ('submit' in message) return this.nested(message)
-    if ('output' in message) {
-      // A line a task printed, with the call that printed it (the dispatcher names its step).
-      const [seq, stream, text] = message.output
-      if (this.outputHandler !== undefined) return this.outputHandler(seq, stream, text)
-      ;(stream === 1 ? process.stdout : process.stderr).write(`[host ${this.index}] ${text}\n`)
-    }
+  protected get link(): Connection | undefined {
+    return this.connection
   }
 
-  private nested(message: NestedSubmit): void {
-    const connection = this.connection
-    answerNested(this.nestedHandler, message, (reply) => connection?.send(reply))
+  protected sendOn(connection: Connection, message: ToAgent): void {
+    connection.send(message)
   }
 
-  private settle(id: number): InFlight | undefined {
-    const entry = this.inFlight.settle(id)
-    if (this.inFlight.size === 0) this.connection?.hold(false)
-    return entry
+  protected hold(connection: Connection, busy: boolean): void {
+    connection.hold(busy)
+  }
+
+  /** Only the current connection's agent is heard: a replaced one's batches were settled when it was lost. */
+  protected override receive(connection: Connection, message: FromAgent): void {
+    if (connection === this.connection) super.receive(connection, message)
   }
 
   /** The connection is gone: out of the rotation first, then what it ran is interrupted (and runs elsewhere). */
@@ -160,7 +125,7 @@ export class SshNode implements BackendNode {
       stderrTail: tail,
       interrupted: true,
     })
-    for (const [entry, why] of this.inFlight.lost(failure)) entry.failed(this.closed ? new NodeFailure('aborted', 'closed') : why)
+    for (const [entry, why] of this.takeLost(failure)) entry.failed(why)
     if (this.state === 'starting') this.reconnect(1, reason)
   }
 

@@ -17,7 +17,7 @@ import { Piscina } from 'piscina'
 import { NodeFailure, type BackendNode, type BatchControl, type NestedHandler, type NodeLifecycle, type NodeState, type OutputHandler, type PartialHandler } from '../backend.js'
 import { ClaimWords } from '../../protocol/claims.js'
 import { createCrashSlot, takeCrash, warnStrayCrash } from '../../worker/crash-slot.js'
-import type { BatchRequest, BatchResponse, NestedCancel, NestedSubmit, OutputLine, PartialResult } from '../../protocol/messages.js'
+import type { BatchRequest, BatchResponse, FromWorker } from '../../protocol/messages.js'
 import type { InstanceInfo } from '../../worker/context.js'
 import { tsxApiUrl } from '../../worker/typescript-loader.js'
 import type { ThreadWorkerData } from '../../worker/thread-entry.js'
@@ -29,6 +29,8 @@ export interface ThreadNodeOptions {
   resourceLimits?: ResourceLimits | undefined
   env?: Record<string, string> | undefined
   execArgv?: string[] | undefined
+  /** Whether the pool its tasks submit to shares this process's memory: not inside a node agent. @default true */
+  sharedMemory?: boolean | undefined
 }
 
 interface InFlight {
@@ -40,9 +42,6 @@ interface InFlight {
   /** Its claim word: until the worker claims it, the batch can be taken back. */
   claim: number
 }
-
-/** What a worker posts on its port. */
-type FromWorker = BatchResponse | NestedSubmit | NestedCancel | OutputLine | PartialResult
 
 interface Channel {
   readonly port: MessagePort
@@ -89,7 +88,7 @@ export class ThreadNode implements BackendNode {
     info: InstanceInfo,
     options: ThreadNodeOptions,
   ) {
-    const workerData: ThreadWorkerData = { info, crashSlot: this.crashSlot, claims: this.claims.buffer, tsxApi: tsxApiUrl(options.execArgv) }
+    const workerData: ThreadWorkerData = { info, crashSlot: this.crashSlot, claims: this.claims.buffer, tsxApi: tsxApiUrl(options.execArgv), sharedMemory: options.sharedMemory ?? true }
     this.pool = new Piscina({
       filename: ENTRY,
       minThreads: 1,

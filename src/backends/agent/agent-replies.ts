@@ -5,10 +5,9 @@
  * of its tasks submitted (parallelMap inside a task), which goes to the dispatcher and back over
  * the channel it came from. (Thread nodes also cancel such calls: thread/nested-calls.ts.)
  */
-import { NodeFailure, type NestedHandler } from './backend.js'
-import { decodeThrown, encodeThrown } from '../protocol/error-codec.js'
-import type { BatchResponse, NestedReply, NestedSubmit } from '../protocol/messages.js'
-import type { FailureData } from './process/messages.js'
+import { NodeFailure, type NestedHandler } from '../backend.js'
+import { decodeThrown, encodeThrown } from '../../protocol/error-codec.js'
+import type { BatchResponse, FailureData, NestedReply, NestedSubmit } from '../../protocol/messages.js'
 
 /** A batch sent to an agent, until it answers or is lost. */
 export interface InFlight {

@@ -6,15 +6,32 @@
  * never heard of runs again free if the agent dies), and passes on the results long calls send
  * ahead of their answers, and what a map chunk's worker left when it exited under one of the
  * chunk's items (agent-rescue.ts). The transport is the caller's: IPC for the process backend
- * (agent-main.ts), length-prefixed frames on stdin/stdout for SSH (ssh/agent-ssh.ts).
+ * (process/agent-main.ts), length-prefixed frames on stdin/stdout for SSH (ssh/agent-ssh.ts).
  */
 import type { BatchControl, NodeFailure } from '../backend.js'
 import { ThreadNode } from '../thread/thread-node.js'
 import { decodeThrown, encodeThrown } from '../../protocol/error-codec.js'
-import { CALL_FIELDS, REQUEST_HEADER, type BatchRequest, type MembersUpdate, type NestedReply, type TaskDefinition } from '../../protocol/messages.js'
-import type { Rescue } from '../../worker/chunk-exits.js'
+import {
+  CALL_FIELDS,
+  REQUEST_HEADER,
+  type BatchRequest,
+  type FailureData,
+  type FromAgent,
+  type MembersUpdate,
+  type NestedReply,
+  type TaskDefinition,
+  type ToAgent,
+} from '../../protocol/messages.js'
+import type { InstanceInfo } from '../../worker/context.js'
+import type { Rescue } from '../../protocol/messages.js'
 import { AgentRescues } from './agent-rescue.js'
-import type { AgentConfig, FailureData, FromAgent, ToAgent } from './messages.js'
+
+/** How the caller configures an agent (the process agent's first argument, as JSON; the SSH agent's first frame). */
+export interface AgentConfig {
+  /** The agent's node: its threads report this `node`, with `worker` their own index. */
+  readonly info: Omit<InstanceInfo, 'worker'>
+  readonly resourceLimits?: { maxOldGenerationSizeMb?: number; maxYoungGenerationSizeMb?: number; stackSizeMb?: number }
+}
 
 /**
  * Where task modules live, when that is not where the caller said: on an SSH host, a module is
@@ -31,7 +48,7 @@ const SAME: ModuleMap = { toAgent: (url) => url, toCaller: (url) => url }
 export function startAgentHost(config: AgentConfig, send: (message: FromAgent) => void, modules = SAME): (message: ToAgent) => void {
   const threads: ThreadNode[] = Array.from(
     { length: config.info.workersPerNode },
-    (_, worker) => new ThreadNode(worker, { ...config.info, worker }, { resourceLimits: config.resourceLimits }),
+    (_, worker) => new ThreadNode(worker, { ...config.info, worker }, { resourceLimits: config.resourceLimits, sharedMemory: false }),
   )
   const busy = threads.map(() => 0)
   /** Every task definition seen, and which ones each thread's current worker has had. */
