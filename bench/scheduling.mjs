@@ -21,7 +21,7 @@ let StepGraph, simulate, ListScheduler
 try {
   ;({ StepGraph } = await import('../dist/graph/step-graph.js'))
   ;({ simulate } = await import('./lib/simulate.mjs'))
-  ;({ ListScheduler } = await import('../dist/scheduler/list-scheduler.js'))
+  ;({ ListScheduler } = await import('../dist/graph/list-scheduler.js'))
 } catch (error) {
   console.error(`scheduling: cannot load dist/ (run \`npm run build\` first): ${error.message}`)
   process.exit(1)

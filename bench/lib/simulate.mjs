@@ -7,8 +7,8 @@
 import { InvalidOptionError } from '../../dist/errors.js'
 import { checkInteger, checkKnownKeys, checkOneOf, shown } from '../../dist/options.js'
 import { checkCost } from '../../dist/graph/validate.js'
-import { ListScheduler, SCHEDULING_POLICIES } from '../../dist/scheduler/list-scheduler.js'
-import { BinaryHeap } from '../../dist/scheduler/ready-queue.js'
+import { ListScheduler, SCHEDULING_POLICIES } from '../../dist/graph/list-scheduler.js'
+import { BinaryHeap } from '../../dist/graph/ready-queue.js'
 
 /**
  * @typedef {object} SimulateOptions

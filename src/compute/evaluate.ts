@@ -13,7 +13,7 @@ import { ARGS } from '../protocol/value-path.js'
 import { taskLabel, type Pending, type TaskRef } from '../task/pending.js'
 import { planArguments, substitute, visitInOrder, type ArgumentPlan } from '../task/walk.js'
 import type { CallOptions } from '../task/call-sink.js'
-import type { Dispatcher } from '../scheduler/dispatcher.js'
+import type { Dispatcher } from '../dispatch/dispatcher.js'
 import type { TraceParent } from '../observe/otel.js'
 
 /** Gives the output of a pipeline step that a Pending refers to (pipelines provide it). */

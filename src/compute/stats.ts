@@ -1,12 +1,12 @@
 /**
  * `compute.stats()`: what the pool is doing and has done, in the figures piscina and workerpool
- * users look for. Counts come from the dispatcher (scheduler/dispatch-stats.ts), node states from
+ * users look for. Counts come from the dispatcher (dispatch/dispatch-stats.ts), node states from
  * the node events (node-events.ts). A call here is what the dispatcher runs: a `run()` of a
  * gather counts each of its calls, a parallelMap its chunks (not its items), and calls tasks
  * submit themselves count too.
  */
-import type { Dispatcher } from '../scheduler/dispatcher.js'
-import type { Percentiles } from '../scheduler/sample-window.js'
+import type { Dispatcher } from '../dispatch/dispatcher.js'
+import type { Percentiles } from '../dispatch/sample-window.js'
 import type { NodeState, NodeWatch } from './node-events.js'
 
 export type { Percentiles }

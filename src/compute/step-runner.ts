@@ -4,8 +4,8 @@
  * nodes start (a step whose call waits for its node is `starting`, not queued). Package-internal
  * (index.ts does not export it): `stepRunner(compute)` gives a pool's.
  */
-import type { CallObserver } from '../scheduler/call.js'
-import type { Dispatcher } from '../scheduler/dispatcher.js'
+import type { CallObserver } from '../dispatch/call.js'
+import type { Dispatcher } from '../dispatch/dispatcher.js'
 import type { CallOptions } from '../task/call-sink.js'
 import type { Pending, TaskRef } from '../task/pending.js'
 import { Evaluation, type StepResolver } from './evaluate.js'

@@ -10,13 +10,13 @@ import { decodeThrown } from '../protocol/error-codec.js'
 import { argumentPath } from '../protocol/value-path.js'
 import type { CallOptions, CallSink } from '../task/call-sink.js'
 import type { TaskRef } from '../task/pending.js'
-import type { ChunkItems, ChunkResult } from '../worker/map-chunk.js'
+import type { ChunkItems, ChunkResult } from './worker/map-chunk.js'
 import { createRescue, readRescue, rescueReported, type Rescue } from '../worker/chunk-exits.js'
 import type { FnSpec } from './fn-spec.js'
 import { chunkFailed, itemError, type ChunkOutcome, type SharedArrays } from './outcome.js'
 import { SentAhead } from './sent-ahead.js'
 
-const CHUNK_TASK: TaskRef = { module: new URL('../worker/map-chunk.js', import.meta.url).href, name: 'mapChunk' }
+const CHUNK_TASK: TaskRef = { module: new URL('./worker/map-chunk.js', import.meta.url).href, name: 'mapChunk' }
 /** The task module's file name: a chunk submitted on another host names the module by its path there. */
 const CHUNK_FILE = CHUNK_TASK.module.slice(CHUNK_TASK.module.lastIndexOf('/'))
 /** Where the chunk and its first item's index sit among the arguments of mapChunk(spec, chunk, start, context, stopOnError). */

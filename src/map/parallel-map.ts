@@ -77,8 +77,8 @@ export type SameKind<A extends TypedArray> = A extends Float64Array ? Float64Arr
 
 export type SettledItem<R> = { status: 'fulfilled'; value: R } | { status: 'rejected'; reason: MapItemError }
 
-/** Faults in a spare output's pages on a worker (worker/map-chunk.ts). */
-const TOUCH_TASK: TaskRef = { module: new URL('../worker/map-chunk.js', import.meta.url).href, name: 'touchPages' }
+/** Faults in a spare output's pages on a worker (map/worker/map-chunk.ts). */
+const TOUCH_TASK: TaskRef = { module: new URL('./worker/map-chunk.js', import.meta.url).href, name: 'touchPages' }
 
 const MAP_KEYS = ['chunkSize', 'callerRuns', 'concurrency', 'signal', 'timeout', 'stopOnError', 'settled', 'onProgress', 'context']
 

@@ -1,14 +1,14 @@
 /**
  * The caller's side of the results a long chunk sends ahead of its answer, on pools of other
- * processes or hosts (worker/map-partial.ts). They are kept as they arrive and the chunk's `from`
+ * processes or hosts (map/worker/map-partial.ts). They are kept as they arrive and the chunk's `from`
  * moves past them: the chunk's arguments are read again for every attempt, so an attempt after
  * its agent was lost runs only the rest. The answer then joins them; a chunk that fails for good
  * keeps them, and only the items from `from` on fail.
  */
 import type { MapItemError } from '../errors.js'
 import { decodeThrown } from '../protocol/error-codec.js'
-import type { ChunkResult } from '../worker/map-chunk.js'
-import type { PartialData } from '../worker/map-partial.js'
+import type { ChunkResult } from './worker/map-chunk.js'
+import type { PartialData } from './worker/map-partial.js'
 import { chunkFailed, itemError, type ChunkOutcome } from './outcome.js'
 
 export class SentAhead {

@@ -1,7 +1,7 @@
 /**
  * A typed-array map (or an array of numbers staged as one) on a pool that shares this process's
  * memory (threads, inline): one call per worker, each claiming blocks from a shared counter (see
- * src/worker/map-blocks.ts, and map-block-state.ts).
+ * map/worker/map-blocks.ts, and map-block-state.ts).
  *
  * The calling thread stages the input block by block right after the calls go out (the workers
  * start on the first blocks while it copies the rest), then, where a core is free for it, takes
@@ -18,14 +18,14 @@ import { decodeThrown } from '../protocol/error-codec.js'
 import {
   blockState, claimEnd, claimStart, claimedBy, exitInItem, isDone, markDelivered, settleWaiting, ALL_STAGED, DONE_ITEMS, STAGED, STOP,
   type BlockPlan, type BlocksResult,
-} from '../worker/map-block-state.js'
-import { runBlocks } from '../worker/map-blocks.js'
-import type { ExitInItem } from '../worker/block-exits.js'
+} from './worker/map-block-state.js'
+import { runBlocks } from './worker/map-blocks.js'
+import type { ExitInItem } from './worker/block-exits.js'
 import type { FnSpec, ItemFn } from './fn-spec.js'
 import { chunkFailed, itemError, type ChunkOutcome, type SharedArrays, type TypedArray } from './outcome.js'
 import { InterruptedError, type MapItemError } from '../errors.js'
 
-const BLOCKS_TASK: TaskRef = { module: new URL('../worker/map-blocks.js', import.meta.url).href, name: 'mapBlocks' }
+const BLOCKS_TASK: TaskRef = { module: new URL('./worker/map-blocks.js', import.meta.url).href, name: 'mapBlocks' }
 /** How long the calling thread takes blocks itself, at most, per map. */
 const HELP_MS = 4
 /** Blocks per thread for 'auto': enough that threads finish within a small fraction of the map of each other. */

@@ -6,7 +6,7 @@
  */
 import type { PipelineDefinition } from '../pipeline/definition.js'
 import type { PipelineEvent, StepKind } from '../pipeline/types.js'
-import type { Call, CallObserver } from '../scheduler/call.js'
+import type { Call, CallObserver } from '../dispatch/call.js'
 import { chunkRange } from '../map/chunk-call.js'
 
 /** A pipeline as data: its steps, their dependencies (same pipeline), and nested branches. */

@@ -4,10 +4,10 @@
  */
 import { availableParallelism } from 'node:os'
 import { Compute, stepRunner } from '../compute/compute.js'
-import type { CallObserver } from '../scheduler/call.js'
+import type { CallObserver } from '../dispatch/call.js'
 import { checkInteger, checkKnownKeys, checkOneOf } from '../options.js'
 import { LOCAL_KINDS, localNodes, oneCallPerNode, type LocalKind } from '../backends/registry.js'
-import { SCHEDULING_POLICIES, type SchedulingPolicy } from '../scheduler/list-scheduler.js'
+import { SCHEDULING_POLICIES, type SchedulingPolicy } from '../graph/list-scheduler.js'
 
 export interface ParallelExecutorOptions {
   /** Steps running at once (and the pool's threads, when the executor starts the pool). @default availableParallelism() (1 inline, which runs one call at a time; a Compute's nodes) */

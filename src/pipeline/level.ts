@@ -7,7 +7,7 @@
 import { StepGraph } from '../graph/step-graph.js'
 import { SpindleError } from '../errors.js'
 import { unknownStep } from '../graph/validate.js'
-import { ListScheduler } from '../scheduler/list-scheduler.js'
+import { ListScheduler } from '../graph/list-scheduler.js'
 import { Completions } from '../map/completions.js'
 import { transition, type Level, type LevelOutcome, type RunContext } from './context.js'
 import type { PipelineDefinition, StepDefinition } from './definition.js'

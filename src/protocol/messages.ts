@@ -20,7 +20,7 @@ export type TaskDefinition = readonly [id: number, module: string, name: string]
  * overtake each other), the index of its claim word on a worker thread (protocol/claims.ts; set
  * by the thread node that posts it, NO_CLAIM elsewhere), the W3C traceparent of each traced call
  * by its index in the batch (`undefined` when none is traced: observe/otel.ts), the node's new
- * place in the pool once nodes have joined or left (`undefined` otherwise: scheduler/
+ * place in the pool once nodes have joined or left (`undefined` otherwise: dispatch/
  * membership.ts), then per call its sequence number (unique in the pool, used to blame
  * crashes), its task id and its arguments.
  */
@@ -83,7 +83,7 @@ export interface OutputLine {
 }
 
 /**
- * Worker → caller: results a running call sends ahead of its answer (worker/map-partial.ts: a
+ * Worker → caller: results a running call sends ahead of its answer (map/worker/map-partial.ts: a
  * long map chunk's finished items, on a pool of other processes or hosts), tagged with the call
  * (`seq`). They survive the loss of the node, so a chunk run again runs only the rest.
  */

@@ -61,7 +61,7 @@ export function setWorkerContext(info: InstanceInfo, pool?: CallSink): void {
   state.worker = { info: Object.freeze({ ...info, peers: Object.freeze([...info.peers]) }), pool }
 }
 
-/** A batch told this worker's node its new place in the pool (scheduler/membership.ts): tasks from now on see it. */
+/** A batch told this worker's node its new place in the pool (dispatch/membership.ts): tasks from now on see it. */
 export function setMembers(rank: number, totalNodes: number, peers: readonly string[]): void {
   const worker = state.worker
   if (worker === undefined) return
@@ -75,7 +75,7 @@ export function sendPartialsTo(send: (seq: number, data: unknown) => void): void
 }
 
 /**
- * Sends results of the running call ahead of its answer (worker/map-partial.ts); false where
+ * Sends results of the running call ahead of its answer (map/worker/map-partial.ts); false where
  * nothing can carry them (outside a call, or not on a worker).
  */
 export function sendPartial(data: unknown): boolean {

@@ -1,7 +1,7 @@
 // How many calls go in one message: slow start per cost key, capped by cost and by a fair share
 // of the queue; a batch that was short only because the queue was short keeps the growth earned.
 import { describe, expect, it } from 'vitest'
-import { BatchSizer } from '../../src/scheduler/batch-sizer.js'
+import { BatchSizer } from '../../src/dispatch/batch-sizer.js'
 
 describe('BatchSizer', () => {
   it('sends an unmeasured key one call at a time, then at most doubles', () => {

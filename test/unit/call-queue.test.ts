@@ -1,11 +1,11 @@
-// The dispatcher's waiting calls (src/scheduler/call-queue.ts): a node takes its pinned calls
+// The dispatcher's waiting calls (src/dispatch/call-queue.ts): a node takes its pinned calls
 // before the shared queue, batches stop at a call that must go alone, a call with a deadline goes
 // only to an idle node, cancelled calls are skipped and never counted, and draining a node takes
 // only what is pinned to it.
 import { describe, expect, it } from 'vitest'
-import { Call } from '../../src/scheduler/call.js'
+import { Call } from '../../src/dispatch/call.js'
 import type { CallOptions } from '../../src/task/call-sink.js'
-import { CallQueue } from '../../src/scheduler/call-queue.js'
+import { CallQueue } from '../../src/dispatch/call-queue.js'
 
 let seq = 0
 const call = (options: CallOptions = {}): Call => new Call(++seq, { module: 'file:///t.mjs', name: 't' }, 1, [], options, () => {}, () => {})

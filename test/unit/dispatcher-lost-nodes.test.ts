@@ -4,7 +4,7 @@
 // back takes its pinned calls again.
 import { describe, expect, it } from 'vitest'
 import { NodeFailure, type Backend, type BackendNode, type NodeState } from '../../src/backends/backend.js'
-import { Dispatcher } from '../../src/scheduler/dispatcher.js'
+import { Dispatcher } from '../../src/dispatch/dispatcher.js'
 import { CALL_FIELDS, REQUEST_HEADER, type BatchRequest, type BatchResponse } from '../../src/protocol/messages.js'
 import type { CallOptions } from '../../src/task/call-sink.js'
 

@@ -5,7 +5,7 @@
 // takes back everything that has not started.
 import { describe, expect, it } from 'vitest'
 import { NodeFailure, type Backend, type BackendNode, type BatchControl } from '../../src/backends/backend.js'
-import { Dispatcher } from '../../src/scheduler/dispatcher.js'
+import { Dispatcher } from '../../src/dispatch/dispatcher.js'
 import { CALL_FIELDS, REQUEST_HEADER, type BatchRequest, type BatchResponse } from '../../src/protocol/messages.js'
 
 interface Held {

@@ -13,15 +13,14 @@ const SRC = fileURLToPath(new URL('../../src/', import.meta.url))
  * import its own files and those of lower ranks; layers of one rank know nothing of each other.
  */
 const RANKS: ReadonlyArray<Readonly<Record<string, readonly string[]>>> = [
-  { base: ['errors.ts', 'options.ts', 'printable.ts', 'thenable.ts'] },
+  { base: ['errors.ts', 'options.ts', 'printable.ts', 'thenable.ts', 'deque.ts'] },
   { protocol: ['protocol/'] },
   { task: ['task/'], graph: ['graph/'], runlog: ['runlog/'] },
   // observe/otel.ts: spans that calls, maps and pipelines start; it reads only task/ (CallOptions, CallSink).
   { otel: ['observe/otel.ts'] },
   { worker: ['worker/'] },
-  // worker/map-*.ts are the map's tasks on the worker side: the map's, wherever they sit.
-  { map: ['map/', 'worker/map-'], backends: ['backends/'] },
-  { scheduler: ['scheduler/'] },
+  { map: ['map/'], backends: ['backends/'] },
+  { dispatch: ['dispatch/'] },
   { compute: ['compute/'] },
   { pipeline: ['pipeline/'] },
   { progress: ['progress/'], observe: ['observe/'] },

@@ -1,6 +1,6 @@
 import { describe, it, expect } from 'vitest'
 import { StepGraph, type StepOptions } from '../../src/graph/step-graph.js'
-import { ListScheduler, type SchedulingPolicy } from '../../src/scheduler/list-scheduler.js'
+import { ListScheduler, type SchedulingPolicy } from '../../src/graph/list-scheduler.js'
 import { InvalidOptionError } from '../../src/errors.js'
 import { caught } from '../helpers/testing.js'
 

@@ -2,13 +2,13 @@
 // (columns by dependency depth, branches inside their parallel step's frame), escaping, ticks.
 import { describe, expect, it } from 'vitest'
 import { renderReport, type PipelineShape, type Recording, type RunRecord, type StepRecord } from '../../src/index.js'
-import { Call } from '../../src/scheduler/call.js'
+import { Call } from '../../src/dispatch/call.js'
 import { CallLog } from '../../src/observe/recording.js'
 import { depths, graphSvg } from '../../src/observe/report-graph.js'
 import { ticks } from '../../src/observe/report-gantt.js'
 
 const task = { module: 'file:///app/tasks.js', name: 'fit' }
-const chunkTask = { module: 'file:///spindle/dist/worker/map-chunk.js', name: 'mapChunk' }
+const chunkTask = { module: 'file:///spindle/dist/map/worker/map-chunk.js', name: 'mapChunk' }
 const call = (seq: number, options: object = {}, args: unknown[] = [], ref = task) => new Call(seq, ref, 1, args, options, () => {}, () => {})
 
 describe('CallLog', () => {

@@ -4,8 +4,8 @@
 import { describe, expect, it } from 'vitest'
 import { NodeFailure, type Backend, type BackendNode } from '../../src/backends/backend.js'
 import { CALL_FIELDS, REQUEST_HEADER, type BatchRequest, type BatchResponse } from '../../src/protocol/messages.js'
-import { Dispatcher } from '../../src/scheduler/dispatcher.js'
-import { SampleWindow } from '../../src/scheduler/sample-window.js'
+import { Dispatcher } from '../../src/dispatch/dispatcher.js'
+import { SampleWindow } from '../../src/dispatch/sample-window.js'
 import type { CallOptions } from '../../src/task/call-sink.js'
 import { prng } from '../helpers/testing.js'
 

@@ -1,5 +1,5 @@
 import { describe, it, expect } from 'vitest'
-import { BinaryHeap, ReadyQueue, compareReady, type ReadyKeys } from '../../src/scheduler/ready-queue.js'
+import { BinaryHeap, ReadyQueue, compareReady, type ReadyKeys } from '../../src/graph/ready-queue.js'
 import { prng } from '../helpers/testing.js'
 
 

@@ -2,7 +2,7 @@
 // spare output (its pages faulted in by an idle worker) goes to the next map of its size, once.
 import { describe, expect, it } from 'vitest'
 import { prepareSpare, prepareSpareLater, shareNumbers, shareTypedArray } from '../../src/map/shared-memory.js'
-import { touchPages } from '../../src/worker/map-chunk.js'
+import { touchPages } from '../../src/map/worker/map-chunk.js'
 
 const MB = 1024 * 1024
 

@@ -54,7 +54,7 @@ export function startAgentHost(config: AgentConfig, send: (message: FromAgent) =
   /** Every task definition seen, and which ones each thread's current worker has had. */
   const definitions = new Map<number, TaskDefinition>()
   const sent = threads.map((t) => ({ generation: t.generation, ids: new Set<number>(), toldMembers: true }))
-  /** The node's latest place in the pool (scheduler/membership.ts), once the caller has sent one: each thread is told once. */
+  /** The node's latest place in the pool (dispatch/membership.ts), once the caller has sent one: each thread is told once. */
   let members: MembersUpdate | undefined
   /** Batches on the threads, by id. */
   const jobs = new Map<number, Job>()

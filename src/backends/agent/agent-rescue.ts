@@ -15,7 +15,7 @@ const CHUNK_NAME = 'mapChunk'
 /** Where the chunk sits among the arguments of mapChunk(spec, chunk, start, context, stopOnError). */
 const CHUNK_ARG = 1
 
-/** A chunk's items, as much of them as the agent reads (worker/map-chunk-types.ts). */
+/** A chunk's items, as much of them as the agent reads (map/worker/map-chunk-types.ts). */
 interface Chunk {
   readonly kind: 'array' | 'shared'
   rescue?: SharedArrayBuffer | true

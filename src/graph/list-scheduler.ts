@@ -13,9 +13,9 @@
  */
 import { SpindleError } from '../errors.js'
 import { checkKnownKeys, checkOneOf } from '../options.js'
-import type { CompiledGraph, StepGraph, WeightFn } from '../graph/step-graph.js'
-import { unknownStep } from '../graph/validate.js'
-import { Deque } from './deque.js'
+import type { CompiledGraph, StepGraph, WeightFn } from './step-graph.js'
+import { unknownStep } from './validate.js'
+import { Deque } from '../deque.js'
 import { ReadyQueue, type ReadyKeys } from './ready-queue.js'
 
 export type SchedulingPolicy = 'bottom-level' | 'fifo'

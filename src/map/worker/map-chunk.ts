@@ -5,14 +5,14 @@
  * item fails; off the caller's process, a long chunk sends its finished items' results ahead
  * (map-partial.ts), so that a lost agent's chunk runs again only from where they end (`from`).
  */
-import { encodeThrown, type EncodedThrown } from '../protocol/error-codec.js'
-import { findNotCloneable } from '../protocol/cloneable.js'
-import { NotCloneableError } from '../errors.js'
-import { isThenable } from '../thenable.js'
-import { loadedFn, resolveFn, type FnSpec, type ItemFn } from '../map/fn-spec.js'
-import { alreadyChecked, prepareBeforeBegin } from './runtime.js'
-import { loadedTask, loadTask } from './task-loader.js'
-import { beginRescue, endRescue } from './chunk-exits.js'
+import { encodeThrown, type EncodedThrown } from '../../protocol/error-codec.js'
+import { findNotCloneable } from '../../protocol/cloneable.js'
+import { NotCloneableError } from '../../errors.js'
+import { isThenable } from '../../thenable.js'
+import { loadedFn, resolveFn, type FnSpec, type ItemFn } from '../fn-spec.js'
+import { alreadyChecked, prepareBeforeBegin } from '../../worker/runtime.js'
+import { loadedTask, loadTask } from '../../worker/task-loader.js'
+import { beginRescue, endRescue } from '../../worker/chunk-exits.js'
 import { PartialSender } from './map-partial.js'
 import type { ChunkItems, ChunkResult } from './map-chunk-types.js'
 

@@ -12,8 +12,8 @@
  * interval: tiny items pay one clock read per thousands of them, and a chunk shorter than the
  * interval sends nothing at all.
  */
-import type { EncodedThrown } from '../protocol/error-codec.js'
-import { sendPartial } from './context.js'
+import type { EncodedThrown } from '../../protocol/error-codec.js'
+import { sendPartial } from '../../worker/context.js'
 import type { ChunkResult } from './map-chunk-types.js'
 
 const FLUSH_MS = 25

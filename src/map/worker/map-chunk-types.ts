@@ -1,5 +1,5 @@
 /** The shapes a map chunk travels in, to the worker and back: shared by the chunk task and what sends its results ahead. */
-import type { EncodedThrown } from '../protocol/error-codec.js'
+import type { EncodedThrown } from '../../protocol/error-codec.js'
 
 /**
  * Items as an array, or a range of a typed array in shared memory (results go to `output`);

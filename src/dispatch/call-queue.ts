@@ -4,7 +4,7 @@
  * takes first. A cancelled call leaves the count at once and its entry when the queue reaches it.
  */
 import type { Call } from './call.js'
-import { Deque } from './deque.js'
+import { Deque } from '../deque.js'
 
 export class CallQueue {
   private readonly shared = new Deque<Call>()

@@ -9,9 +9,9 @@
  * delivered; an async function's promises are waited for before their claims are done. The
  * caller (map/typed-blocks.ts) and the workers read the state alike.
  */
-import { encodeThrown, type EncodedThrown } from '../protocol/error-codec.js'
-import type { TypedArray } from '../map/outcome.js'
-import { isThenable } from '../thenable.js'
+import { encodeThrown, type EncodedThrown } from '../../protocol/error-codec.js'
+import type { TypedArray } from '../outcome.js'
+import { isThenable } from '../../thenable.js'
 import { checkedResult } from './map-chunk.js'
 import { exitIn, keepsAside, TRACK, type ExitInItem } from './block-exits.js'
 

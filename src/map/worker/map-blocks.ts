@@ -10,10 +10,10 @@
  * (block-exits.ts).
  */
 import { isMainThread } from 'node:worker_threads'
-import { encodeThrown } from '../protocol/error-codec.js'
-import { resolveFn, type FnSpec, type ItemFn } from '../map/fn-spec.js'
-import { isThenable } from '../thenable.js'
-import { alreadyChecked } from './runtime.js'
+import { encodeThrown } from '../../protocol/error-codec.js'
+import { resolveFn, type FnSpec, type ItemFn } from '../fn-spec.js'
+import { isThenable } from '../../thenable.js'
+import { alreadyChecked } from '../../worker/runtime.js'
 import { refusedResults } from './map-chunk.js'
 import { keepsAside, stopWatching, watchExits, ASIDE, CLAIM, RUNNING } from './block-exits.js'
 import {
