@@ -33,6 +33,9 @@ import { NodeWatch, type ComputeEvents } from './node-events.js'
 import { poolStats, type PoolStats } from './stats.js'
 import type { MapInput } from '../map/source.js'
 import type { TypedArray } from '../map/outcome.js'
+import { ActorRegistry } from '../actors/actor.js'
+import type { Actor, ActorOptions } from '../actors/types.js'
+import type { RemoteClass } from '../task/remote.js'
 
 export type { ComputeOptions, RunOptions, StreamOptions }
 
@@ -56,6 +59,7 @@ export class Compute extends EventEmitter<ComputeEvents> implements AsyncDisposa
   private readonly dispatcher: Dispatcher
   private closing: Promise<void> | undefined
   private readonly nodeWatch: NodeWatch
+  private readonly actorRegistry: ActorRegistry
 
   private constructor(
     backend: Backend,
@@ -71,6 +75,7 @@ export class Compute extends EventEmitter<ComputeEvents> implements AsyncDisposa
     this.dispatcher = new Dispatcher(backend, { interruptionRetries, output })
     runners.set(this, new DispatcherRunner(this.dispatcher))
     this.nodeWatch = new NodeWatch(backend, this)
+    this.actorRegistry = new ActorRegistry(() => this[callSink], backend.kind !== 'inline')
   }
 
   /** Starts a pool. With no options: one worker thread per core (`os.availableParallelism()`). */
@@ -165,6 +170,26 @@ export class Compute extends EventEmitter<ComputeEvents> implements AsyncDisposa
     return (await Promise.all(runs)) as T[]
   }
 
+  /**
+   * Creates `new Class(...args)` on one node and gives a typed handle to it: each method returns
+   * a promise of its result, and calls run there in call order (`concurrency` for more at once).
+   * Options go after the constructor's arguments: `compute.actor(t.Model, cfg, { node: 2 })`.
+   */
+  actor<C extends abstract new (...args: never[]) => object>(
+    cls: RemoteClass<C>,
+    ...args: ConstructorParameters<C> | [...ConstructorParameters<C>, ActorOptions]
+  ): Promise<Actor<InstanceType<C>>> {
+    return this.actorRegistry.actor(cls, args) as Promise<Actor<InstanceType<C>>>
+  }
+
+  /** One actor per node, in node order (as `broadcast` runs a call): `compute.actors(t.Cache)`. */
+  actors<C extends abstract new (...args: never[]) => object>(
+    cls: RemoteClass<C>,
+    ...args: ConstructorParameters<C> | [...ConstructorParameters<C>, Omit<ActorOptions, 'node'>]
+  ): Promise<Array<Actor<InstanceType<C>>>> {
+    return this.actorRegistry.actors(cls, args) as Promise<Array<Actor<InstanceType<C>>>>
+  }
+
   /** Counts, per-node utilization and recent run and wait times, now (a snapshot; see `PoolStats`). Works on a closed pool. */
   stats(): PoolStats {
     return poolStats(this.dispatcher, this.nodeWatch, this.threadsPerNode, this.closing !== undefined)
@@ -184,12 +209,13 @@ export class Compute extends EventEmitter<ComputeEvents> implements AsyncDisposa
   }
 
   /**
-   * Stops the pool: queued calls reject with ERR_SPINDLE_CLOSED, running ones get
-   * `closeTimeout` ms to finish, then every worker is stopped. Safe to call twice.
+   * Stops the pool: its actors are disposed of (their calls not yet sent reject), queued calls
+   * reject with ERR_SPINDLE_CLOSED, running ones get `closeTimeout` ms to finish, then every
+   * worker is stopped. Safe to call twice.
    */
   close(): Promise<void> {
     if (this.closing === undefined) this.nodeWatch.close()
-    this.closing ??= this.dispatcher.close(this.closeTimeout)
+    this.closing ??= this.actorRegistry.close(this.closeTimeout).then(() => this.dispatcher.close(this.closeTimeout))
     return this.closing
   }
 

@@ -12,6 +12,7 @@ import { ThreadNode } from '../thread/thread-node.js'
 import { decodeThrown, encodeThrown } from '../../protocol/error-codec.js'
 import { CALL_FIELDS, REQUEST_HEADER, type BatchRequest, type NestedReply, type TaskDefinition } from '../../protocol/messages.js'
 import type { AgentConfig, FailureData, FromAgent, ToAgent } from './messages.js'
+import { isPinnedActorTask } from '../../worker/actor-wire.js'
 
 /**
  * Where task modules live, when that is not where the caller said: on an SSH host, a module is
@@ -33,6 +34,8 @@ export function startAgentHost(config: AgentConfig, send: (message: FromAgent) =
   const busy = threads.map(() => 0)
   /** Every task definition seen, and which ones each thread's current worker has had. */
   const definitions = new Map<number, TaskDefinition>()
+  /** Ids of the actor host's tasks that must run on the thread their actor lives on (worker/actor-wire.ts). */
+  const actorTasks = new Set<number>()
   const sent = threads.map((t) => ({ generation: t.generation, ids: new Set<number>() }))
   /** Batches on the threads, by id. */
   const jobs = new Map<number, Job>()
@@ -68,12 +71,17 @@ export function startAgentHost(config: AgentConfig, send: (message: FromAgent) =
    * behind another on a busier one, that batch is taken back and moved (`steal`), as the
    * dispatcher does between nodes.
    */
-  function run(batch: BatchRequest, index = leastBusy()): void {
-    for (const d of batch[0] ?? []) definitions.set(d[0], [d[0], modules.toAgent(d[1]), d[2]])
+  function run(batch: BatchRequest, moveTo?: number): void {
+    for (const d of batch[0] ?? []) {
+      definitions.set(d[0], [d[0], modules.toAgent(d[1]), d[2]])
+      if (isPinnedActorTask(d[1], d[2])) actorTasks.add(d[0])
+    }
+    const pinned = actorTasks.size === 0 ? undefined : actorThread(batch)
+    const index = moveTo ?? pinned ?? leastBusy()
     const thread = threads[index]!
     busy[index]!++
     const id = batch[1]
-    const job: Job = { index, control: () => {}, movingTo: -1 }
+    const job: Job = { index, control: () => {}, movingTo: -1, pinned: pinned !== undefined }
     const settle = () => {
       busy[index]!--
       if (jobs.get(id) === job) jobs.delete(id)
@@ -102,11 +110,18 @@ export function startAgentHost(config: AgentConfig, send: (message: FromAgent) =
   function steal(index: number): void {
     if (busy[index] !== 0) return
     let newest: Job | undefined
-    for (const job of jobs.values()) if (busy[job.index]! > 1) newest = job
+    for (const job of jobs.values()) if (busy[job.index]! > 1 && !job.pinned) newest = job
     if (newest === undefined) return
     newest.movingTo = index
     newest.control('revoke') // answered at once: taken back (and run here), or it had started
     newest.movingTo = -1
+  }
+
+  /** The thread an actor's call must run on: the one its actor lives on (its second argument; actor calls travel alone). */
+  function actorThread(batch: BatchRequest): number | undefined {
+    if (!actorTasks.has(batch[REQUEST_HEADER + 1] as number)) return undefined
+    const worker = (batch[REQUEST_HEADER + 2] as unknown[])[1]
+    return typeof worker === 'number' && worker >= 0 && worker < threads.length ? worker : undefined
   }
 
   /** The batch with the definitions this thread's current worker has not had (the caller sent them to the node once). */
@@ -192,6 +207,8 @@ interface Job {
   control: BatchControl
   /** While it is being moved to an idle thread: that thread's index (else -1). */
   movingTo: number
+  /** An actor's call: it runs on its actor's thread, and is never moved. */
+  readonly pinned: boolean
 }
 
 function flatten(failure: NodeFailure): FailureData {

@@ -1,0 +1,389 @@
+/**
+ * The caller's side of one actor: the endpoint comlink's `wrap` posts to, and the mailbox that
+ * carries its messages to the node as pool calls of the actor host (worker/actor-host.ts),
+ * pinned to the actor's node and thread. Calls run in call order, `concurrency` pool calls at a
+ * time; the messages waiting behind a running call go together in the next one (batching), so
+ * 20,000 calls submitted at once cost a few dozen round trips. A pool call that fails because the
+ * actor's state is gone (its worker exited, its node was lost, a timeout stopped its worker)
+ * loses the actor: its pending and later calls fail with ActorLostError, or with `restart` a new
+ * instance is made for the calls not yet sent.
+ */
+import type { Endpoint } from 'comlink'
+import { ActorLostError, ClosedError, NotCloneableError, TimeoutError } from '../errors.js'
+import { decodeThrown } from '../protocol/error-codec.js'
+import { findNotCloneable } from '../protocol/cloneable.js'
+import type { CallOptions, CallSink } from '../task/call-sink.js'
+import type { TaskRef } from '../task/pending.js'
+import { CALL_ACTOR, CLOSE_ACTOR, CREATE_ACTOR, FAULT, isFault, type ActorPlace } from '../worker/actor-wire.js'
+import type { ActorEvent, MethodOptions } from './types.js'
+
+const HOST = new URL('../worker/actor-host.js', import.meta.url).href
+const CREATE: TaskRef = Object.freeze({ module: HOST, name: CREATE_ACTOR })
+const CALL: TaskRef = Object.freeze({ module: HOST, name: CALL_ACTOR })
+const CLOSE: TaskRef = Object.freeze({ module: HOST, name: CLOSE_ACTOR })
+
+/** Messages one pool call carries at most (their replies come back in one answer). */
+const MAX_BATCH = 1024
+
+/** Codes of the pool's errors that mean the actor's thread is gone, and its state with it. */
+const LOSSES = new Set(['ERR_SPINDLE_ACTOR_LOST', 'ERR_SPINDLE_WORKER_EXIT', 'ERR_SPINDLE_INTERRUPTED', 'ERR_SPINDLE_TIMEOUT'])
+
+/** comlink's wire format, as far as the mailbox reads it. */
+interface WireValue {
+  readonly type: string
+  readonly name?: string
+  readonly value: unknown
+}
+interface Message {
+  readonly id: string
+  readonly type: string
+  readonly path?: readonly string[]
+  readonly argumentList?: readonly WireValue[]
+  readonly value?: WireValue
+}
+interface Reply extends WireValue {
+  readonly id: string
+}
+
+/** What the mailbox hands replies to: the endpoint of the comlink proxy that asked. */
+interface Receiver {
+  receive(reply: Reply): void
+}
+
+interface Letter {
+  readonly message: Message
+  readonly options: MethodOptions | undefined
+  readonly to: Receiver
+  /** Answered (or cancelled while queued): skipped when the queue reaches it. */
+  done: boolean
+  unwatch: (() => void) | undefined
+}
+
+/** What an actor is made of, and how it behaves (checked options). */
+export interface ActorSetup {
+  readonly pool: CallSink
+  /** The class, as `remote()` names it. */
+  readonly task: TaskRef
+  readonly args: readonly unknown[]
+  /** `Counter#3`: the class and a number unique in this process. */
+  readonly label: string
+  readonly concurrency: number
+  readonly restart: number
+  readonly onEvent: ((event: ActorEvent) => void) | undefined
+  /** Whether a timeout stops the actor's worker (every backend but inline). */
+  readonly stopsOnTimeout: boolean
+}
+
+/** Constructs the class on `node` (or where the pool puts it); gives where it lives. */
+export async function place(setup: Pick<ActorSetup, 'pool' | 'task' | 'args' | 'concurrency'>, node: number | undefined): Promise<ActorPlace> {
+  const options: CallOptions = { node, solo: true, label: `new ${setup.task.name}` }
+  return (await setup.pool.submit(CREATE, [setup.task.module, setup.task.name, setup.args, setup.concurrency], options)) as ActorPlace
+}
+
+export class ActorLink {
+  private state: 'live' | 'restarting' | 'lost' | 'closed' = 'live'
+  private lostBy: ActorLostError | undefined
+  private readonly queue: Letter[] = []
+  private head = 0
+  private inFlight = 0
+  private pumpQueued = false
+  private restartsLeft: number
+  private closing: Promise<void> | undefined
+  private idle: (() => void) | undefined
+  /** Told once the actor has ended (closed or lost for good): the pool forgets it. */
+  onEnd: (() => void) | undefined
+
+  constructor(
+    private readonly setup: ActorSetup,
+    private where: ActorPlace,
+  ) {
+    this.restartsLeft = setup.restart
+  }
+
+  get label(): string {
+    return this.setup.label
+  }
+
+  /** An endpoint for `comlink.wrap`: its calls carry `options` (a `with()` proxy), or none. */
+  endpoint(options?: MethodOptions): Endpoint {
+    return new CallerEndpoint(this, options)
+  }
+
+  /** A message from a comlink proxy. */
+  post(message: Message, options: MethodOptions | undefined, to: Receiver): void {
+    // comlink releases an endpoint once all its proxies are collected; close() is what disposes.
+    if (message.type === 'RELEASE') return queueMicrotask(() => to.receive({ id: message.id, type: 'RAW', value: undefined }))
+    const refused = this.refusal(message, options)
+    if (refused !== undefined) return queueMicrotask(() => to.receive(thrown(message.id, refused)))
+    const letter: Letter = { message, options, to, done: false, unwatch: undefined }
+    const signal = options?.signal
+    if (signal !== undefined) {
+      const cancel = () => this.settle(letter, thrown(message.id, signal.reason))
+      signal.addEventListener('abort', cancel, { once: true })
+      letter.unwatch = () => signal.removeEventListener('abort', cancel)
+    }
+    this.queue.push(letter)
+    if (!this.pumpQueued) {
+      // A microtask later: calls made together (a loop, Promise.all) go in one pool call.
+      this.pumpQueued = true
+      queueMicrotask(() => {
+        this.pumpQueued = false
+        this.pump()
+      })
+    }
+  }
+
+  /** Waits for the calls made so far, then disposes of the actor on its node. */
+  close(): Promise<void> {
+    return (this.closing ??= this.dispose())
+  }
+
+  /** The pool is closing: calls not yet sent fail, running ones may end, then the actor is disposed of. */
+  shutdown(): Promise<void> {
+    const closed = new ClosedError(`The pool was closed before this call to actor ${this.label} was sent.`)
+    this.failQueued(closed)
+    return this.close()
+  }
+
+  private async dispose(): Promise<void> {
+    if (this.inFlight > 0 || this.waiting() || this.state === 'restarting') await new Promise<void>((resolve) => (this.idle = resolve))
+    if (this.state !== 'live') return
+    this.end('closed')
+    const { id, worker, node } = this.where
+    try {
+      await this.setup.pool.submit(CLOSE, [id, worker], { node, solo: true, label: `${this.label} close` })
+    } catch (error) {
+      // Its node is gone (or the pool closed under it): nothing is left to dispose of.
+      if (!LOSSES.has(codeOf(error)) && codeOf(error) !== 'ERR_SPINDLE_CLOSED') throw error
+    }
+  }
+
+  private refusal(message: Message, options: MethodOptions | undefined): Error | undefined {
+    if (this.state === 'lost') return this.lostBy
+    if (this.closing !== undefined || this.state === 'closed') {
+      return new ClosedError(`Actor ${this.label} was closed: it takes no more calls. Create another with compute.actor().`)
+    }
+    if (options?.signal?.aborted === true) return options.signal.reason as Error
+    return badArgument(`${this.label}.${(message.path ?? []).join('.')}${message.type === 'SET' ? '' : '()'}`, message)
+  }
+
+  private pump(): void {
+    while (this.state === 'live' && this.inFlight < this.setup.concurrency) {
+      const letters = this.take()
+      if (letters === undefined) break
+      this.send(letters)
+    }
+    this.checkIdle()
+  }
+
+  /** The next pool call's letters: one with options alone, else as many as wait (up to MAX_BATCH). */
+  private take(): Letter[] | undefined {
+    while (this.head < this.queue.length && this.queue[this.head]!.done) this.head++
+    if (this.head === this.queue.length) {
+      this.queue.length = this.head = 0
+      return undefined
+    }
+    const first = this.queue[this.head++]!
+    const letters = [first]
+    if (first.options !== undefined) return letters
+    while (letters.length < MAX_BATCH && this.head < this.queue.length) {
+      const next = this.queue[this.head]!
+      if (!next.done && next.options !== undefined) break
+      this.head++
+      if (!next.done) letters.push(next)
+    }
+    return letters
+  }
+
+  private send(letters: Letter[]): void {
+    this.inFlight++
+    const sentTo = this.where
+    const first = letters[0]!
+    first.unwatch?.() // from now on the pool watches its signal
+    const method = (first.message.path ?? []).join('.')
+    const options: CallOptions = {
+      node: sentTo.node,
+      solo: true,
+      label: letters.length === 1 ? `${this.label}.${method}` : `${this.label} ×${letters.length}`,
+      timeout: first.options?.timeout,
+      signal: first.options?.signal,
+    }
+    const messages = letters.map((letter) => letter.message)
+    this.setup.pool.submit(CALL, [sentTo.id, sentTo.worker, messages], options).then(
+      (replies) => {
+        this.inFlight--
+        const answers = replies as Reply[]
+        for (let i = 0; i < letters.length; i++) this.settle(letters[i]!, decoded(answers[i]!))
+        this.pump()
+      },
+      (error: unknown) => {
+        this.inFlight--
+        this.failed(letters, error, sentTo, method)
+        this.pump()
+      },
+    )
+  }
+
+  /** A pool call failed: for its own reason (a cancellation), or because the actor's state is gone. */
+  private failed(letters: Letter[], error: unknown, sentTo: ActorPlace, method: string): void {
+    const code = codeOf(error)
+    const timeout = (error as { timeout?: number }).timeout ?? 0
+    if (code === 'ERR_SPINDLE_TIMEOUT' && !this.setup.stopsOnTimeout) {
+      const note = new TimeoutError(
+        `Method ${this.label}.${method}() ran past its timeout of ${timeout} ms. The inline backend cannot stop it: it runs on, and the actor is kept.`,
+        timeout,
+      )
+      return this.settleAll(letters, note)
+    }
+    if (!LOSSES.has(code)) return this.settleAll(letters, error)
+    let cause = error
+    if (code === 'ERR_SPINDLE_TIMEOUT') {
+      cause = new TimeoutError(
+        `Method ${this.label}.${method}() ran past its timeout of ${timeout} ms on node ${sentTo.node} and was stopped with its worker, ` +
+          'the only way to stop a running method: the actor is lost, and its later calls fail with ActorLostError.',
+        timeout,
+      )
+    }
+    const lost = new ActorLostError(
+      `Actor ${this.label} on node ${sentTo.node} was lost: ${(cause as Error).message} ` +
+        'Its state is gone, and its calls are not run again. Create it again, or pass `restart` to compute.actor().',
+      this.label,
+      sentTo.node,
+      { cause },
+    )
+    this.settleAll(letters, code === 'ERR_SPINDLE_TIMEOUT' ? cause : lost)
+    if (sentTo === this.where && this.state === 'live') this.lose(lost)
+  }
+
+  private lose(lost: ActorLostError): void {
+    if (this.restartsLeft === 0 || this.closing !== undefined) {
+      this.lostBy = lost
+      this.end('lost')
+      this.failQueued(lost)
+      return
+    }
+    this.restartsLeft--
+    this.state = 'restarting'
+    place(this.setup, lost.node).then(
+      (where) => {
+        this.where = where
+        this.state = 'live'
+        const event: ActorEvent = { type: 'restarted', actor: this.label, node: where.node, cause: lost, restartsLeft: this.restartsLeft }
+        try {
+          this.setup.onEvent?.(event)
+        } catch (error) {
+          process.emitWarning(`An actor's onEvent listener threw: ${String(error)}. The actor goes on.`, { code: 'SPINDLE_LISTENER_ERROR' })
+        }
+        this.pump()
+      },
+      (error: unknown) => {
+        this.state = 'live' // so that lose() ends it
+        this.restartsLeft = 0
+        const message = `Actor ${this.label} was lost (${lost.message}) and could not be created again: ${(error as Error)?.message ?? String(error)}`
+        this.lose(new ActorLostError(message, this.label, lost.node, { cause: error }))
+      },
+    )
+  }
+
+  private end(state: 'lost' | 'closed'): void {
+    this.state = state
+    this.onEnd?.()
+    this.checkIdle()
+  }
+
+  private failQueued(error: unknown): void {
+    for (let i = this.head; i < this.queue.length; i++) this.settle(this.queue[i]!, thrown(this.queue[i]!.message.id, error))
+    this.queue.length = this.head = 0
+    this.checkIdle()
+  }
+
+  private settleAll(letters: Letter[], error: unknown): void {
+    for (const letter of letters) this.settle(letter, thrown(letter.message.id, error))
+  }
+
+  private settle(letter: Letter, reply: Reply): void {
+    if (letter.done) return
+    letter.done = true
+    letter.unwatch?.()
+    letter.to.receive(reply)
+  }
+
+  private waiting(): boolean {
+    for (let i = this.head; i < this.queue.length; i++) if (!this.queue[i]!.done) return true
+    return false
+  }
+
+  private checkIdle(): void {
+    if (this.idle === undefined || this.state === 'restarting') return
+    if (this.state === 'live' && (this.inFlight > 0 || this.waiting())) return
+    const idle = this.idle
+    this.idle = undefined
+    idle()
+  }
+}
+
+/** The endpoint one comlink proxy posts to; its replies come back through the mailbox. */
+class CallerEndpoint implements Endpoint, Receiver {
+  private listener: ((event: { data: Reply }) => void) | undefined
+
+  constructor(
+    private readonly link: ActorLink,
+    private readonly options: MethodOptions | undefined,
+  ) {}
+
+  postMessage(message: Message): void {
+    this.link.post(message, this.options, this)
+  }
+
+  addEventListener(_type: string, listener: unknown): void {
+    this.listener = listener as typeof this.listener
+  }
+
+  removeEventListener(): void {
+    this.listener = undefined
+  }
+
+  receive(reply: Reply): void {
+    this.listener?.({ data: reply })
+  }
+}
+
+/** comlink's reply for a thrown value: the proxy's promise rejects with `error` as it is. */
+function thrown(id: string, error: unknown): Reply {
+  return { id, type: 'HANDLER', name: 'throw', value: { isError: false, value: error } }
+}
+
+/** A method's Fault (actor-wire.ts) decoded into the error it threw. */
+function decoded(reply: Reply): Reply {
+  if (reply.type !== 'HANDLER' || reply.name !== 'throw') return reply
+  const carried = reply.value as { isError: boolean; value: unknown }
+  return !carried.isError && isFault(carried.value) ? thrown(reply.id, decodeThrown(carried.value[FAULT])) : reply
+}
+
+/** Arguments (or a set value) that cannot travel to the node, named by their path. */
+function badArgument(what: string, message: Message): NotCloneableError | undefined {
+  const values = message.type === 'SET' && message.value !== undefined ? [message.value] : (message.argumentList ?? [])
+  for (let i = 0; i < values.length; i++) {
+    const wire = values[i]!
+    const path = message.type === 'SET' ? 'value' : `arguments[${i}]`
+    if (wire.type !== 'RAW') {
+      return new NotCloneableError(
+        `${what}: ${path} is a comlink ${wire.name ?? 'special'} value, which an actor's calls cannot carry (they travel as pool calls, to other processes and hosts too). Pass plain data.`,
+        path,
+      )
+    }
+    const bad = findNotCloneable(wire.value, path)
+    if (bad !== undefined) {
+      return new NotCloneableError(
+        `${what} cannot be sent to its actor: ${bad.path} is ${bad.what}. Pass plain data (objects, arrays, numbers, strings, typed arrays, Map, Set, Date).`,
+        bad.path,
+      )
+    }
+  }
+  return undefined
+}
+
+function codeOf(error: unknown): string {
+  const code = (error as { code?: unknown } | null)?.code
+  return typeof code === 'string' ? code : ''
+}

@@ -1,0 +1,173 @@
+/**
+ * The node side of actors: a built-in task module whose calls, pinned to a node (and on a
+ * process or SSH node to a thread), construct a user's class and keep the instance in this
+ * thread's table, run comlink messages against it, and dispose of it. comlink's `expose` does
+ * the RPC (paths, get/set/apply); the endpoint it is given is local: each message arrives in a
+ * pool call and its reply is the call's result, so calls get the pool's timeouts, cancellation,
+ * crash blame and lost-node handling for free.
+ */
+import { expose, type Endpoint } from 'comlink'
+import { NotCloneableError, SpindleError } from '../errors.js'
+import { encodeThrown } from '../protocol/error-codec.js'
+import { findNotCloneable } from '../protocol/cloneable.js'
+import { isThenable } from '../thenable.js'
+import { currentContext } from './context.js'
+import { loadTask } from './task-loader.js'
+import { alreadyChecked } from './runtime.js'
+import { FAULT, type ActorPlace, type Fault } from './actor-wire.js'
+
+/** comlink's messages and replies, as far as the host reads them. */
+interface Message {
+  readonly id: string
+  readonly type: string
+  readonly path?: readonly string[]
+}
+interface Reply {
+  id: string
+  type: string
+  name?: string
+  value: unknown
+}
+
+interface Hosted {
+  readonly instance: object
+  readonly label: string
+  /** Hands one message to comlink and settles with its reply. */
+  readonly deliver: (message: Message) => Promise<Reply>
+  /** How many of its messages may run at once, how many do, and those waiting for a turn (in arrival order). */
+  readonly concurrency: number
+  running: number
+  readonly turns: Array<() => void>
+}
+
+/** This thread's actors, by id. Ids are this thread's own: the caller learns one at creation. */
+const actors = new Map<number, Hosted>()
+let nextId = 1
+
+/** `new Class(...args)` from the module, kept here; gives where it lives. */
+export async function createActor(module: string, name: string, args: unknown[], concurrency = 1): Promise<ActorPlace> {
+  const Class = (await loadTask(module, name)) as unknown as new (...args: unknown[]) => object
+  let instance: object
+  try {
+    instance = new Class(...args)
+  } catch (error) {
+    if (error instanceof TypeError && /not a constructor/.test(error.message)) {
+      throw new SpindleError('ERR_SPINDLE_INVALID_ARGUMENT', `compute.actor() needs a class: export "${name}" of ${module} is a function that cannot be called with \`new\`.`)
+    }
+    throw error
+  }
+  const id = nextId++
+  actors.set(id, { ...host(instance, name), concurrency, running: 0, turns: [] })
+  const info = currentContext()
+  return { id, node: info?.node ?? 0, worker: info?.worker ?? 0 }
+}
+
+/**
+ * Runs comlink messages against actor `id` and gives their replies in order. They start in the
+ * order they arrive (the caller's mailbox sends them in call order), at most `concurrency` of the
+ * actor's messages at a time, whichever pool call brought them.
+ */
+export async function callActor(id: number, _worker: number, messages: readonly Message[]): Promise<Reply[]> {
+  const actor = hosted(id)
+  const replies = await Promise.all(messages.map((message) => inTurn(actor, message)))
+  return alreadyChecked(replies)
+}
+
+async function inTurn(actor: Hosted, message: Message): Promise<Reply> {
+  if (actor.running < actor.concurrency && actor.turns.length === 0) actor.running++
+  else await new Promise<void>((resolve) => actor.turns.push(resolve)) // handed the slot of a message that ended
+  try {
+    return checked(actor.label, message, await actor.deliver(message))
+  } finally {
+    const next = actor.turns.shift()
+    if (next !== undefined) next()
+    else actor.running--
+  }
+}
+
+/** Forgets actor `id` and awaits its `Symbol.asyncDispose` (or `Symbol.dispose`), if it has one. */
+export async function closeActor(id: number, _worker: number): Promise<void> {
+  const actor = actors.get(id)
+  if (actor === undefined) return // lost already: nothing is left to dispose
+  actors.delete(id)
+  const instance = actor.instance as { [Symbol.asyncDispose]?: () => unknown; [Symbol.dispose]?: () => unknown }
+  if (typeof instance[Symbol.asyncDispose] === 'function') await instance[Symbol.asyncDispose]!()
+  else if (typeof instance[Symbol.dispose] === 'function') instance[Symbol.dispose]!()
+}
+
+function hosted(id: number): Hosted {
+  const actor = actors.get(id)
+  if (actor !== undefined) return actor
+  const info = currentContext()
+  const where = info === undefined ? 'this worker' : `node ${info.node} (worker ${info.worker})`
+  throw new SpindleError(
+    'ERR_SPINDLE_ACTOR_LOST',
+    `Actor ${id} is not on ${where}: the worker it lived on was replaced since it was created, and its state went with it.`,
+  )
+}
+
+/** comlink's `expose` over an endpoint whose messages come from `deliver` and whose replies settle them. */
+function host(instance: object, label: string): Pick<Hosted, 'instance' | 'label' | 'deliver'> {
+  let listener: ((event: { data: Message }) => void) | undefined
+  const waiting = new Map<string, (reply: Reply) => void>()
+  const endpoint: Endpoint = {
+    postMessage(reply: Reply) {
+      const settle = waiting.get(reply.id)
+      waiting.delete(reply.id)
+      settle?.(reply)
+    },
+    addEventListener(_type, handler) {
+      listener = handler as unknown as typeof listener
+    },
+    removeEventListener() {
+      listener = undefined
+    },
+  }
+  expose(guarded(instance), endpoint)
+  const deliver = (message: Message) =>
+    new Promise<Reply>((resolve) => {
+      waiting.set(message.id, resolve)
+      listener!({ data: message })
+    })
+  return { instance, label, deliver }
+}
+
+/**
+ * The instance as comlink sees it: its methods run with the instance itself as `this` (private
+ * fields work), and what they throw becomes a Fault, carried losslessly (actor-wire.ts).
+ */
+function guarded(instance: object): object {
+  const proxy: object = new Proxy(instance, {
+    get(target, key) {
+      const value: unknown = Reflect.get(target, key, target)
+      if (typeof value !== 'function') return value
+      return function (this: unknown, ...args: unknown[]) {
+        try {
+          const result = (value as (...a: unknown[]) => unknown).apply(this === proxy ? target : this, args)
+          return isThenable(result) ? Promise.resolve(result).then(undefined, (e: unknown) => Promise.reject(fault(e))) : result
+        } catch (error) {
+          throw fault(error)
+        }
+      }
+    },
+  })
+  return proxy
+}
+
+function fault(thrown: unknown): Fault {
+  return { [FAULT]: encodeThrown(thrown) }
+}
+
+/** A reply whose value cannot be sent back becomes its method's error, naming the part at fault. */
+function checked(label: string, message: Message, reply: Reply): Reply {
+  if (reply.type !== 'RAW') return reply
+  const bad = findNotCloneable(reply.value, 'result')
+  if (bad === undefined) return reply
+  const what = message.type === 'GET' ? `Property ${label}.${(message.path ?? []).join('.')}` : `Method ${label}.${(message.path ?? []).join('.')}()`
+  const error = new NotCloneableError(
+    `${what} of an actor gave a value that cannot be sent back: ${bad.path} is ${bad.what}. ` +
+      'Return plain data (objects, arrays, numbers, strings, typed arrays, Map, Set, Date); keep the rest in the actor.',
+    bad.path,
+  )
+  return { id: reply.id, type: 'HANDLER', name: 'throw', value: { isError: false, value: fault(error) } }
+}
