@@ -230,7 +230,7 @@ export class ActorLink {
     const timeout = (error as { timeout?: number }).timeout ?? 0
     if (code === 'ERR_SPINDLE_TIMEOUT' && !this.setup.stopsOnTimeout) {
       const note = new TimeoutError(
-        `Method ${this.label}.${method}() ran past its timeout of ${timeout} ms. The inline backend cannot stop it: it runs on, and the actor is kept.`,
+        `Method ${this.label}.${method}() ran past its timeout of ${timeout} ms. The inline backend cannot stop it: it runs on (the actor's later calls wait for it), and the actor is kept.`,
         timeout,
       )
       return this.settleAll(letters, note)
