@@ -66,3 +66,21 @@ export type Actor<T> = ActorMethods<T> & {
   close(): Promise<void>
   [Symbol.asyncDispose](): Promise<void>
 }
+
+/**
+ * The arguments of `compute.actor()` after the class: the constructor's, then the options if
+ * any, after the required arguments or any of the optional ones.
+ */
+export type ActorArgs<C extends abstract new (...args: never[]) => object, O> =
+  | ConstructorParameters<C>
+  | ThenOptions<ConstructorParameters<C>, O>
+
+type ThenOptions<P extends readonly unknown[], O> = number extends P['length']
+  ? [...P, O] // a rest parameter
+  : P extends readonly []
+    ? [O]
+    : [] extends P
+      ? [O] | (P extends readonly [(infer H)?, ...infer R] ? [H, ...ThenOptions<R, O>] : never)
+      : P extends readonly [infer H, ...infer R]
+        ? [H, ...ThenOptions<R, O>]
+        : never

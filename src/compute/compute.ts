@@ -34,7 +34,7 @@ import { poolStats, type PoolStats } from './stats.js'
 import type { MapInput } from '../map/source.js'
 import type { TypedArray } from '../map/outcome.js'
 import { ActorRegistry } from '../actors/actor.js'
-import type { Actor, ActorOptions } from '../actors/types.js'
+import type { Actor, ActorArgs, ActorOptions } from '../actors/types.js'
 import type { RemoteClass } from '../task/remote.js'
 
 export type { ComputeOptions, RunOptions, StreamOptions }
@@ -177,7 +177,7 @@ export class Compute extends EventEmitter<ComputeEvents> implements AsyncDisposa
    */
   actor<C extends abstract new (...args: never[]) => object>(
     cls: RemoteClass<C>,
-    ...args: ConstructorParameters<C> | [...ConstructorParameters<C>, ActorOptions]
+    ...args: ActorArgs<C, ActorOptions>
   ): Promise<Actor<InstanceType<C>>> {
     return this.actorRegistry.actor(cls, args) as Promise<Actor<InstanceType<C>>>
   }
@@ -185,7 +185,7 @@ export class Compute extends EventEmitter<ComputeEvents> implements AsyncDisposa
   /** One actor per node, in node order (as `broadcast` runs a call): `compute.actors(t.Cache)`. */
   actors<C extends abstract new (...args: never[]) => object>(
     cls: RemoteClass<C>,
-    ...args: ConstructorParameters<C> | [...ConstructorParameters<C>, Omit<ActorOptions, 'node'>]
+    ...args: ActorArgs<C, Omit<ActorOptions, 'node'>>
   ): Promise<Array<Actor<InstanceType<C>>>> {
     return this.actorRegistry.actors(cls, args) as Promise<Array<Actor<InstanceType<C>>>>
   }

@@ -20,7 +20,8 @@ const RANKS: ReadonlyArray<Readonly<Record<string, readonly string[]>>> = [
   { otel: ['observe/otel.ts'] },
   { worker: ['worker/'] },
   // worker/map-*.ts are the map's tasks on the worker side: the map's, wherever they sit.
-  { map: ['map/', 'worker/map-'], backends: ['backends/'] },
+  // actors/ is the caller's side of actors; their node side (worker/actor-host.ts) is the worker's, which agents read (actor-wire.ts).
+  { map: ['map/', 'worker/map-'], backends: ['backends/'], actors: ['actors/'] },
   { scheduler: ['scheduler/'] },
   { compute: ['compute/'] },
   { pipeline: ['pipeline/'] },
