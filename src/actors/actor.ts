@@ -10,6 +10,7 @@ import { checkKnownKeys, checkInteger, checkSignal, checkDuration, shown } from 
 import { findNotCloneable } from '../protocol/cloneable.js'
 import type { CallSink } from '../task/call-sink.js'
 import { taskOf } from '../task/remote.js'
+import { ActorEndpoint } from './endpoint.js'
 import { ActorLink, place, type ActorSetup } from './link.js'
 import type { Actor, ActorOptions, MethodOptions } from './types.js'
 
@@ -117,25 +118,45 @@ function isOptions(value: unknown): value is object {
   return keys.length === 0 || keys.some((key) => OPTION_KEYS.includes(key))
 }
 
-/** The handle: comlink's proxy for the methods, and the handle's own names. */
+/**
+ * The handle. A member (`counter.add`) is a function that calls the method and a thenable that
+ * reads the property (`await counter.count`), made once per name; the mailbox takes the call
+ * without going through comlink's proxies on this side (a proxy, a random id and a finalizer
+ * registration per call were most of a call's cost here). Paths below a member, and
+ * `with(options)`, are comlink's own proxies over the same mailbox (endpoint.ts).
+ */
 function handle(link: ActorLink): Actor<object> {
-  const remote = wrap<Record<string, unknown>>(link.endpoint()) as unknown as Record<string | symbol, unknown>
+  const remote = wrap<Record<string, unknown>>(new ActorEndpoint(link, undefined)) as unknown as Record<string, Record<string | symbol, unknown>>
+  const members = new Map<string, unknown>()
+  const member = (key: string): unknown => {
+    const path = [key]
+    const call = (...args: unknown[]) => link.call('APPLY', path, args)
+    return new Proxy(call, {
+      get(target, inner) {
+        if (inner === 'then') return (ok: (v: unknown) => unknown, fail: (e: unknown) => unknown) => link.call('GET', path, []).then(ok, fail)
+        if (typeof inner === 'symbol') return Reflect.get(target, inner)
+        return remote[key]![inner]
+      },
+    })
+  }
   const close = () => link.close()
   const withOptions = (options: MethodOptions) => {
     checkKnownKeys(`${link.label}.with()`, options, METHOD_KEYS)
     if (options.timeout !== undefined) checkDuration('timeout', options.timeout)
     if (options.signal !== undefined) checkSignal('signal', options.signal)
-    return wrap(link.endpoint(options))
+    return wrap(new ActorEndpoint(link, options))
   }
   return new Proxy(Object.create(null) as object, {
     get(_target, key) {
       if (key === 'close' || key === Symbol.asyncDispose) return close
       if (key === 'with') return withOptions
       if (key === 'then' || typeof key === 'symbol') return undefined // not a thenable; no comlink internals
-      return remote[key]
+      let found = members.get(key)
+      if (found === undefined) members.set(key, (found = member(key)))
+      return found
     },
     set(_target, key) {
-      // comlink would send it without anyone waiting: a failure would be an unhandled rejection.
+      // A set would go without anyone waiting for it: its failure would be an unhandled rejection.
       throw new InvalidOptionError(`Cannot set ${String(key)} on actor ${link.label} from the caller: give the class a method that sets it, and await that.`)
     },
   }) as Actor<object>

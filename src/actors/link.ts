@@ -8,13 +8,12 @@
  * loses the actor: its pending and later calls fail with ActorLostError, or with `restart` a new
  * instance is made for the calls not yet sent.
  */
-import type { Endpoint } from 'comlink'
 import { ActorLostError, ClosedError, NotCloneableError, TimeoutError } from '../errors.js'
 import { decodeThrown } from '../protocol/error-codec.js'
 import { findNotCloneable } from '../protocol/cloneable.js'
 import type { CallOptions, CallSink } from '../task/call-sink.js'
 import type { TaskRef } from '../task/pending.js'
-import { CALL_ACTOR, CLOSE_ACTOR, CREATE_ACTOR, FAULT, isFault, type ActorPlace } from '../worker/actor-wire.js'
+import { CALL_ACTOR, CLOSE_ACTOR, CREATE_ACTOR, type ActorAnswer, type ActorPlace } from '../worker/actor-wire.js'
 import type { ActorEvent, MethodOptions } from './types.js'
 
 const HOST = new URL('../worker/actor-host.js', import.meta.url).href
@@ -28,30 +27,17 @@ const MAX_BATCH = 1024
 /** Codes of the pool's errors that mean the actor's thread is gone, and its state with it. */
 const LOSSES = new Set(['ERR_SPINDLE_ACTOR_LOST', 'ERR_SPINDLE_WORKER_EXIT', 'ERR_SPINDLE_INTERRUPTED', 'ERR_SPINDLE_TIMEOUT'])
 
-/** comlink's wire format, as far as the mailbox reads it. */
-interface WireValue {
-  readonly type: string
-  readonly name?: string
-  readonly value: unknown
-}
-interface Message {
-  readonly id: string
-  readonly type: string
-  readonly path?: readonly string[]
-  readonly argumentList?: readonly WireValue[]
-  readonly value?: WireValue
-}
-interface Reply extends WireValue {
-  readonly id: string
-}
+/** One call as it travels: comlink's message type (GET, SET, APPLY), its path, its argument values. */
+export type Wire = readonly [type: string, path: readonly string[], args: readonly unknown[]]
 
-/** What the mailbox hands replies to: the endpoint of the comlink proxy that asked. */
-interface Receiver {
-  receive(reply: Reply): void
+/** Who waits for a call's outcome: a promise of the handle, or a comlink proxy's endpoint (endpoint.ts). */
+export interface Receiver {
+  resolve(value: unknown): void
+  reject(error: unknown): void
 }
 
 interface Letter {
-  readonly message: Message
+  readonly wire: Wire
   readonly options: MethodOptions | undefined
   readonly to: Receiver
   /** Answered (or cancelled while queued): skipped when the queue reaches it. */
@@ -104,21 +90,19 @@ export class ActorLink {
     return this.setup.label
   }
 
-  /** An endpoint for `comlink.wrap`: its calls carry `options` (a `with()` proxy), or none. */
-  endpoint(options?: MethodOptions): Endpoint {
-    return new CallerEndpoint(this, options)
+  /** Calls `path` (APPLY), reads it (GET) or sets it (SET) on the instance: a promise of the outcome. */
+  call(type: string, path: readonly string[], args: readonly unknown[], options?: MethodOptions): Promise<unknown> {
+    return new Promise((resolve, reject) => this.enqueue([type, path, args], options, { resolve, reject }))
   }
 
-  /** A message from a comlink proxy. */
-  post(message: Message, options: MethodOptions | undefined, to: Receiver): void {
-    // comlink releases an endpoint once all its proxies are collected; close() is what disposes.
-    if (message.type === 'RELEASE') return queueMicrotask(() => to.receive({ id: message.id, type: 'RAW', value: undefined }))
-    const refused = this.refusal(message, options)
-    if (refused !== undefined) return queueMicrotask(() => to.receive(thrown(message.id, refused)))
-    const letter: Letter = { message, options, to, done: false, unwatch: undefined }
+  /** Queues a call; `to` hears how it ended. */
+  enqueue(wire: Wire, options: MethodOptions | undefined, to: Receiver): void {
+    const refused = this.refusal(wire, options)
+    if (refused !== undefined) return to.reject(refused)
+    const letter: Letter = { wire, options, to, done: false, unwatch: undefined }
     const signal = options?.signal
     if (signal !== undefined) {
-      const cancel = () => this.settle(letter, thrown(message.id, signal.reason))
+      const cancel = () => this.settle(letter, false, signal.reason)
       signal.addEventListener('abort', cancel, { once: true })
       letter.unwatch = () => signal.removeEventListener('abort', cancel)
     }
@@ -158,13 +142,13 @@ export class ActorLink {
     }
   }
 
-  private refusal(message: Message, options: MethodOptions | undefined): Error | undefined {
+  private refusal(wire: Wire, options: MethodOptions | undefined): Error | undefined {
     if (this.state === 'lost') return this.lostBy
     if (this.closing !== undefined || this.state === 'closed') {
       return new ClosedError(`Actor ${this.label} was closed: it takes no more calls. Create another with compute.actor().`)
     }
     if (options?.signal?.aborted === true) return options.signal.reason as Error
-    return badArgument(`${this.label}.${(message.path ?? []).join('.')}${message.type === 'SET' ? '' : '()'}`, message)
+    return badArgument(`${this.label}.${wire[1].join('.')}${wire[0] === 'APPLY' ? '()' : ''}`, wire)
   }
 
   private pump(): void {
@@ -200,7 +184,7 @@ export class ActorLink {
     const sentTo = this.where
     const first = letters[0]!
     first.unwatch?.() // from now on the pool watches its signal
-    const method = (first.message.path ?? []).join('.')
+    const method = first.wire[1].join('.')
     const options: CallOptions = {
       node: sentTo.node,
       solo: true,
@@ -208,12 +192,16 @@ export class ActorLink {
       timeout: first.options?.timeout,
       signal: first.options?.signal,
     }
-    const messages = letters.map((letter) => letter.message)
-    this.setup.pool.submit(CALL, [sentTo.id, sentTo.worker, messages], options).then(
-      (replies) => {
+    const wires = letters.map((letter) => letter.wire)
+    this.setup.pool.submit(CALL, [sentTo.id, sentTo.worker, wires], options).then(
+      (answer) => {
         this.inFlight--
-        const answers = replies as Reply[]
-        for (let i = 0; i < letters.length; i++) this.settle(letters[i]!, decoded(answers[i]!))
+        const [values, errors] = answer as ActorAnswer
+        let failed = 0
+        for (let i = 0; i < letters.length; i++) {
+          if (errors !== undefined && failed < errors.length && errors[failed]![0] === i) this.settle(letters[i]!, false, decodeThrown(errors[failed++]![1]))
+          else this.settle(letters[i]!, true, values[i])
+        }
         this.pump()
       },
       (error: unknown) => {
@@ -292,20 +280,21 @@ export class ActorLink {
   }
 
   private failQueued(error: unknown): void {
-    for (let i = this.head; i < this.queue.length; i++) this.settle(this.queue[i]!, thrown(this.queue[i]!.message.id, error))
+    for (let i = this.head; i < this.queue.length; i++) this.settle(this.queue[i]!, false, error)
     this.queue.length = this.head = 0
     this.checkIdle()
   }
 
   private settleAll(letters: Letter[], error: unknown): void {
-    for (const letter of letters) this.settle(letter, thrown(letter.message.id, error))
+    for (const letter of letters) this.settle(letter, false, error)
   }
 
-  private settle(letter: Letter, reply: Reply): void {
+  private settle(letter: Letter, ok: boolean, outcome: unknown): void {
     if (letter.done) return
     letter.done = true
     letter.unwatch?.()
-    letter.to.receive(reply)
+    if (ok) letter.to.resolve(outcome)
+    else letter.to.reject(outcome)
   }
 
   private waiting(): boolean {
@@ -322,57 +311,11 @@ export class ActorLink {
   }
 }
 
-/** The endpoint one comlink proxy posts to; its replies come back through the mailbox. */
-class CallerEndpoint implements Endpoint, Receiver {
-  private listener: ((event: { data: Reply }) => void) | undefined
-
-  constructor(
-    private readonly link: ActorLink,
-    private readonly options: MethodOptions | undefined,
-  ) {}
-
-  postMessage(message: Message): void {
-    this.link.post(message, this.options, this)
-  }
-
-  addEventListener(_type: string, listener: unknown): void {
-    this.listener = listener as typeof this.listener
-  }
-
-  removeEventListener(): void {
-    this.listener = undefined
-  }
-
-  receive(reply: Reply): void {
-    this.listener?.({ data: reply })
-  }
-}
-
-/** comlink's reply for a thrown value: the proxy's promise rejects with `error` as it is. */
-function thrown(id: string, error: unknown): Reply {
-  return { id, type: 'HANDLER', name: 'throw', value: { isError: false, value: error } }
-}
-
-/** A method's Fault (actor-wire.ts) decoded into the error it threw. */
-function decoded(reply: Reply): Reply {
-  if (reply.type !== 'HANDLER' || reply.name !== 'throw') return reply
-  const carried = reply.value as { isError: boolean; value: unknown }
-  return !carried.isError && isFault(carried.value) ? thrown(reply.id, decodeThrown(carried.value[FAULT])) : reply
-}
-
 /** Arguments (or a set value) that cannot travel to the node, named by their path. */
-function badArgument(what: string, message: Message): NotCloneableError | undefined {
-  const values = message.type === 'SET' && message.value !== undefined ? [message.value] : (message.argumentList ?? [])
+function badArgument(what: string, [type, , values]: Wire): NotCloneableError | undefined {
   for (let i = 0; i < values.length; i++) {
-    const wire = values[i]!
-    const path = message.type === 'SET' ? 'value' : `arguments[${i}]`
-    if (wire.type !== 'RAW') {
-      return new NotCloneableError(
-        `${what}: ${path} is a comlink ${wire.name ?? 'special'} value, which an actor's calls cannot carry (they travel as pool calls, to other processes and hosts too). Pass plain data.`,
-        path,
-      )
-    }
-    const bad = findNotCloneable(wire.value, path)
+    const path = type === 'SET' ? 'value' : `arguments[${i}]`
+    const bad = findNotCloneable(values[i], path)
     if (bad !== undefined) {
       return new NotCloneableError(
         `${what} cannot be sent to its actor: ${bad.path} is ${bad.what}. Pass plain data (objects, arrays, numbers, strings, typed arrays, Map, Set, Date).`,

@@ -14,13 +14,16 @@ import { isThenable } from '../thenable.js'
 import { currentContext } from './context.js'
 import { loadTask } from './task-loader.js'
 import { alreadyChecked } from './runtime.js'
-import { FAULT, type ActorPlace, type Fault } from './actor-wire.js'
+import type { EncodedThrown } from '../protocol/error-codec.js'
+import type { ActorAnswer, ActorPlace } from './actor-wire.js'
 
 /** comlink's messages and replies, as far as the host reads them. */
 interface Message {
   readonly id: string
   readonly type: string
-  readonly path?: readonly string[]
+  readonly path: readonly string[]
+  readonly argumentList?: ReadonlyArray<{ type: string; value: unknown }>
+  readonly value?: { type: string; value: unknown }
 }
 interface Reply {
   id: string
@@ -62,22 +65,41 @@ export async function createActor(module: string, name: string, args: unknown[],
   return { id, node: info?.node ?? 0, worker: info?.worker ?? 0 }
 }
 
+/** One call as the caller sends it: comlink's message type (GET, SET, APPLY), path, argument values. */
+type Wire = readonly [type: string, path: string[], args: unknown[]]
+
+/** Message ids for comlink, this thread's own (the caller never sees them). */
+let nextMessage = 1
+
 /**
- * Runs comlink messages against actor `id` and gives their replies in order. They start in the
- * order they arrive (the caller's mailbox sends them in call order), at most `concurrency` of the
- * actor's messages at a time, whichever pool call brought them.
+ * Runs calls against actor `id` through comlink and gives their outcomes in order. They start
+ * in the order they arrive (the caller's mailbox sends them in call order), at most
+ * `concurrency` of the actor's calls at a time, whichever pool call brought them.
  */
-export async function callActor(id: number, _worker: number, messages: readonly Message[]): Promise<Reply[]> {
+export async function callActor(id: number, _worker: number, wires: readonly Wire[]): Promise<ActorAnswer> {
   const actor = hosted(id)
-  const replies = await Promise.all(messages.map((message) => inTurn(actor, message)))
-  return alreadyChecked(replies)
+  const values = new Array<unknown>(wires.length)
+  let errors: Array<[number, EncodedThrown]> | undefined
+  await Promise.all(
+    wires.map(async (wire, i) => {
+      const reply = await inTurn(actor, wire)
+      const failure = failureOf(actor.label, wire, reply)
+      if (failure === undefined) values[i] = reply.value
+      else (errors ??= []).push([i, encodeThrown(failure)])
+    }),
+  )
+  errors?.sort((x, y) => x[0] - y[0])
+  return alreadyChecked([values, errors])
 }
 
-async function inTurn(actor: Hosted, message: Message): Promise<Reply> {
+async function inTurn(actor: Hosted, [type, path, args]: Wire): Promise<Reply> {
   if (actor.running < actor.concurrency && actor.turns.length === 0) actor.running++
-  else await new Promise<void>((resolve) => actor.turns.push(resolve)) // handed the slot of a message that ended
+  else await new Promise<void>((resolve) => actor.turns.push(resolve)) // handed the slot of a call that ended
+  const id = String(nextMessage++)
+  const message: Message =
+    type === 'SET' ? { id, type, path, value: { type: 'RAW', value: args[0] } } : { id, type, path, argumentList: args.map((value) => ({ type: 'RAW', value })) }
   try {
-    return checked(actor.label, message, await actor.deliver(message))
+    return await actor.deliver(message)
   } finally {
     const next = actor.turns.shift()
     if (next !== undefined) next()
@@ -134,7 +156,9 @@ function host(instance: object, label: string): Pick<Hosted, 'instance' | 'label
 
 /**
  * The instance as comlink sees it: its methods run with the instance itself as `this` (private
- * fields work), and what they throw becomes a Fault, carried losslessly (actor-wire.ts).
+ * fields work), and what they throw is kept as it is: comlink's own encoding of a thrown Error
+ * keeps only message, name and stack, so it is handed a Fault (a plain object it passes as it
+ * is) and the error inside is encoded losslessly, as any task's.
  */
 function guarded(instance: object): object {
   const proxy: object = new Proxy(instance, {
@@ -144,9 +168,9 @@ function guarded(instance: object): object {
       return function (this: unknown, ...args: unknown[]) {
         try {
           const result = (value as (...a: unknown[]) => unknown).apply(this === proxy ? target : this, args)
-          return isThenable(result) ? Promise.resolve(result).then(undefined, (e: unknown) => Promise.reject(fault(e))) : result
+          return isThenable(result) ? Promise.resolve(result).then(undefined, (e: unknown) => Promise.reject(new Fault(e))) : result
         } catch (error) {
-          throw fault(error)
+          throw new Fault(error)
         }
       }
     },
@@ -154,20 +178,28 @@ function guarded(instance: object): object {
   return proxy
 }
 
-function fault(thrown: unknown): Fault {
-  return { [FAULT]: encodeThrown(thrown) }
+/** What a method threw, wrapped so that comlink passes it on untouched. */
+class Fault {
+  constructor(readonly thrown: unknown) {}
 }
 
-/** A reply whose value cannot be sent back becomes its method's error, naming the part at fault. */
-function checked(label: string, message: Message, reply: Reply): Reply {
-  if (reply.type !== 'RAW') return reply
+/** Why a call failed, from comlink's reply (undefined when it did not); a value that cannot be sent back is a failure too. */
+function failureOf(label: string, [type, path]: Wire, reply: Reply): unknown {
+  const what = type === 'APPLY' ? `Method ${label}.${path.join('.')}()` : `Property ${label}.${path.join('.')}`
+  if (reply.type === 'HANDLER' && reply.name === 'throw') {
+    const carried = reply.value as { isError: boolean; value: unknown }
+    if (carried.value instanceof Fault) return carried.value.thrown
+    const value = carried.value as { message?: string }
+    return carried.isError ? Object.assign(new Error(value.message), value) : carried.value // thrown outside a method (a getter of a nested path)
+  }
+  if (reply.type !== 'RAW') {
+    return new NotCloneableError(`${what} of an actor gave a comlink ${reply.name ?? ''} value, which cannot travel to the caller. Return plain data.`, 'result')
+  }
   const bad = findNotCloneable(reply.value, 'result')
-  if (bad === undefined) return reply
-  const what = message.type === 'GET' ? `Property ${label}.${(message.path ?? []).join('.')}` : `Method ${label}.${(message.path ?? []).join('.')}()`
-  const error = new NotCloneableError(
+  if (bad === undefined) return undefined
+  return new NotCloneableError(
     `${what} of an actor gave a value that cannot be sent back: ${bad.path} is ${bad.what}. ` +
       'Return plain data (objects, arrays, numbers, strings, typed arrays, Map, Set, Date); keep the rest in the actor.',
     bad.path,
   )
-  return { id: reply.id, type: 'HANDLER', name: 'throw', value: { isError: false, value: fault(error) } }
 }

@@ -1,8 +1,8 @@
 /**
  * What the two sides of an actor agree on: the names of the actor host's tasks (the caller
  * names them by URL; a process or SSH agent recognises them to route a call to the thread its
- * actor lives on) and the shape of a method's failure inside comlink's reply. Nothing here runs
- * code, so the caller imports it without loading the host.
+ * actor lives on), where an actor lives, and the answer of a pool call of its methods. Nothing
+ * here runs code, so the caller imports it without loading the host.
  */
 import type { EncodedThrown } from '../protocol/error-codec.js'
 
@@ -29,13 +29,8 @@ export function isPinnedActorTask(module: string, name: string): boolean {
 }
 
 /**
- * A method's failure, as comlink carries it: comlink's own encoding of a thrown Error keeps only
- * message, name and stack, so the host throws this plain object instead (which comlink passes
- * as it is) and the caller decodes it losslessly (class, code, cause, fields).
+ * A pool call's answer: per call (in the order sent) its value, and the failed ones as
+ * `[index, encoded thrown value]` in index order (or undefined), as a batch's response has them.
+ * What a method threw crosses as any task's error does: class, code, cause and fields intact.
  */
-export const FAULT = 'spindle.actorFault'
-export type Fault = { readonly [FAULT]: EncodedThrown }
-
-export function isFault(value: unknown): value is Fault {
-  return typeof value === 'object' && value !== null && FAULT in value
-}
+export type ActorAnswer = [values: unknown[], errors: Array<[number, EncodedThrown]> | undefined]

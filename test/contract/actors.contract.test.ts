@@ -21,6 +21,12 @@ describe.each(BACKENDS)('actors on $name', ({ name, options }) => {
     expect(await counter.add(1)).toBe(16)
     expect(await counter.count).toBe(16)
     expect(await counter.label).toBe('counter')
+    // Paths below a member, and with(), go through comlink's proxies to the same mailbox.
+    // (comlink's types promise a property's value, not paths below it: hence the cast)
+    const deep = counter as unknown as { config: { depth: { n: Promise<number>; twice(x: number): Promise<number> } } }
+    expect(await deep.config.depth.n).toBe(3)
+    expect(await deep.config.depth.twice(4)).toBe(8)
+    expect(await counter.with({}).add(0)).toBe(16)
     // Calls made together run in call order and each sees the one before.
     const many = await Promise.all(Array.from({ length: 2000 }, () => counter.add(1)))
     expect(many[0]).toBe(17)
