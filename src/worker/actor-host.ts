@@ -35,9 +35,9 @@ interface Reply {
 interface Hosted {
   readonly instance: object
   readonly label: string
-  /** Hands one message to comlink and settles with its reply. */
-  readonly deliver: (message: Message) => Promise<Reply>
-  /** How many of its messages may run at once, how many do, and those waiting for a turn (in arrival order). */
+  /** Hands one message to comlink; `then` hears its reply. */
+  readonly deliver: (message: Message, then: (reply: Reply) => void) => void
+  /** How many of its calls may run at once, how many do, and those waiting for a turn (in arrival order). */
   readonly concurrency: number
   running: number
   readonly turns: Array<() => void>
@@ -65,45 +65,56 @@ export async function createActor(module: string, name: string, args: unknown[],
   return { id, node: info?.node ?? 0, worker: info?.worker ?? 0 }
 }
 
-/** One call as the caller sends it: comlink's message type (GET, SET, APPLY), path, argument values. */
-type Wire = readonly [type: string, path: string[], args: unknown[]]
-
 /** Message ids for comlink, this thread's own (the caller never sees them). */
 let nextMessage = 1
 
 /**
- * Runs calls against actor `id` through comlink and gives their outcomes in order. They start
- * in the order they arrive (the caller's mailbox sends them in call order), at most
- * `concurrency` of the actor's calls at a time, whichever pool call brought them.
+ * Runs calls against actor `id` through comlink and gives their outcomes in order: `wires` is
+ * flat, `[type, path, args, ...]` per call (comlink's message type GET, SET or APPLY, the path,
+ * the argument values). They start in the order they arrive (the caller's mailbox sends them in
+ * call order), at most `concurrency` of the actor's calls at a time, whichever pool call brought
+ * them. Callbacks, not promises: in a worker every promise pays for the call-owner hooks, and a
+ * call's own cost here is mostly comlink's.
  */
-export async function callActor(id: number, _worker: number, wires: readonly Wire[]): Promise<ActorAnswer> {
+export function callActor(id: number, _worker: number, wires: readonly unknown[]): Promise<ActorAnswer> {
   const actor = hosted(id)
-  const values = new Array<unknown>(wires.length)
+  const n = wires.length / 3
+  const values = new Array<unknown>(n)
   let errors: Array<[number, EncodedThrown]> | undefined
-  await Promise.all(
-    wires.map(async (wire, i) => {
-      const reply = await inTurn(actor, wire)
-      const failure = failureOf(actor.label, wire, reply)
-      if (failure === undefined) values[i] = reply.value
-      else (errors ??= []).push([i, encodeThrown(failure)])
-    }),
-  )
-  errors?.sort((x, y) => x[0] - y[0])
-  return alreadyChecked([values, errors])
+  let left = n
+  return new Promise((resolve) => {
+    for (let i = 0; i < n; i++) {
+      const type = wires[3 * i] as string
+      const path = wires[3 * i + 1] as string[]
+      inTurn(actor, type, path, wires[3 * i + 2] as unknown[], (reply) => {
+        const failure = failureOf(actor.label, type, path, reply)
+        if (failure === undefined) values[i] = reply.value
+        else (errors ??= []).push([i, encodeThrown(failure)])
+        if (--left > 0) return
+        errors?.sort((x, y) => x[0] - y[0])
+        resolve(alreadyChecked([values, errors]))
+      })
+    }
+  })
 }
 
-async function inTurn(actor: Hosted, [type, path, args]: Wire): Promise<Reply> {
-  if (actor.running < actor.concurrency && actor.turns.length === 0) actor.running++
-  else await new Promise<void>((resolve) => actor.turns.push(resolve)) // handed the slot of a call that ended
-  const id = String(nextMessage++)
-  const message: Message =
-    type === 'SET' ? { id, type, path, value: { type: 'RAW', value: args[0] } } : { id, type, path, argumentList: args.map((value) => ({ type: 'RAW', value })) }
-  try {
-    return await actor.deliver(message)
-  } finally {
-    const next = actor.turns.shift()
-    if (next !== undefined) next()
-    else actor.running--
+function inTurn(actor: Hosted, type: string, path: string[], args: unknown[], then: (reply: Reply) => void): void {
+  const start = () => {
+    const id = String(nextMessage++)
+    const message: Message =
+      type === 'SET' ? { id, type, path, value: { type: 'RAW', value: args[0] } } : { id, type, path, argumentList: args.map((value) => ({ type: 'RAW', value })) }
+    actor.deliver(message, (reply) => {
+      then(reply)
+      const next = actor.turns.shift()
+      if (next !== undefined) next() // its slot goes to the next call
+      else actor.running--
+    })
+  }
+  if (actor.running < actor.concurrency && actor.turns.length === 0) {
+    actor.running++
+    start()
+  } else {
+    actor.turns.push(start)
   }
 }
 
@@ -146,11 +157,10 @@ function host(instance: object, label: string): Pick<Hosted, 'instance' | 'label
     },
   }
   expose(guarded(instance), endpoint)
-  const deliver = (message: Message) =>
-    new Promise<Reply>((resolve) => {
-      waiting.set(message.id, resolve)
-      listener!({ data: message })
-    })
+  const deliver = (message: Message, then: (reply: Reply) => void) => {
+    waiting.set(message.id, then)
+    listener!({ data: message })
+  }
   return { instance, label, deliver }
 }
 
@@ -184,7 +194,7 @@ class Fault {
 }
 
 /** Why a call failed, from comlink's reply (undefined when it did not); a value that cannot be sent back is a failure too. */
-function failureOf(label: string, [type, path]: Wire, reply: Reply): unknown {
+function failureOf(label: string, type: string, path: readonly string[], reply: Reply): unknown {
   const what = type === 'APPLY' ? `Method ${label}.${path.join('.')}()` : `Property ${label}.${path.join('.')}`
   if (reply.type === 'HANDLER' && reply.name === 'throw') {
     const carried = reply.value as { isError: boolean; value: unknown }
