@@ -11,7 +11,8 @@ import { findNotCloneable } from '../protocol/cloneable.js'
 import type { CallSink } from '../task/call-sink.js'
 import { taskOf } from '../task/remote.js'
 import { ActorEndpoint } from './endpoint.js'
-import { ActorLink, place, type ActorSetup } from './link.js'
+import { place } from './host-calls.js'
+import { ActorLink, type ActorSetup } from './link.js'
 import type { Actor, ActorOptions, MethodOptions } from './types.js'
 
 const OPTION_KEYS = ['node', 'concurrency', 'restart', 'onEvent']

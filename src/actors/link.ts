@@ -8,27 +8,16 @@
  * loses the actor: its pending and later calls fail with ActorLostError, or with `restart` a new
  * instance is made for the calls not yet sent.
  */
-import { ActorLostError, ClosedError, NotCloneableError, TimeoutError } from '../errors.js'
+import { ActorLostError, ClosedError } from '../errors.js'
 import { decodeThrown } from '../protocol/error-codec.js'
-import { findNotCloneable } from '../protocol/cloneable.js'
 import type { CallOptions, CallSink } from '../task/call-sink.js'
 import type { TaskRef } from '../task/pending.js'
-import { CALL_ACTOR, CLOSE_ACTOR, CREATE_ACTOR, type ActorAnswer, type ActorPlace } from '../worker/actor-wire.js'
+import type { ActorAnswer, ActorPlace } from '../worker/actor-wire.js'
+import { CALL, CLOSE, badArgument, classify, isLoss, place, type Wire } from './host-calls.js'
 import type { ActorEvent, MethodOptions } from './types.js'
-
-const HOST = new URL('../worker/actor-host.js', import.meta.url).href
-const CREATE: TaskRef = Object.freeze({ module: HOST, name: CREATE_ACTOR })
-const CALL: TaskRef = Object.freeze({ module: HOST, name: CALL_ACTOR })
-const CLOSE: TaskRef = Object.freeze({ module: HOST, name: CLOSE_ACTOR })
 
 /** Messages one pool call carries at most (their replies come back in one answer). */
 const MAX_BATCH = 1024
-
-/** Codes of the pool's errors that mean the actor's thread is gone, and its state with it. */
-const LOSSES = new Set(['ERR_SPINDLE_ACTOR_LOST', 'ERR_SPINDLE_WORKER_EXIT', 'ERR_SPINDLE_INTERRUPTED', 'ERR_SPINDLE_TIMEOUT'])
-
-/** One call as it travels: comlink's message type (GET, SET, APPLY), its path, its argument values. */
-export type Wire = readonly [type: string, path: readonly string[], args: readonly unknown[]]
 
 /** Who waits for a call's outcome: a promise of the handle, or a comlink proxy's endpoint (endpoint.ts). */
 export interface Receiver {
@@ -58,12 +47,6 @@ export interface ActorSetup {
   readonly onEvent: ((event: ActorEvent) => void) | undefined
   /** Whether a timeout stops the actor's worker (every backend but inline). */
   readonly stopsOnTimeout: boolean
-}
-
-/** Constructs the class on `node` (or where the pool puts it); gives where it lives. */
-export async function place(setup: Pick<ActorSetup, 'pool' | 'task' | 'args' | 'concurrency'>, node: number | undefined): Promise<ActorPlace> {
-  const options: CallOptions = { node, solo: true, label: `new ${setup.task.name}` }
-  return (await setup.pool.submit(CREATE, [setup.task.module, setup.task.name, setup.args, setup.concurrency], options)) as ActorPlace
 }
 
 export class ActorLink {
@@ -138,7 +121,7 @@ export class ActorLink {
       await this.setup.pool.submit(CLOSE, [id, worker], { node, solo: true, label: `${this.label} close` })
     } catch (error) {
       // Its node is gone (or the pool closed under it): nothing is left to dispose of.
-      if (!LOSSES.has(codeOf(error)) && codeOf(error) !== 'ERR_SPINDLE_CLOSED') throw error
+      if (!isLoss(error) && (error as { code?: unknown } | null)?.code !== 'ERR_SPINDLE_CLOSED') throw error
     }
   }
 
@@ -168,6 +151,11 @@ export class ActorLink {
     if (this.head === this.queue.length) {
       this.queue.length = this.head = 0
       return undefined
+    }
+    if (this.head > 1024 && this.head * 2 > this.queue.length) {
+      // Under a steady stream the queue never empties: drop what was taken, now and then.
+      this.queue.splice(0, this.head)
+      this.head = 0
     }
     const first = this.queue[this.head++]!
     const letters = [first]
@@ -222,33 +210,9 @@ export class ActorLink {
 
   /** A pool call failed: for its own reason (a cancellation), or because the actor's state is gone. */
   private failed(letters: Letter[], error: unknown, sentTo: ActorPlace, method: string): void {
-    const code = codeOf(error)
-    const timeout = (error as { timeout?: number }).timeout ?? 0
-    if (code === 'ERR_SPINDLE_TIMEOUT' && !this.setup.stopsOnTimeout) {
-      const note = new TimeoutError(
-        `Method ${this.label}.${method}() ran past its timeout of ${timeout} ms. The inline backend cannot stop it: it runs on (the actor's later calls wait for it), and the actor is kept.`,
-        timeout,
-      )
-      return this.settleAll(letters, note)
-    }
-    if (!LOSSES.has(code)) return this.settleAll(letters, error)
-    let cause = error
-    if (code === 'ERR_SPINDLE_TIMEOUT') {
-      cause = new TimeoutError(
-        `Method ${this.label}.${method}() ran past its timeout of ${timeout} ms on node ${sentTo.node} and was stopped with its worker, ` +
-          'the only way to stop a running method: the actor is lost, and its later calls fail with ActorLostError.',
-        timeout,
-      )
-    }
-    const lost = new ActorLostError(
-      `Actor ${this.label} on node ${sentTo.node} was lost: ${(cause as Error).message} ` +
-        'Its state is gone, and its calls are not run again. Create it again, or pass `restart` to compute.actor().',
-      this.label,
-      sentTo.node,
-      { cause },
-    )
-    this.settleAll(letters, code === 'ERR_SPINDLE_TIMEOUT' ? cause : lost)
-    if (sentTo === this.where && this.state === 'live') this.lose(lost)
+    const outcome = classify(error, `${this.label}.${method}()`, this.label, sentTo.node, this.setup.stopsOnTimeout)
+    this.settleAll(letters, outcome.error)
+    if (outcome.lost !== undefined && sentTo === this.where && this.state === 'live') this.lose(outcome.lost)
   }
 
   private lose(lost: ActorLostError): void {
@@ -317,24 +281,4 @@ export class ActorLink {
     this.idle = undefined
     idle()
   }
-}
-
-/** Arguments (or a set value) that cannot travel to the node, named by their path. */
-function badArgument(what: string, [type, , values]: Wire): NotCloneableError | undefined {
-  for (let i = 0; i < values.length; i++) {
-    const path = type === 'SET' ? 'value' : `arguments[${i}]`
-    const bad = findNotCloneable(values[i], path)
-    if (bad !== undefined) {
-      return new NotCloneableError(
-        `${what} cannot be sent to its actor: ${bad.path} is ${bad.what}. Pass plain data (objects, arrays, numbers, strings, typed arrays, Map, Set, Date).`,
-        bad.path,
-      )
-    }
-  }
-  return undefined
-}
-
-function codeOf(error: unknown): string {
-  const code = (error as { code?: unknown } | null)?.code
-  return typeof code === 'string' ? code : ''
 }
