@@ -214,8 +214,12 @@ export class Compute extends EventEmitter<ComputeEvents> implements AsyncDisposa
    * worker is stopped. Safe to call twice.
    */
   close(): Promise<void> {
-    if (this.closing === undefined) this.nodeWatch.close()
-    this.closing ??= this.actorRegistry.close(this.closeTimeout).then(() => this.dispatcher.close(this.closeTimeout))
+    if (this.closing === undefined) {
+      this.nodeWatch.close()
+      // With no actors open the dispatcher closes now, in this call, as before actors.
+      const actors = this.actorRegistry.close(this.closeTimeout)
+      this.closing = actors === undefined ? this.dispatcher.close(this.closeTimeout) : actors.then(() => this.dispatcher.close(this.closeTimeout))
+    }
     return this.closing
   }
 
