@@ -78,7 +78,7 @@ describe('actor mailbox', () => {
     await tick()
     const queued = actor.call('APPLY', ['add'], [2])
     expect(submitted).toHaveLength(2)
-    const exit = new WorkerExitError('Worker 1 (thread) running task callActor exited with code 3', { node: 1, task: 'callActor', exitCode: 3 })
+    const exit = new WorkerExitError('Worker 1 (thread) running task callActor exited with code 3', { backend: 'thread', node: 1, task: 'callActor', exitCode: 3 })
     submitted[0]!.reject(exit)
     const lost = await first.catch((e: unknown) => e)
     expect(lost).toBeInstanceOf(ActorLostError)
