@@ -14,7 +14,7 @@ export { Compute } from './compute/compute.js'
 export type { ComputeOptions, RunOptions, StreamOptions } from './compute/compute.js'
 export type { ComputeEvents, NodeEvent, NodeUpEvent, NodeLostEvent, NodeReplacedEvent, NodeLostReason, NodeState } from './compute/node-events.js'
 export type { PoolStats, NodeStats, Percentiles } from './compute/stats.js'
-export type { Actor, ActorMethods, ActorOptions, ActorEvent, MethodOptions } from './actors/types.js'
+export type { Actor, ActorMethods, ActorPendings, ActorOptions, ActorEvent, MethodOptions } from './actors/types.js'
 export type { SshHost, SshOptions } from './backends/ssh/hosts.js'
 export type { Finished, FinishedOf } from './compute/stream.js'
 export {

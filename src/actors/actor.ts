@@ -1,7 +1,7 @@
 /**
  * `compute.actor()` and `compute.actors()`: checks what they were given, creates the instance on
  * its node, and gives the handle: comlink's typed proxy over the actor's mailbox (link.ts), with
- * the handle's own `close`, `with` and `Symbol.asyncDispose`. The pool keeps its actors in an
+ * the handle's own `close`, `with`, `pending` and `Symbol.asyncDispose`. The pool keeps its actors in an
  * ActorRegistry, so that closing the pool disposes of them first.
  */
 import { wrap } from 'comlink'
@@ -10,6 +10,8 @@ import { checkKnownKeys, checkInteger, checkSignal, checkDuration, shown } from 
 import { findNotCloneable } from '../protocol/cloneable.js'
 import type { CallSink } from '../task/call-sink.js'
 import { taskOf } from '../task/remote.js'
+import { Pending } from '../task/pending.js'
+import { localTask } from '../task/local-task.js'
 import { ActorEndpoint } from './endpoint.js'
 import { place } from './host-calls.js'
 import { ActorLink, type ActorSetup } from './link.js'
@@ -95,7 +97,7 @@ export class ActorRegistry {
     const link = new ActorLink(setup, await place(setup, options.node))
     this.links.add(link)
     link.onEnd = () => this.links.delete(link)
-    return handle(link)
+    return handle(link, task.module)
   }
 }
 
@@ -132,7 +134,7 @@ function isOptions(value: unknown): value is object {
  * registration per call were most of a call's cost here). Paths below a member, and
  * `with(options)`, are comlink's own proxies over the same mailbox (endpoint.ts).
  */
-function handle(link: ActorLink): Actor<object> {
+function handle(link: ActorLink, module: string): Actor<object> {
   const remote = wrap<Record<string, unknown>>(new ActorEndpoint(link, undefined)) as unknown as Record<string, Record<string | symbol, unknown>>
   const members = new Map<string, unknown>()
   const member = (key: string): unknown => {
@@ -147,6 +149,19 @@ function handle(link: ActorLink): Actor<object> {
     })
   }
   const close = () => link.close()
+  const pendings = new Map<string, (...args: unknown[]) => Pending<unknown>>()
+  const pending = new Proxy(Object.create(null) as object, {
+    get(_target, key) {
+      if (typeof key === 'symbol' || key === 'then') return undefined
+      let make = pendings.get(key)
+      if (make === undefined) {
+        const path = [key]
+        const task = localTask(module, `${link.label}.${key}`, (args) => link.call('APPLY', path, args))
+        pendings.set(key, (make = (...args: unknown[]) => Pending.call(task, args)))
+      }
+      return make
+    },
+  })
   const withOptions = (options: MethodOptions) => {
     checkKnownKeys(`${link.label}.with()`, options, METHOD_KEYS)
     if (options.timeout !== undefined) checkDuration('timeout', options.timeout)
@@ -157,6 +172,7 @@ function handle(link: ActorLink): Actor<object> {
     get(_target, key) {
       if (key === 'close' || key === Symbol.asyncDispose) return close
       if (key === 'with') return withOptions
+      if (key === 'pending') return pending
       if (key === 'then' || typeof key === 'symbol') return undefined // not a thenable; no comlink internals
       let found = members.get(key)
       if (found === undefined) members.set(key, (found = member(key)))

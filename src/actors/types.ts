@@ -4,6 +4,8 @@
  * result; a property read is a promise of its value).
  */
 import type { Remote } from 'comlink'
+import type { Pending } from '../task/pending.js'
+import type { DeferrableArgs } from '../task/remote.js'
 
 /** Options of `compute.actor()` and `compute.actors()`, given after the constructor's arguments. */
 export interface ActorOptions {
@@ -50,10 +52,20 @@ export interface MethodOptions {
 }
 
 /** Names the handle keeps for itself: a class's own members of these names are not reachable through it. */
-export type ActorControlName = 'close' | 'with'
+export type ActorControlName = 'close' | 'with' | 'pending'
 
 /** The methods and properties of a `T`, as promises (comlink's `Remote`), without the handle's own names. */
 export type ActorMethods<T> = Remote<Omit<T, ActorControlName>>
+
+/**
+ * The methods of a `T` as Pendings, for graphs, gathers and pipeline steps: each takes values or
+ * Pendings of them, and runs (through the actor's mailbox, in call order) when the graph does.
+ */
+export type ActorPendings<T> = {
+  readonly [K in keyof Omit<T, ActorControlName> as T[K] extends (...args: never[]) => unknown ? K : never]: T[K] extends (...args: infer A) => infer R
+    ? (...args: DeferrableArgs<A>) => Pending<Awaited<R>>
+    : never
+}
 
 /**
  * A stateful object on a node: `await counter.add(5)`. `close()` (or `await using`) disposes of
@@ -62,6 +74,8 @@ export type ActorMethods<T> = Remote<Omit<T, ActorControlName>>
 export type Actor<T> = ActorMethods<T> & {
   /** The same actor, with options for the next call: `actor.with({ timeout: 1000 }).train()`. */
   with(options: MethodOptions): ActorMethods<T>
+  /** Its methods as Pendings: `compute.run(gather(model.pending.score(row), t.load(path)))`. */
+  readonly pending: ActorPendings<T>
   /** Waits for its calls, then disposes of it on its node. Safe to call twice. */
   close(): Promise<void>
   [Symbol.asyncDispose](): Promise<void>

@@ -3,7 +3,7 @@
 // of the actor's worker or process (ActorLostError, restart).
 import { existsSync, readFileSync } from 'node:fs'
 import { describe, expect, it } from 'vitest'
-import { ActorLostError, remote, type ActorEvent } from 'spindle'
+import { ActorLostError, gather, ParallelExecutor, Pipeline, remote, type ActorEvent } from 'spindle'
 import { BACKENDS, tasks, usePools, useProbes } from '../helpers/pools.js'
 import type * as ActorTasks from '../fixtures/actor-tasks.mjs'
 
@@ -45,6 +45,22 @@ describe.each(BACKENDS)('actors on $name', ({ name, options }) => {
     // Each has its own state.
     await all[0]!.add(7)
     expect(await pinned.count).toBe(1)
+  })
+
+  it('its methods as Pendings: in a gather, taking and giving other calls\' values, and as pipeline steps', async () => {
+    const pool = await start(options)
+    const counter = await pool.actor(a.Counter, 0)
+    expect(await pool.run(gather(counter.pending.add(5), counter.pending.add(tasks.echo(2))))).toEqual([5, 7])
+    expect(await pool.run(tasks.echo(counter.pending.add(1)))).toBe(8)
+
+    const p = new Pipeline('actor-steps')
+    const first = p.step('first', counter.pending.add(10))
+    const second = p.step('second', counter.pending.add(first)) // 18 + 18
+    const echoed = p.step('echoed', tasks.echo(second))
+    const run = await p.run({ executor: new ParallelExecutor({ backend: pool }), runLog: false })
+    expect(run.status).toBe('succeeded')
+    expect([run.output(first), run.output(second), run.output(echoed)]).toEqual([18, 36, 36])
+    expect(await counter.count).toBe(36)
   })
 
   it('runs calls one at a time in call order, or up to `concurrency` at once', async () => {

@@ -1,5 +1,5 @@
 import { describe, expectTypeOf, it } from 'vitest'
-import { remote, type Actor, type ActorEvent, type Compute, type RemoteClass } from 'spindle'
+import { gather, remote, type Actor, type ActorEvent, type Compute, type Pending, type RemoteClass } from 'spindle'
 import type * as Actors from '../fixtures/typed-actors.js'
 
 const t = remote<typeof Actors>(new URL('../fixtures/typed-actors.js', import.meta.url))
@@ -45,5 +45,17 @@ describe('actors', () => {
     // @ts-expect-error unknown call option
     model.with({ timout: 100 })
     expectTypeOf(model[Symbol.asyncDispose]).toEqualTypeOf<() => Promise<void>>()
+  })
+
+  it('gives its methods as Pendings, taking values or Pendings', async () => {
+    const model = await compute.actor(t.Model, [1, 2])
+    expectTypeOf(model.pending.score([1])).toEqualTypeOf<Pending<number>>()
+    expectTypeOf(model.pending.load('x')).toEqualTypeOf<Pending<{ rows: number }>>()
+    const weights = model.pending.score([2])
+    expectTypeOf(await compute.run(gather(model.pending.score([1]), weights))).toEqualTypeOf<[number, number]>()
+    // @ts-expect-error score takes numbers
+    model.pending.score([model.pending.load('x')])
+    // @ts-expect-error properties are not methods
+    model.pending.name()
   })
 })
