@@ -156,7 +156,10 @@ function handle(link: ActorLink, module: string): Actor<object> {
       let make = pendings.get(key)
       if (make === undefined) {
         const path = [key]
-        const task = localTask(module, `${link.label}.${key}`, (args) => link.call('APPLY', path, args))
+        const task = localTask(module, `${link.label}.${key}`, (args, { timeout, signal, onDispatch, traceparent }) => {
+          const own = timeout === undefined && signal === undefined && onDispatch === undefined && traceparent === undefined
+          return link.call('APPLY', path, args, own ? undefined : { timeout, signal, onDispatch, traceparent }) // with options it travels alone
+        })
         pendings.set(key, (make = (...args: unknown[]) => Pending.call(task, args)))
       }
       return make

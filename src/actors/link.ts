@@ -27,12 +27,15 @@ export interface Receiver {
 
 interface Letter {
   readonly wire: Wire
-  readonly options: MethodOptions | undefined
+  readonly options: LetterOptions | undefined
   readonly to: Receiver
   /** Answered (or cancelled while queued): skipped when the queue reaches it. */
   done: boolean
   unwatch: (() => void) | undefined
 }
+
+/** A call's own options: a `with()` call's, or a Pending's (its run's deadline and signal, its pipeline's hook, its span). */
+export type LetterOptions = MethodOptions & Pick<CallOptions, 'onDispatch' | 'traceparent'>
 
 /** What an actor is made of, and how it behaves (checked options). */
 export interface ActorSetup {
@@ -74,12 +77,12 @@ export class ActorLink {
   }
 
   /** Calls `path` (APPLY), reads it (GET) or sets it (SET) on the instance: a promise of the outcome. */
-  call(type: string, path: readonly string[], args: readonly unknown[], options?: MethodOptions): Promise<unknown> {
+  call(type: string, path: readonly string[], args: readonly unknown[], options?: LetterOptions): Promise<unknown> {
     return new Promise((resolve, reject) => this.enqueue([type, path, args], options, { resolve, reject }))
   }
 
   /** Queues a call; `to` hears how it ended. */
-  enqueue(wire: Wire, options: MethodOptions | undefined, to: Receiver): void {
+  enqueue(wire: Wire, options: LetterOptions | undefined, to: Receiver): void {
     const refused = this.refusal(wire, options)
     if (refused !== undefined) return to.reject(refused)
     const letter: Letter = { wire, options, to, done: false, unwatch: undefined }
@@ -181,6 +184,8 @@ export class ActorLink {
       label: letters.length === 1 ? `${this.label}.${method}` : `${this.label} ×${letters.length}`,
       timeout: first.options?.timeout,
       signal: first.options?.signal,
+      onDispatch: first.options?.onDispatch,
+      traceparent: first.options?.traceparent,
     }
     const wires = new Array<unknown>(3 * letters.length) // flat: a structured clone costs per object
     for (let i = 0; i < letters.length; i++) {

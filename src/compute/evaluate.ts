@@ -107,7 +107,7 @@ export class Evaluation {
       const bad = findNotCloneable(args, ARGS)
       if (bad !== undefined) return reject(argumentsNotCloneable(taskLabel(task), bad))
       const local = localRunner(task) // an actor's method: its mailbox sends it (task/local-task.ts)
-      if (local !== undefined) return void local(args).then(resolve, reject)
+      if (local !== undefined) return void local(args, options).then(resolve, reject)
       this.dispatcher.submit(task, args, options, resolve, reject)
     })
   }

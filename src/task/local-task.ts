@@ -4,12 +4,13 @@
  * arguments are values, the Evaluation hands them to the task's own runner (the actor's mailbox,
  * which sends the pool call to its node) instead of the dispatcher.
  */
+import type { CallOptions } from './call-sink.js'
 import type { TaskRef } from './pending.js'
 
 const LOCAL: unique symbol = Symbol('spindle.localTask')
 
-/** Runs the call with its arguments resolved. */
-export type LocalRunner = (args: readonly unknown[]) => Promise<unknown>
+/** Runs the call with its arguments resolved, and the options of its run (deadline, signal, dispatch hook, span). */
+export type LocalRunner = (args: readonly unknown[], options: CallOptions) => Promise<unknown>
 
 /** A frozen TaskRef whose calls `run` runs. */
 export function localTask(module: string, name: string, run: LocalRunner): TaskRef {

@@ -61,6 +61,11 @@ describe.each(BACKENDS)('actors on $name', ({ name, options }) => {
     expect(run.status).toBe('succeeded')
     expect([run.output(first), run.output(second), run.output(echoed)]).toEqual([18, 36, 36])
     expect(await counter.count).toBe(36)
+    const { node } = await counter.where()
+    expect(run.steps.filter((step) => step.name !== 'echoed').map((step) => step.node)).toEqual([node, node]) // where they ran
+    // The run's options reach the actor's calls: a signal already aborted stops it.
+    await expect(pool.run(counter.pending.add(1), { signal: AbortSignal.abort(new Error('stopped')) })).rejects.toThrow('stopped')
+    expect(await counter.count).toBe(36)
   })
 
   it('runs calls one at a time in call order, or up to `concurrency` at once', async () => {
