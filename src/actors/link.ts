@@ -1,12 +1,12 @@
 /**
- * The caller's side of one actor: the endpoint comlink's `wrap` posts to, and the mailbox that
- * carries its messages to the node as pool calls of the actor host (worker/actor-host.ts),
- * pinned to the actor's node and thread. Calls run in call order, `concurrency` pool calls at a
- * time; the messages waiting behind a running call go together in the next one (batching), so
- * 20,000 calls submitted at once cost a few dozen round trips. A pool call that fails because the
- * actor's state is gone (its worker exited, its node was lost, a timeout stopped its worker)
- * loses the actor: its pending and later calls fail with ActorLostError, or with `restart` a new
- * instance is made for the calls not yet sent.
+ * The caller's side of one actor: the mailbox that carries its calls (from the handle, from
+ * comlink's proxies through endpoint.ts, from Pendings) to the node as pool calls of the actor
+ * host (worker/actor-host.ts), pinned to the actor's node and thread. Calls run in call order;
+ * those waiting behind a running pool call go together in the next one (batching), and one pool
+ * call more than `concurrency` is out, so 20,000 calls submitted at once cost about twenty round
+ * trips. A pool call that fails because the actor's state is gone (its worker exited, its node
+ * was lost, a timeout stopped its worker) loses the actor: its pending and later calls fail with
+ * ActorLostError, or with `restart` a new instance is made for the calls not yet sent.
  */
 import { ActorLostError, ClosedError } from '../errors.js'
 import { decodeThrown } from '../protocol/error-codec.js'
