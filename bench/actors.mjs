@@ -58,7 +58,7 @@ if (existsSync(DIST)) {
 async function measure(c) {
   const pool = await c.open()
   try {
-    for (let i = 0; i < 500; i++) await pool.call(i) // warm
+    for (let i = 0; i < 5000; i++) await pool.call(i) // warm: the JIT, and the pool's batch sizing
     const times = []
     for (let i = 0; i < SEQUENTIAL; i++) {
       const start = nowMs()

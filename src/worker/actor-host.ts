@@ -1,10 +1,10 @@
 /**
  * The node side of actors: a built-in task module whose calls, pinned to a node (and on a
  * process or SSH node to a thread), construct a user's class and keep the instance in this
- * thread's table, run comlink messages against it, and dispose of it. comlink's `expose` does
- * the RPC (paths, get/set/apply); the endpoint it is given is local: each message arrives in a
- * pool call and its reply is the call's result, so calls get the pool's timeouts, cancellation,
- * crash blame and lost-node handling for free.
+ * thread's table, run calls against it, and dispose of it. A method of the instance is called
+ * directly; property reads, sets and deeper paths go to comlink's `expose` over a local endpoint.
+ * Each call arrives in a pool call and its outcome is that call's result, so calls get the pool's
+ * timeouts, cancellation, crash blame and lost-node handling for free.
  */
 import { expose, type Endpoint } from 'comlink'
 import { NotCloneableError, SpindleError } from '../errors.js'
@@ -69,46 +69,51 @@ export async function createActor(module: string, name: string, args: unknown[],
 let nextMessage = 1
 
 /**
- * Runs calls against actor `id` through comlink and gives their outcomes in order: `wires` is
- * flat, `[type, path, args, ...]` per call (comlink's message type GET, SET or APPLY, the path,
- * the argument values). They start in the order they arrive (the caller's mailbox sends them in
- * call order), at most `concurrency` of the actor's calls at a time, whichever pool call brought
- * them. Callbacks, not promises: in a worker every promise pays for the call-owner hooks, and a
- * call's own cost here is mostly comlink's.
+ * Runs calls against actor `id` and gives their outcomes in order: `wires` is flat,
+ * `[type, path, args, ...]` per call (comlink's message type GET, SET or APPLY, the path, the
+ * argument values). They start in the order they arrive (the caller's mailbox sends them in call
+ * order), at most `concurrency` of the actor's calls at a time, whichever pool call brought them.
+ * Callbacks, not promises: in a worker every promise pays for the call-owner hooks. A pool call
+ * whose calls all ended at once answers at once (no promise at all).
  */
-export function callActor(id: number, _worker: number, wires: readonly unknown[]): Promise<ActorAnswer> {
+export function callActor(id: number, _worker: number, wires: readonly unknown[]): ActorAnswer | Promise<ActorAnswer> {
   const actor = hosted(id)
   const n = wires.length / 3
   const values = new Array<unknown>(n)
   let errors: Array<[number, EncodedThrown]> | undefined
   let left = n
-  return new Promise((resolve) => {
-    for (let i = 0; i < n; i++) {
-      const type = wires[3 * i] as string
-      const path = wires[3 * i + 1] as string[]
-      inTurn(actor, type, path, wires[3 * i + 2] as unknown[], (reply) => {
-        const failure = failureOf(actor.label, type, path, reply)
-        if (failure === undefined) values[i] = reply.value
-        else (errors ??= []).push([i, encodeThrown(failure)])
-        if (--left > 0) return
-        errors?.sort((x, y) => x[0] - y[0])
-        resolve(alreadyChecked([values, errors]))
-      })
-    }
-  })
+  let resolve: ((answer: ActorAnswer) => void) | undefined
+  const answer = (): ActorAnswer => {
+    errors?.sort((x, y) => x[0] - y[0])
+    return alreadyChecked([values, errors])
+  }
+  for (let i = 0; i < n; i++) {
+    const type = wires[3 * i] as string
+    const path = wires[3 * i + 1] as string[]
+    inTurn(actor, type, path, wires[3 * i + 2] as unknown[], (reply) => {
+      const failure = failureOf(actor.label, type, path, reply)
+      if (failure === undefined) values[i] = reply.value
+      else (errors ??= []).push([i, encodeThrown(failure)])
+      if (--left === 0) resolve?.(answer())
+    })
+  }
+  return left === 0 ? answer() : new Promise((settle) => (resolve = settle))
 }
 
 function inTurn(actor: Hosted, type: string, path: string[], args: unknown[], then: (reply: Reply) => void): void {
+  const end = (reply: Reply) => {
+    then(reply)
+    const next = actor.turns.shift()
+    if (next !== undefined) next() // its slot goes to the next call
+    else actor.running--
+  }
   const start = () => {
+    // A method of the instance itself is called here; comlink serves the rest (properties, deeper paths).
+    if (type === 'APPLY' && path.length === 1) return apply(actor, path[0]!, args, end)
     const id = String(nextMessage++)
     const message: Message =
       type === 'SET' ? { id, type, path, value: { type: 'RAW', value: args[0] } } : { id, type, path, argumentList: args.map((value) => ({ type: 'RAW', value })) }
-    actor.deliver(message, (reply) => {
-      then(reply)
-      const next = actor.turns.shift()
-      if (next !== undefined) next() // its slot goes to the next call
-      else actor.running--
-    })
+    actor.deliver(message, end)
   }
   if (actor.running < actor.concurrency && actor.turns.length === 0) {
     actor.running++
@@ -116,6 +121,26 @@ function inTurn(actor: Hosted, type: string, path: string[], args: unknown[], th
   } else {
     actor.turns.push(start)
   }
+}
+
+/**
+ * `instance[name](...args)`, what comlink's APPLY of a one-name path does, without its four
+ * promises per call and its message objects (a sixth of a method's round trip on a thread);
+ * its outcome in comlink's reply form. A synchronous method ends before this returns.
+ */
+function apply(actor: Hosted, name: string, args: unknown[], end: (reply: Reply) => void): void {
+  const ok = (value: unknown) => end({ id: '', type: 'RAW', value })
+  const failed = (thrown: unknown) => end({ id: '', type: 'HANDLER', name: 'throw', value: { isError: false, value: new Fault(thrown) } })
+  let result: unknown
+  try {
+    const method = Reflect.get(actor.instance, name, actor.instance) as unknown
+    if (typeof method !== 'function') throw new TypeError(`${actor.label}.${name} is not a method (it is ${typeof method})`)
+    result = (method as (...a: unknown[]) => unknown).apply(actor.instance, args)
+  } catch (thrown) {
+    return failed(thrown)
+  }
+  if (isThenable(result)) Promise.resolve(result).then(ok, failed)
+  else ok(result)
 }
 
 /** Forgets actor `id` and awaits its `Symbol.asyncDispose` (or `Symbol.dispose`), if it has one. */
