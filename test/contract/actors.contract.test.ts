@@ -89,6 +89,7 @@ describe.each(BACKENDS)('actors on $name', ({ name, options }) => {
     expect(error).toBeInstanceOf(RangeError)
     expect(error).toMatchObject({ message: 'bad', code: 'E_COUNTER', cause: { message: 'inner' } })
     await expect(counter.failLater('later')).rejects.toThrow(TypeError)
+    await expect((counter as unknown as { nope(): Promise<void> }).nope()).rejects.toThrow('Counter.nope is not a method (it is undefined)')
     expect(await counter.add(2)).toBe(2)
   })
 
