@@ -37,6 +37,7 @@ export type SpindleErrorCode =
   | 'ERR_SPINDLE_USAGE'
   | 'ERR_SPINDLE_NO_PIPELINE'
   | 'ERR_SPINDLE_PIPELINE_IMPORT'
+  | 'ERR_SPINDLE_ACTOR_LOST'
   | SshErrorCode
 
 /** The SSH backend's failures, each with its own code: what went wrong decides the fix. */
@@ -195,6 +196,23 @@ export class SshError extends SpindleError {
   }
 }
 
+/**
+ * An actor's state is gone: its node (worker, agent or host) was lost, or it was stopped to end a
+ * method that ran past its timeout. Its pending and later calls fail with this; nothing is run
+ * again, since a fresh instance would not have the state the calls expect (`restart` makes one).
+ */
+export class ActorLostError extends SpindleError {
+  /** The actor, as messages name it: `Counter#2`. */
+  readonly actor: string
+  /** The node it lived on. */
+  readonly node: number
+  constructor(message: string, actor: string, node: number, options?: { cause?: unknown }) {
+    super('ERR_SPINDLE_ACTOR_LOST', message, options)
+    this.actor = actor
+    this.node = node
+  }
+}
+
 /** Names every error class that must be rebuilt with its own prototype after crossing a boundary. */
 export const spindleErrorClasses: Record<string, new (...args: never[]) => Error> = {
   SpindleError,
@@ -211,5 +229,6 @@ export const spindleErrorClasses: Record<string, new (...args: never[]) => Error
   UsageError,
   PipelineLoadError,
   SshError,
+  ActorLostError,
 }
 

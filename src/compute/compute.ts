@@ -30,6 +30,9 @@ import { NodeWatch, type ComputeEvents } from './node-events.js'
 import { poolStats, type PoolStats } from './stats.js'
 import type { MapInput } from '../map/source.js'
 import type { TypedArray } from '../map/outcome.js'
+import { ActorRegistry } from '../actors/actor.js'
+import type { Actor, ActorArgs, ActorOptions } from '../actors/types.js'
+import type { RemoteClass } from '../task/remote.js'
 
 export type { ComputeOptions, RunOptions, StreamOptions }
 
@@ -56,6 +59,7 @@ export class Compute extends EventEmitter<ComputeEvents> implements AsyncDisposa
   private readonly dispatcher: Dispatcher
   private closing: Promise<void> | undefined
   private readonly nodeWatch: NodeWatch
+  private readonly actorRegistry: ActorRegistry
 
   private constructor(
     backend: Backend,
@@ -72,6 +76,7 @@ export class Compute extends EventEmitter<ComputeEvents> implements AsyncDisposa
     this.dispatcher = new Dispatcher(backend, { interruptionRetries, output, joined: (node) => this.nodeWatch.add(node) })
     this.nodeWatch = new NodeWatch(backend, this, startedAt)
     runners.set(this, new DispatcherRunner(this.dispatcher, this.nodeWatch))
+    this.actorRegistry = new ActorRegistry(() => this[callSink], backend.kind !== 'inline')
   }
 
   /** Starts a pool. With no options: one worker thread per core (`os.availableParallelism()`). */
@@ -175,6 +180,26 @@ export class Compute extends EventEmitter<ComputeEvents> implements AsyncDisposa
     return resolveRunOptions(options, backend.nodes.length, method, members.list[0]?.index ?? 0)
   }
 
+  /**
+   * Creates `new Class(...args)` on one node and gives a typed handle to it: each method returns
+   * a promise of its result, and calls run there in call order (`concurrency` for more at once).
+   * Options go after the constructor's arguments: `compute.actor(t.Model, cfg, { node: 2 })`.
+   */
+  actor<C extends abstract new (...args: never[]) => object>(
+    cls: RemoteClass<C>,
+    ...args: ActorArgs<C, ActorOptions>
+  ): Promise<Actor<InstanceType<C>>> {
+    return this.actorRegistry.actor(cls, args) as Promise<Actor<InstanceType<C>>>
+  }
+
+  /** One actor per node, in node order (as `broadcast` runs a call): `compute.actors(t.Cache)`. */
+  actors<C extends abstract new (...args: never[]) => object>(
+    cls: RemoteClass<C>,
+    ...args: ActorArgs<C, Omit<ActorOptions, 'node'>>
+  ): Promise<Array<Actor<InstanceType<C>>>> {
+    return this.actorRegistry.actors(cls, args) as Promise<Array<Actor<InstanceType<C>>>>
+  }
+
   /** Counts, per-node utilization and recent run and wait times, now (a snapshot; see `PoolStats`). Works on a closed pool. */
   stats(): PoolStats {
     return poolStats(this.dispatcher, this.nodeWatch, this.threadsPerNode, this.closing !== undefined)
@@ -192,12 +217,17 @@ export class Compute extends EventEmitter<ComputeEvents> implements AsyncDisposa
   }
 
   /**
-   * Stops the pool: queued calls reject with ERR_SPINDLE_CLOSED, running ones get
-   * `closeTimeout` ms to finish, then every worker is stopped. Safe to call twice.
+   * Stops the pool: its actors are disposed of (their calls not yet sent reject), queued calls
+   * reject with ERR_SPINDLE_CLOSED, running ones get `closeTimeout` ms to finish, then every
+   * worker is stopped. Safe to call twice.
    */
   close(): Promise<void> {
-    if (this.closing === undefined) this.nodeWatch.close()
-    this.closing ??= this.dispatcher.close(this.closeTimeout)
+    if (this.closing === undefined) {
+      this.nodeWatch.close()
+      // With no actors open the dispatcher closes now, in this call, as before actors.
+      const actors = this.actorRegistry.close(this.closeTimeout)
+      this.closing = actors === undefined ? this.dispatcher.close(this.closeTimeout) : actors.then(() => this.dispatcher.close(this.closeTimeout))
+    }
     return this.closing
   }
 

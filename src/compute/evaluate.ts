@@ -13,6 +13,7 @@ import { ARGS } from '../protocol/value-path.js'
 import { taskLabel, type Pending, type TaskRef } from '../task/pending.js'
 import { planArguments, substitute, visitInOrder, type ArgumentPlan } from '../task/walk.js'
 import type { CallOptions } from '../task/call-sink.js'
+import { localRunner } from '../task/local-task.js'
 import type { Dispatcher } from '../dispatch/dispatcher.js'
 import type { TraceParent } from '../observe/otel.js'
 
@@ -105,6 +106,8 @@ export class Evaluation {
     return new Promise((resolve, reject) => {
       const bad = findNotCloneable(args, ARGS)
       if (bad !== undefined) return reject(argumentsNotCloneable(taskLabel(task), bad))
+      const local = localRunner(task) // an actor's method: its mailbox sends it (task/local-task.ts)
+      if (local !== undefined) return void local(args, options).then(resolve, reject)
       this.dispatcher.submit(task, args, options, resolve, reject)
     })
   }

@@ -29,7 +29,7 @@ export class Call {
   state: CallState = 'queued'
   /** How many times a lost worker, process or host interrupted it. */
   interruptions = 0
-  /** Must run in a batch of its own (set after an unexplained crash of a shared batch). */
+  /** Must run in a batch of its own (set after an unexplained crash of a shared batch, or asked for: `CallOptions.solo`). */
   solo = false
   batch: RunningBatch | undefined = undefined
   /** Watching `options.signal` for this call, until it settles. */
@@ -46,7 +46,9 @@ export class Call {
     readonly options: CallOptions,
     private readonly onResolve: (value: unknown) => void,
     private readonly onReject: (reason: unknown) => void,
-  ) {}
+  ) {
+    if (options.solo === true) this.solo = true
+  }
 
   /** What batch sizing learns per. */
   get costKey(): number {

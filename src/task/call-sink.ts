@@ -28,6 +28,8 @@ export interface CallOptions {
    * items, on pools whose sink has `partialResults`), attempt after attempt.
    */
   onPartial?: ((data: unknown) => void) | undefined
+  /** Must travel in a batch of its own (an actor's call: its batch must reach the one thread the actor lives on). */
+  solo?: boolean | undefined
   /** The W3C traceparent of the call's span (observe/otel.ts): it travels with the call, and the task runs inside it. */
   traceparent?: string | undefined
 }

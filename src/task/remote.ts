@@ -23,9 +23,19 @@ export type RemoteFunction<F> = F extends (...args: infer A) => infer R
   ? ((...args: DeferrableArgs<A>) => Pending<Awaited<R>>) & { readonly [TASK]: TaskRef }
   : never
 
-/** The functions a module exports, as remote functions. Non-function exports are left out. */
+declare const classType: unique symbol
+
+/** An exported class, for `compute.actor(t.Class, ...args)`: it names the class and carries its type; it cannot be called. */
+export interface RemoteClass<C> {
+  readonly [TASK]: TaskRef
+  /** Phantom: the class. Never set at run time. */
+  readonly [classType]?: C
+}
+
+/** The functions a module exports, as remote functions, and its classes, as remote classes. Other exports are left out. */
 export type RemoteModule<M> = {
-  readonly [K in keyof M as M[K] extends (...args: never[]) => unknown ? K : never]: RemoteFunction<M[K]>
+  readonly [K in keyof M as M[K] extends (...args: never[]) => unknown ? K : M[K] extends abstract new (...args: never[]) => unknown ? K : never]:
+    M[K] extends (...args: never[]) => unknown ? RemoteFunction<M[K]> : RemoteClass<M[K]>
 }
 
 /** Where a remote function keeps which task it calls (used by parallelMap and pipelines). */

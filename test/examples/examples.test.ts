@@ -161,6 +161,16 @@ describe('examples', () => {
     expect(lines).toHaveLength(8)
   })
 
+  it('actors.ts: a model loaded once scores many rows; an actor whose worker dies is lost', async () => {
+    expect(await example('actors.ts')).toEqual([
+      'Scored 1000 rows: 0.12, 0.68, 1.24, ...',
+      'It scored 1000 rows, with its weights loaded 1 time(s)',
+      'Caches on nodes 0, 1',
+      'ERR_SPINDLE_ACTOR_LOST: Model#4 on node 1',
+      'Still scoring: 0.68',
+    ])
+  })
+
   it('parallel-map.ts: remote and inline functions, a typed array, error modes, iterate', async () => {
     expect(await example('parallel-map.ts')).toEqual([
       'Primes per 10,000: 1229, 1033, 983, 958, 930, 924, 878, 902, 876, 879',

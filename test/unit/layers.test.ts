@@ -19,7 +19,8 @@ const RANKS: ReadonlyArray<Readonly<Record<string, readonly string[]>>> = [
   // observe/otel.ts: spans that calls, maps and pipelines start; it reads only task/ (CallOptions, CallSink).
   { otel: ['observe/otel.ts'] },
   { worker: ['worker/'] },
-  { map: ['map/'], backends: ['backends/'] },
+  // actors/ is the caller's side of actors; their node side (worker/actor-host.ts) is the worker's, which agents read (actor-wire.ts).
+  { map: ['map/'], backends: ['backends/'], actors: ['actors/'] },
   { dispatch: ['dispatch/'] },
   { compute: ['compute/'] },
   { pipeline: ['pipeline/'] },

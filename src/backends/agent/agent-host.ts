@@ -32,6 +32,7 @@ export interface AgentConfig {
   readonly info: Omit<InstanceInfo, 'worker'>
   readonly resourceLimits?: { maxOldGenerationSizeMb?: number; maxYoungGenerationSizeMb?: number; stackSizeMb?: number }
 }
+import { isPinnedActorTask } from '../../worker/actor-wire.js'
 
 /**
  * Where task modules live, when that is not where the caller said: on an SSH host, a module is
@@ -56,6 +57,8 @@ export function startAgentHost(config: AgentConfig, send: (message: FromAgent) =
   const sent = threads.map((t) => ({ generation: t.generation, ids: new Set<number>(), toldMembers: true }))
   /** The node's latest place in the pool (dispatch/membership.ts), once the caller has sent one: each thread is told once. */
   let members: MembersUpdate | undefined
+  /** Ids of the actor host's tasks that must run on the thread their actor lives on (worker/actor-wire.ts). */
+  const actorTasks = new Set<number>()
   /** Batches on the threads, by id. */
   const jobs = new Map<number, Job>()
   const rescues = new AgentRescues()
@@ -91,21 +94,24 @@ export function startAgentHost(config: AgentConfig, send: (message: FromAgent) =
    * behind another on a busier one, that batch is taken back and moved (`steal`), as the
    * dispatcher does between nodes.
    */
-  function run(batch: BatchRequest, index = leastBusy()): void {
+  function run(batch: BatchRequest, moveTo?: number): void {
     for (const d of batch[0] ?? []) {
       const definition: TaskDefinition = [d[0], modules.toAgent(d[1]), d[2]]
       definitions.set(d[0], definition)
       rescues.define(definition)
+      if (isPinnedActorTask(d[1], d[2])) actorTasks.add(d[0])
     }
     rescues.arm(batch)
     if (batch[4] !== undefined) {
       members = batch[4]
       for (const known of sent) known.toldMembers = false
     }
+    const pinned = actorTasks.size === 0 ? undefined : actorThread(batch)
+    const index = moveTo ?? pinned ?? leastBusy()
     const thread = threads[index]!
     busy[index]!++
     const id = batch[1]
-    const job: Job = { index, control: () => {}, movingTo: -1 }
+    const job: Job = { index, control: () => {}, movingTo: -1, pinned: pinned !== undefined }
     const settle = () => {
       busy[index]!--
       if (jobs.get(id) === job) jobs.delete(id)
@@ -136,11 +142,18 @@ export function startAgentHost(config: AgentConfig, send: (message: FromAgent) =
   function steal(index: number): void {
     if (busy[index] !== 0) return
     let newest: Job | undefined
-    for (const job of jobs.values()) if (busy[job.index]! > 1) newest = job
+    for (const job of jobs.values()) if (busy[job.index]! > 1 && !job.pinned) newest = job
     if (newest === undefined) return
     newest.movingTo = index
     newest.control('revoke') // answered at once: taken back (and run here), or it had started
     newest.movingTo = -1
+  }
+
+  /** The thread an actor's call must run on: the one its actor lives on (its second argument; actor calls travel alone). */
+  function actorThread(batch: BatchRequest): number | undefined {
+    if (!actorTasks.has(batch[REQUEST_HEADER + 1] as number)) return undefined
+    const worker = (batch[REQUEST_HEADER + 2] as unknown[])[1]
+    return typeof worker === 'number' && worker >= 0 && worker < threads.length ? worker : undefined
   }
 
   /** The batch with the definitions (and news of the node's place) this thread's current worker has not had: the caller sent them to the node once. */
@@ -230,6 +243,8 @@ interface Job {
   control: BatchControl
   /** While it is being moved to an idle thread: that thread's index (else -1). */
   movingTo: number
+  /** An actor's call: it runs on its actor's thread, and is never moved. */
+  readonly pinned: boolean
 }
 
 function flatten(failure: NodeFailure, rescue: Rescue | undefined): FailureData {
