@@ -55,6 +55,8 @@ export interface BackendEntry {
   /** Said instead of the usual refusal, per option; `takers` names the backends that take it. */
   readonly refuses?: Partial<Record<NodeOption, (takers: string) => string>>
   readonly supports: BackendSupport
+  /** Whether stopping a call ends its code (a timeout stops an actor's worker): not inline's, which runs on the caller's thread. */
+  readonly stopsRunningCode: boolean
   /** The options it alone reads, checked (the SSH backend's hosts). */
   resolve?(given: GivenNodeOptions): Partial<NodeSettings>
   /** How many nodes a pool of `workers` has, when that is not `workers`. */
@@ -72,6 +74,7 @@ export const BACKENDS: { readonly [K in BackendKind]: BackendEntry } = {
     takes: ['workers', 'resourceLimits', 'env', 'execArgv'],
     refuses: { workersPerNode: oneThread('thread') },
     supports: { sharedMemory: true, offThread: true },
+    stopsRunningCode: true,
     start: (s, jobId) => startThreadBackend(s.workers, jobId, s),
   },
   process: {
@@ -79,6 +82,7 @@ export const BACKENDS: { readonly [K in BackendKind]: BackendEntry } = {
     takes: ['workers', 'workersPerNode', 'resourceLimits', 'execArgv'],
     // Memory is not shared across processes; a long chunk's results sent ahead outlive its agent.
     supports: { sharedMemory: false, partialResults: true },
+    stopsRunningCode: true,
     start: (s, jobId) => startProcessBackend(s.workers, s.workersPerNode, jobId, s),
   },
   ssh: {
@@ -86,6 +90,7 @@ export const BACKENDS: { readonly [K in BackendKind]: BackendEntry } = {
     takes: ['workersPerNode', 'hosts', 'ssh', 'resourceLimits'],
     refuses: { workers: () => '`workers` is not for the SSH backend: it has one node per host. List them in `hosts`, and set `workersPerNode`.' },
     supports: { sharedMemory: false, partialResults: true },
+    stopsRunningCode: true,
     resolve: (given) => ({ ssh: resolveSshOptions(given.ssh), hosts: resolveHosts(given.hosts, given.ssh) }),
     nodes: (s) => s.hosts.length,
     start: (s, jobId) => startSshBackend(s.hosts, s.ssh!, s.workersPerNode, jobId, s.resourceLimits),
@@ -95,6 +100,7 @@ export const BACKENDS: { readonly [K in BackendKind]: BackendEntry } = {
     takes: ['workers'], // and ignores it: one node
     refuses: { workersPerNode: oneThread('inline') },
     supports: { sharedMemory: true },
+    stopsRunningCode: false,
     nodes: () => 1,
     start: (_, jobId) => startInlineBackend(jobId),
   },

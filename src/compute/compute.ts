@@ -76,7 +76,7 @@ export class Compute extends EventEmitter<ComputeEvents> implements AsyncDisposa
     this.dispatcher = new Dispatcher(backend, { interruptionRetries, output, joined: (node) => this.nodeWatch.add(node) })
     this.nodeWatch = new NodeWatch(backend, this, startedAt)
     runners.set(this, new DispatcherRunner(this.dispatcher, this.nodeWatch))
-    this.actorRegistry = new ActorRegistry(() => this[callSink], backend.kind !== 'inline')
+    this.actorRegistry = new ActorRegistry(() => this[callSink], BACKENDS[backend.kind].stopsRunningCode)
   }
 
   /** Starts a pool. With no options: one worker thread per core (`os.availableParallelism()`). */
