@@ -1,9 +1,10 @@
 /**
  * The types of actors: the options of `compute.actor()` and of a method call, and the handle a
- * caller holds, typed from the class by comlink's `Remote` (each method returns a promise of its
- * result; a property read is a promise of its value).
+ * caller holds, typed from the class as comlink's `Remote` types a proxy (each method returns a
+ * promise of its result; a property read is a promise of its value, and its members are reached
+ * the same way). Written here rather than taken from comlink: its declarations name DOM types
+ * (MessagePort, Transferable), which a Node program's TypeScript does not have.
  */
-import type { Remote } from 'comlink'
 import type { Pending } from '../task/pending.js'
 import type { DeferrableArgs } from '../task/remote.js'
 
@@ -54,8 +55,15 @@ export interface MethodOptions {
 /** Names the handle keeps for itself: a class's own members of these names are not reachable through it. */
 export type ActorControlName = 'close' | 'with' | 'pending'
 
-/** The methods and properties of a `T`, as promises (comlink's `Remote`), without the handle's own names. */
-export type ActorMethods<T> = Remote<Omit<T, ActorControlName>>
+/** The methods and properties of a `T`, as promises, without the handle's own names. */
+export type ActorMethods<T> = RemoteMembers<Omit<T, ActorControlName>>
+
+/** Every member of `T` reached through the actor: a method gives a promise of its result; a property is a promise of its value, whose own members are reached the same way. */
+export type RemoteMembers<T> = { readonly [K in keyof T]: RemoteMember<T[K]> }
+
+type RemoteMember<V> = V extends (...args: infer A) => infer R
+  ? (...args: A) => Promise<Awaited<R>>
+  : Promise<Awaited<V>> & (V extends object ? RemoteMembers<V> : unknown)
 
 /**
  * The methods of a `T` as Pendings, for graphs, gathers and pipeline steps: each takes values or

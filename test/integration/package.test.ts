@@ -73,7 +73,13 @@ describe('the packed package, installed into a fresh project', () => {
   })
 
   it("type-checks a user's program against the shipped declarations: right calls pass, wrong ones do not", async () => {
-    writeFileSync(join(app, 'tasks.ts'), 'export function scale(x: number, by: number): number { return x * by }\n')
+    writeFileSync(
+      join(app, 'tasks.ts'),
+      [
+        'export function scale(x: number, by: number): number { return x * by }',
+        'export class Counter { constructor(private n: number) {} add(k: number): number { return (this.n += k) } }',
+      ].join('\n'),
+    )
     writeFileSync(
       join(app, 'main.ts'),
       [
@@ -83,7 +89,12 @@ describe('the packed package, installed into a fresh project', () => {
         'const [a, b]: [number, number] = await compute.run(gather(t.scale(2, 3), t.scale(t.scale(1, 2), 4)))',
         '// @ts-expect-error a string is not a number',
         "t.scale('2', 3)",
-        'export { a, b }',
+        '// An actor: typed from its class, with no DOM types needed (comlink declares some).',
+        'await using counter = await compute.actor(t.Counter, 10)',
+        'const c: number = await counter.add(5)',
+        '// @ts-expect-error add takes a number',
+        "counter.add('5')",
+        'export { a, b, c }',
       ].join('\n'),
     )
     writeFileSync(
