@@ -156,9 +156,10 @@ function handle(link: ActorLink, module: string): Actor<object> {
       let make = pendings.get(key)
       if (make === undefined) {
         const path = [key]
-        const task = localTask(module, `${link.label}.${key}`, (args, { timeout, signal, onDispatch, traceparent }) => {
-          const own = timeout === undefined && signal === undefined && onDispatch === undefined && traceparent === undefined
-          return link.call('APPLY', path, args, own ? undefined : { timeout, signal, onDispatch, traceparent }) // with options it travels alone
+        const task = localTask(module, `${link.label}.${key}`, (args, { timeout, signal, onDispatch, traceparent, label }) => {
+          const own = timeout === undefined && signal === undefined && onDispatch === undefined && traceparent === undefined && label === undefined
+          // With options it travels alone; a pipeline step's label names the call in the trace and the report.
+          return link.call('APPLY', path, args, own ? undefined : { timeout, signal, onDispatch, traceparent, label })
         })
         pendings.set(key, (make = (...args: unknown[]) => Pending.call(task, args)))
       }

@@ -34,8 +34,8 @@ interface Letter {
   unwatch: (() => void) | undefined
 }
 
-/** A call's own options: a `with()` call's, or a Pending's (its run's deadline and signal, its pipeline's hook, its span). */
-export type LetterOptions = MethodOptions & Pick<CallOptions, 'onDispatch' | 'traceparent'>
+/** A call's own options: a `with()` call's, or a Pending's (its run's deadline and signal, its pipeline's hook and step name, its span). */
+export type LetterOptions = MethodOptions & Pick<CallOptions, 'onDispatch' | 'traceparent' | 'label'>
 
 /** What an actor is made of, and how it behaves (checked options). */
 export interface ActorSetup {
@@ -181,7 +181,7 @@ export class ActorLink {
     const options: CallOptions = {
       node: sentTo.node,
       solo: true,
-      label: letters.length === 1 ? `${this.label}.${method}` : `${this.label} ×${letters.length}`,
+      label: first.options?.label ?? (letters.length === 1 ? `${this.label}.${method}` : `${this.label} ×${letters.length}`),
       timeout: first.options?.timeout,
       signal: first.options?.signal,
       onDispatch: first.options?.onDispatch,

@@ -4,13 +4,16 @@
 import { readFileSync } from 'node:fs'
 import { join } from 'node:path'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
-import { Compute, createRecorder, gather, ParallelExecutor, Pipeline, renderReport, traceEvents, type PipelineEvent, type TraceEvent } from 'spindle'
+import { Compute, createRecorder, gather, ParallelExecutor, Pipeline, remote, renderReport, traceEvents, type PipelineEvent, type TraceEvent } from 'spindle'
+import type * as ActorTasks from '../fixtures/actor-tasks.mjs'
 // Internal, from the same built files as 'spindle': how a recorder watches a pool.
 import { stepRunner } from '../../dist/compute/compute.js'
 import { CallLog } from '../../dist/observe/recording.js'
 import { tasks } from '../helpers/pools.js'
 import { FAN_CHUNK, FAN_ITEMS, observedRun, t, type ObservedRun } from '../helpers/observed-run.js'
 import { expectValidTrace, nodeSlices } from '../helpers/trace-schema.js'
+
+const actors = remote<typeof ActorTasks>(new URL('../fixtures/actor-tasks.mjs', import.meta.url))
 
 describe('a recorded run', () => {
   let observed: ObservedRun
@@ -128,6 +131,23 @@ describe('recording', () => {
     expect(b.ts, 'the second starts after the first ends').toBeGreaterThanOrEqual(a.ts + a.dur!)
     const waited = b.args!['queued ms'] as number
     expect(waited, `the second waited ${waited} ms behind the first's 80 ms of CPU`).toBeGreaterThanOrEqual(50)
+  })
+
+  it("puts a step that calls an actor's method on the actor's node, in the trace and the report", async () => {
+    await using compute = await Compute.start({ workers: 2 })
+    await using counter = await compute.actor(actors.Counter, 0, { node: 1 })
+    const p = new Pipeline('actor')
+    p.step('add', counter.pending.add(2))
+    const executor = new ParallelExecutor({ backend: compute })
+    const recorder = createRecorder(p, executor)
+    const run = await p.run({ executor, onEvent: recorder.onEvent, runLog: false })
+    expect(run.status).toBe('succeeded')
+    expect(run.steps.map((step) => [step.name, step.node])).toEqual([['add', 1]])
+    const own = nodeSlices(traceEvents(recorder.recording)).filter((slice) => slice.cat === 'step' && slice.name === 'add')
+    expect(own.map((slice) => slice.track.split(' (')[0])).toEqual(['node 1'])
+    const html = renderReport(run, recorder.recording)
+    const data = JSON.parse(html.match(/<script type="application\/json" id="spindle-data">(.*?)<\/script>/s)![1]!)
+    expect(JSON.stringify(data)).toContain('"node":1')
   })
 
   it('attributes a task\'s chunks to its step on the process backend too (the agent forwards them)', async () => {
