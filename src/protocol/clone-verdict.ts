@@ -7,7 +7,7 @@
  */
 import { createRequire } from 'node:module'
 import { types } from 'node:util'
-import { TYPED_ARRAYS } from './codec-shared.js'
+import { builtinErrorClasses, TYPED_ARRAYS } from './codec-shared.js'
 import { ownConstructorName, whatIsLost } from './describe-value.js'
 
 // How an object is walked, or (a string) what is wrong with it.
@@ -34,14 +34,7 @@ const knownPrototypes = new Map<object, Verdict>()
     Boolean,
     Number,
     String,
-    Error,
-    TypeError,
-    RangeError,
-    SyntaxError,
-    ReferenceError,
-    EvalError,
-    URIError,
-    AggregateError,
+    ...Object.values(builtinErrorClasses),
   ]
   for (const cls of leafClasses) if (cls) knownPrototypes.set(cls.prototype, LEAF)
   knownPrototypes.set(Object.prototype, PLAIN)
