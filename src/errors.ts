@@ -50,6 +50,8 @@ export type SshErrorCode =
   | 'ERR_SPINDLE_SSH_NODE_VERSION'
   | 'ERR_SPINDLE_SSH_BOOTSTRAP'
   | 'ERR_SPINDLE_SSH_LOST'
+  | 'ERR_SPINDLE_REDIS_WORKER_LOST'
+  | 'ERR_SPINDLE_REDIS_START_TIMEOUT'
 
 export class SpindleError extends Error {
   readonly code: SpindleErrorCode

@@ -37,7 +37,7 @@ export type NodeLifecycle =
   | { readonly type: 'left'; readonly pid?: number | undefined; readonly host?: string | undefined }
   | {
       readonly type: 'lost'
-      /** `crash`: it died (an exit, a signal, a fatal error); `stopped`: spindle stopped it to end a call; `start`: it could not start; `connection`: an SSH connection ended. */
+      /** `crash`: it died (an exit, a signal, a fatal error); `stopped`: spindle stopped it to end a call; `start`: it could not start; `connection`: its link ended (an SSH connection, a Redis worker's heartbeat). */
       readonly reason: 'crash' | 'stopped' | 'start' | 'connection'
       readonly cause: Error
       readonly next: 'replace' | 'reconnect' | 'none'

@@ -13,9 +13,11 @@ import { startProcessBackend } from './process/process-backend.js'
 import { resolveHosts, resolveSshOptions, type ResolvedHost, type ResolvedSshOptions, type SshHost, type SshOptions } from './ssh/hosts.js'
 import { startSshBackend } from './ssh/ssh-backend.js'
 import { startThreadBackend } from './thread/thread-backend.js'
+import { startRedisBackend } from './redis/redis-backend.js'
+import { resolveRedisOptions, type RedisOptions, type ResolvedRedisOptions } from './redis/redis-options.js'
 
 /** The pool options that say what nodes are made of; each kind takes some of them. */
-export type NodeOption = 'workers' | 'workersPerNode' | 'hosts' | 'ssh' | 'resourceLimits' | 'env' | 'execArgv'
+export type NodeOption = 'workers' | 'workersPerNode' | 'hosts' | 'ssh' | 'redis' | 'pool' | 'minNodes' | 'startTimeout' | 'resourceLimits' | 'env' | 'execArgv'
 
 /** The node options as given (Compute.start()'s). */
 export interface GivenNodeOptions {
@@ -23,6 +25,10 @@ export interface GivenNodeOptions {
   readonly workersPerNode?: number | undefined
   readonly hosts?: Array<string | SshHost> | undefined
   readonly ssh?: SshOptions | undefined
+  readonly redis?: RedisOptions | undefined
+  readonly pool?: string | undefined
+  readonly minNodes?: number | undefined
+  readonly startTimeout?: number | undefined
 }
 
 /** The node options checked, with their defaults: what a kind's `start` reads. */
@@ -32,6 +38,7 @@ export interface NodeSettings {
   readonly workersPerNode: number
   readonly hosts: ResolvedHost[]
   readonly ssh: ResolvedSshOptions | undefined
+  readonly redis: ResolvedRedisOptions | undefined
   readonly resourceLimits: ResourceLimits | undefined
   readonly env: Record<string, string> | undefined
   readonly execArgv: string[] | undefined
@@ -95,6 +102,15 @@ export const BACKENDS: { readonly [K in BackendKind]: BackendEntry } = {
     nodes: (s) => s.hosts.length,
     start: (s, jobId) => startSshBackend(s.hosts, s.ssh!, s.workersPerNode, jobId, s.resourceLimits),
   },
+  redis: {
+    title: 'Redis',
+    takes: ['redis', 'pool', 'minNodes', 'startTimeout'], // workers say how many threads they run (spindle worker --workers-per-node)
+    supports: { sharedMemory: false, partialResults: true },
+    stopsRunningCode: true,
+    resolve: (given) => ({ redis: resolveRedisOptions(given.redis, given.pool, given.minNodes, given.startTimeout) }),
+    nodes: () => 0, // the workers that dial in
+    start: (s, jobId) => startRedisBackend({ ...s.redis!, jobId }),
+  },
   inline: {
     title: 'inline',
     takes: ['workers'], // and ignores it: one node
@@ -109,8 +125,8 @@ export const BACKENDS: { readonly [K in BackendKind]: BackendEntry } = {
 export const BACKEND_KINDS = Object.keys(BACKENDS) as BackendKind[]
 
 /** The kinds that start with nothing but their defaults (no hosts to name): what ParallelExecutor starts itself. */
-export type LocalKind = Exclude<BackendKind, 'ssh'>
-export const LOCAL_KINDS = BACKEND_KINDS.filter((kind): kind is LocalKind => !takes(kind, 'hosts'))
+export type LocalKind = Exclude<BackendKind, 'ssh' | 'redis'>
+export const LOCAL_KINDS = BACKEND_KINDS.filter((kind): kind is LocalKind => !takes(kind, 'hosts') && !takes(kind, 'redis'))
 
 /** How many nodes a pool of a local kind started with `workers` has (inline: one). */
 export function localNodes(kind: LocalKind, workers: number): number {

@@ -16,7 +16,7 @@ export const BACKENDS: readonly BackendFlag[] = BACKEND_KINDS
 export type GraphFormat = 'mermaid' | 'dot'
 export const GRAPH_FORMATS: readonly GraphFormat[] = ['mermaid', 'dot']
 
-export const COMMANDS = ['run', 'graph', 'runs', 'resume', 'help', 'version'] as const
+export const COMMANDS = ['run', 'graph', 'runs', 'resume', 'worker', 'help', 'version'] as const
 export type CommandName = (typeof COMMANDS)[number]
 
 /** The flags of `run` and `resume`: where and how the pipeline runs, and what it reports. */
@@ -53,6 +53,7 @@ export const FLAGS: Record<CommandName, Record<string, FlagType>> = {
   resume: RUN_FLAGS,
   graph: { format: { type: 'string' } },
   runs: { json: { type: 'boolean' }, 'run-log': { type: 'string' }, keep: { type: 'string' }, 'older-than': { type: 'string' } },
+  worker: { redis: { type: 'string' }, pool: { type: 'string' }, 'workers-per-node': { type: 'string' } },
   help: {},
   version: {},
 }

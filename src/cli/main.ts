@@ -20,6 +20,7 @@ import { loadPipeline } from './load.js'
 import { runCommand, runLogDir, resumeCommand } from './run-command.js'
 import { formatRunList, formatRunShow } from './runs-format.js'
 import type { CliIO } from './io.js'
+import { startRedisWorker } from '../backends/redis/redis-worker.js'
 
 export const USAGE = `Usage: spindle <command> [options]
 
@@ -33,6 +34,9 @@ Commands:
   version                  Print spindle's version (also --version, -v)
   resume <id> [file]       Run again, reusing the steps that succeeded in run <id>
                            (the file is recorded when the CLI started the run)
+  worker                   Serve a Redis pool: --redis <url> --pool <name>
+                           [--workers-per-node <n>] (threads; default 1). Ctrl-C leaves
+                           the pool once the calls it began have answered
 
 Options of run and resume:
   --workers <n>            Steps at once, and the pool's workers (default: cores)
@@ -91,10 +95,27 @@ export async function main(argv: readonly string[], io: CliIO): Promise<number> 
       }
       case 'runs':
         return runs(parsed.positionals, values, io)
+      case 'worker':
+        positionals('worker', parsed.positionals, [])
+        return await workerCommand(values, io)
     }
   } catch (error) {
     return report(error, command, io)
   }
+}
+
+/** `spindle worker`: joins a Redis pool, serves it until the signal (Ctrl-C), then leaves it. */
+async function workerCommand(values: Record<string, unknown>, io: CliIO): Promise<number> {
+  const url = values.redis as string | undefined
+  const pool = values.pool as string | undefined
+  if (url === undefined || pool === undefined) throw new UsageError('`spindle worker` needs `--redis <url>` and `--pool <name>`.')
+  const threads = values['workers-per-node'] as string | undefined
+  const workersPerNode = threads === undefined ? 1 : integerFlag('--workers-per-node', threads, 1)
+  const worker = await startRedisWorker({ url, pool, workersPerNode })
+  io.stderr.write(`spindle worker ${worker.id}: serving pool "${pool}" with ${workersPerNode} thread${workersPerNode === 1 ? '' : 's'}\n`)
+  await new Promise<void>((resolve) => (io.signal?.aborted ? resolve() : io.signal?.addEventListener('abort', () => resolve(), { once: true })))
+  await worker.stop()
+  return 0
 }
 
 function runs(args: readonly string[], values: Record<string, unknown>, io: CliIO): number {

@@ -34,7 +34,7 @@ export interface NodeUpEvent extends NodeEventBase {
  * Why a node was lost. `'crash'`: its worker or agent died (`process.exit()`, an uncaught error,
  * out of memory, a signal); `'stopped'`: spindle stopped its worker thread to end a call (a
  * `timeout`, a cancellation); `'start'`: its worker could not start; `'connection'`: an SSH
- * connection ended or fell silent.
+ * connection ended or fell silent, or a Redis worker's heartbeat expired.
  */
 export type NodeLostReason = 'crash' | 'stopped' | 'start' | 'connection'
 

@@ -5,6 +5,7 @@ import { checkDuration, checkInteger, checkKnownKeys, checkOneOf, checkOptionsOb
 import type { OutputSink } from '../dispatch/task-output.js'
 import type { CallOptions } from '../task/call-sink.js'
 import type { SshHost, SshOptions } from '../backends/ssh/hosts.js'
+import type { RedisOptions } from '../backends/redis/redis-options.js'
 import { BACKEND_KINDS, BACKENDS, refusal, type NodeSettings } from '../backends/registry.js'
 import type { BackendKind } from '../worker/context.js'
 
@@ -29,6 +30,14 @@ export interface ComputeOptions {
   hosts?: Array<string | SshHost>
   /** The SSH backend's heartbeat, connection timeout and reconnection, and settings for every host. */
   ssh?: SshOptions
+  /** The Redis backend's broker: `{ url }`. Its nodes are the workers of `pool` that dial in. */
+  redis?: RedisOptions
+  /** The Redis backend's pool: the name its workers were started with (`spindle worker --pool`). */
+  pool?: string
+  /** The Redis backend: `start()` waits for this many workers to join. @default 0 */
+  minNodes?: number
+  /** The Redis backend: ms `start()` waits for `minNodes` before failing. @default 60000 */
+  startTimeout?: number
   /**
    * Number of nodes: worker threads, or processes. Ignored by `'inline'`, which has one.
    * @default os.availableParallelism() (the calling thread mostly waits: it sends and receives)
@@ -74,7 +83,7 @@ export interface StreamOptions extends RunOptions {
   ordered?: boolean
 }
 
-const COMPUTE_KEYS = ['backend', 'workers', 'workersPerNode', 'hosts', 'ssh', 'interruptionRetries', 'closeTimeout', 'resourceLimits', 'env', 'execArgv', 'output']
+const COMPUTE_KEYS = ['backend', 'workers', 'workersPerNode', 'hosts', 'ssh', 'redis', 'pool', 'minNodes', 'startTimeout', 'interruptionRetries', 'closeTimeout', 'resourceLimits', 'env', 'execArgv', 'output']
 const RUN_KEYS = ['signal', 'timeout', 'node']
 
 /** Checked, with defaults: the node settings a backend starts from, and the pool's own. */
@@ -86,7 +95,7 @@ export interface ResolvedComputeOptions extends NodeSettings {
 }
 
 /** Options a kind that does not take them refuses; the rest are left unused there (registry.ts). */
-const SHAPE_OPTIONS = ['workersPerNode', 'workers', 'hosts', 'ssh'] as const
+const SHAPE_OPTIONS = ['workersPerNode', 'workers', 'hosts', 'ssh', 'redis', 'pool', 'minNodes', 'startTimeout'] as const
 
 export function resolveComputeOptions(options: ComputeOptions): ResolvedComputeOptions {
   checkKnownKeys('Compute.start()', options, COMPUTE_KEYS)
@@ -102,7 +111,7 @@ export function resolveComputeOptions(options: ComputeOptions): ResolvedComputeO
     if (refused !== undefined) throw new InvalidOptionError(refused)
   }
   const entry = BACKENDS[backend]
-  const settings = { workers, hosts: [], ssh: undefined, ...entry.resolve?.(options) }
+  const settings = { workers, hosts: [], ssh: undefined, redis: undefined, ...entry.resolve?.(options) }
   checkInteger('interruptionRetries', interruptionRetries, 0)
   checkDuration('closeTimeout', closeTimeout, true)
   return {
@@ -116,6 +125,7 @@ export function resolveComputeOptions(options: ComputeOptions): ResolvedComputeO
     execArgv: options.execArgv,
     hosts: settings.hosts,
     ssh: settings.ssh,
+    redis: settings.redis,
     output: resolveOutput(options.output),
   }
 }

@@ -19,6 +19,8 @@ export class Membership {
 
   constructor(private readonly backend: Backend) {
     this.members = this.current()
+    // Nodes that dial in were told a place as they joined, before the pool knew them all.
+    if (backend.serveJoin !== undefined) for (const node of backend.nodes) this.told[node.index] = -1
   }
 
   /** The nodes that take part, in index order. */

@@ -3,7 +3,7 @@ import { SpindleError } from '../errors.js'
 import type { CallSink } from '../task/call-sink.js'
 import type { Owner } from './crash-slot.js'
 
-export type BackendKind = 'thread' | 'process' | 'ssh' | 'inline'
+export type BackendKind = 'thread' | 'process' | 'ssh' | 'redis' | 'inline'
 
 /** What a running task can learn about where it runs (skyward's `instance_info()`). */
 export interface InstanceInfo {

@@ -1,6 +1,6 @@
 // compute.stats() and compute.on('node'), on every backend: counts after known work, the
 // queue while a node is busy, utilization, a node lost under a call (lost, then replaced or up
-// again), listeners that throw, and a closed pool.
+// again; a Redis worker is not: others join instead), listeners that throw, and a closed pool.
 import { describe, expect, it } from 'vitest'
 import { remote, type Compute, type ComputeOptions, type NodeEvent, type NodeLostEvent } from 'spindle'
 import { BACKENDS, tasks as t, usePools, useProbes } from '../helpers/pools.js'
@@ -8,15 +8,15 @@ import type * as LossTasks from '../fixtures/node-loss-tasks.mjs'
 
 const loss = remote<typeof LossTasks>(new URL('../fixtures/node-loss-tasks.mjs', import.meta.url))
 
-/** Node `node`'s first `lost` event from now on, and its next event after that. */
-function lossAndAfter(pool: Compute, node: number): Promise<NodeEvent[]> {
+/** Node `node`'s first `lost` event from now on, and its next event after that (`count` 1: the lost one only). */
+function lossAndAfter(pool: Compute, node: number, count = 2): Promise<NodeEvent[]> {
   const seen: NodeEvent[] = []
   return new Promise((resolve) => {
     pool.on('node', function record(event) {
       // Its first `up` may come before (thread and process nodes start after start() resolves).
       if (event.node !== node || (seen.length === 0 && event.type !== 'lost')) return
       seen.push(event)
-      if (seen.length < 2) return
+      if (seen.length < count) return
       pool.off('node', record)
       resolve(seen)
     })
@@ -64,7 +64,7 @@ describe.each(BACKENDS)('pool stats and node events on $name', ({ name, options 
     expect(pool.stats().waitTime!.max).toBeGreaterThan(0)
   })
 
-  it.runIf(name !== 'inline')('a node lost under a call says lost, then replaced (or up again); listeners that throw are warnings', async () => {
+  it.runIf(name !== 'inline')('a node lost under a call says lost, then replaced (or up again, or gone for good); listeners that throw are warnings', async () => {
     const pool = await start(name === 'ssh' ? ({ ...options, ssh: { reconnect: { attempts: 5, delay: 50 } } } as ComputeOptions) : options)
     const warnings: string[] = []
     let warned: () => void
@@ -81,9 +81,12 @@ describe.each(BACKENDS)('pool stats and node events on $name', ({ name, options 
         throw new Error('listener bug')
       })
       pool.on('node', async () => Promise.reject(new Error('async listener bug')))
-      const events = lossAndAfter(pool, 0)
+      const events = lossAndAfter(pool, 0, name === 'redis' ? 1 : 2)
       if (name === 'thread') {
         await expect(pool.run(loss.exitThread(3), { node: 0 })).rejects.toMatchObject({ code: 'ERR_SPINDLE_WORKER_EXIT', exitCode: 3 })
+      } else if (name === 'redis') {
+        // Pinned to a node that is gone for good: interrupted, with nowhere to run again.
+        await expect(pool.run(loss.killOwnProcessOnce(probe.path('killed')), { node: 0 })).rejects.toMatchObject({ code: 'ERR_SPINDLE_INTERRUPTED' })
       } else {
         await pool.run(loss.killOwnProcessOnce(probe.path('killed')), { node: 0 }) // interrupted, then run again
       }
@@ -98,6 +101,11 @@ describe.each(BACKENDS)('pool stats and node events on $name', ({ name, options 
         expect(lost.cause.message).toMatch(/^Process 0: agent process \d+ was killed by SIGKILL/)
         expect(back).toMatchObject({ type: 'replaced', node: 0, pid: expect.any(Number) })
         expect(back.pid).not.toBe(lost.pid)
+      } else if (name === 'redis') {
+        // The worker process is gone with its heartbeat: the node is not replaced (another worker may join instead).
+        expect(lost).toMatchObject({ reason: 'connection', next: 'none' })
+        expect(lost.cause).toMatchObject({ code: 'ERR_SPINDLE_REDIS_WORKER_LOST' })
+        expect(back).toBeUndefined()
       } else {
         expect(lost).toMatchObject({ reason: 'connection', next: 'reconnect', host: expect.stringContaining('127.0.0.1') })
         expect(lost.cause).toMatchObject({ code: 'ERR_SPINDLE_SSH_LOST' })
@@ -108,8 +116,14 @@ describe.each(BACKENDS)('pool stats and node events on $name', ({ name, options 
         "A 'node' event listener threw Error: async listener bug (event 'lost' of node 0). The pool goes on, and the other listeners were called; catch errors inside the listener.",
         "A 'node' event listener threw Error: listener bug (event 'lost' of node 0). The pool goes on, and the other listeners were called; catch errors inside the listener.",
       ])
-      expect(await pool.run(t.add(2, 3), { node: 0 })).toBe(5)
-      expect(pool.stats().nodes[0]).toMatchObject({ state: 'up', lost: 1 })
+      if (name === 'redis') {
+        await expect(pool.run(t.add(2, 3), { node: 0 })).rejects.toMatchObject({ code: 'ERR_SPINDLE_INTERRUPTED' })
+        expect(await pool.run(t.add(2, 3))).toBe(5)
+        expect(pool.stats().nodes[0]).toMatchObject({ state: 'gone', lost: 1 })
+      } else {
+        expect(await pool.run(t.add(2, 3), { node: 0 })).toBe(5)
+        expect(pool.stats().nodes[0]).toMatchObject({ state: 'up', lost: 1 })
+      }
     } finally {
       process.off('warning', onWarning)
     }

@@ -5,6 +5,8 @@ import { afterAll, afterEach } from 'vitest'
 import { Compute, remote, type ComputeOptions } from 'spindle'
 import type * as Tasks from '../fixtures/tasks.mjs'
 import { runSshTests, startSshLab, type SshLab } from './sshd.js'
+import { runRedisTests } from './redis.js'
+import { withRedisWorkers } from './redis-pools.js'
 
 export const tasks = remote<typeof Tasks>(new URL('../fixtures/tasks.mjs', import.meta.url))
 
@@ -15,7 +17,7 @@ export function usePools(): (options?: ComputeOptions) => Promise<Compute> {
     await Promise.all(open.splice(0).map((pool) => pool.close()))
   })
   return async (options) => {
-    const pool = await Compute.start(await withLabHosts(options))
+    const pool = await Compute.start(await withRedisWorkers(await withLabHosts(options)))
     open.push(pool)
     return pool
   }
@@ -60,9 +62,10 @@ const LOCAL_BACKENDS = [
  * sshd.ts) is there when sshd is installed, or when CI requires it (then a missing sshd fails).
  * Its hosts are filled in by usePools from a lab started on first use in each test file.
  */
-export const BACKENDS: ReadonlyArray<{ name: 'thread' | 'process' | 'inline' | 'ssh'; options: ComputeOptions }> = [
+export const BACKENDS: ReadonlyArray<{ name: 'thread' | 'process' | 'inline' | 'ssh' | 'redis'; options: ComputeOptions }> = [
   ...LOCAL_BACKENDS,
   ...(runSshTests ? [{ name: 'ssh' as const, options: { backend: 'ssh' as const } }] : []),
+  ...(runRedisTests ? [{ name: 'redis' as const, options: { backend: 'redis' as const } }] : []),
 ]
 
 let lab: Promise<SshLab> | undefined

@@ -45,8 +45,19 @@ export interface ModuleMap {
 
 const SAME: ModuleMap = { toAgent: (url) => url, toCaller: (url) => url }
 
-/** Starts the threads; returns what handles each message from the caller. */
-export function startAgentHost(config: AgentConfig, send: (message: FromAgent) => void, modules = SAME): (message: ToAgent) => void {
+/**
+ * What handles each message from the caller; `close()` ends the session where the caller went
+ * away without the agent process ending with it (a Redis worker serves many callers): its
+ * threads are terminated, whatever they run, and nothing more is sent.
+ */
+export type AgentHost = ((message: ToAgent) => void) & { close(): Promise<void> }
+
+/** Starts the threads. */
+export function startAgentHost(config: AgentConfig, sendOut: (message: FromAgent) => void, modules = SAME): AgentHost {
+  let closed = false
+  const send = (message: FromAgent) => {
+    if (!closed) sendOut(message)
+  }
   const threads: ThreadNode[] = Array.from(
     { length: config.info.workersPerNode },
     (_, worker) => new ThreadNode(worker, { ...config.info, worker }, { resourceLimits: config.resourceLimits, sharedMemory: false }),
@@ -95,6 +106,8 @@ export function startAgentHost(config: AgentConfig, send: (message: FromAgent) =
    * dispatcher does between nodes.
    */
   function run(batch: BatchRequest, moveTo?: number): void {
+    // A batch sent again while it is here (a broker that restarted lost the caller's word of it): it answers once.
+    if (moveTo === undefined && jobs.has(batch[1])) return
     for (const d of batch[0] ?? []) {
       const definition: TaskDefinition = [d[0], modules.toAgent(d[1]), d[2]]
       definitions.set(d[0], definition)
@@ -187,12 +200,21 @@ export function startAgentHost(config: AgentConfig, send: (message: FromAgent) =
     else waiter.reject(decodeThrown(message.error!))
   }
 
-  return (message) => {
+  const receive = (message: ToAgent) => {
+    if (closed) return
     if (Array.isArray(message)) return run(message)
     if ('stop' in message) return jobs.get(message.stop)?.control('stop')
     if ('revoke' in message) return jobs.get(message.revoke)?.control('revoke')
     reply(message)
   }
+  const close = async () => {
+    closed = true
+    announce.close()
+    for (const waiter of nested.values()) waiter.reject(new Error('The caller ended its session'))
+    nested.clear()
+    await Promise.all(threads.map((thread) => thread.close()))
+  }
+  return Object.assign(receive, { close })
 }
 
 /** A batch is looked at once it has been out this long, in ms; at most SCAN_MAX_MS between looks. */
@@ -209,7 +231,7 @@ const SCAN_MAX_MS = 16
  * before its start was read runs again free: the caller's guard against agents lost again and
  * again with nothing begun bounds that (agent-replies.ts).
  */
-function startAnnouncer(send: (message: FromAgent) => void, began: (batch: number) => boolean): { sent: (batch: number) => void; ended: (batch: number) => void } {
+function startAnnouncer(send: (message: FromAgent) => void, began: (batch: number) => boolean): { sent: (batch: number) => void; ended: (batch: number) => void; close: () => void } {
   /** Batches out and not announced, with when each was handed over. */
   const unannounced = new Map<number, number>()
   let timer: NodeJS.Timeout | undefined
@@ -233,6 +255,10 @@ function startAnnouncer(send: (message: FromAgent) => void, began: (batch: numbe
     ended: (batch) => {
       unannounced.delete(batch)
       delay = SCAN_MS
+    },
+    close: () => {
+      clearTimeout(timer)
+      unannounced.clear()
     },
   }
 }

@@ -1,0 +1,33 @@
+/** The Redis backend's options: where the broker is, and which pool of workers to use. */
+import { InvalidOptionError } from '../../errors.js'
+
+export interface RedisOptions {
+  /** `redis://[user:password@]host:port[/db]`, `rediss://…` for TLS, or a unix socket's path. */
+  readonly url: string
+  /** How often workers' heartbeats are checked, in ms; a worker is lost once its key expires. @default 1000 */
+  readonly heartbeatMs?: number
+}
+
+export interface ResolvedRedisOptions {
+  readonly url: string
+  readonly pool: string
+  readonly heartbeatMs: number
+  /** Compute.start() waits for this many workers (Dask's wait_for_workers). */
+  readonly minNodes: number
+  /** ms it waits for them before failing. */
+  readonly startTimeout: number
+}
+
+export function resolveRedisOptions(redis: RedisOptions | undefined, pool: string | undefined, minNodes = 0, startTimeout = 60_000): ResolvedRedisOptions {
+  if (typeof redis !== 'object' || redis === null || typeof redis.url !== 'string' || redis.url === '') {
+    throw new InvalidOptionError("The Redis backend needs `redis: { url }` (for example `redis: { url: 'redis://queue:6379' }`).")
+  }
+  if (typeof pool !== 'string' || pool === '') {
+    throw new InvalidOptionError("The Redis backend needs `pool`: the name its workers were started with (`spindle worker --pool NAME`).")
+  }
+  const heartbeatMs = redis.heartbeatMs ?? 1000
+  if (!Number.isInteger(heartbeatMs) || heartbeatMs < 10) throw new InvalidOptionError(`Expected \`redis.heartbeatMs\` to be an integer >= 10, got ${String(heartbeatMs)}`)
+  if (!Number.isInteger(minNodes) || minNodes < 0) throw new InvalidOptionError(`Expected \`minNodes\` to be an integer >= 0, got ${String(minNodes)}`)
+  if (!Number.isFinite(startTimeout) || startTimeout <= 0) throw new InvalidOptionError(`Expected \`startTimeout\` to be a number of ms > 0, got ${String(startTimeout)}`)
+  return { url: redis.url, pool, heartbeatMs, minNodes, startTimeout }
+}

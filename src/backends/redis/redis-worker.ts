@@ -1,0 +1,97 @@
+/**
+ * A worker that dials in: `spindle worker --redis URL --pool NAME`. It registers in the pool
+ * (a heartbeat key renewed every `heartbeatMs`, its id in the pool's set, a `join` entry), reads
+ * its request stream, and runs each caller's batches in a session of its own
+ * (worker-sessions.ts). Every heartbeat it also checks its callers' heartbeat keys (a caller
+ * gone: its session ends) and the broker's run_id (a restarted broker lost the registration,
+ * written again at once). `stop()` says it leaves, waits for what it was sent to answer, then
+ * removes its keys.
+ */
+import { randomUUID } from 'node:crypto'
+import { hostname } from 'node:os'
+import { deserialize, serialize } from 'node:v8'
+import type { FromAgent } from '../../protocol/messages.js'
+import { connect, type RedisConnection } from './connect.js'
+import { field, poolKeys, JOINS_KEPT } from './keys.js'
+import { KEY_LIFETIME, Liveness } from './liveness.js'
+import { WorkerSessions, type CallerFrame } from './worker-sessions.js'
+
+export type { Hello } from './worker-sessions.js'
+
+export interface RedisWorkerOptions extends RedisConnection {
+  readonly pool: string
+  readonly workersPerNode: number
+  /** How often the heartbeat is renewed; it expires after three of these. @default 1000 */
+  readonly heartbeatMs?: number
+}
+
+export interface RedisWorker {
+  readonly id: string
+  stop(): Promise<void>
+}
+
+export async function startRedisWorker(options: RedisWorkerOptions): Promise<RedisWorker> {
+  const id = randomUUID()
+  const keys = poolKeys(options.pool)
+  const heartbeat = options.heartbeatMs ?? 1000
+  const commands = connect(options)
+  const reader = connect(options)
+  const details = JSON.stringify({ pid: process.pid, host: hostname(), workersPerNode: options.workersPerNode, heartbeatMs: heartbeat })
+  const renew = () => commands.set(keys.worker(id), details, 'PX', heartbeat * KEY_LIFETIME)
+  const register = () =>
+    commands.multi().set(keys.worker(id), details, 'PX', heartbeat * KEY_LIFETIME).sadd(keys.workers, id).xadd(keys.joins, 'MAXLEN', '~', JOINS_KEPT, '*', 'w', id, 'e', 'join').exec()
+  await register()
+
+  const sessions = new WorkerSessions(
+    options.workersPerNode,
+    (caller, message: FromAgent) => void commands.xadd(keys.outbox(caller), '*', 'w', id, 'm', serialize(message)).catch(() => {}),
+    (caller) => void commands.del(keys.outbox(caller)).catch(() => {}),
+  )
+  let stopping = false
+  /** The last entry read from the request stream; from the start again once the broker restarted (it lost the stream). */
+  let last = '0'
+  const liveness = new Liveness(commands, heartbeat, () => {
+    last = '0'
+    void register().catch(() => {})
+  })
+  const tick = setInterval(() => {
+    void renew().catch(() => {})
+    void liveness.missing(sessions.callers, keys.caller).then((gone) => {
+      for (const caller of gone) void sessions.end(caller)
+    })
+  }, heartbeat)
+
+  const loop = (async () => {
+    while (!stopping) {
+      const read = await reader.xreadBuffer('BLOCK', heartbeat, 'STREAMS', keys.inbox(id), last).catch(() => null)
+      if (read === null) continue
+      for (const [, entries] of read) {
+        for (const [entry, fields] of entries) {
+          last = entry.toString()
+          const caller = field(fields, 'c')?.toString()
+          const frame = field(fields, 'm')
+          if (caller !== undefined && frame !== undefined) sessions.handle(caller, deserialize(frame) as CallerFrame)
+        }
+      }
+      void commands.xtrim(keys.inbox(id), 'MINID', last).catch(() => {}) // read: no longer needed
+    }
+  })()
+
+  return {
+    id,
+    async stop() {
+      // Leaving: callers send nothing new once they read this; what they sent before it runs,
+      // and the worker goes once every batch has answered (its heartbeat lives until then).
+      await commands.xadd(keys.joins, 'MAXLEN', '~', JOINS_KEPT, '*', 'w', id, 'e', 'leave')
+      await new Promise((resolve) => setTimeout(resolve, 2 * heartbeat))
+      await sessions.drained()
+      stopping = true
+      clearInterval(tick)
+      await sessions.endAll()
+      await commands.multi().srem(keys.workers, id).del(keys.worker(id), keys.inbox(id)).exec()
+      reader.disconnect()
+      await loop
+      commands.disconnect()
+    },
+  }
+}

@@ -1,0 +1,137 @@
+// The Redis backend under the faults issue 16 names, each on worker processes of its own
+// (heartbeats every 200 ms, so keys live 600 ms): the broker restarted with nothing saved
+// (SHUTDOWN NOSAVE), the broker paused for longer than a key lives (CLIENT PAUSE), a worker
+// frozen (SIGSTOP) until it is lost and then let go, a reply frame sent again, and a caller
+// killed. Every call settles once with its right result, and nothing is left running.
+import type { ChildProcess } from 'node:child_process'
+import { spawn } from 'node:child_process'
+import { existsSync, readFileSync, statSync } from 'node:fs'
+import { deserialize } from 'node:v8'
+import { fileURLToPath } from 'node:url'
+import type { Redis } from 'ioredis'
+import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest'
+import { Compute, gather } from 'spindle'
+import { tasks as t, useProbes } from '../helpers/pools.js'
+import { runRedisTests, spawnRedisWorker, startRedisLab, type RedisLab, type WorkerProcess } from '../helpers/redis.js'
+
+const CALLER = fileURLToPath(new URL('../fixtures/redis-caller.mjs', import.meta.url))
+const range = (from: number, count: number) => Array.from({ length: count }, (_, i) => from + i)
+
+describe.runIf(runRedisTests)('the Redis backend under faults', () => {
+  let lab: RedisLab
+  const children: ChildProcess[] = []
+  const probe = useProbes()
+  let pools = 0
+  beforeAll(async () => {
+    lab = await startRedisLab()
+  })
+  afterEach(() => {
+    for (const child of children.splice(0)) {
+      child.kill('SIGCONT')
+      child.kill('SIGKILL')
+    }
+  })
+  afterAll(async () => lab?.stop())
+
+  /** A fresh pool name with `count` worker processes in it. */
+  async function poolWithWorkers(count: number): Promise<{ pool: string; workers: WorkerProcess[] }> {
+    const pool = `faults-${++pools}`
+    const workers = await Promise.all(range(0, count).map(() => spawnRedisWorker(lab.url, pool)))
+    children.push(...workers.map((w) => w.child))
+    return { pool, workers }
+  }
+  const start = (pool: string, minNodes = 2) => Compute.start({ backend: 'redis', redis: { url: lab.url, heartbeatMs: 200 }, pool, minNodes, startTimeout: 30_000 })
+  const poolKey = (pool: string, rest: string) => `spindle:{${pool}}:${rest}`
+  /** The ids of the callers with a heartbeat in `pool`. */
+  const callers = async (pool: string) => (await lab.admin.keys(poolKey(pool, 'c:*'))).filter((k) => !k.endsWith(':out')).map((k) => k.split(':c:')[1]!)
+  /** The next frame `worker` puts on `caller`'s reply stream that answers a batch, with the raw entry. */
+  async function nextAnswer(reader: Redis, pool: string, caller: string, worker: string): Promise<{ frame: Buffer; message: Record<string, unknown> }> {
+    let last = '$'
+    for (;;) {
+      const read = await reader.xreadBuffer('BLOCK', 0, 'STREAMS', poolKey(pool, `c:${caller}:out`), last)
+      for (const [entry, fields] of read![0]![1]) {
+        last = entry.toString()
+        const from = fields[fields.findIndex((f) => f.toString() === 'w') + 1]!.toString()
+        const frame = fields[fields.findIndex((f) => f.toString() === 'm') + 1]!
+        const message = deserialize(frame) as Record<string, unknown>
+        if (from === worker && ('done' in message || 'failed' in message)) return { frame, message }
+      }
+    }
+  }
+
+  it('a broker restarted with nothing saved (SHUTDOWN NOSAVE) loses no call: running, queued, and sent while it was down', async () => {
+    const { pool } = await poolWithWorkers(2)
+    await using compute = await start(pool)
+    const held = range(0, 2).map(() => compute.run(t.holdUntilFile(probe.path('started'), probe.path('go'))))
+    await probe.started('started', 2) // each worker's one thread is held
+    const queued = compute.run(gather(...range(0, 20).map((i) => t.echo(i))))
+    await lab.shutdown()
+    const whileDown = compute.run(gather(...range(20, 20).map((i) => t.echo(i))))
+    await lab.serve()
+    probe.release('go')
+    expect(await Promise.all(held)).toEqual(['released', 'released'])
+    expect(await queued).toEqual(range(0, 20))
+    expect(await whileDown).toEqual(range(20, 20))
+    expect(await compute.run(gather(...range(40, 20).map((i) => t.echo(i))))).toEqual(range(40, 20))
+    expect(compute.stats().nodes.map((n) => n.lost)).toEqual([0, 0]) // the workers' keys were gone for a while, and they were not lost
+    expect((await compute.broadcast(t.info())).map((i) => i.rank)).toEqual([0, 1])
+    expect(await lab.admin.sismember(poolKey(pool, 'workers'), (await compute.broadcast(t.info()))[0]!.peers[0]!)).toBe(1) // registered again
+  })
+
+  it('a broker paused (CLIENT PAUSE) for longer than a key lives delays calls and loses no worker', async () => {
+    const { pool } = await poolWithWorkers(2)
+    await using compute = await start(pool)
+    const before = compute.run(gather(...range(0, 20).map((i) => t.delayedEcho(i, 20))))
+    await lab.admin.call('CLIENT', 'PAUSE', '1500', 'ALL') // 2.5 key lifetimes
+    const during = compute.run(gather(...range(20, 20).map((i) => t.echo(i))))
+    expect(await before).toEqual(range(0, 20))
+    expect(await during).toEqual(range(20, 20))
+    expect(compute.stats().nodes.map((n) => n.lost)).toEqual([0, 0])
+    expect(compute.nodes).toBe(2)
+  })
+
+  it("a frozen worker (SIGSTOP) is lost and its call runs on another; its late answer, and a replayed one, are dropped", async () => {
+    const { pool, workers } = await poolWithWorkers(2)
+    await using compute = await start(pool)
+    const [caller] = await callers(pool)
+    const dir = probe.path('runs')
+    const calls = compute.run(gather(t.recordRun(dir, 0, 300), t.recordRun(dir, 1, 300)))
+    while (!existsSync(`${dir}/0`) || !existsSync(`${dir}/1`)) await new Promise((resolve) => setTimeout(resolve, 5)) // polling: both run
+    const frozen = workers.find((w) => readFileSync(`${dir}/0`, 'utf8').includes(String(w.child.pid)))!
+    frozen.child.kill('SIGSTOP')
+    expect(await calls).toEqual([0, 1]) // call 0 ran again on the other worker once the frozen one's key expired
+    expect(readFileSync(`${dir}/0`, 'utf8').trim().split('\n')).toHaveLength(2)
+    expect(compute.nodes).toBe(1)
+
+    const reader = lab.admin.duplicate()
+    try {
+      const late = nextAnswer(reader, pool, caller!, frozen.id)
+      frozen.child.kill('SIGCONT') // it finishes call 0 and answers: too late
+      const { frame } = await late
+      await lab.admin.xadd(poolKey(pool, `c:${caller}:out`), '*', 'w', frozen.id, 'm', frame) // and once more
+      const other = workers.find((w) => w !== frozen)!
+      const answer = nextAnswer(reader, pool, caller!, other.id)
+      expect(await compute.run(t.echo('after'))).toBe('after')
+      await lab.admin.xadd(poolKey(pool, `c:${caller}:out`), '*', 'w', other.id, 'm', (await answer).frame) // a live worker's answer, replayed
+      expect(await compute.run(gather(...range(0, 10).map((i) => t.echo(i))))).toEqual(range(0, 10))
+      expect(compute.stats()).toMatchObject({ completed: 1 + 1 + 1 + 10, failed: 0 }) // the gather of two, 'after', ten echoes... counted once each
+    } finally {
+      reader.disconnect()
+    }
+  })
+
+  it("a caller killed mid-call has its call stopped on the worker and its keys deleted; the worker serves the next caller", async () => {
+    const { pool } = await poolWithWorkers(1)
+    const file = probe.path('spinning')
+    const caller = spawn(process.execPath, [CALLER, lab.url, pool, file], { stdio: 'inherit' })
+    children.push(caller)
+    while (!existsSync(file) || statSync(file).size < 10) await new Promise((resolve) => setTimeout(resolve, 5)) // polling: it spins
+    const [id] = await callers(pool)
+    caller.kill('SIGKILL')
+    while ((await lab.admin.exists(poolKey(pool, `c:${id}`), poolKey(pool, `c:${id}:out`))) > 0) await new Promise((resolve) => setTimeout(resolve, 20))
+    const size = statSync(file).size
+    await using compute = await start(pool, 1)
+    expect(await compute.run(t.delayedEcho('next', 200))).toBe('next') // a round trip, and time enough for a spinning thread to write
+    expect(statSync(file).size).toBe(size) // its thread was ended with its session
+  })
+})
