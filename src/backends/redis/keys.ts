@@ -5,6 +5,8 @@
  * - `workers`: a set of the ids of workers that have joined; `w:<id>` is a worker's heartbeat
  *   (its details, expiring unless renewed): a worker whose key has gone is lost.
  * - `w:<id>:in`: a worker's request stream: entries `c` (the caller's id) and `m` (a frame).
+ * - `w:<id>:lost`: written by a caller that found the worker's heartbeat gone: a worker that was
+ *   only frozen reads it when it wakes, and joins again under a new id.
  * - `c:<id>`: a caller's heartbeat: a caller whose key has gone died, and its sessions end.
  * - `c:<id>:out`: a caller's reply stream: entries `w` (the worker's id) and `m` (a frame).
  * - `joins`: workers joining (`e` join) and leaving (`e` leave), which callers follow.
@@ -14,12 +16,16 @@
  */
 export const JOINS_KEPT = 1000
 
+/** How long a lost worker's `lost` mark is kept, in heartbeats: a worker frozen for longer is not told. */
+export const LOST_KEPT = 600
+
 export interface PoolKeys {
   readonly workers: string
   readonly joins: string
   worker(id: string): string
   caller(id: string): string
   inbox(id: string): string
+  lost(id: string): string
   outbox(id: string): string
 }
 
@@ -34,6 +40,7 @@ export function poolKeys(pool: string): PoolKeys {
     worker: (id) => `${p}w:${id}`,
     caller: (id) => `${p}c:${id}`,
     inbox: (id) => `${p}w:${id}:in`,
+    lost: (id) => `${p}w:${id}:lost`,
     outbox: (id) => `${p}c:${id}:out`,
   }
 }

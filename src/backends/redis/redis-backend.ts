@@ -12,7 +12,7 @@ import { connect } from './connect.js'
 import { SpindleError } from '../../errors.js'
 import type { Backend, BackendNode } from '../backend.js'
 import type { FromAgent } from '../../protocol/messages.js'
-import { field, poolKeys } from './keys.js'
+import { field, LOST_KEPT, poolKeys } from './keys.js'
 import { KEY_LIFETIME, Liveness } from './liveness.js'
 import { RedisNode } from './redis-node.js'
 import type { Hello } from './redis-worker.js'
@@ -107,8 +107,10 @@ export async function startRedisBackend(options: RedisBackendOptions): Promise<B
     void liveness.missing(watched, (node) => keys.worker(node.workerId)).then((gone) => {
       for (const node of gone) {
         node.lose('its heartbeat expired')
-        // It cannot remove its own keys: nothing is left to read its stream.
-        void commands.multi().srem(keys.workers, node.workerId).del(keys.inbox(node.workerId)).exec().catch(() => {})
+        // It cannot remove its own keys (nothing is left to read its stream); if it was only
+        // frozen, the mark tells it when it wakes that its calls ran elsewhere.
+        const id = node.workerId
+        void commands.multi().srem(keys.workers, id).del(keys.inbox(id)).set(keys.lost(id), caller, 'PX', LOST_KEPT * heartbeat).exec().catch(() => {})
       }
     })
   }, heartbeat)

@@ -4,8 +4,10 @@
  * its request stream, and runs each caller's batches in a session of its own
  * (worker-sessions.ts). Every heartbeat it also checks its callers' heartbeat keys (a caller
  * gone: its session ends) and the broker's run_id (a restarted broker lost the registration,
- * written again at once). `stop()` says it leaves, waits for what it was sent to answer, then
- * removes its keys.
+ * written again at once). A worker that was frozen (SIGSTOP, a VM paused) for longer than its
+ * key lives finds, when it wakes, the mark of the caller that lost it: its calls ran elsewhere,
+ * so it ends its sessions and joins again as a new worker. `stop()` says it leaves, waits for
+ * what it was sent to answer, then removes its keys.
  */
 import { randomUUID } from 'node:crypto'
 import { hostname } from 'node:os'
@@ -26,18 +28,23 @@ export interface RedisWorkerOptions extends RedisConnection {
 }
 
 export interface RedisWorker {
+  /** Its id in the pool (a new one if it was lost and joined again). */
   readonly id: string
   stop(): Promise<void>
 }
 
 export async function startRedisWorker(options: RedisWorkerOptions): Promise<RedisWorker> {
-  const id = randomUUID()
+  let id = randomUUID()
   const keys = poolKeys(options.pool)
   const heartbeat = options.heartbeatMs ?? 1000
   const commands = connect(options)
   const reader = connect(options)
   const details = JSON.stringify({ pid: process.pid, host: hostname(), workersPerNode: options.workersPerNode, heartbeatMs: heartbeat })
-  const renew = () => commands.set(keys.worker(id), details, 'PX', heartbeat * KEY_LIFETIME)
+  /** Renews the heartbeat; true if a caller found it lost meanwhile. */
+  const renew = async () => {
+    const [, lost] = (await commands.multi().set(keys.worker(id), details, 'PX', heartbeat * KEY_LIFETIME).exists(keys.lost(id)).exec()) ?? []
+    return lost?.[1] === 1
+  }
   const register = () =>
     commands.multi().set(keys.worker(id), details, 'PX', heartbeat * KEY_LIFETIME).sadd(keys.workers, id).xadd(keys.joins, 'MAXLEN', '~', JOINS_KEPT, '*', 'w', id, 'e', 'join').exec()
   await register()
@@ -54,8 +61,24 @@ export async function startRedisWorker(options: RedisWorkerOptions): Promise<Red
     last = '0'
     void register().catch(() => {})
   })
+  /** Lost while frozen: what it ran has run elsewhere; it joins again under a new id. */
+  const rejoin = async () => {
+    const old = id
+    id = randomUUID()
+    last = '0'
+    await sessions.endAll()
+    await commands.del(keys.worker(old), keys.lost(old))
+    await register()
+  }
+  let rejoining: Promise<void> | undefined
   const tick = setInterval(() => {
-    void renew().catch(() => {})
+    if (rejoining !== undefined) return
+    void renew().then(
+      (lost) => {
+        if (lost && !stopping) rejoining = rejoin().catch(() => {}).finally(() => (rejoining = undefined))
+      },
+      () => {},
+    )
     void liveness.missing(sessions.callers, keys.caller).then((gone) => {
       for (const caller of gone) void sessions.end(caller)
     })
@@ -78,8 +101,11 @@ export async function startRedisWorker(options: RedisWorkerOptions): Promise<Red
   })()
 
   return {
-    id,
+    get id() {
+      return id
+    },
     async stop() {
+      await rejoining
       // Leaving: callers send nothing new once they read this; what they sent before it runs,
       // and the worker goes once every batch has answered (its heartbeat lives until then).
       await commands.xadd(keys.joins, 'MAXLEN', '~', JOINS_KEPT, '*', 'w', id, 'e', 'leave')
