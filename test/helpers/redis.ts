@@ -40,8 +40,12 @@ export async function startRedisLab(): Promise<RedisLab> {
     admin,
     async shutdown() {
       const gone = exited(server)
-      await admin.call('SHUTDOWN', 'NOSAVE').catch(() => {}) // the connection closes under it
+      // On a connection of its own that does not reconnect: one that did would send SHUTDOWN
+      // again to the next server (a command cut off by its connection is resent).
+      const once = new Redis(socket, { retryStrategy: () => null, autoResendUnfulfilledCommands: false }).on('error', () => {})
+      once.call('SHUTDOWN', 'NOSAVE').catch(() => {}) // the connection closes under it
       await gone
+      once.disconnect()
     },
     async serve() {
       server = await serve()

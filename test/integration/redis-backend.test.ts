@@ -51,7 +51,7 @@ describe.runIf(runRedisTests)('the Redis backend', () => {
       return started
     }
     const doomed = await spawnWorker()
-    await spawnWorker()
+    const alive = await spawnWorker()
     await using compute = await Compute.start({ backend: 'redis', redis: { url: lab.url, heartbeatMs: 200 }, pool: 'third' })
     while (compute.nodes < 2) await new Promise((resolve) => setTimeout(resolve, 5))
     const dir = mkdtempSync(join(tmpdir(), 'spindle-redis-runs-'))
@@ -61,6 +61,10 @@ describe.runIf(runRedisTests)('the Redis backend', () => {
       doomed.child.kill('SIGKILL')
       expect((await calls).length).toBe(8)
       expect(compute.nodes).toBe(1)
+      await compute.close()
+      // What is left of the pool is the live worker's; of the lost one only the mark that tells it, were it frozen.
+      const left = (await lab.admin.keys('spindle:{third}:*')).map((key) => key.replace(doomed.id, 'DOOMED').replace(alive.id, 'ALIVE')).sort()
+      expect(left).toEqual(['spindle:{third}:joins', 'spindle:{third}:w:ALIVE', 'spindle:{third}:w:ALIVE:in', 'spindle:{third}:w:DOOMED:lost', 'spindle:{third}:workers'])
     } finally {
       rmSync(dir, { recursive: true, force: true })
     }

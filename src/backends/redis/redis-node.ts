@@ -50,9 +50,15 @@ export class RedisNode extends AgentNode<string> {
     this.post(frame)
   }
 
-  /** The caller's last frame: the worker ends this caller's session (its threads) now. */
+  /**
+   * The caller's last frame: the worker ends this caller's session (its threads) now. NOMKSTREAM:
+   * a worker that was lost or has left deleted its stream, and a goodbye must not make it again.
+   */
   bye(): Promise<void> {
-    return this.postFrame(serialize({ bye: true }))
+    return this.redis.xadd(this.keys.inbox(this.workerId), 'NOMKSTREAM', '*', 'c', this.caller, 'm', serialize({ bye: true })).then(
+      () => {},
+      () => {},
+    )
   }
 
   /**
