@@ -12,8 +12,9 @@
 //   (c) recovery: 200 calls of spinPid(5) on 2 workers (heartbeat 1000 ms, the default), one
 //       worker SIGKILLed once 150 have settled; from the kill until spindle reports the node lost
 //       (compute.on('node')), and until every call has settled (on the other worker), against
-//       the heartbeat timeout (3 × heartbeatMs); the kill lands at a random phase of the heartbeat. BullMQ's recovery is quoted from its defaults
-//       (lockDuration 30 s, stalledInterval 30 s: a killed worker's job is retried after 30-60 s);
+//       the heartbeat timeout (3 × heartbeatMs); the kill lands at a random phase of the
+//       heartbeat. BullMQ's recovery is quoted from its defaults (lockDuration 30 s,
+//       stalledInterval 30 s: a killed worker's job is retried after 30-60 s);
 //       SPINDLE_BENCH_BULLMQ_STALL=1 also measures it once (about a minute).
 //
 // Usage: node bench/redis.mjs   (SPINDLE_BENCH_ROUNDS; needs redis-server on the PATH)
