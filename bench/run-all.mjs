@@ -9,7 +9,7 @@
 import { spawn } from 'node:child_process'
 import { fileURLToPath } from 'node:url'
 
-const SCRIPTS = ['dispatch', 'cpu-scaling', 'parallel-map', 'scheduling', 'pipelines', 'process', 'ssh', 'actors']
+const SCRIPTS = ['dispatch', 'cpu-scaling', 'parallel-map', 'scheduling', 'pipelines', 'process', 'ssh', 'redis', 'actors']
 const PER_SCRIPT_TIMEOUT_MS = 15 * 60_000 // a hung script must not hang CI
 
 const wanted = process.argv.slice(2).map((a) => a.replace(/\.mjs$/, ''))

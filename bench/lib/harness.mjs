@@ -1,6 +1,7 @@
 // Shared helpers for the bench scripts: statistics, timing, interleaved rounds,
 // table printing, pass/fail bars and result files.
 import { mkdirSync, writeFileSync } from 'node:fs'
+import { createServer } from 'node:net'
 import os from 'node:os'
 
 /** Worker count for every pool: SPINDLE_BENCH_WORKERS, else one per available core. */
@@ -144,6 +145,16 @@ export function bar(label, value, op, threshold, unit = '×') {
   const shown = Number.isFinite(value) ? `${value.toFixed(3)}${unit}` : 'n/a'
   console.log(`${verdict.padEnd(4)}  ${label}: ${shown} (bar ${op} ${threshold}${unit})`)
   return { label, value, op, threshold, verdict }
+}
+
+/** A loopback port nobody listens on now (the kernel picks it; closed again at once). */
+export function freePort() {
+  return new Promise((resolve, reject) => {
+    const server = createServer().once('error', reject).listen(0, '127.0.0.1', () => {
+      const { port } = server.address()
+      server.close(() => resolve(port))
+    })
+  })
 }
 
 /** Writes bench/results/<name>-<date>.json; returns its path. */

@@ -3,9 +3,10 @@
 // ~/.ssh is never read or written. `stop()` kills sshd and removes the directory.
 import { execFileSync, spawn } from 'node:child_process'
 import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs'
-import { connect, createServer } from 'node:net'
+import { connect } from 'node:net'
 import { tmpdir, userInfo } from 'node:os'
 import { join } from 'node:path'
+import { freePort } from './harness.mjs'
 
 export const SSHD = ['/usr/sbin/sshd', '/usr/bin/sshd'].find((p) => existsSync(p))
 
@@ -15,12 +16,7 @@ export async function startSshd() {
   if (process.getuid?.() === 0) mkdirSync('/run/sshd', { recursive: true })
   for (const key of ['host_key', 'client_key']) execFileSync('ssh-keygen', ['-q', '-t', 'ed25519', '-N', '', '-f', join(dir, key)])
   writeFileSync(join(dir, 'authorized_keys'), readFileSync(join(dir, 'client_key.pub')))
-  const port = await new Promise((resolve) => {
-    const server = createServer().listen(0, '127.0.0.1', () => {
-      const { port } = server.address()
-      server.close(() => resolve(port))
-    })
-  })
+  const port = await freePort()
   const config = join(dir, 'sshd_config')
   writeFileSync(config, [`Port ${port}`, 'ListenAddress 127.0.0.1', `HostKey ${join(dir, 'host_key')}`,
     `AuthorizedKeysFile ${join(dir, 'authorized_keys')}`, `PidFile ${join(dir, 'sshd.pid')}`, 'UsePAM no', 'StrictModes no',
