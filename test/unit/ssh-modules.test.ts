@@ -6,7 +6,7 @@ import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { pathToFileURL } from 'node:url'
 import { afterAll, describe, expect, it } from 'vitest'
-import { DIST, moduleFrames } from '../../src/backends/ssh/modules.js'
+import { DIST, moduleFrames } from '../../src/backends/agent/module-frames.js'
 
 const fixture = (path: string) => new URL(`../fixtures/${path}`, import.meta.url).href
 

@@ -9,12 +9,17 @@
  *   only frozen reads it when it wakes, and joins again under a new id.
  * - `c:<id>`: a caller's heartbeat: a caller whose key has gone died, and its sessions end.
  * - `c:<id>:out`: a caller's reply stream: entries `w` (the worker's id) and `m` (a frame).
+ * - `m:<hash>/<name>`: a task module's source (agent/module-frames.ts), stored once by content for
+ *   every worker of the pool, expiring MODULE_LIFETIME_MS after a caller last stored it.
  * - `joins`: workers joining (`e` join) and leaving (`e` leave), which callers follow.
  *
  * Streams do not grow: each request and reply stream has one reader, which trims what it has
  * read; `joins` keeps about its last JOINS_KEPT entries (a caller reads it from when it starts).
  */
 export const JOINS_KEPT = 1000
+
+/** How long a task module's source stays in the broker after a caller stored it (one hour). */
+export const MODULE_LIFETIME_MS = 3_600_000
 
 /** How long a lost worker's `lost` mark is kept, in heartbeats: a worker frozen for longer is not told. */
 export const LOST_KEPT = 600
@@ -26,6 +31,7 @@ export interface PoolKeys {
   caller(id: string): string
   inbox(id: string): string
   lost(id: string): string
+  module(path: string): string
   outbox(id: string): string
 }
 
@@ -41,6 +47,7 @@ export function poolKeys(pool: string): PoolKeys {
     caller: (id) => `${p}c:${id}`,
     inbox: (id) => `${p}w:${id}:in`,
     lost: (id) => `${p}w:${id}:lost`,
+    module: (path) => `${p}m:${path}`,
     outbox: (id) => `${p}c:${id}:out`,
   }
 }

@@ -15,6 +15,8 @@ import type { FromAgent } from '../../protocol/messages.js'
 import { field, LOST_KEPT, poolKeys } from './keys.js'
 import { KEY_LIFETIME, Liveness } from './liveness.js'
 import { RedisNode } from './redis-node.js'
+import { ModuleStore } from './module-store.js'
+import { DIST } from '../agent/module-frames.js'
 import type { Hello } from './redis-worker.js'
 
 export interface RedisBackendOptions {
@@ -38,6 +40,7 @@ export async function startRedisBackend(options: RedisBackendOptions): Promise<B
   const repliesReader = connect(options)
   const nodes: RedisNode[] = []
   const byWorker = new Map<string, RedisNode>()
+  const modules = new ModuleStore(commands, keys)
   let joined: ((node: BackendNode) => void) | undefined
   let closed = false
 
@@ -46,11 +49,11 @@ export async function startRedisBackend(options: RedisBackendOptions): Promise<B
     const details = await commands.get(keys.worker(worker))
     if (details === null || byWorker.has(worker)) return // gone already
     const { workersPerNode } = JSON.parse(details) as { workersPerNode: number }
-    const node = new RedisNode(nodes.length, worker, workersPerNode, commands, keys, caller)
+    const node = new RedisNode(nodes.length, worker, workersPerNode, commands, keys, caller, modules)
     nodes.push(node)
     byWorker.set(worker, node)
     joined?.(node)
-    const hello: Hello = { hello: { info: { node: node.index, rank: node.index, totalNodes: nodes.length, isHead: node.index === 0, peers: nodes.map((n) => n.peer), jobId: options.jobId, backend: 'redis' } } }
+    const hello: Hello = { hello: { info: { node: node.index, rank: node.index, totalNodes: nodes.length, isHead: node.index === 0, peers: nodes.map((n) => n.peer), jobId: options.jobId, backend: 'redis' } }, dist: DIST }
     node.hello(hello)
   }
 
@@ -98,6 +101,7 @@ export async function startRedisBackend(options: RedisBackendOptions): Promise<B
 
   const liveness = new Liveness(commands, heartbeat, () => {
     lastJoin = lastReply = '0'
+    modules.forget()
     void renew().catch(() => {})
     for (const node of nodes) node.resend()
   })

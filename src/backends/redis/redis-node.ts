@@ -12,6 +12,8 @@ import { AgentNode } from '../agent/agent-node.js'
 import { NodeFailure, type BatchControl, type NodeState } from '../backend.js'
 import type { BatchRequest, BatchResponse, FromAgent, ToAgent } from '../../protocol/messages.js'
 import type { PoolKeys } from './keys.js'
+import { moduleFrames, shipModules } from '../agent/module-frames.js'
+import type { ModuleStore } from './module-store.js'
 
 export class RedisNode extends AgentNode<string> {
   state: NodeState = 'starting'
@@ -20,6 +22,8 @@ export class RedisNode extends AgentNode<string> {
   private helloFrame: unknown
   /** The frames of the batches in flight, by id: sent again if the broker restarts (it may have lost them). */
   private readonly frames = new Map<number, Buffer>()
+  /** Task modules this worker has been told of, by the caller's URL. */
+  private readonly shipped = new Set<string>()
 
   constructor(
     index: number,
@@ -28,6 +32,7 @@ export class RedisNode extends AgentNode<string> {
     private readonly redis: Redis,
     private readonly keys: PoolKeys,
     private readonly caller: string,
+    private readonly modules: ModuleStore,
   ) {
     super(index, threads, 'worker')
   }
@@ -65,11 +70,12 @@ export class RedisNode extends AgentNode<string> {
    * The broker restarted and may have lost what was in the worker's stream: the hello if the
    * worker has not answered it, and every batch not answered, go again. The worker runs a batch
    * it still has once; one it had answered (the answer lost) runs again, and the first answer
-   * to arrive counts.
+   * to arrive counts. The modules it was told of go first (their sources are stored again).
    */
   resend(): void {
     if (this.state === 'lost' || this.state === 'closed') return
     if (this.state === 'starting') this.post(this.helloFrame)
+    for (const module of this.shipped) for (const frame of moduleFrames(module)) this.post(this.modules.store(frame))
     for (const frame of this.frames.values()) this.postFrame(frame)
   }
 
@@ -86,6 +92,7 @@ export class RedisNode extends AgentNode<string> {
       failed(new NodeFailure('revoked', `${this.describe()} takes no batches now`))
       return () => {}
     }
+    if (!shipModules(batch, this.shipped, (frame) => this.post(this.modules.store(frame)), done)) return () => {}
     return this.dispatch(this.workerId, batch, done, failed)
   }
 

@@ -11,12 +11,14 @@
  */
 import { randomUUID } from 'node:crypto'
 import { hostname } from 'node:os'
+import { fileURLToPath } from 'node:url'
 import { deserialize, serialize } from 'node:v8'
 import type { FromAgent } from '../../protocol/messages.js'
 import { connect, type RedisConnection } from './connect.js'
 import { field, poolKeys, JOINS_KEPT } from './keys.js'
 import { KEY_LIFETIME, Liveness } from './liveness.js'
 import { WorkerSessions, type CallerFrame } from './worker-sessions.js'
+import { ModuleCache } from '../agent/module-cache.js'
 
 export type { Hello } from './worker-sessions.js'
 
@@ -25,7 +27,14 @@ export interface RedisWorkerOptions extends RedisConnection {
   readonly workersPerNode: number
   /** How often the heartbeat is renewed; it expires after three of these. @default 1000 */
   readonly heartbeatMs?: number
+  /**
+   * Where shipped task modules are kept, by content. Their imports of 'spindle' and of packages
+   * resolve from there, so it is inside this installation. @default spindle's own `.cache/tasks/`
+   */
+  readonly cacheDir?: string
 }
+
+const CACHE_DIR = fileURLToPath(new URL('../../../.cache/tasks/', import.meta.url))
 
 export interface RedisWorker {
   /** Its id in the pool (a new one if it was lost and joined again). */
@@ -49,8 +58,18 @@ export async function startRedisWorker(options: RedisWorkerOptions): Promise<Red
     commands.multi().set(keys.worker(id), details, 'PX', heartbeat * KEY_LIFETIME).sadd(keys.workers, id).xadd(keys.joins, 'MAXLEN', '~', JOINS_KEPT, '*', 'w', id, 'e', 'join').exec()
   await register()
 
+  const cache = new ModuleCache(options.cacheDir ?? CACHE_DIR)
+  /** A shipped module's file, fetched from the pool's store unless the cache has it. */
+  const fetchModule = async (path: string) => {
+    if (cache.has(path)) return
+    const source = await commands.getBuffer(keys.module(path))
+    // Left out, the module's calls fail to load it, naming it; this line says why.
+    if (source === null) process.stderr.write(`spindle worker: task module ${path} is not in the broker (expired, or the broker restarted)\n`)
+    else cache.write(path, source)
+  }
   const sessions = new WorkerSessions(
     options.workersPerNode,
+    cache,
     (caller, message: FromAgent) => void commands.xadd(keys.outbox(caller), '*', 'w', id, 'm', serialize(message)).catch(() => {}),
     (caller) => void commands.del(keys.outbox(caller)).catch(() => {}),
   )
@@ -93,7 +112,10 @@ export async function startRedisWorker(options: RedisWorkerOptions): Promise<Red
           last = entry.toString()
           const caller = field(fields, 'c')?.toString()
           const frame = field(fields, 'm')
-          if (caller !== undefined && frame !== undefined) sessions.handle(caller, deserialize(frame) as CallerFrame)
+          if (caller === undefined || frame === undefined) continue
+          const message = deserialize(frame) as CallerFrame
+          if (!Array.isArray(message) && 'ship' in message) await fetchModule(message.path).catch((error: Error) => process.stderr.write(`spindle worker: cannot keep task module ${message.path}: ${error.message}\n`))
+          sessions.handle(caller, message)
         }
       }
       void commands.xtrim(keys.inbox(id), 'MINID', last).catch(() => {}) // read: no longer needed

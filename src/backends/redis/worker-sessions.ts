@@ -7,11 +7,15 @@
  * them.
  */
 import { startAgentHost, type AgentConfig, type AgentHost } from '../agent/agent-host.js'
+import { ShippedModules, type ModuleCache } from '../agent/module-cache.js'
+import type { ShipFrame } from './module-store.js'
 import type { FromAgent, ToAgent } from '../../protocol/messages.js'
 
 /** A caller's first frame to a worker: the agent's configuration for its session. */
 export interface Hello {
   readonly hello: Omit<AgentConfig, 'info'> & { readonly info: Omit<AgentConfig['info'], 'workersPerNode'> }
+  /** The caller's URL of spindle's dist/: its modules there are the worker's own. */
+  readonly dist: string
 }
 
 /** A caller's last frame: its pool closed. */
@@ -19,10 +23,12 @@ export interface Bye {
   readonly bye: true
 }
 
-export type CallerFrame = ToAgent | Hello | Bye
+export type CallerFrame = ToAgent | Hello | Bye | ShipFrame
 
 interface Session {
   readonly host: AgentHost
+  /** The caller's names for the modules in the worker's cache. */
+  readonly modules: ShippedModules
   /** Ids of the batches it was sent and has not answered (one sent twice counts once). */
   readonly out: Set<number>
 }
@@ -34,6 +40,7 @@ export class WorkerSessions {
   /** `send`: a message for `caller`'s reply stream; `ended`: a session ended (delete what it left). */
   constructor(
     private readonly workersPerNode: number,
+    private readonly cache: ModuleCache,
     private readonly send: (caller: string, message: FromAgent) => void,
     private readonly ended: (caller: string) => void,
   ) {}
@@ -54,6 +61,7 @@ export class WorkerSessions {
     if (!Array.isArray(frame) && 'bye' in frame) return void this.end(caller)
     const session = this.sessions.get(caller)
     if (session === undefined) return // a caller that ended, or one this worker never met
+    if (!Array.isArray(frame) && 'ship' in frame) return session.modules.add(frame.ship, this.cache.url(frame.path)) // fetched into the cache first
     if (Array.isArray(frame)) session.out.add(frame[1])
     session.host(frame)
   }
@@ -80,15 +88,17 @@ export class WorkerSessions {
   private open(caller: string, frame: Hello): void {
     if (this.sessions.has(caller)) return // a hello sent again after a broker restart
     const config: AgentConfig = { ...frame.hello, info: { ...frame.hello.info, workersPerNode: this.workersPerNode } }
+    const modules = new ShippedModules(frame.dist)
     const session: Session = {
       out: new Set(),
+      modules,
       host: startAgentHost(config, (message) => {
         if ('done' in message || 'failed' in message) {
           session.out.delete('done' in message ? message.done[2] : message.failed)
           this.checkIdle()
         }
         this.send(caller, message)
-      }),
+      }, modules),
     }
     this.sessions.set(caller, session)
     this.send(caller, { ready: true, pid: process.pid })

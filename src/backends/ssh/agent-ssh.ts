@@ -8,10 +8,10 @@
  * heartbeat, arrived for `callerTimeout` (a dead link that TCP has not noticed, a caller frozen
  * for good).
  */
-import { mkdirSync, renameSync, rmSync, writeFileSync, existsSync } from 'node:fs'
-import { dirname, join } from 'node:path'
-import { fileURLToPath, pathToFileURL } from 'node:url'
-import { startAgentHost, type ModuleMap } from '../agent/agent-host.js'
+import { join } from 'node:path'
+import { fileURLToPath } from 'node:url'
+import { startAgentHost } from '../agent/agent-host.js'
+import { ModuleCache, ShippedModules } from '../agent/module-cache.js'
 import type { ToAgent } from '../../protocol/messages.js'
 import { encodeFrame, FrameReader, PROTOCOL, type CallerFrame, type ConfigFrame, type ModuleFrame } from './frames.js'
 
@@ -21,15 +21,9 @@ const writeProtocol = protocolOut.write.bind(protocolOut)
 process.stdout.write = ((chunk: never, ...rest: never[]) => process.stderr.write(chunk, ...rest)) as typeof process.stdout.write
 const send = (message: unknown) => writeProtocol(encodeFrame(message))
 
-const BUNDLE = fileURLToPath(new URL('../../../../../', import.meta.url))
-const OWN_DIST = new URL('../../', import.meta.url).href
-const toCaller = new Map<string, string>()
-const toAgent = new Map<string, string>()
-let callerDist = ''
-const modules: ModuleMap = {
-  toAgent: (url) => toAgent.get(url) ?? (callerDist !== '' && url.startsWith(callerDist) ? OWN_DIST + url.slice(callerDist.length) : url),
-  toCaller: (url) => toCaller.get(url) ?? (url.startsWith(OWN_DIST) ? callerDist + url.slice(OWN_DIST.length) : url),
-}
+/** The bundle's tasks/ (content-addressed), where `import 'spindle'` finds the bundle's own copy. */
+const cache = new ModuleCache(join(fileURLToPath(new URL('../../../../../', import.meta.url)), 'tasks'))
+const modules = new ShippedModules()
 
 let receive: ((message: ToAgent) => void) | undefined
 let lastHeard = Date.now()
@@ -43,7 +37,7 @@ const reader = new FrameReader((frame) => {
   }
   if ('ship' in message) {
     try {
-      return ship(message)
+      return modules.add(message.ship, cache.write(message.path, message.source))
     } catch (error) {
       // Left unmapped, the module's calls fail to load it, naming it; this line says why.
       process.stderr.write(`spindle agent: cannot write task module ${message.ship} into the cache: ${(error as Error).message}\n`)
@@ -63,7 +57,7 @@ function configure(frame: ConfigFrame): void {
     process.stderr.write(`spindle agent: the caller speaks protocol ${frame.protocol}, this agent ${PROTOCOL}; exiting\n`)
     process.exit(2)
   }
-  callerDist = frame.dist
+  modules.setCallerDist(frame.dist)
   receive = startAgentHost(frame.config, send, modules)
   setInterval(() => {
     if (Date.now() - lastHeard > frame.callerTimeout) {
@@ -73,23 +67,4 @@ function configure(frame: ConfigFrame): void {
     send(null)
   }, frame.heartbeatInterval)
   send({ ready: true, pid: process.pid, protocol: PROTOCOL, node: process.version })
-}
-
-/** Writes a task module into the bundle's tasks/ (content-addressed: a file there never changes). */
-function ship(frame: ModuleFrame): void {
-  const file = join(BUNDLE, 'tasks', frame.path)
-  if (!existsSync(file)) {
-    mkdirSync(dirname(file), { recursive: true })
-    const temp = `${file}.${process.pid}.tmp`
-    try {
-      writeFileSync(temp, frame.source)
-      renameSync(temp, file) // atomic: another agent never sees half a module
-    } catch (error) {
-      rmSync(temp, { force: true })
-      throw error
-    }
-  }
-  const url = pathToFileURL(file).href
-  toAgent.set(frame.ship, url)
-  toCaller.set(url, frame.ship)
 }

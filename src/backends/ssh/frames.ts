@@ -7,20 +7,14 @@
 import { deserialize, serialize } from 'node:v8'
 import type { AgentReady, FromAgent, ToAgent } from '../../protocol/messages.js'
 import type { AgentConfig } from '../agent/agent-host.js'
+import type { ModuleFrame } from '../agent/module-frames.js'
+
+export type { ModuleFrame }
 
 /** Agent → caller, first frame: the agent is up and speaks `protocol`. */
 export interface ReadyFrame extends AgentReady {
   readonly protocol: number
   readonly node: string
-}
-
-/** Caller → agent: a task module's source, to be written to the host's cache before a batch uses it. */
-export interface ModuleFrame {
-  /** The module's URL on the caller's side. */
-  readonly ship: string
-  /** `<content hash>/<file name>`, a path under the bundle's `tasks/` directory. */
-  readonly path: string
-  readonly source: Uint8Array
 }
 
 /** Caller → agent, first frame: how to be a node (as the process agent's argv). */

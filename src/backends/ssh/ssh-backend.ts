@@ -12,7 +12,7 @@ import { sshArguments } from './command.js'
 import { closeControlDir, controlPath, openControlDir } from './control-dir.js'
 import { PROTOCOL } from './frames.js'
 import type { ResolvedHost, ResolvedSshOptions } from './hosts.js'
-import { DIST } from './modules.js'
+import { DIST } from '../agent/module-frames.js'
 import { SshNode } from './ssh-node.js'
 
 export async function startSshBackend(

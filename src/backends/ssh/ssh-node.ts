@@ -10,10 +10,9 @@
 import { AgentNode } from '../agent/agent-node.js'
 import { NodeFailure, type BatchControl, type NodeLifecycle, type NodeState } from '../backend.js'
 import { SshError } from '../../errors.js'
-import { encodeThrown } from '../../protocol/error-codec.js'
-import { callCount, type BatchRequest, type BatchResponse, type FromAgent, type ToAgent } from '../../protocol/messages.js'
+import { type BatchRequest, type BatchResponse, type FromAgent, type ToAgent } from '../../protocol/messages.js'
 import { Connection, type ConnectionSetup } from './connection.js'
-import { moduleFrames } from './modules.js'
+import { shipModules } from '../agent/module-frames.js'
 
 export class SshNode extends AgentNode<Connection> {
   state: NodeState = 'ready'
@@ -62,18 +61,7 @@ export class SshNode extends AgentNode<Connection> {
       failed(new NodeFailure('crash', `${this.describe()} is not connected`, { interrupted: true }))
       return () => {}
     }
-    for (const [, module] of batch[0] ?? []) {
-      if (this.shipped.has(module)) continue
-      let frames
-      try {
-        frames = moduleFrames(module)
-      } catch (error) {
-        done(everyCallFailed(batch, error)) // a module that cannot be read or compiled: each call says so
-        return () => {}
-      }
-      this.shipped.add(module)
-      for (const frame of frames) connection.send(frame)
-    }
+    if (!shipModules(batch, this.shipped, (frame) => connection.send(frame), done)) return () => {}
     return this.dispatch(connection, batch, done, failed)
   }
 
@@ -159,11 +147,4 @@ export class SshNode extends AgentNode<Connection> {
     if (lost === undefined) this.lifecycle?.({ type: 'ready', pid, host })
     else this.lifecycle?.({ type: 'lost', reason: 'connection', cause: lost, next: state === 'starting' ? 'reconnect' : 'none', pid, host })
   }
-}
-
-/** A batch none of whose calls could be sent: each fails with `error`. */
-function everyCallFailed(batch: BatchRequest, error: unknown): BatchResponse {
-  const encoded = encodeThrown(error)
-  const errors = Array.from({ length: callCount(batch) }, (_, i): [number, typeof encoded] => [i, encoded])
-  return [0, errors, batch[1], ...errors.map(() => undefined)]
 }

@@ -1,7 +1,8 @@
 /**
- * Task modules travel to SSH hosts by content, with the files of yours they import: a module is
- * read when a host first needs it and written on the host under `tasks/<hash>/` in the bundle's
- * directory, where `import 'spindle'` finds the bundle's own copy.
+ * Task modules travel to agents that cannot read the caller's files (SSH hosts, Redis workers)
+ * by content, with the files of yours they import: a module is read when an agent first needs it
+ * and written there under `<hash>/` in a cache (module-cache.ts) where `import 'spindle'` finds
+ * the agent's own copy.
  *
  * - A JavaScript module goes as it is, with every file it imports by a relative specifier
  *   (`./lib/util.js`, `../shared.mjs`, static or `import('./x.js')`), transitively, at the same
@@ -9,7 +10,7 @@
  * - A TypeScript module is bundled by esbuild (which tsx brings): its relative imports are
  *   compiled into it; packages stay imports.
  *
- * Other imports must resolve on the host (node: built-ins, or packages installed there).
+ * Other imports must resolve where the agent runs (node: built-ins, or packages installed there).
  * Specifiers are found by a scan, not a parse: one inside a comment or a string only ships a
  * file that exists and is not used; an import computed at run time is not seen.
  */
@@ -19,7 +20,17 @@ import { createRequire } from 'node:module'
 import { dirname, relative, sep } from 'node:path'
 import { fileURLToPath, pathToFileURL } from 'node:url'
 import { SpindleError } from '../../errors.js'
-import type { ModuleFrame } from './frames.js'
+import { encodeThrown } from '../../protocol/error-codec.js'
+import { callCount, type BatchRequest, type BatchResponse } from '../../protocol/messages.js'
+
+/** Caller → agent: a task module's source, to be written to the agent's cache before a batch uses it. */
+export interface ModuleFrame {
+  /** The module's URL on the caller's side. */
+  readonly ship: string
+  /** `<content hash>/<file name>`, a path in the agent's cache. */
+  readonly path: string
+  readonly source: Uint8Array
+}
 
 /** spindle's own dist/ (the bundle has it): modules there are not shipped. */
 export const DIST = new URL('../../', import.meta.url).href
@@ -30,8 +41,8 @@ const RELATIVE_IMPORT = /\b(?:from|import)\s*\(?\s*(['"])(\.{1,2}\/[^'"\n]+)\1/g
 const SCANNED = /\.[mc]?js$/
 
 /**
- * The frames that ship `url` to a host, the files it imports first and the module itself last;
- * none when the host has it already (spindle's own, or not a file).
+ * The frames that ship `url` to an agent, the files it imports first and the module itself last;
+ * none when the agent has it already (spindle's own, or not a file).
  */
 export function moduleFrames(url: string): ModuleFrame[] {
   let frames = cache.get(url)
@@ -42,20 +53,48 @@ export function moduleFrames(url: string): ModuleFrame[] {
   return frames
 }
 
+/**
+ * Sends (`send`) the frames of the modules `batch` needs that `shipped` (one agent's) lacks, and
+ * notes them. A module that cannot be read or compiled fails every call of the batch, saying
+ * so, through `done`: then false, and the batch is not to be sent.
+ */
+export function shipModules(batch: BatchRequest, shipped: Set<string>, send: (frame: ModuleFrame) => void, done: (response: BatchResponse) => void): boolean {
+  for (const [, module] of batch[0] ?? []) {
+    if (shipped.has(module)) continue
+    let frames
+    try {
+      frames = moduleFrames(module)
+    } catch (error) {
+      done(everyCallFailed(batch, error))
+      return false
+    }
+    shipped.add(module)
+    for (const frame of frames) send(frame)
+  }
+  return true
+}
+
+/** A batch none of whose calls could be sent: each fails with `error`. */
+function everyCallFailed(batch: BatchRequest, error: unknown): BatchResponse {
+  const encoded = encodeThrown(error)
+  const errors = Array.from({ length: callCount(batch) }, (_, i): [number, typeof encoded] => [i, encoded])
+  return [0, errors, batch[1], ...errors.map(() => undefined)]
+}
+
 function read(url: string): ModuleFrame[] {
   const root = fileURLToPath(url)
   // Where each file goes (the module compiled from TypeScript is a .mjs) and its contents.
   const files = /\.[mc]?tsx?$/.test(root)
     ? new Map([[root.replace(/\.[mc]?tsx?$/, '.mjs'), Buffer.from(bundle(root))]])
     : importGraph(root)
-  // One directory above them all keeps every relative specifier true on the host.
+  // One directory above them all keeps every relative specifier true there.
   const paths = [...files.keys()]
   const base = paths.reduce((dir, path) => commonDir(dir, dirname(path)), dirname(paths[0]!))
   const hash = createHash('sha256')
   const entries = paths.map((path) => [relative(base, path).split(sep).join('/'), files.get(path)!] as const)
   for (const [name, source] of entries) hash.update(name).update('\0').update(source).update('\0')
   const digest = hash.digest('hex').slice(0, 24)
-  // importGraph lists the root first: it goes last, once what it imports is on the host.
+  // importGraph lists the root first: it goes last, once what it imports is there.
   return entries
     .map(([name, source], i) => ({ ship: i === 0 ? url : pathToFileURL(paths[i]!).href, path: `${digest}/${name}`, source }))
     .reverse()
@@ -85,7 +124,7 @@ function readModule(file: string, importedBy: string | undefined): Buffer {
     const what = importedBy === undefined ? 'task module' : `file imported by task module ${importedBy}`
     throw new SpindleError(
       'ERR_SPINDLE_MODULE_NOT_FOUND',
-      `Cannot read ${what} ${file} to send it to the SSH hosts: ${(cause as Error).message}. Check the URL given to remote().`,
+      `Cannot read ${what} ${file} to send it to the remote nodes: ${(cause as Error).message}. Check the URL given to remote().`,
       { cause },
     )
   }
@@ -113,7 +152,7 @@ function bundle(file: string): string {
   } catch (cause) {
     throw new SpindleError(
       'ERR_SPINDLE_MODULE_NOT_FOUND',
-      `Task module ${file} is TypeScript, and esbuild (which tsx brings) is not installed to compile it for the SSH hosts. ` +
+      `Task module ${file} is TypeScript, and esbuild (which tsx brings) is not installed to compile it for the remote nodes. ` +
         'Install tsx, or build the module to .js and pass that URL to remote().',
       { cause },
     )
