@@ -3,14 +3,18 @@
 // container runs `spindle worker` with flags the CLI's own parser accepts, the Redis URL from
 // the example Secret, cpu matching --workers-per-node and a grace period to finish its batches.
 // The guide's code blocks are quoted from these files.
+import { spawn, type ChildProcess } from 'node:child_process'
 import { readdirSync, readFileSync } from 'node:fs'
-import { describe, expect, it } from 'vitest'
+import { afterAll, beforeAll, describe, expect, it } from 'vitest'
+import { Compute } from 'spindle'
 import { parseAllDocuments } from 'yaml'
 import { Deployment } from 'kubernetes-models/apps/v1'
 import { Job } from 'kubernetes-models/batch/v1'
 import { Secret } from 'kubernetes-models/v1'
 import { parseCommandLine } from '../../dist/cli/args.js'
 import { unknownFields } from '../helpers/k8s-fields.js'
+import { tasks as t } from '../helpers/pools.js'
+import { runRedisTests, startRedisLab, type RedisLab } from '../helpers/redis.js'
 
 const root = new URL('../../', import.meta.url)
 const dir = new URL('examples/k8s/', root)
@@ -164,5 +168,47 @@ describe('examples/k8s', () => {
     for (const [, code] of readme.matchAll(/```(?:yaml|dockerfile)\n([\s\S]*?)```/g)) {
       expect(texts.some((t) => t.includes(code!)), `not in examples/k8s:\n${code}`).toBe(true)
     }
+  })
+})
+
+// The containers' own argv, run here: the Secret's URL swapped for a local redis-server's, and
+// `spindle` for dist/cli/bin.js. What the schemas and the parser cannot see (the values main()
+// checks, the pool a caller finds) shows here, and SIGTERM ends it as a pod stop would.
+describe.runIf(runRedisTests)('the manifests\' worker command, run here', () => {
+  let lab: RedisLab
+  const children: ChildProcess[] = []
+  beforeAll(async () => {
+    lab = await startRedisLab()
+  })
+  afterAll(async () => {
+    for (const child of children) child.kill('SIGKILL')
+    await lab?.stop()
+  })
+
+  it.each(workloads.map((m) => [m.file, m] as const))('%s: joins pool "batch" with its threads, and leaves on SIGTERM with exit 0', async (_file, m) => {
+    const container = m.value.spec.template.spec.containers[0]
+    const { argv: words, fromSecret } = argv(container)
+    const args = words.slice(1).map((word) => (fromSecret.has(word) ? lab.url : word))
+    const worker = spawn(process.execPath, [new URL('dist/cli/bin.js', root).pathname, ...args], { stdio: ['ignore', 'ignore', 'pipe'] })
+    children.push(worker)
+    let stderr = ''
+    worker.stderr!.on('data', (chunk: Buffer) => (stderr += chunk))
+    const exited = new Promise<number | null>((resolve) => worker.once('exit', (code) => resolve(code)))
+
+    const threads = Number(parseCommandLine(args).values['workers-per-node'])
+    {
+      // A worker that exits (a flag main() refuses) fails the test at once, not at the start timeout.
+      const starting = Compute.start({ backend: 'redis', redis: { url: lab.url, heartbeatMs: 200 }, pool: 'batch', minNodes: 1, startTimeout: 30_000 })
+      const died = exited.then((code) => Promise.reject(new Error(`the worker exited with ${code} before it joined:\n${stderr}`)))
+      starting.catch(() => {})
+      died.catch(() => {})
+      await using compute = await Promise.race([starting, died])
+      const [where] = await compute.broadcast(t.info())
+      expect(where!.backend).toBe('redis')
+      expect(where!.workersPerNode).toBe(threads)
+    }
+    worker.kill('SIGTERM')
+    expect(await exited, stderr).toBe(0)
+    expect(await lab.admin.smembers('spindle:{batch}:workers')).toEqual([])
   })
 })
