@@ -1,16 +1,20 @@
 #!/usr/bin/env node
 // The `spindle` executable: the only CLI file that touches `process`. The first Ctrl-C cancels
-// the run (recorded as `cancelled`, pool closed); a second one exits at once.
+// the run (recorded as `cancelled`, pool closed); a second one exits at once. SIGTERM does the
+// same, as Kubernetes and systemd stop a process with it: `spindle worker` leaves its pool,
+// finishing the batches it began, instead of dying with them.
 import { main } from './main.js'
 
 const controller = new AbortController()
 let interrupted = false
-process.on('SIGINT', () => {
-  if (interrupted) process.exit(130)
+const stop = (signal: 'SIGINT' | 'SIGTERM') => () => {
+  if (interrupted) process.exit(signal === 'SIGINT' ? 130 : 143)
   interrupted = true
-  process.stderr.write('\nCancelling (Ctrl-C again to exit at once)...\n')
-  controller.abort(new Error('cancelled by Ctrl-C (SIGINT)'))
-})
+  process.stderr.write(signal === 'SIGINT' ? '\nCancelling (Ctrl-C again to exit at once)...\n' : '\nStopping (SIGTERM)...\n')
+  controller.abort(new Error(signal === 'SIGINT' ? 'cancelled by Ctrl-C (SIGINT)' : 'stopped by SIGTERM'))
+}
+process.on('SIGINT', stop('SIGINT'))
+process.on('SIGTERM', stop('SIGTERM'))
 
 // A reader that goes away (`spindle runs | head`) ends the output, not the command: what is
 // written after that is dropped instead of crashing with an unhandled EPIPE.

@@ -35,8 +35,8 @@ Commands:
   resume <id> [file]       Run again, reusing the steps that succeeded in run <id>
                            (the file is recorded when the CLI started the run)
   worker                   Serve a Redis pool: --redis <url> --pool <name>
-                           [--workers-per-node <n>] (threads; default 1). Ctrl-C leaves
-                           the pool once the calls it began have answered
+                           [--workers-per-node <n>] (threads; default 1). Ctrl-C or
+                           SIGTERM leaves the pool once the calls it began have answered
 
 Options of run and resume:
   --workers <n>            Steps at once, and the pool's workers (default: cores)
@@ -114,7 +114,9 @@ async function workerCommand(values: Record<string, unknown>, io: CliIO): Promis
   const worker = await startRedisWorker({ url, pool, workersPerNode })
   io.stderr.write(`spindle worker ${worker.id}: serving pool "${pool}" with ${workersPerNode} thread${workersPerNode === 1 ? '' : 's'}\n`)
   await new Promise<void>((resolve) => (io.signal?.aborted ? resolve() : io.signal?.addEventListener('abort', () => resolve(), { once: true })))
+  io.stderr.write(`spindle worker ${worker.id}: leaving pool "${pool}" once the batches it began have answered\n`)
   await worker.stop()
+  io.stderr.write(`spindle worker ${worker.id}: left\n`)
   return 0
 }
 
