@@ -52,6 +52,8 @@ export type SshErrorCode =
   | 'ERR_SPINDLE_SSH_LOST'
   | 'ERR_SPINDLE_REDIS_WORKER_LOST'
   | 'ERR_SPINDLE_REDIS_START_TIMEOUT'
+  | 'ERR_SPINDLE_REDIS_UNREACHABLE'
+  | 'ERR_SPINDLE_REDIS_DENIED'
 
 export class SpindleError extends Error {
   readonly code: SpindleErrorCode

@@ -70,10 +70,9 @@ export interface WorkerProcess {
 }
 
 /** `spindle worker` as its own process (dist/backends/redis/worker-main.js), with heartbeats every `heartbeatMs`. */
-export function spawnRedisWorker(url: string, pool: string, { threads = 1, heartbeatMs = 200 } = {}): Promise<WorkerProcess> {
+export function spawnRedisWorker(url: string, pool: string, { threads = 1, heartbeatMs = 200, env = {} as Record<string, string> } = {}): Promise<WorkerProcess> {
   return new Promise((resolve, reject) => {
-    const env = { ...process.env, SPINDLE_REDIS_HEARTBEAT_MS: String(heartbeatMs) }
-    const child = spawn(process.execPath, [WORKER_MAIN, url, pool, String(threads)], { env, stdio: ['ignore', 'pipe', 'inherit'] })
+    const child = spawn(process.execPath, [WORKER_MAIN, url, pool, String(threads)], { env: { ...process.env, SPINDLE_REDIS_HEARTBEAT_MS: String(heartbeatMs), ...env }, stdio: ['ignore', 'pipe', 'inherit'] })
     child.stdout!.once('data', (chunk: Buffer) => resolve({ child, id: chunk.toString().trim() }))
     child.once('error', reject)
     child.once('exit', (code) => reject(new Error(`worker exited with ${code} before it joined`)))

@@ -7,8 +7,9 @@
  * hello frame with the agent's configuration) and is a node once it says it is ready.
  */
 import { randomUUID } from 'node:crypto'
+import type { ConnectionOptions } from 'node:tls'
 import { deserialize } from 'node:v8'
-import { connect } from './connect.js'
+import { connect, reachable } from './connect.js'
 import { SpindleError } from '../../errors.js'
 import type { Backend, BackendNode } from '../backend.js'
 import type { FromAgent } from '../../protocol/messages.js'
@@ -21,6 +22,7 @@ import type { Hello } from './redis-worker.js'
 
 export interface RedisBackendOptions {
   readonly url: string
+  readonly tls?: ConnectionOptions | undefined
   readonly pool: string
   readonly jobId: string
   /** How often heartbeats are checked. @default 1000 */
@@ -38,6 +40,10 @@ export async function startRedisBackend(options: RedisBackendOptions): Promise<B
   const commands = connect(options)
   const joinsReader = connect(options)
   const repliesReader = connect(options)
+  await reachable(commands, options.url, keys.caller(caller), options.startTimeout ?? 60_000).catch((error: unknown) => {
+    for (const connection of [commands, joinsReader, repliesReader]) connection.disconnect()
+    throw error
+  })
   const nodes: RedisNode[] = []
   const byWorker = new Map<string, RedisNode>()
   const modules = new ModuleStore(commands, keys)

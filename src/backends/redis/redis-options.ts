@@ -1,15 +1,19 @@
 /** The Redis backend's options: where the broker is, and which pool of workers to use. */
+import type { ConnectionOptions } from 'node:tls'
 import { InvalidOptionError } from '../../errors.js'
 
 export interface RedisOptions {
   /** `redis://[user:password@]host:port[/db]`, `rediss://…` for TLS, or a unix socket's path. */
   readonly url: string
+  /** TLS options for a `rediss://` URL: `{ ca }` for a private CA, `{ cert, key }` for a client certificate. */
+  readonly tls?: ConnectionOptions
   /** How often workers' heartbeats are checked, in ms; a worker is lost once its key expires. @default 1000 */
   readonly heartbeatMs?: number
 }
 
 export interface ResolvedRedisOptions {
   readonly url: string
+  readonly tls: ConnectionOptions | undefined
   readonly pool: string
   readonly heartbeatMs: number
   /** Compute.start() waits for this many workers (Dask's wait_for_workers). */
@@ -29,5 +33,6 @@ export function resolveRedisOptions(redis: RedisOptions | undefined, pool: strin
   if (!Number.isInteger(heartbeatMs) || heartbeatMs < 10) throw new InvalidOptionError(`Expected \`redis.heartbeatMs\` to be an integer >= 10, got ${String(heartbeatMs)}`)
   if (!Number.isInteger(minNodes) || minNodes < 0) throw new InvalidOptionError(`Expected \`minNodes\` to be an integer >= 0, got ${String(minNodes)}`)
   if (!Number.isFinite(startTimeout) || startTimeout <= 0) throw new InvalidOptionError(`Expected \`startTimeout\` to be a number of ms > 0, got ${String(startTimeout)}`)
-  return { url: redis.url, pool, heartbeatMs, minNodes, startTimeout }
+  if (redis.tls !== undefined && (typeof redis.tls !== 'object' || redis.tls === null)) throw new InvalidOptionError('Expected `redis.tls` to be the options of tls.connect() (for example `{ ca }`).')
+  return { url: redis.url, tls: redis.tls, pool, heartbeatMs, minNodes, startTimeout }
 }

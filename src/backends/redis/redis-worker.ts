@@ -14,7 +14,7 @@ import { hostname } from 'node:os'
 import { fileURLToPath } from 'node:url'
 import { deserialize, serialize } from 'node:v8'
 import type { FromAgent } from '../../protocol/messages.js'
-import { connect, type RedisConnection } from './connect.js'
+import { connect, reachable, type RedisConnection } from './connect.js'
 import { field, poolKeys, JOINS_KEPT } from './keys.js'
 import { KEY_LIFETIME, Liveness } from './liveness.js'
 import { WorkerSessions, type CallerFrame } from './worker-sessions.js'
@@ -48,6 +48,12 @@ export async function startRedisWorker(options: RedisWorkerOptions): Promise<Red
   const heartbeat = options.heartbeatMs ?? 1000
   const commands = connect(options)
   const reader = connect(options)
+  // A broker not up yet is waited for (a worker may start before it); a refusal ends the worker.
+  await reachable(commands, options.url, keys.worker(id), 2 ** 31 - 1).catch((error: unknown) => {
+    commands.disconnect()
+    reader.disconnect()
+    throw error
+  })
   const details = JSON.stringify({ pid: process.pid, host: hostname(), workersPerNode: options.workersPerNode, heartbeatMs: heartbeat })
   /** Renews the heartbeat; true if a caller found it lost meanwhile. */
   const renew = async () => {
