@@ -9,6 +9,8 @@ import { writeFileSync } from 'node:fs'
 import { join } from 'node:path'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { runSshTests, startSshLab, type SshLab } from '../helpers/sshd.js'
+import { runRedisTests, startRedisLab, type RedisLab } from '../helpers/redis.js'
+import { spawn, type ChildProcess } from 'node:child_process'
 
 const run = promisify(execFile)
 const root = new URL('../../', import.meta.url)
@@ -125,6 +127,30 @@ describe('examples', () => {
         'Node 0 of 2: spindle-example-0, 2 threads',
         'Node 1 of 2: spindle-example-1, 2 threads',
         'One job id on every node: true',
+      ])
+    })
+  })
+
+  describe.runIf(runRedisTests)('on Redis', () => {
+    let lab: RedisLab
+    const workers: ChildProcess[] = []
+    beforeAll(async () => {
+      lab = await startRedisLab()
+      // Two `spindle worker`s, as the README starts them; the example waits for both (--min-nodes 2).
+      const bin = fileURLToPath(new URL('dist/cli/bin.js', root))
+      for (let i = 0; i < 2; i++) workers.push(spawn(process.execPath, [bin, 'worker', '--redis', lab.url, '--pool', 'example', '--workers-per-node', '2'], { stdio: 'ignore' }))
+    })
+    afterAll(async () => {
+      const stopped = workers.map((w) => new Promise((resolve) => (w.exitCode !== null ? resolve(null) : w.once('exit', resolve))))
+      for (const w of workers) w.kill('SIGTERM') // each leaves the pool
+      await Promise.all(stopped)
+      await lab?.stop()
+    })
+
+    it('redis-pool.ts: a gather over the workers that dialled in, then a broadcast to each', async () => {
+      expect(await example('redis-pool.ts', '--redis', lab.url, '--pool', 'example', '--min-nodes', '2')).toEqual([
+        'Chunk sums: 6, 15, 24, 33',
+        '2 workers, 2 threads and 2 threads, on the redis backend',
       ])
     })
   })

@@ -40,7 +40,7 @@ export async function reachable(redis: Redis, url: string, probeKey: string, tim
   const denied = (reply: string, cause: unknown) =>
     new SpindleError(
       'ERR_SPINDLE_REDIS_DENIED',
-      `Redis at ${redacted(url)} refused spindle: ${reply.replace(/\.$/, "")}. Check the user and password in the URL, and that the user's ACL allows the pool's keys (~spindle:{POOL}:*) and the commands spindle sends (+@all, or +@read +@write +@stream +@keyspace +@connection +info).`,
+      `Redis at ${redacted(url)} refused spindle: ${reply.replace(/\.$/, '')}. Check the user and password in the URL, and that the user's ACL allows the pool's keys (~spindle:{POOL}:*) and the commands spindle sends (+@all, or +@read +@write +@stream +@keyspace +@connection +info).`,
       { cause },
     )
   let last: Error | undefined
