@@ -78,7 +78,7 @@ function cores(quantity: string | number): number {
 
 describe('examples/k8s', () => {
   it('has the manifests, the Dockerfile and the guide', () => {
-    expect(files).toEqual(expect.arrayContaining(['worker-deployment.yaml', 'worker-job.yaml', 'redis-secret.yaml', 'Dockerfile', 'README.md', 'GUIDE.md']))
+    expect(files).toEqual(expect.arrayContaining(['worker-deployment.yaml', 'worker-job.yaml', 'redis-secret.yaml', 'Dockerfile', 'README.md']))
     expect(manifests.map((m) => m.value.kind).sort()).toEqual(['Deployment', 'Job', 'Secret'])
   })
 
@@ -156,14 +156,15 @@ describe('examples/k8s', () => {
   const blocks = (text: string) =>
     [...text.matchAll(/```[a-z]*\n([\s\S]*?)```/g)].map((m) => ({ before: text.slice(0, m.index).trimEnd().split('\n').pop()!, code: m[1]! }))
 
-  const quoted = blocks(read('GUIDE.md')).map((b, i) => [i, /`examples\/k8s\/([\w.-]+)`:$/.exec(b.before)?.[1], b.code] as const)
-  it.each(quoted)('GUIDE.md block %i is quoted from %s', (_i, file, code) => {
+  const readme = readFileSync(new URL('README.md', root), 'utf8')
+  const guide = readme.slice(readme.indexOf('#### Running workers on Kubernetes'), readme.indexOf('\n### ', readme.indexOf('#### Running workers on Kubernetes')))
+  const quoted = blocks(guide).map((b, i) => [i, /`examples\/k8s\/([\w.-]+)`:$/.exec(b.before)?.[1], b.code] as const)
+  it.each(quoted)('the README\'s Kubernetes guide, block %i, is quoted from %s', (_i, file, code) => {
     expect(file, 'the paragraph before the block names no examples/k8s file').toBeDefined()
     expect(read(file!)).toContain(code)
   })
 
   it('the README\'s YAML and Dockerfile blocks are quoted from examples/k8s', () => {
-    const readme = readFileSync(new URL('README.md', root), 'utf8')
     const texts = files.map(read)
     for (const [, code] of readme.matchAll(/```(?:yaml|dockerfile)\n([\s\S]*?)```/g)) {
       expect(texts.some((t) => t.includes(code!)), `not in examples/k8s:\n${code}`).toBe(true)
