@@ -5,7 +5,7 @@ import { Compute, InvalidOptionError } from 'spindle'
 import { BACKENDS, tasks as t, usePools } from '../helpers/pools.js'
 
 /** How each backend names its nodes in the prefix. */
-const NOUN: Record<string, string> = { thread: 'thread', process: 'process', ssh: 'host' }
+const NOUN: Record<string, string> = { thread: 'thread', process: 'process', ssh: 'host', redis: 'worker' }
 
 function captured() {
   const text = { stdout: '', stderr: '' }

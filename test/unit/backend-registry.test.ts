@@ -22,7 +22,7 @@ function sourceFiles(dir: string): string[] {
   })
 }
 
-/** Comparisons with a kind's name (`x === 'ssh'`, `case 'process':`) and lists of two or more kinds, as `file: text`. */
+/** Comparisons with a kind's name (`x === 'ssh'`, `case 'process':`) and lists of two or more kinds (and nothing else), as `file: text`. */
 function kindListings(file: string, source: string): string[] {
   const kinds = new Set<string>(BACKEND_KINDS)
   const isKind = (node: ts.Node) => ts.isStringLiteral(node) && kinds.has(node.text)
@@ -33,7 +33,8 @@ function kindListings(file: string, source: string): string[] {
       ts.isBinaryExpression(node) &&
       [ts.SyntaxKind.EqualsEqualsEqualsToken, ts.SyntaxKind.ExclamationEqualsEqualsToken].includes(node.operatorToken.kind) &&
       (isKind(node.left) || isKind(node.right))
-    const listing = (ts.isArrayLiteralExpression(node) && node.elements.filter(isKind).length >= 2) || (ts.isUnionTypeNode(node) && node.types.filter((t) => ts.isLiteralTypeNode(t) && isKind(t.literal)).length >= 2)
+    // A list of kinds holds only kinds: a list of option names that has `ssh` and `redis` among others is not one.
+    const listing = (ts.isArrayLiteralExpression(node) && node.elements.filter(isKind).length >= 2 && node.elements.every(isKind)) || (ts.isUnionTypeNode(node) && node.types.filter((t) => ts.isLiteralTypeNode(t) && isKind(t.literal)).length >= 2)
     if (comparison || listing || (ts.isCaseClause(node) && isKind(node.expression))) found.push(`${file}: ${node.getText(tree)}`)
     ts.forEachChild(node, visit)
   }
@@ -52,9 +53,9 @@ describe('the backend registry', () => {
   })
 
   it('has an entry for every kind, each saying what its nodes support', () => {
-    expect(BACKEND_KINDS).toEqual(['thread', 'process', 'ssh', 'inline'])
-    expect(BACKEND_KINDS.map((kind) => BACKENDS[kind].supports.sharedMemory)).toEqual([true, false, false, true])
-    expect(BACKEND_KINDS.filter((kind) => BACKENDS[kind].supports.partialResults)).toEqual(['process', 'ssh'])
+    expect(BACKEND_KINDS).toEqual(['thread', 'process', 'ssh', 'redis', 'inline'])
+    expect(BACKEND_KINDS.map((kind) => BACKENDS[kind].supports.sharedMemory)).toEqual([true, false, false, false, true])
+    expect(BACKEND_KINDS.filter((kind) => BACKENDS[kind].supports.partialResults)).toEqual(['process', 'ssh', 'redis'])
     expect(BACKEND_KINDS.filter((kind) => BACKENDS[kind].supports.offThread)).toEqual(['thread'])
     // What ParallelExecutor starts itself: every kind that needs no hosts named.
     expect(LOCAL_KINDS).toEqual(['thread', 'process', 'inline'])
