@@ -9,6 +9,7 @@ import { writeFileSync } from 'node:fs'
 import { join } from 'node:path'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { runSshTests, startSshLab, type SshLab } from '../helpers/sshd.js'
+import { runRedisTests, startRedisLab } from '../helpers/redis.js'
 
 const run = promisify(execFile)
 const root = new URL('../../', import.meta.url)
@@ -126,6 +127,20 @@ describe('examples', () => {
         'Node 1 of 2: spindle-example-1, 2 threads',
         'One job id on every node: true',
       ])
+    })
+
+    // The broker's unix socket is reachable from the loopback hosts' sessions (the same machine).
+    it.runIf(runRedisTests)('redis-over-ssh.ts: a Redis pool whose workers it starts on the hosts', async () => {
+      const redis = await startRedisLab()
+      try {
+        expect(await example('redis-over-ssh.ts', '--redis', redis.url, ...ssh)).toEqual([
+          'Chunk sums: 6, 15, 24, 33',
+          'Worker 0 of 2: redis backend, 2 threads',
+          'Worker 1 of 2: redis backend, 2 threads',
+        ])
+      } finally {
+        await redis.stop()
+      }
     })
   })
 

@@ -3,12 +3,16 @@
 // socket, reachable from the loopback hosts' sessions), and closing the pool ends them.
 import { spawn } from 'node:child_process'
 import { once } from 'node:events'
+import { existsSync, mkdtempSync, readdirSync, rmSync, writeFileSync } from 'node:fs'
 import { createServer } from 'node:net'
+import { tmpdir } from 'node:os'
+import { join } from 'node:path'
 import { createInterface } from 'node:readline'
 import { fileURLToPath } from 'node:url'
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest'
 import { Compute, gather, remote } from 'spindle'
 import type * as Tasks from '../fixtures/redis-ssh-tasks.mjs'
+import { tasks } from '../helpers/pools.js'
 import { alive, processesWith, until } from '../helpers/processes.js'
 import { runRedisTests, startRedisLab, type RedisLab } from '../helpers/redis.js'
 import { runSshTests, startSshLab, type SshLab } from '../helpers/sshd.js'
@@ -65,6 +69,27 @@ describe.runIf(runSshTests && runRedisTests)('Redis workers started over SSH', (
     const pids = new Set((await other.broadcast(t.where())).map((s) => s.pid))
     expect(pids.size).toBe(2)
     expect(pids.has(process.pid)).toBe(false)
+  })
+
+  it("a worker leaving with the pool that started it finishes another caller's call first", async () => {
+    const launcher = await start({ backend: 'redis', redis: { url: redis.url, heartbeatMs: 200 }, pool: 'finish', hosts: [ssh.host(0)] })
+    const other = await start({ backend: 'redis', redis: { url: redis.url, heartbeatMs: 200 }, pool: 'finish', minNodes: 1 })
+    const dir = mkdtempSync(join(tmpdir(), 'spindle-redis-ssh-'))
+    try {
+      const call = other.run(tasks.holdUntilFile(join(dir, 'started'), join(dir, 'release')))
+      await until(() => existsSync(join(dir, 'started')) && readdirSync(join(dir, 'started')).length === 1, 'the call to start on the launched worker')
+      const worker = Number(readdirSync(join(dir, 'started'))[0]!.split('-')[0])
+      const running = processesWith(marker)
+      expect(running).toContain(worker)
+      await launcher.close() // bounded: it drops the ssh connection after a grace; the worker is leaving by then
+      expect(alive(worker), 'the worker is still running the call').toBe(true)
+      writeFileSync(join(dir, 'release'), '')
+      expect(await call).toBe('released')
+      await until(() => running.every((pid) => !alive(pid)), 'the worker to exit once its call answered', 15_000)
+      expect(await members('finish')).toEqual([])
+    } finally {
+      rmSync(dir, { recursive: true, force: true })
+    }
   })
 
   it('a caller that dies (SIGKILL) leaves nothing running: its ssh ends, and the workers leave the pool', async () => {
