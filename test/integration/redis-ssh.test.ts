@@ -42,6 +42,15 @@ describe.runIf(runSshTests && runRedisTests)('Redis workers started over SSH', (
     open.push(pool)
     return pool
   }
+  /** Compute.start's rejection (a pool it started after all is closed). */
+  const refused = (options: Parameters<typeof Compute.start>[0]) =>
+    Compute.start(options).then(
+      async (pool) => {
+        await pool.close()
+        throw new Error('Compute.start() succeeded')
+      },
+      (error: unknown) => error as Error & { code: string },
+    )
   const members = (pool: string) => redis.admin.smembers(`spindle:{${pool}}:workers`)
 
   it('a worker on each host joins the pool and runs its calls; closing the pool ends them, ssh and worker', async () => {
@@ -110,14 +119,14 @@ describe.runIf(runSshTests && runRedisTests)('Redis workers started over SSH', (
 
   it('an unreachable host fails start with the SSH backend\'s error, and leaves nothing running', async () => {
     const port = await closedPort()
-    const error = await Compute.start({ backend: 'redis', redis: { url: redis.url, heartbeatMs: 200 }, pool: 'unreachable', hosts: [ssh.host(0), ssh.host(1, { port })] }).catch((e: Error) => e)
+    const error = await refused({ backend: 'redis', redis: { url: redis.url, heartbeatMs: 200 }, pool: 'unreachable', hosts: [ssh.host(0), ssh.host(1, { port })] })
     expect(error).toMatchObject({ name: 'SshError', code: 'ERR_SPINDLE_SSH_UNREACHABLE', host: `${ssh.host(0).user}@127.0.0.1:${port}` })
     await until(() => processesWith(marker).length === 0, 'the worker started on the good host to exit', 15_000)
     expect(await members('unreachable'), 'the good host\'s worker left the pool').toEqual([])
   })
 
   it('a broker the hosts cannot reach is named in the error', async () => {
-    const error = await Compute.start({ backend: 'redis', redis: { url: `${ssh.dir}/no-such.sock` }, pool: 'nowhere', hosts: [ssh.host(0)], ssh: { connectTimeout: 4000 } }).catch((e: Error) => e)
+    const error = await refused({ backend: 'redis', redis: { url: `${ssh.dir}/no-such.sock` }, pool: 'nowhere', hosts: [ssh.host(0)], ssh: { connectTimeout: 4000 } })
     expect(error).toMatchObject({ name: 'SshError', code: 'ERR_SPINDLE_SSH_BOOTSTRAP' })
     expect(error.message).toContain('could not join pool nowhere through Redis')
   })
