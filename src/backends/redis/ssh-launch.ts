@@ -20,13 +20,6 @@ import type { LaunchFrame } from './worker-ssh.js'
 /** The entry script in the bundle (bundle.ts lays dist/ out under node_modules/spindle/). */
 const WORKER_SSH = 'node_modules/spindle/dist/backends/redis/worker-ssh.js'
 
-export interface Launched {
-  /** The workers' pids on their hosts, in host order. */
-  readonly pids: readonly number[]
-  /** Ends their SSH connections, and so the workers; waits for them to leave the pool. */
-  close(): Promise<void>
-}
-
 /** The Redis backend with a worker of its own started on each host first. */
 export async function startRedisBackendOnHosts(
   options: RedisBackendOptions,
@@ -34,26 +27,27 @@ export async function startRedisBackendOnHosts(
   ssh: ResolvedSshOptions,
   workersPerNode: number,
 ): Promise<Backend> {
-  const launched = await launchWorkers(options, hosts, ssh, workersPerNode)
+  const endWorkers = await launchWorkers(options, hosts, ssh, workersPerNode)
   const backend = await startRedisBackend(options).catch(async (error: unknown) => {
-    await launched.close()
+    await endWorkers()
     throw error
   })
   const closeBackend = backend.close.bind(backend)
   // Goodbyes first (this caller's sessions end at once), then the workers leave.
   backend.close = async () => {
     await closeBackend()
-    await launched.close()
+    await endWorkers()
   }
   return backend
 }
 
-export async function launchWorkers(
+/** Starts the workers; resolves, once each has joined the pool, to what ends them (their SSH connections). */
+async function launchWorkers(
   options: Pick<RedisBackendOptions, 'url' | 'pool' | 'heartbeatMs'>,
   hosts: readonly ResolvedHost[],
   ssh: ResolvedSshOptions,
   workersPerNode: number,
-): Promise<Launched> {
+): Promise<() => Promise<void>> {
   const { hash, archive } = bundle()
   const controlDir = openControlDir(hosts.length)
   const heartbeatMs = options.heartbeatMs ?? 1000
@@ -92,5 +86,5 @@ export async function launchWorkers(
     await close()
     throw failed.reason
   }
-  return { pids: connections.map((c) => c.pid), close }
+  return close
 }
