@@ -14,7 +14,8 @@ import { resolveHosts, resolveSshOptions, type ResolvedHost, type ResolvedSshOpt
 import { startSshBackend } from './ssh/ssh-backend.js'
 import { startThreadBackend } from './thread/thread-backend.js'
 import { startRedisBackend } from './redis/redis-backend.js'
-import { resolveRedisOptions, type RedisOptions, type ResolvedRedisOptions } from './redis/redis-options.js'
+import { resolveLaunch, resolveRedisOptions, type RedisOptions, type ResolvedRedisOptions } from './redis/redis-options.js'
+import { startRedisBackendOnHosts } from './redis/ssh-launch.js'
 
 /** The pool options that say what nodes are made of; each kind takes some of them. */
 export type NodeOption = 'workers' | 'workersPerNode' | 'hosts' | 'ssh' | 'redis' | 'pool' | 'minNodes' | 'startTimeout' | 'resourceLimits' | 'env' | 'execArgv'
@@ -104,12 +105,18 @@ export const BACKENDS: { readonly [K in BackendKind]: BackendEntry } = {
   },
   redis: {
     title: 'Redis',
-    takes: ['redis', 'pool', 'minNodes', 'startTimeout'], // workers say how many threads they run (spindle worker --workers-per-node)
+    // hosts, ssh, workersPerNode: workers the caller starts over SSH (redis/ssh-launch.ts); the
+    // others say how many threads they run (spindle worker --workers-per-node).
+    takes: ['redis', 'pool', 'minNodes', 'startTimeout', 'hosts', 'ssh', 'workersPerNode'],
     supports: { sharedMemory: false, partialResults: true },
     stopsRunningCode: true,
-    resolve: (given) => ({ redis: resolveRedisOptions(given.redis, given.pool, given.minNodes, given.startTimeout) }),
+    resolve: (given) => {
+      const launch = resolveLaunch(given)
+      // Started on hosts, the pool waits for their workers unless told otherwise.
+      return { ...launch, redis: resolveRedisOptions(given.redis, given.pool, given.minNodes ?? launch.hosts.length, given.startTimeout) }
+    },
     nodes: () => 0, // the workers that dial in
-    start: (s, jobId) => startRedisBackend({ ...s.redis!, jobId }),
+    start: (s, jobId) => (s.hosts.length > 0 ? startRedisBackendOnHosts({ ...s.redis!, jobId }, s.hosts, s.ssh!, s.workersPerNode) : startRedisBackend({ ...s.redis!, jobId })),
   },
   inline: {
     title: 'inline',

@@ -109,7 +109,8 @@ export function runFlags(command: string, values: Parsed['values']): RunFlags {
   if (hosts !== undefined && (backend === undefined || !takes(backend as BackendKind, 'hosts'))) {
     throw new UsageError(`${command}: \`--hosts\` is for ${hostsFor}; add ${hostsFor}, or leave out \`--hosts\`.`)
   }
-  if (backend !== undefined && takes(backend as BackendKind, 'hosts') && (hosts === undefined || hosts.length === 0)) {
+  // The SSH backend's nodes are its hosts; the Redis backend's dial in (hosts there only add workers).
+  if (backend !== undefined && takes(backend as BackendKind, 'hosts') && !takes(backend as BackendKind, 'redis') && (hosts === undefined || hosts.length === 0)) {
     throw new UsageError(`${command}: \`--backend ${backend}\` needs \`--hosts user@host[:port],...\`.`)
   }
   return {

@@ -21,20 +21,22 @@ export interface ComputeOptions {
    * @default 'thread'
    */
   backend?: BackendName
-  /** Threads in each node of the process and SSH backends. @default 1 */
+  /** Threads in each node of the process and SSH backends, and in each worker the Redis backend starts on `hosts`. @default 1 */
   workersPerNode?: number
   /**
    * The SSH backend's hosts, one node each: `'user@host[:port]'` strings (or ~/.ssh/config
-   * aliases) or objects with an identity file, port, extra ssh arguments, ...
+   * aliases) or objects with an identity file, port, extra ssh arguments, ... On the Redis
+   * backend: a worker of `pool` started on each over SSH, which dials in to `redis.url` (so that
+   * URL must be reachable from the hosts) and leaves when the pool closes.
    */
   hosts?: Array<string | SshHost>
-  /** The SSH backend's heartbeat, connection timeout and reconnection, and settings for every host. */
+  /** The SSH backend's heartbeat, connection timeout and reconnection, and settings for every host (the Redis backend's `hosts` too). */
   ssh?: SshOptions
   /** The Redis backend's broker: `{ url }`. Its nodes are the workers of `pool` that dial in. */
   redis?: RedisOptions
   /** The Redis backend's pool: the name its workers were started with (`spindle worker --pool`). */
   pool?: string
-  /** The Redis backend: `start()` waits for this many workers to join. @default 0 */
+  /** The Redis backend: `start()` waits for this many workers to join. @default 0, or the number of `hosts` */
   minNodes?: number
   /** The Redis backend: ms `start()` waits for `minNodes` before failing. @default 60000 */
   startTimeout?: number

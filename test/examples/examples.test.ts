@@ -129,6 +129,20 @@ describe('examples', () => {
         'One job id on every node: true',
       ])
     })
+
+    // The broker's unix socket is reachable from the loopback hosts' sessions (the same machine).
+    it.runIf(runRedisTests)('redis-over-ssh.ts: a Redis pool whose workers it starts on the hosts', async () => {
+      const redis = await startRedisLab()
+      try {
+        expect(await example('redis-over-ssh.ts', '--redis', redis.url, ...ssh)).toEqual([
+          'Chunk sums: 6, 15, 24, 33',
+          'Worker 0 of 2: redis backend, 2 threads',
+          'Worker 1 of 2: redis backend, 2 threads',
+        ])
+      } finally {
+        await redis.stop()
+      }
+    })
   })
 
   describe.runIf(runRedisTests)('on Redis', () => {

@@ -154,7 +154,7 @@ describe.runIf(runSshTests)('SSH hosts', () => {
     await expect(Compute.start({ backend: 'ssh', hosts: ['a'], ssh: { heartbeatTimeot: 1 } as never })).rejects.toThrow('Did you mean "heartbeatTimeout"?')
     await expect(Compute.start({ backend: 'ssh', hosts: [] })).rejects.toMatchObject({ code: 'ERR_SPINDLE_INVALID_OPTION' })
     await expect(Compute.start({ backend: 'ssh', hosts: ['a'], workers: 2 })).rejects.toThrow('`workers` is not for the SSH backend')
-    await expect(Compute.start({ backend: 'thread', hosts: ['a'] })).rejects.toThrow("Add `backend: 'ssh'`")
+    await expect(Compute.start({ backend: 'thread', hosts: ['a'] })).rejects.toThrow('`hosts` is for the SSH and Redis backends')
   })
 
   it('one bad host among good ones: start fails, and the good hosts are left with nothing running', async () => {

@@ -62,10 +62,10 @@ describe('the backend registry', () => {
   })
 
   it('words the refusal of an option from the kinds that take it', () => {
-    expect(takersOf('workersPerNode')).toEqual(['process', 'ssh'])
+    expect(takersOf('workersPerNode')).toEqual(['process', 'ssh', 'redis'])
     expect(refusal('process', 'workersPerNode')).toBeUndefined()
-    expect(refusal('inline', 'workersPerNode')).toBe('`workersPerNode` is for the process and SSH backends; a inline node is one thread. Use `workers`.')
-    expect(refusal('process', 'hosts')).toBe("`hosts` is for the SSH backend. Add `backend: 'ssh'`.")
+    expect(refusal('inline', 'workersPerNode')).toBe('`workersPerNode` is for the process, SSH and Redis backends; a inline node is one thread. Use `workers`.')
+    expect(refusal('process', 'hosts')).toBe('`hosts` is for the SSH and Redis backends.') // Redis: workers it starts over SSH
     expect(refusal('ssh', 'workers')).toBe('`workers` is not for the SSH backend: it has one node per host. List them in `hosts`, and set `workersPerNode`.')
   })
 })

@@ -1,6 +1,10 @@
-/** The Redis backend's options: where the broker is, and which pool of workers to use. */
+/**
+ * The Redis backend's options: where the broker is, which pool of workers to use, and, with
+ * `hosts`, the hosts on which the caller starts workers of its own over SSH (ssh-launch.ts).
+ */
 import type { ConnectionOptions } from 'node:tls'
 import { InvalidOptionError } from '../../errors.js'
+import { resolveHosts, resolveSshOptions, type ResolvedHost, type ResolvedSshOptions, type SshHost, type SshOptions } from '../ssh/hosts.js'
 
 export interface RedisOptions {
   /** `redis://[user:password@]host:port[/db]`, `rediss://…` for TLS, or a unix socket's path. */
@@ -35,4 +39,34 @@ export function resolveRedisOptions(redis: RedisOptions | undefined, pool: strin
   if (!Number.isFinite(startTimeout) || startTimeout <= 0) throw new InvalidOptionError(`Expected \`startTimeout\` to be a number of ms > 0, got ${String(startTimeout)}`)
   if (redis.tls !== undefined && (typeof redis.tls !== 'object' || redis.tls === null)) throw new InvalidOptionError('Expected `redis.tls` to be the options of tls.connect() (for example `{ ca }`).')
   return { url: redis.url, tls: redis.tls, pool, heartbeatMs, minNodes, startTimeout }
+}
+
+export interface GivenLaunch {
+  readonly hosts?: Array<string | SshHost> | undefined
+  readonly ssh?: SshOptions | undefined
+  readonly workersPerNode?: number | undefined
+}
+
+/**
+ * `hosts`, checked as the SSH backend checks them, with `ssh` for their connections and
+ * `workersPerNode` for their workers' threads; both are refused without `hosts` (workers that
+ * dial in of their own say how many threads they run). Reconnection is the SSH backend's: a
+ * worker whose host was lost leaves the pool, and another may join.
+ */
+export function resolveLaunch(given: GivenLaunch): { hosts: ResolvedHost[]; ssh: ResolvedSshOptions | undefined } {
+  if (given.hosts === undefined) {
+    for (const option of ['ssh', 'workersPerNode'] as const) {
+      if (given[option] !== undefined) {
+        throw new InvalidOptionError(
+          `\`${option}\` on the Redis backend is for the workers it starts over SSH on \`hosts\`: add \`hosts\`, or leave \`${option}\` out ` +
+            '(a worker started with `spindle worker` says its threads with `--workers-per-node`).',
+        )
+      }
+    }
+    return { hosts: [], ssh: undefined }
+  }
+  if (given.ssh?.reconnect !== undefined && given.ssh.reconnect !== false) {
+    throw new InvalidOptionError('`ssh.reconnect` is for the SSH backend: on the Redis backend a worker whose host is lost leaves the pool, and is not started again.')
+  }
+  return { ssh: resolveSshOptions(given.ssh), hosts: resolveHosts(given.hosts, given.ssh) }
 }

@@ -1,5 +1,6 @@
 /**
- * One SSH connection to a host, running one node agent: the system's ssh client (so
+ * One SSH connection to a host, running one node agent (or a Redis worker, redis/ssh-launch.ts,
+ * which speaks the same frames to start and to stay alive): the system's ssh client (so
  * ~/.ssh/config, the agent, ProxyJump and known_hosts all apply) spawned without a shell.
  * Opening it is the bootstrap: read the host's boot line (its Node version; whether the bundle is
  * cached), upload the bundle only when missing, send the agent its configuration, wait for its
@@ -23,7 +24,8 @@ export interface ConnectionSetup {
   readonly index: number
   readonly args: string[]
   readonly archive: Buffer
-  readonly config: ConfigFrame
+  /** The first frame: the agent's configuration, or another entry script's (redis/worker-ssh.ts). */
+  readonly config: ConfigFrame | object
   readonly options: ResolvedSshOptions
   /** A frame from the agent (after ready). */
   readonly receive: (message: FromAgent, from: Connection) => void
@@ -69,15 +71,15 @@ export class Connection {
     }
   }
 
-  /** Ends the agent: its stdin closes, it exits, and so does ssh; killed if it takes too long. */
-  async close(): Promise<void> {
+  /** Ends the agent: its stdin closes, it exits, and so does ssh; killed if it takes longer than `grace` ms. */
+  async close(grace = KILL_GRACE_MS): Promise<void> {
     this.gone = true
     clearInterval(this.timer)
     const child = this.child
     if (child.exitCode !== null || child.signalCode !== null) return
     const exited = new Promise((resolve) => child.once('close', resolve))
     child.stdin!.end()
-    const timer = setTimeout(() => child.kill('SIGKILL'), KILL_GRACE_MS)
+    const timer = setTimeout(() => child.kill('SIGKILL'), grace)
     await exited
     clearTimeout(timer)
   }
@@ -139,7 +141,7 @@ export class Connection {
             child.stdin!.write(length)
             child.stdin!.write(setup.archive)
           }
-          this.send(setup.config)
+          child.stdin!.write(encodeFrame(setup.config))
           if (text.length > 0) reader.push(Buffer.from(text, 'latin1'))
         }
       }
