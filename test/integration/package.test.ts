@@ -1,13 +1,14 @@
 // The package as a new user gets it: `npm pack`, installed into a fresh project, then imported,
 // type-checked against its declarations, and its `spindle` bin run. Nothing stray is shipped, and
 // every source map points at a file the package ships.
-import { execFile } from 'node:child_process'
-import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs'
+import { execFile, spawn } from 'node:child_process'
+import { existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { dirname, join, resolve } from 'node:path'
-import { fileURLToPath } from 'node:url'
+import { fileURLToPath, pathToFileURL } from 'node:url'
 import { promisify } from 'node:util'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
+import { runRedisTests, startRedisLab } from '../helpers/redis.js'
 
 const run = promisify(execFile)
 const root = fileURLToPath(new URL('../../', import.meta.url))
@@ -70,6 +71,41 @@ describe('the packed package, installed into a fresh project', () => {
     const version = JSON.parse(readFileSync(join(root, 'package.json'), 'utf8')).version as string
     const bin = await run(join(app, 'node_modules/.bin/spindle'), ['--version'], { cwd: app, timeout: 30_000 })
     expect(bin.stdout).toBe(`spindle ${version}\n`)
+  })
+
+  // A task module where nothing is installed (no node_modules above it) imports 'spindle': it runs
+  // only as the copy shipped into the installed worker's cache, where 'spindle' resolves.
+  it.runIf(runRedisTests)('`spindle worker` from the package serves a Redis pool; a task module travels to it by content', async () => {
+    const lab = await startRedisLab()
+    const worker = spawn(join(app, 'node_modules/.bin/spindle'), ['worker', '--redis', lab.url, '--pool', 'packed', '--workers-per-node', '2'], { cwd: app, stdio: ['ignore', 'ignore', 'pipe'] })
+    try {
+      const elsewhere = join(dir, 'elsewhere')
+      mkdirSync(elsewhere, { recursive: true })
+      writeFileSync(join(elsewhere, 'where.mjs'), "import { instanceInfo } from 'spindle'\nexport function where(x) { return [x * 2, instanceInfo().backend, import.meta.url] }\n")
+      writeFileSync(
+        join(app, 'redis-main.mjs'),
+        [
+          "import { Compute, remote } from 'spindle'",
+          `const t = remote(${JSON.stringify(pathToFileURL(join(elsewhere, 'where.mjs')).href)})`,
+          `const compute = await Compute.start({ backend: 'redis', redis: { url: ${JSON.stringify(lab.url)} }, pool: 'packed', minNodes: 1, startTimeout: 60_000 })`,
+          'try {',
+          '  console.log(JSON.stringify(await compute.run(t.where(21))))',
+          '} finally {',
+          '  await compute.close()',
+          '}',
+        ].join('\n'),
+      )
+      const { stdout } = await run(process.execPath, ['redis-main.mjs'], { cwd: app, timeout: 60_000 })
+      const [value, backend, url] = JSON.parse(stdout) as [number, string, string]
+      expect([value, backend]).toEqual([42, 'redis'])
+      expect(url).toContain('/node_modules/spindle/.cache/tasks/')
+      expect(readdirSync(join(app, 'node_modules/spindle/.cache/tasks'))).toHaveLength(1)
+    } finally {
+      const exited = new Promise((resolve) => worker.once('exit', resolve))
+      worker.kill('SIGTERM')
+      await exited
+      await lab.stop()
+    }
   })
 
   it("type-checks a user's program against the shipped declarations: right calls pass, wrong ones do not", async () => {
