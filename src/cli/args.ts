@@ -53,7 +53,7 @@ export const FLAGS: Record<CommandName, Record<string, FlagType>> = {
   resume: RUN_FLAGS,
   graph: { format: { type: 'string' } },
   runs: { json: { type: 'boolean' }, 'run-log': { type: 'string' }, keep: { type: 'string' }, 'older-than': { type: 'string' } },
-  worker: { redis: { type: 'string' }, pool: { type: 'string' }, 'workers-per-node': { type: 'string' } },
+  worker: { redis: { type: 'string' }, pool: { type: 'string' }, 'workers-per-node': { type: 'string' }, 'idle-exit': { type: 'string' } },
   help: {},
   version: {},
 }

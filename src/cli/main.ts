@@ -36,7 +36,8 @@ Commands:
                            (the file is recorded when the CLI started the run)
   worker                   Serve a Redis pool: --redis <url> --pool <name>
                            [--workers-per-node <n>] (threads; default 1). Ctrl-C or
-                           SIGTERM leaves the pool once the calls it began have answered
+                           SIGTERM leaves the pool once the calls it began have answered;
+                           so does --idle-exit <age> (30s, 5m) with no caller for that long
 
 Options of run and resume:
   --workers <n>            Steps at once, and the pool's workers (default: cores)
@@ -111,10 +112,15 @@ async function workerCommand(values: Record<string, unknown>, io: CliIO): Promis
   if (url === undefined || pool === undefined) throw new UsageError('`spindle worker` needs `--redis <url>` and `--pool <name>`.')
   const threads = values['workers-per-node'] as string | undefined
   const workersPerNode = threads === undefined ? 1 : integerFlag('--workers-per-node', threads, 1)
+  const idleText = values['idle-exit'] as string | undefined
+  const idleExit = idleText === undefined ? undefined : parseAge(idleText)
+  if (idleExit === undefined && idleText !== undefined) throw new UsageError(`\`--idle-exit\` is an age such as 30s, 5m or 1h, got "${idleText}".`)
   const worker = await startRedisWorker({ url, pool, workersPerNode })
   io.stderr.write(`spindle worker ${worker.id}: serving pool "${pool}" with ${workersPerNode} thread${workersPerNode === 1 ? '' : 's'}\n`)
-  await new Promise<void>((resolve) => (io.signal?.aborted ? resolve() : io.signal?.addEventListener('abort', () => resolve(), { once: true })))
-  io.stderr.write(`spindle worker ${worker.id}: leaving pool "${pool}" once the batches it began have answered\n`)
+  const signalled = new Promise<string>((resolve) => (io.signal?.aborted ? resolve('stopped') : io.signal?.addEventListener('abort', () => resolve('stopped'), { once: true })))
+  const idle = idleExit === undefined ? [] : [worker.idle(idleExit).then(() => `no caller for ${idleText}`)]
+  const why = await Promise.race([signalled, ...idle])
+  io.stderr.write(`spindle worker ${worker.id}: ${why}; leaving pool "${pool}" once the batches it began have answered\n`)
   await worker.stop()
   io.stderr.write(`spindle worker ${worker.id}: left\n`)
   return 0

@@ -124,6 +124,12 @@ describe('bad input', () => {
     expect(stderr).toBe('spindle: Unknown flag "--worker". Did you mean "--workers"?\nRun `spindle --help` for usage.\n')
   })
 
+  it('spindle worker without --redis or --pool, or with a bad --idle-exit or --workers-per-node: exit 2 before it connects', async () => {
+    expect(await cli(['worker', '--pool', 'p'], cwd)).toMatchObject({ code: 2, stderr: expect.stringContaining('`spindle worker` needs `--redis <url>` and `--pool <name>`.') })
+    expect(await cli(['worker', '--redis', 'redis://127.0.0.1:1', '--pool', 'p', '--idle-exit', 'soon'], cwd)).toMatchObject({ code: 2, stderr: expect.stringContaining('`--idle-exit` is an age such as 30s, 5m or 1h, got "soon".') })
+    expect(await cli(['worker', '--redis', 'redis://127.0.0.1:1', '--pool', 'p', '--workers-per-node', '0'], cwd)).toMatchObject({ code: 2, stderr: expect.stringContaining('Expected `--workers-per-node` to be an integer >= 1, got "0".') })
+  })
+
   it('an unknown command: exit 2, a did-you-mean', async () => {
     const { code, stderr } = await cli(['rn', 'x.ts'], cwd)
     expect(code).toBe(2)

@@ -1,6 +1,7 @@
 // SIGTERM on the real `spindle worker` executable, as Kubernetes stops a pod: the worker says it
 // leaves, the call it was running answers (once, there), then it removes its keys and exits 0.
-// Without a SIGTERM handler Node dies at once (exit 143) and the call is lost with it.
+// Without a SIGTERM handler Node dies at once (exit 143) and the call is lost with it. With
+// `--idle-exit` it leaves the same way once no caller has used it for that long (a batch Job's end).
 import { spawn, type ChildProcess } from 'node:child_process'
 import { existsSync, mkdtempSync, readFileSync, rmSync } from 'node:fs'
 import { tmpdir } from 'node:os'
@@ -52,5 +53,20 @@ describe.runIf(runRedisTests)('spindle worker', () => {
     expect(stderr).toMatch(/leaving pool "term"[\s\S]*: left\n/)
     expect(readFileSync(ran, 'utf8')).toBe(`${worker.pid}\n`) // it ran once, on that worker
     expect(await lab.admin.smembers('spindle:{term}:workers')).toEqual([])
+  })
+
+  it('with --idle-exit, leaves once no caller has had a session for that long, and not while one has', async () => {
+    // The caller first: it waits for the worker, whose session then opens as it joins.
+    const starting = Compute.start({ backend: 'redis', redis: { url: lab.url, heartbeatMs: 200 }, pool: 'idle', minNodes: 1, startTimeout: 30_000 })
+    const worker = (child = spawn(process.execPath, [join(root, 'dist/cli/bin.js'), 'worker', '--redis', lab.url, '--pool', 'idle', '--idle-exit', '1s'], { stdio: ['ignore', 'ignore', 'pipe'] }))
+    let stderr = ''
+    worker.stderr!.on('data', (chunk: Buffer) => (stderr += chunk))
+    const exited = new Promise<number | null>((resolve) => worker.once('exit', (code) => resolve(code)))
+    const compute = await starting
+    expect(await compute.run(t.delayedEcho('busy', 2500))).toBe('busy') // a session open for 2.5 idle times
+    expect(stderr).not.toContain('no caller')
+    await compute.close()
+    expect(await exited, stderr).toBe(0)
+    expect(stderr).toMatch(/no caller for 1s; leaving pool "idle"[\s\S]*: left\n/)
   })
 })

@@ -39,6 +39,11 @@ const CACHE_DIR = fileURLToPath(new URL('../../../.cache/tasks/', import.meta.ur
 export interface RedisWorker {
   /** Its id in the pool (a new one if it was lost and joined again). */
   readonly id: string
+  /**
+   * Resolves once no caller has had a session on this worker for `ms` (since it started, or
+   * since the last one ended): a worker of a batch Job can then leave, its run done.
+   */
+  idle(ms: number): Promise<void>
   stop(): Promise<void>
 }
 
@@ -131,6 +136,19 @@ export async function startRedisWorker(options: RedisWorkerOptions): Promise<Red
   return {
     get id() {
       return id
+    },
+    idle(ms) {
+      return new Promise((resolve) => {
+        let since = performance.now()
+        const check = setInterval(() => {
+          if (sessions.callers.length > 0) since = performance.now()
+          else if (performance.now() - since >= ms) {
+            clearInterval(check)
+            resolve()
+          }
+        }, Math.min(heartbeat, ms))
+        check.unref()
+      })
     },
     async stop() {
       await rejoining
