@@ -42,6 +42,10 @@ describe.runIf(runRedisTests)('the Redis backend', () => {
       [0, 2],
       [1, 2],
     ])
+    // Streams do not grow: each reader trims what it has read, down to its last entry.
+    const lengths = async () => Promise.all([...where.map((i) => `spindle:{first}:w:${i.peers[i.rank]}:in`), ...(await lab.admin.keys('spindle:{first}:c:*:out'))].map((key) => lab.admin.xlen(key)))
+    while ((await lengths()).some((length) => length > 1)) await new Promise((resolve) => setTimeout(resolve, 20)) // polling: trims follow reads
+    expect((await lengths()).length).toBe(3)
   })
 
   it('a worker killed mid-batch (SIGKILL) is lost once its heartbeat expires; its calls run again on another, each settling once', async () => {

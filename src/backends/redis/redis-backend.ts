@@ -13,7 +13,8 @@ import { connect, reachable } from './connect.js'
 import { SpindleError } from '../../errors.js'
 import type { Backend, BackendNode } from '../backend.js'
 import type { FromAgent } from '../../protocol/messages.js'
-import { field, LOST_KEPT, poolKeys } from './keys.js'
+import { LOST_KEPT, poolKeys } from './keys.js'
+import { followFrames, type Cursor } from './frame-stream.js'
 import { KEY_LIFETIME, Liveness } from './liveness.js'
 import { RedisNode } from './redis-node.js'
 import { ModuleStore } from './module-store.js'
@@ -70,7 +71,7 @@ export async function startRedisBackend(options: RedisBackendOptions): Promise<B
   const tail = await commands.xrevrange(keys.joins, '+', '-', 'COUNT', 1)
   /** The last entries read from the joins and reply streams; from the start once the broker restarted (it lost them). */
   let lastJoin = tail[0]?.[0] ?? '0'
-  let lastReply = '0'
+  const replies: Cursor = { last: '0' }
   for (const worker of await commands.smembers(keys.workers)) await join(worker)
 
   const followJoins = (async () => {
@@ -88,25 +89,14 @@ export async function startRedisBackend(options: RedisBackendOptions): Promise<B
     }
   })()
 
-  const readReplies = (async () => {
-    while (!closed) {
-      const read = await repliesReader.xreadBuffer('BLOCK', heartbeat, 'STREAMS', keys.outbox(caller), lastReply).catch(() => null)
-      if (read === null) continue
-      for (const [, entries] of read) {
-        for (const [entry, fields] of entries) {
-          lastReply = entry.toString()
-          const worker = field(fields, 'w')?.toString()
-          const frame = field(fields, 'm')
-          // A reply for a batch already settled (sent twice, or late from a worker lost since) is dropped there.
-          if (worker !== undefined && frame !== undefined) byWorker.get(worker)?.hear(deserialize(frame) as FromAgent)
-        }
-      }
-      void commands.xtrim(keys.outbox(caller), 'MINID', lastReply).catch(() => {})
-    }
-  })()
+  // A reply for a batch already settled (sent twice, or late from a worker lost since) is dropped there.
+  const readReplies = followFrames(
+    { reader: repliesReader, commands, key: () => keys.outbox(caller), cursor: replies, sender: 'w', blockMs: heartbeat, open: () => !closed },
+    (worker, frame) => byWorker.get(worker)?.hear(deserialize(frame) as FromAgent),
+  )
 
   const liveness = new Liveness(commands, heartbeat, () => {
-    lastJoin = lastReply = '0'
+    lastJoin = replies.last = '0'
     modules.forget()
     void renew().catch(() => {})
     for (const node of nodes) node.resend()

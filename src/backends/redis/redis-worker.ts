@@ -15,7 +15,8 @@ import { fileURLToPath } from 'node:url'
 import { deserialize, serialize } from 'node:v8'
 import type { FromAgent } from '../../protocol/messages.js'
 import { connect, reachable, type RedisConnection } from './connect.js'
-import { field, poolKeys, JOINS_KEPT } from './keys.js'
+import { poolKeys, JOINS_KEPT } from './keys.js'
+import { followFrames, type Cursor } from './frame-stream.js'
 import { KEY_LIFETIME, Liveness } from './liveness.js'
 import { WorkerSessions, type CallerFrame } from './worker-sessions.js'
 import { ModuleCache } from '../agent/module-cache.js'
@@ -86,16 +87,16 @@ export async function startRedisWorker(options: RedisWorkerOptions): Promise<Red
   )
   let stopping = false
   /** The last entry read from the request stream; from the start again once the broker restarted (it lost the stream). */
-  let last = '0'
+  const cursor: Cursor = { last: '0' }
   const liveness = new Liveness(commands, heartbeat, () => {
-    last = '0'
+    cursor.last = '0'
     void register().catch(() => {})
   })
   /** Lost while frozen: what it ran has run elsewhere; it joins again under a new id. */
   const rejoin = async () => {
     const old = id
     id = randomUUID()
-    last = '0'
+    cursor.last = '0'
     await sessions.endAll()
     await commands.del(keys.worker(old), keys.lost(old))
     await register()
@@ -114,24 +115,11 @@ export async function startRedisWorker(options: RedisWorkerOptions): Promise<Red
     })
   }, heartbeat)
 
-  const loop = (async () => {
-    while (!stopping) {
-      const read = await reader.xreadBuffer('BLOCK', heartbeat, 'STREAMS', keys.inbox(id), last).catch(() => null)
-      if (read === null) continue
-      for (const [, entries] of read) {
-        for (const [entry, fields] of entries) {
-          last = entry.toString()
-          const caller = field(fields, 'c')?.toString()
-          const frame = field(fields, 'm')
-          if (caller === undefined || frame === undefined) continue
-          const message = deserialize(frame) as CallerFrame
-          if (!Array.isArray(message) && 'ship' in message) await fetchModule(message.path).catch((error: Error) => process.stderr.write(`spindle worker: cannot keep task module ${message.path}: ${error.message}\n`))
-          sessions.handle(caller, message)
-        }
-      }
-      void commands.xtrim(keys.inbox(id), 'MINID', last).catch(() => {}) // read: no longer needed
-    }
-  })()
+  const loop = followFrames({ reader, commands, key: () => keys.inbox(id), cursor, sender: 'c', blockMs: heartbeat, open: () => !stopping }, async (caller, frame) => {
+    const message = deserialize(frame) as CallerFrame
+    if (!Array.isArray(message) && 'ship' in message) await fetchModule(message.path).catch((error: Error) => process.stderr.write(`spindle worker: cannot keep task module ${message.path}: ${error.message}\n`))
+    sessions.handle(caller, message)
+  })
 
   return {
     get id() {
