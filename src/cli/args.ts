@@ -24,6 +24,9 @@ export interface RunFlags {
   workers: number | undefined
   backend: BackendFlag | undefined
   hosts: string[] | undefined
+  /** The Redis backend's broker and pool (`--redis`, `--pool`). The URL is never recorded: it may hold a password. */
+  redis: string | undefined
+  pool: string | undefined
   trace: string | undefined
   report: string | undefined
   json: boolean
@@ -39,6 +42,8 @@ const RUN_FLAGS: Record<string, FlagType> = {
   workers: { type: 'string' },
   backend: { type: 'string' },
   hosts: { type: 'string', multiple: true },
+  redis: { type: 'string' },
+  pool: { type: 'string' },
   trace: { type: 'string' },
   report: { type: 'string' },
   json: { type: 'boolean' },
@@ -113,10 +118,22 @@ export function runFlags(command: string, values: Parsed['values']): RunFlags {
   if (backend !== undefined && takes(backend as BackendKind, 'hosts') && !takes(backend as BackendKind, 'redis') && (hosts === undefined || hosts.length === 0)) {
     throw new UsageError(`${command}: \`--backend ${backend}\` needs \`--hosts user@host[:port],...\`.`)
   }
+  const redis = values.redis as string | undefined
+  const pool = values.pool as string | undefined
+  const redisFor = takersOf('redis').map((kind) => `\`--backend ${kind}\``).join(' or ')
+  // resume takes the recorded backend: its --redis and --pool are checked against that (run-command.ts).
+  if ((redis !== undefined || pool !== undefined) && !(command === 'resume' && backend === undefined) && (backend === undefined || !takes(backend as BackendKind, 'redis'))) {
+    throw new UsageError(`${command}: \`--redis\` and \`--pool\` are for ${redisFor}; add it, or leave them out.`)
+  }
+  if (backend !== undefined && takes(backend as BackendKind, 'redis') && (redis === undefined || pool === undefined)) {
+    throw new UsageError(`${command}: \`--backend ${backend}\` needs \`--redis <url>\` and \`--pool <name>\` (the pool its workers were started with).`)
+  }
   return {
     workers,
     backend: backend as BackendFlag | undefined,
     hosts,
+    redis,
+    pool,
     trace: values.trace as string | undefined,
     report: values.report as string | undefined,
     json: values.json === true,

@@ -40,9 +40,12 @@ Commands:
                            so does --idle-exit <age> (30s, 5m) with no caller for that long
 
 Options of run and resume:
-  --workers <n>            Steps at once, and the pool's workers (default: cores)
-  --backend <name>         thread (default), process, inline or ssh
+  --workers <n>            Steps at once, and the pool's workers (default: cores;
+                           on redis, the workers there when the run starts)
+  --backend <name>         thread (default), process, inline, ssh or redis
   --hosts <list>           SSH hosts, user@host[:port], comma-separated (with --backend ssh)
+  --redis <url>            The broker (with --backend redis; not recorded: resume needs it again)
+  --pool <name>            The pool the workers serve (with --backend redis)
   --trace <out.json>       Write a Chrome trace (chrome://tracing, Perfetto)
   --report <out.html>      Write a self-contained HTML report
   --json                   One JSON object per event on stdout, no live display

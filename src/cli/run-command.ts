@@ -109,6 +109,14 @@ export async function resumeCommand(id: string, file: string | undefined, flags:
     workers: flags.workers ?? invocation?.workers,
     hosts: flags.hosts ?? (invocation?.hosts === undefined ? undefined : [...invocation.hosts]),
   }
+  // The broker's URL is not recorded (it may hold a password): a Redis run is resumed with it again.
+  if (merged.backend !== undefined && takes(merged.backend, 'redis') !== (merged.redis !== undefined && merged.pool !== undefined)) {
+    throw new UsageError(
+      merged.redis === undefined && merged.pool === undefined
+        ? `Run "${id}" ran on \`--backend ${merged.backend}\`: resume it with \`--redis <url> --pool <name>\` (the URL is not recorded).`
+        : `\`--redis\` and \`--pool\` go together, and only with \`--backend redis\`.`,
+    )
+  }
   return runCommand(target, merged, io, id)
 }
 
@@ -135,6 +143,8 @@ async function startCompute(flags: RunFlags, tsxArgv: string[] | undefined, io: 
     ...(flags.workers !== undefined && takes(flags.backend ?? 'thread', 'workers') && { workers: flags.workers }),
     // Hosts go through as given; the SSH backend validates them.
     ...(flags.hosts !== undefined && { hosts: flags.hosts }),
+    // A run waits for a first worker of the pool (startTimeout's minute) rather than failing at once.
+    ...(flags.redis !== undefined && { redis: { url: flags.redis }, pool: flags.pool, minNodes: 1 }),
     ...(execArgv !== undefined && { execArgv }),
     // What tasks print goes where the CLI was told to write (bin.ts: the process's streams).
     output: { stdout: io.stdout, stderr: io.stderr },

@@ -130,6 +130,11 @@ describe('bad input', () => {
     expect(await cli(['worker', '--redis', 'redis://127.0.0.1:1', '--pool', 'p', '--workers-per-node', '0'], cwd)).toMatchObject({ code: 2, stderr: expect.stringContaining('Expected `--workers-per-node` to be an integer >= 1, got "0".') })
   })
 
+  it('--backend redis without --redis and --pool, or --redis without it: exit 2', async () => {
+    expect(await cli(['run', 'x.ts', '--backend', 'redis', '--pool', 'p'], cwd)).toMatchObject({ code: 2, stderr: expect.stringContaining('`--backend redis` needs `--redis <url>` and `--pool <name>`') })
+    expect(await cli(['run', 'x.ts', '--redis', 'redis://q:6379', '--pool', 'p'], cwd)).toMatchObject({ code: 2, stderr: expect.stringContaining('`--redis` and `--pool` are for `--backend redis`') })
+  })
+
   it('an unknown command: exit 2, a did-you-mean', async () => {
     const { code, stderr } = await cli(['rn', 'x.ts'], cwd)
     expect(code).toBe(2)

@@ -2,17 +2,18 @@
 // leaves, the call it was running answers (once, there), then it removes its keys and exits 0.
 // Without a SIGTERM handler Node dies at once (exit 143) and the call is lost with it. With
 // `--idle-exit` it leaves the same way once no caller has used it for that long (a batch Job's end).
+// And `spindle run --backend redis`, a pipeline on such workers.
 import { spawn, type ChildProcess } from 'node:child_process'
-import { existsSync, mkdtempSync, readFileSync, rmSync } from 'node:fs'
+import { existsSync, mkdtempSync, readdirSync, readFileSync, rmSync, statSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { Compute } from 'spindle'
 import { tasks as t } from '../helpers/pools.js'
 import { runRedisTests, startRedisLab, type RedisLab } from '../helpers/redis.js'
-import { root } from './helpers.js'
+import { cli, projectFile, root } from './helpers.js'
 
-describe.runIf(runRedisTests)('spindle worker', () => {
+describe.runIf(runRedisTests)('spindle worker, and spindle run on its pool', () => {
   let lab: RedisLab
   let child: ChildProcess | undefined
   let dir: string | undefined
@@ -68,5 +69,22 @@ describe.runIf(runRedisTests)('spindle worker', () => {
     await compute.close()
     expect(await exited, stderr).toBe(0)
     expect(stderr).toMatch(/no caller for 1s; leaving pool "idle"[\s\S]*: left\n/)
+  })
+
+  it('spindle run --backend redis runs a pipeline on the pool; resume needs the URL again, which the run log does not hold', async () => {
+    const worker = (child = spawn(process.execPath, [join(root, 'dist/cli/bin.js'), 'worker', '--redis', lab.url, '--pool', 'cli-run', '--workers-per-node', '2'], { stdio: 'ignore' }))
+    const cwd = (dir = mkdtempSync(join(tmpdir(), 'spindle-cli-redis-')))
+    const ran = await cli(['run', projectFile(cwd, 'ok.mjs'), '--backend', 'redis', '--redis', lab.url, '--pool', 'cli-run', '--no-progress'], cwd)
+    expect(ran.code, ran.stderr).toBe(0)
+    expect(ran.stdout).toMatch(/^Run \S+ of "ok" succeeded/)
+    const id = /^Run (\S+) of /m.exec(ran.stdout)![1]!
+    const runDir = join(cwd, '.spindle/runs', id)
+    const recorded = (readdirSync(runDir, { recursive: true }) as string[]).filter((f) => statSync(join(runDir, f)).isFile())
+    expect(recorded).toContain('invocation.json')
+    for (const f of recorded) expect(readFileSync(join(runDir, f), 'utf8'), f).not.toContain(lab.url)
+    expect(await cli(['resume', id], cwd)).toMatchObject({ code: 2, stderr: expect.stringContaining('resume it with `--redis <url> --pool <name>`') })
+    const exited = new Promise((resolve) => worker.once('exit', resolve))
+    worker.kill('SIGTERM')
+    await exited
   })
 })
