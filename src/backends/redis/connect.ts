@@ -19,12 +19,20 @@ export interface RedisConnection {
 const REFUSED = /^(WRONGPASS|NOAUTH|NOPERM)\b/
 
 /**
+ * The longest wait between two tries to reconnect (ioredis waits up to 2 s by default). Every
+ * client of a restarted broker is back within it, so liveness.ts can bound how long keys missing
+ * after a fault are doubted.
+ */
+export const RECONNECT_MAX_MS = 500
+
+/**
  * A new connection. `maxRetriesPerRequest: null`: a command waits while the broker is away
  * (restarting, paused) instead of failing after 20 tries; the backend decides when to give up.
  */
 export function connect(options: RedisConnection): Redis {
   const tls = options.tls === undefined ? {} : { tls: options.tls }
-  const redis = new Redis(options.url, { maxRetriesPerRequest: null, ...tls })
+  const retryStrategy = (tries: number) => Math.min(tries * 50, RECONNECT_MAX_MS)
+  const redis = new Redis(options.url, { maxRetriesPerRequest: null, retryStrategy, ...tls })
   // A lost connection is retried by ioredis, and what waits on it is judged by the backend and
   // the worker (liveness.ts); unheard, each retry would print an "Unhandled error event".
   redis.on('error', () => {})

@@ -5,12 +5,14 @@
  * (their owners write them again within a heartbeat), and one that was paused (`CLIENT PAUSE`)
  * or slow let keys expire whose renewals were waiting behind the pause. So a missing key is
  * believed only when the check was answered within a heartbeat and the broker has been well
- * for a whole key lifetime before it.
+ * for a whole key lifetime before it, and for the time every client needs to reconnect (each
+ * reconnects on its own schedule, up to RECONNECT_MAX_MS apart, then writes its key again).
  *
  * Each check also reads the server's `run_id`, which changes when Redis restarts: then the side
  * that checks writes its keys again and sends again what the broker may have lost (`restarted`).
  */
 import type { Redis } from 'ioredis'
+import { RECONNECT_MAX_MS } from './connect.js'
 
 /** Heartbeat keys live this many heartbeats unless renewed. */
 export const KEY_LIFETIME = 3
@@ -61,6 +63,6 @@ export class Liveness {
 
   /** The broker was away or slow at `now`: keys may lapse without their owners being gone. */
   private doubt(now: number): void {
-    this.doubtUntil = now + KEY_LIFETIME * this.heartbeatMs
+    this.doubtUntil = now + KEY_LIFETIME * this.heartbeatMs + 2 * RECONNECT_MAX_MS
   }
 }
