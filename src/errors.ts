@@ -54,6 +54,7 @@ export type SshErrorCode =
   | 'ERR_SPINDLE_REDIS_START_TIMEOUT'
   | 'ERR_SPINDLE_REDIS_UNREACHABLE'
   | 'ERR_SPINDLE_REDIS_DENIED'
+  | 'ERR_SPINDLE_REDIS_REFUSED'
 
 export class SpindleError extends Error {
   readonly code: SpindleErrorCode

@@ -9,6 +9,7 @@ import { createServer } from 'node:net'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
+import { Redis } from 'ioredis'
 import { Compute } from 'spindle'
 import { tasks as t } from '../helpers/pools.js'
 import { runRedisTests, spawnRedisWorker } from '../helpers/redis.js'
@@ -46,6 +47,8 @@ describe.runIf(runRedisTests && hasOpenssl)('the Redis backend over TLS, as an A
         'user default off',
         'user batch on >batch-secret ~spindle:{secure}:* &* +@all',
         'user other on >other-secret ~spindle:{other}:* &* +@all',
+        'user caller on >caller-secret ~spindle:{secure}:* &* +@all',
+        'user admin on >admin-secret ~* &* +@all',
       ].join('\n'),
     )
     server = spawn('redis-server', [file('redis.conf')], { stdio: ['ignore', 'pipe', 'inherit'] })
@@ -76,6 +79,23 @@ describe.runIf(runRedisTests && hasOpenssl)('the Redis backend over TLS, as an A
     await using compute = await Compute.start({ backend: 'redis', redis: { url: url('batch', 'batch-secret'), tls: tls(), heartbeatMs: 200 }, pool: 'secure', minNodes: 1 })
     expect(await compute.run(t.add(2, 3))).toBe(5)
     expect((await compute.run(t.info())).backend).toBe('redis')
+  })
+
+  it('a batch the broker refuses mid-run (the caller’s ACL changed) fails its calls with ERR_SPINDLE_REDIS_REFUSED, and the pool goes on', async () => {
+    const worker = await spawnRedisWorker(url('batch', 'batch-secret'), 'secure', { env: { NODE_EXTRA_CA_CERTS: file('ca.pem') } })
+    children.push(worker.child)
+    const admin = new Redis(url('admin', 'admin-secret'), { tls: tls() })
+    try {
+      await using compute = await Compute.start({ backend: 'redis', redis: { url: url('caller', 'caller-secret'), tls: tls(), heartbeatMs: 200 }, pool: 'secure', minNodes: 1 })
+      expect(await compute.run(t.add(1, 1))).toBe(2)
+      await admin.call('ACL', 'SETUSER', 'caller', '-xadd')
+      await expect(compute.run(t.add(2, 2))).rejects.toMatchObject({ code: 'ERR_SPINDLE_REDIS_REFUSED', message: expect.stringContaining('NOPERM') })
+      await admin.call('ACL', 'SETUSER', 'caller', '+xadd')
+      expect(await compute.run(t.add(3, 3))).toBe(6)
+    } finally {
+      await admin.call('ACL', 'SETUSER', 'caller', '+xadd')
+      admin.disconnect()
+    }
   })
 
   it('a wrong password fails Compute.start at once with ERR_SPINDLE_REDIS_DENIED, the password not in the message', async () => {

@@ -7,7 +7,7 @@
  */
 import { NodeFailure, type NestedHandler } from '../backend.js'
 import { decodeThrown, encodeThrown } from '../../protocol/error-codec.js'
-import type { BatchResponse, FailureData, NestedReply, NestedSubmit } from '../../protocol/messages.js'
+import { callCount, type BatchRequest, type BatchResponse, type FailureData, type NestedReply, type NestedSubmit } from '../../protocol/messages.js'
 
 /** A batch sent to an agent, until it answers or is lost. */
 export interface InFlight {
@@ -100,4 +100,11 @@ export function answerNested(handler: NestedHandler | undefined, message: Nested
     (value) => answer({ reply: message.submit, ok: true, value }),
     (error: unknown) => answer({ reply: message.submit, ok: false, error: encodeThrown(error) }),
   )
+}
+
+/** A batch none of whose calls could be sent (a module unreadable, a frame the broker refused): each fails with `error`. */
+export function everyCallFailed(batch: BatchRequest, error: unknown): BatchResponse {
+  const encoded = encodeThrown(error)
+  const errors = Array.from({ length: callCount(batch) }, (_, i): [number, typeof encoded] => [i, encoded])
+  return [0, errors, batch[1], ...errors.map(() => undefined)]
 }

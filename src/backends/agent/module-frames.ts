@@ -20,8 +20,8 @@ import { createRequire } from 'node:module'
 import { dirname, relative, sep } from 'node:path'
 import { fileURLToPath, pathToFileURL } from 'node:url'
 import { SpindleError } from '../../errors.js'
-import { encodeThrown } from '../../protocol/error-codec.js'
-import { callCount, type BatchRequest, type BatchResponse } from '../../protocol/messages.js'
+import type { BatchRequest, BatchResponse } from '../../protocol/messages.js'
+import { everyCallFailed } from './agent-replies.js'
 
 /** Caller → agent: a task module's source, to be written to the agent's cache before a batch uses it. */
 export interface ModuleFrame {
@@ -72,13 +72,6 @@ export function shipModules(batch: BatchRequest, shipped: Set<string>, send: (fr
     for (const frame of frames) send(frame)
   }
   return true
-}
-
-/** A batch none of whose calls could be sent: each fails with `error`. */
-function everyCallFailed(batch: BatchRequest, error: unknown): BatchResponse {
-  const encoded = encodeThrown(error)
-  const errors = Array.from({ length: callCount(batch) }, (_, i): [number, typeof encoded] => [i, encoded])
-  return [0, errors, batch[1], ...errors.map(() => undefined)]
 }
 
 function read(url: string): ModuleFrame[] {

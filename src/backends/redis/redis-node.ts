@@ -13,6 +13,7 @@ import { NodeFailure, type BatchControl, type NodeState } from '../backend.js'
 import type { BatchRequest, BatchResponse, FromAgent, ToAgent } from '../../protocol/messages.js'
 import type { PoolKeys } from './keys.js'
 import { moduleFrames, shipModules } from '../agent/module-frames.js'
+import { everyCallFailed } from '../agent/agent-replies.js'
 import type { ModuleStore } from './module-store.js'
 
 export class RedisNode extends AgentNode<string> {
@@ -123,8 +124,15 @@ export class RedisNode extends AgentNode<string> {
   }
 
   protected sendOn(_: string, message: ToAgent): void {
-    const frame = this.post(message)
-    if (Array.isArray(message)) this.frames.set(message[1], frame)
+    if (!Array.isArray(message)) return void this.post(message)
+    const frame = serialize(message) // first: a value serialization refuses throws here, to the dispatcher
+    this.frames.set(message[1], frame)
+    // A command waits while the broker is away; one that fails was refused (an ACL changed, out
+    // of memory): the batch never reached the worker, and its calls fail saying why.
+    this.xadd(frame).catch((error: Error) => {
+      const refused = new SpindleError('ERR_SPINDLE_REDIS_REFUSED', `The broker refused a batch of calls for ${this.describe()}: ${error.message}. Check the broker's memory (maxmemory) and the user's ACL.`, { cause: error })
+      this.settle(message[1])?.done(everyCallFailed(message, refused))
+    })
   }
 
   protected override settle(id: number, answered = true): ReturnType<AgentNode<string>['settle']> {
@@ -143,10 +151,14 @@ export class RedisNode extends AgentNode<string> {
 
   /** Settles once the broker has it (or it failed: the node's loss settles what was in flight). */
   private postFrame(frame: Buffer): Promise<void> {
-    return this.redis.xadd(this.keys.inbox(this.workerId), '*', 'c', this.caller, 'm', frame).then(
+    return this.xadd(frame).then(
       () => {},
       () => {},
     )
+  }
+
+  private xadd(frame: Buffer): Promise<unknown> {
+    return this.redis.xadd(this.keys.inbox(this.workerId), '*', 'c', this.caller, 'm', frame)
   }
 
   private setState(state: NodeState): void {
