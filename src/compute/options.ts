@@ -32,7 +32,7 @@ export interface ComputeOptions {
   hosts?: Array<string | SshHost>
   /** The SSH backend's heartbeat, connection timeout and reconnection, and settings for every host (the Redis backend's `hosts` too). */
   ssh?: SshOptions
-  /** The Redis backend's broker: `{ url }`. Its nodes are the workers of `pool` that dial in. */
+  /** The Redis backend's broker: `{ url, tls?, heartbeatMs? }`. Its nodes are the workers of `pool` that dial in. */
   redis?: RedisOptions
   /** The Redis backend's pool: the name its workers were started with (`spindle worker --pool`). */
   pool?: string
